@@ -1,0 +1,115 @@
+"""Frozen cost results: per level and dataspace counts and energies, layer and network totals.
+
+Counts follow Timeloop's meaning: ``reads``, ``fills`` and ``updates`` are per utilized
+instance; ``energy_pj`` of a dataspace is its total over all utilized instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["DataspaceCost", "LevelCost", "CostBreakdown", "NetworkCost", "OBJECTIVES", "objective_value"]
+
+OBJECTIVES = ("edp", "energy", "latency", "edap")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataspaceCost:
+    reads: int
+    fills: int
+    updates: int
+    utilized_instances: int
+    tile_words: int
+    energy_pj: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LevelCost:
+    name: str
+    dataspaces: dict[str, DataspaceCost]
+    leakage_pj: float
+    utilized_instances: int
+
+    @property
+    def energy_pj(self) -> float:
+        return self.leakage_pj + sum(d.energy_pj for d in self.dataspaces.values())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CostBreakdown:
+    """Cost of one layer under one mapping."""
+
+    layer: str
+    macs: int
+    latency_cycles: int
+    compute_cycles: int
+    utilized_macs: int
+    total_macs: int
+    mac_energy_pj: float
+    levels: tuple[LevelCost, ...]
+    area_mm2: float
+    clock_ghz: float = 1.0
+
+    @property
+    def utilization(self) -> float:
+        return self.utilized_macs / self.total_macs
+
+    @property
+    def energy_pj(self) -> float:
+        return self.mac_energy_pj + sum(lv.energy_pj for lv in self.levels)
+
+    @property
+    def edp(self) -> float:
+        """Energy-delay product in pJ x cycles."""
+        return self.energy_pj * self.latency_cycles
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_cycles / (self.clock_ghz * 1e9)
+
+    def energy_by_dataspace(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for lv in self.levels:
+            for ds, c in lv.dataspaces.items():
+                out[ds] = out.get(ds, 0.0) + c.energy_pj
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkCost:
+    """Per-layer costs of a network; layers run one after another."""
+
+    network: str
+    accelerator: str
+    layers: tuple[CostBreakdown, ...]
+    area_mm2: float
+    mappings: tuple[object, ...] = field(default_factory=tuple)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(x.energy_pj for x in self.layers)
+
+    @property
+    def latency_cycles(self) -> int:
+        return sum(x.latency_cycles for x in self.layers)
+
+    @property
+    def edp(self) -> float:
+        return self.energy_pj * self.latency_cycles
+
+    @property
+    def macs(self) -> int:
+        return sum(x.macs for x in self.layers)
+
+
+def objective_value(name: str, *, energy_pj: float, latency_cycles: float, area_mm2: float) -> float:
+    """The scalar a mapper minimizes."""
+    if name == "edp":
+        return energy_pj * latency_cycles
+    if name == "energy":
+        return energy_pj
+    if name == "latency":
+        return float(latency_cycles)
+    if name == "edap":
+        return energy_pj * latency_cycles * area_mm2
+    raise ValueError(f"objective: must be one of {', '.join(OBJECTIVES)}, got {name!r}")

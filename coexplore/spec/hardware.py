@@ -1,0 +1,228 @@
+"""Accelerators: a memory hierarchy above a spatial array of MAC units.
+
+Levels are listed innermost first (register files, then buffers, then DRAM), as in
+Timeloop. A level's ``instances`` and ``mesh_x``/``mesh_y`` say how many copies exist;
+the ratio to the next inner level (or the MACs) is its spatial fan-out, and the
+``spatial_dims_x``/``spatial_dims_y`` sets say which loop dimensions that fan-out may
+unroll: together they are the accelerator's connectivity, i.e. its dataflow family.
+Energies are per *vector* access of ``block_size_words`` words, as Accelergy reports
+them; cross-field rules live in :func:`Accelerator.problems`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coexplore.errors import SpecError
+from coexplore.spec.dims import DATASPACES, DIMS
+
+__all__ = ["MemoryLevel", "MacUnit", "Accelerator"]
+
+_ALL_DIMS = frozenset(DIMS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryLevel:
+    """One storage level (or a pure spatial container when it keeps nothing).
+
+    Attributes:
+        name: Unique level name.
+        size_words: Capacity per instance in words; ``None`` means unbounded (DRAM).
+        word_bits: Bits per word.
+        block_size_words: Words moved per vector access (``width / datawidth``).
+        instances, mesh_x, mesh_y: Copies of this level and their 2-D arrangement.
+        keeps: Dataspaces this level may hold; a mapping may bypass any of them.
+        must_keep: Dataspaces every mapping must keep here (Timeloop ``keep`` constraint).
+        spatial_dims_x, spatial_dims_y: Loop dims this level's fan-out may unroll per axis.
+        multicast: Whether one parent read can feed several children that need the same data.
+        spatial_reduction: Whether children's partial sums can be added in the network.
+        read_bandwidth_words_per_cycle, write_bandwidth_words_per_cycle,
+            shared_bandwidth_words_per_cycle: Per-instance limits; ``None`` = unlimited.
+        read_energy_pj, write_energy_pj, update_energy_pj: Energy per vector access.
+        leakage_pj_per_cycle: Leakage per instance per cycle.
+        area_mm2: Area per instance.
+        technology_class: "regfile", "sram", "dram" or "container".
+    """
+
+    name: str
+    size_words: int | None
+    word_bits: int = 8
+    block_size_words: int = 1
+    instances: int = 1
+    mesh_x: int = 1
+    mesh_y: int = 1
+    keeps: frozenset[str] = frozenset(DATASPACES)
+    must_keep: frozenset[str] = frozenset()
+    spatial_dims_x: frozenset[str] = _ALL_DIMS
+    spatial_dims_y: frozenset[str] = _ALL_DIMS
+    multicast: bool = True
+    spatial_reduction: bool = True
+    read_bandwidth_words_per_cycle: float | None = None
+    write_bandwidth_words_per_cycle: float | None = None
+    shared_bandwidth_words_per_cycle: float | None = None
+    read_energy_pj: float = 0.0
+    write_energy_pj: float = 0.0
+    update_energy_pj: float = 0.0
+    leakage_pj_per_cycle: float = 0.0
+    area_mm2: float = 0.0
+    technology_class: str = "sram"
+
+    def __post_init__(self) -> None:
+        for name in ("keeps", "must_keep", "spatial_dims_x", "spatial_dims_y"):
+            v = getattr(self, name)
+            if not isinstance(v, frozenset):
+                object.__setattr__(self, name, frozenset(v))
+        problems = self.problems()
+        if problems:
+            raise SpecError(problems)
+
+    def problems(self, path: str | None = None) -> list[str]:
+        p = path or f"level {self.name!r}"
+        out = []
+        if self.size_words is not None and (not isinstance(self.size_words, int) or self.size_words < 0):
+            out.append(f"{p}.size_words: must be >= 0 or null, got {self.size_words!r}")
+        for f in ("word_bits", "block_size_words", "instances", "mesh_x", "mesh_y"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or v <= 0:
+                out.append(f"{p}.{f}: must be a positive integer, got {v!r}")
+        if not out and self.mesh_x * self.mesh_y != self.instances:
+            out.append(
+                f"{p}.instances: must equal mesh_x*mesh_y={self.mesh_x * self.mesh_y}, got {self.instances}"
+            )
+        for f in ("keeps", "must_keep"):
+            bad = sorted(set(getattr(self, f)) - set(DATASPACES))
+            if bad:
+                out.append(f"{p}.{f}: unknown dataspace(s) {bad}, valid: {list(DATASPACES)}")
+        if not self.must_keep <= self.keeps:
+            out.append(f"{p}.must_keep: must be a subset of keeps {sorted(self.keeps)}, got {sorted(self.must_keep)}")
+        for f in ("spatial_dims_x", "spatial_dims_y"):
+            bad = sorted(set(getattr(self, f)) - _ALL_DIMS)
+            if bad:
+                out.append(f"{p}.{f}: unknown dimension(s) {bad}, valid: {list(DIMS)}")
+        for f in (
+            "read_energy_pj", "write_energy_pj", "update_energy_pj", "leakage_pj_per_cycle", "area_mm2",
+        ):
+            v = getattr(self, f)
+            if not isinstance(v, (int, float)) or v < 0:
+                out.append(f"{p}.{f}: must be >= 0, got {v!r}")
+        for f in (
+            "read_bandwidth_words_per_cycle", "write_bandwidth_words_per_cycle",
+            "shared_bandwidth_words_per_cycle",
+        ):
+            v = getattr(self, f)
+            if v is not None and (not isinstance(v, (int, float)) or v <= 0):
+                out.append(f"{p}.{f}: must be > 0 or null, got {v!r}")
+        return out
+
+    @property
+    def size_bits(self) -> int | None:
+        return None if self.size_words is None else self.size_words * self.word_bits
+
+    @property
+    def is_container(self) -> bool:
+        """True for a level that stores nothing and only fans out (Timeloop's spatial dummy)."""
+        return not self.keeps
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MacUnit:
+    """The multiply-accumulate array below the innermost storage level."""
+
+    name: str = "mac"
+    instances: int = 1
+    mesh_x: int = 1
+    mesh_y: int = 1
+    bits: int = 8
+    energy_pj: float = 0.0
+    area_mm2: float = 0.0
+
+    def __post_init__(self) -> None:
+        out = []
+        for f in ("instances", "mesh_x", "mesh_y", "bits"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or v <= 0:
+                out.append(f"mac.{f}: must be a positive integer, got {v!r}")
+        if not out and self.mesh_x * self.mesh_y != self.instances:
+            out.append(f"mac.instances: must equal mesh_x*mesh_y={self.mesh_x * self.mesh_y}, got {self.instances}")
+        for f in ("energy_pj", "area_mm2"):
+            if getattr(self, f) < 0:
+                out.append(f"mac.{f}: must be >= 0, got {getattr(self, f)!r}")
+        if out:
+            raise SpecError(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Accelerator:
+    """A memory hierarchy (innermost first) above a MAC array, with a clock."""
+
+    name: str
+    levels: tuple[MemoryLevel, ...]
+    mac: MacUnit
+    clock_ghz: float = 1.0
+    technology: str = "45nm"
+    description: str = ""
+    metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.levels, tuple):
+            object.__setattr__(self, "levels", tuple(self.levels))
+        problems = self.problems()
+        if problems:
+            raise SpecError(problems)
+
+    def problems(self) -> list[str]:
+        """Cross-level rules: names, instance nesting and the top level."""
+        out = []
+        if not self.levels:
+            return [f"accelerator {self.name!r}.levels: must not be empty, got 0 levels"]
+        names = [lv.name for lv in self.levels]
+        for i, n in enumerate(names):
+            if names.index(n) != i:
+                out.append(f"accelerator.levels[{i}].name: must be unique, got duplicate {n!r}")
+        inner_x, inner_y, inner_n = self.mac.mesh_x, self.mac.mesh_y, self.mac.instances
+        for i, lv in enumerate(self.levels):
+            if inner_n % lv.instances or inner_x % lv.mesh_x or inner_y % lv.mesh_y:
+                out.append(
+                    f"accelerator.levels[{i}].instances: {lv.name} ({lv.mesh_x}x{lv.mesh_y}) must divide "
+                    f"the next inner level's mesh {inner_x}x{inner_y}, got {lv.instances}"
+                )
+            inner_x, inner_y, inner_n = lv.mesh_x, lv.mesh_y, lv.instances
+        top = self.levels[-1]
+        if top.instances != 1:
+            out.append(f"accelerator.levels[{len(self.levels) - 1}].instances: the outermost level must have 1 instance, got {top.instances}")
+        if top.keeps != frozenset(DATASPACES):
+            out.append(
+                f"accelerator.levels[{len(self.levels) - 1}].keeps: the outermost level must keep every dataspace, "
+                f"got {sorted(top.keeps)}"
+            )
+        if not isinstance(self.clock_ghz, (int, float)) or self.clock_ghz <= 0:
+            out.append(f"accelerator.clock_ghz: must be > 0, got {self.clock_ghz!r}")
+        return out
+
+    # -- derived -------------------------------------------------------------------
+    def fanout(self, i: int) -> tuple[int, int]:
+        """(X, Y) fan-out from level ``i`` to the next inner level (or the MACs for i=0)."""
+        lv = self.levels[i]
+        inner = self.mac if i == 0 else self.levels[i - 1]
+        return inner.mesh_x // lv.mesh_x, inner.mesh_y // lv.mesh_y
+
+    def level_index(self, name: str) -> int:
+        for i, lv in enumerate(self.levels):
+            if lv.name == name:
+                return i
+        raise SpecError(f"accelerator {self.name!r}: no level named {name!r}; levels: {[lv.name for lv in self.levels]}")
+
+    @property
+    def n_macs(self) -> int:
+        return self.mac.instances
+
+    @property
+    def onchip_bits(self) -> int:
+        """Total on-chip storage (every level but the outermost, all instances)."""
+        return sum((lv.size_bits or 0) * lv.instances for lv in self.levels[:-1])
+
+    @property
+    def area_mm2(self) -> float:
+        return self.mac.area_mm2 * self.mac.instances + sum(
+            lv.area_mm2 * lv.instances for lv in self.levels
+        )
