@@ -1,0 +1,301 @@
+"""All batch math of the cost model: closed-form Timeloop counts for many mappings at once.
+
+One compiled pass per mapping replaces the literal tile walk of
+:mod:`coexplore.cost.reference` with a closed form over the loops above each level
+(see :func:`_entries`); tests check both agree exactly on random mappings.
+
+Array shapes (B mappings, L levels, 8 dims in ``DIMS`` order, 3 dataspaces in
+``DATASPACES`` order, 5 tensor ranks per dataspace):
+  temporal, spatial_x, spatial_y: int64 (B, L, 8); order: int8 (B, L, 8), outermost
+  first; keep: bool (B, L, 3). Outputs: counts int64 (B, L, 3, 3) as (reads, fills,
+  updates) per utilized instance, utilized int64 (B, L), compute_cycles and
+  latency_cycles int64 (B,), energy_pj float64 (B,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from coexplore.spec.dims import DATASPACES, DIM_INDEX, TENSOR_RANKS
+
+__all__ = ["rank_tables", "evaluate_arrays", "STATIONARY_STEP_RESETS"]
+
+# Timeloop before PR #297 (January 2025), which produced the reference outputs, treats a
+# stationary step as a move: the next moving step refills the whole tile. Current
+# Timeloop reuses the overlap instead; pass ``stationary_step_resets=False`` for that.
+STATIONARY_STEP_RESETS = True
+
+_COEF_NAMES = ("1", "stride_h", "dil_h", "stride_w", "dil_w")
+
+
+def rank_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per dataspace and rank: (dimA, dimB) int64 (3,5,2) with -1 for none, coefficient
+    indices (3,5,2) into ``(1, stride_h, dil_h, stride_w, dil_w)``, and rank_of (3, 8):
+    the rank each dim projects to, or -1 when the dim is irrelevant to the dataspace."""
+    dims = np.full((3, 5, 2), -1, dtype=np.int64)
+    coefs = np.zeros((3, 5, 2), dtype=np.int64)
+    rank_of = np.full((3, 8), -1, dtype=np.int64)
+    for t, ds in enumerate(DATASPACES):
+        for r, rank in enumerate(TENSOR_RANKS[ds]):
+            for k, (d, c) in enumerate(rank):
+                dims[t, r, k] = DIM_INDEX[d]
+                coefs[t, r, k] = _COEF_NAMES.index(c)
+                rank_of[t, DIM_INDEX[d]] = r
+    return dims, coefs, rank_of
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _entries(n, lf, vnz, vr, vval, tile, ext, resets):  # pragma: no cover - compiled
+    """Words entering one instance over the tile walk of the ``n`` loops above a level.
+
+    Loops 0..n-1 are outermost first, all with factor > 1. When loop j advances (and
+    the loops inside it wrap) the tile moves by a vector with ``vnz[j]`` nonzero ranks;
+    if exactly one, it is rank ``vr[j]`` by ``vval[j]``. Steps of the innermost loop m
+    slide by that move; a step of an outer loop j comes right after an m-step. A move
+    is a partial fill (``tile / ext[r] * |move|``) when it is along one rank with
+    overlap and continues the direction of the last partial move (or there was none
+    since a full refill); otherwise it refills the tile. A stationary step forgets the
+    direction and, with ``resets`` (Timeloop before PR #297), forces the next moving
+    step to refill.
+    """
+    if n == 0:
+        return tile
+    m = n - 1
+    prefix = 1
+    for i in range(m):
+        prefix *= lf[i]
+    m_steps = (lf[m] - 1) * prefix
+    rm = vr[m]
+    if vnz[m] == 0:
+        kind_m = 0  # stationary
+        part_m = 0
+    elif vnz[m] == 1 and abs(vval[m]) < ext[rm]:
+        kind_m = 2  # sliding
+        part_m = tile // ext[rm] * abs(vval[m])
+    else:
+        kind_m = 1  # jumping
+        part_m = tile
+    pos_m = vval[m] > 0
+    total = tile + m_steps * part_m
+    prefix = 1
+    for j in range(m):
+        cj = (lf[j] - 1) * prefix
+        prefix *= lf[j]
+        if vnz[j] == 0:
+            # stationary wrap: the next m-step cannot continue a slide
+            if kind_m == 2 and resets:
+                total += cj * (tile - part_m)
+            continue
+        rj = vr[j]
+        partial_ok = vnz[j] == 1 and abs(vval[j]) < ext[rj]
+        if kind_m == 0:
+            fill = tile if (resets or not partial_ok) else tile // ext[rj] * abs(vval[j])
+        elif kind_m == 1:
+            fill = tile // ext[rj] * abs(vval[j]) if partial_ok else tile
+        elif partial_ok and rj == rm and (vval[j] > 0) == pos_m:
+            fill = tile // ext[rj] * abs(vval[j])
+        else:
+            fill = tile
+        total += cj * fill
+    return total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def evaluate_arrays(  # pragma: no cover - compiled
+    temporal, order, spatial_x, spatial_y, keep,
+    coefv, rank_dims, rank_coefs, rank_of,
+    block, e_read, e_write, e_update, leak, multicast,
+    read_bw, write_bw, shared_bw, throttle,
+    macs, mac_energy, resets,
+    counts, utilized, compute_cycles, latency_cycles, energy,
+):
+    """Fill the output arrays for every mapping of the batch (see module docstring).
+
+    ``coefv`` holds (1, stride_h, dil_h, stride_w, dil_w); level arrays have shape (L,);
+    bandwidths <= 0 mean unlimited; ``throttle`` turns on bandwidth-limited latency.
+    """
+    n_b, n_l, n_d = temporal.shape
+    below = np.empty((n_l + 1, n_d), dtype=np.int64)
+    above_t = np.empty((n_l + 1, n_d), dtype=np.int64)
+    ext = np.empty((n_l, 3, 5), dtype=np.int64)
+    tilew = np.empty((n_l, 3), dtype=np.int64)
+    ent = np.zeros((n_l, 3), dtype=np.int64)
+    dist = np.empty((n_l, 3), dtype=np.int64)
+    util = np.empty(n_l, dtype=np.int64)
+    lf = np.empty(n_l * n_d, dtype=np.int64)
+    ldim = np.empty(n_l * n_d, dtype=np.int64)
+    lstep = np.empty(n_l * n_d, dtype=np.int64)
+    n_above = np.empty(n_l, dtype=np.int64)
+    vnz = np.zeros(n_l * n_d, dtype=np.int64)
+    vr = np.zeros(n_l * n_d, dtype=np.int64)
+    vval = np.zeros(n_l * n_d, dtype=np.int64)
+    acc = np.empty(5, dtype=np.int64)
+    for b in range(n_b):
+        for d in range(n_d):
+            below[0, d] = 1
+            above_t[n_l, d] = 1
+        for lv in range(n_l):
+            for d in range(n_d):
+                below[lv + 1, d] = below[lv, d] * temporal[b, lv, d] * spatial_x[b, lv, d] * spatial_y[b, lv, d]
+        for lv in range(n_l - 1, -1, -1):
+            for d in range(n_d):
+                above_t[lv, d] = above_t[lv + 1, d] * temporal[b, lv, d]
+        cyc = 1
+        for d in range(n_d):
+            cyc *= above_t[0, d]
+        sp_acc = 1
+        for lv in range(n_l - 1, -1, -1):
+            util[lv] = sp_acc
+            for d in range(n_d):
+                sp_acc *= spatial_x[b, lv, d] * spatial_y[b, lv, d]
+        util_macs = sp_acc
+        # tile extents per rank, tile words, distinct child tiles per fan-out stage
+        for lv in range(n_l):
+            sp = 1
+            for d in range(n_d):
+                sp *= spatial_x[b, lv, d] * spatial_y[b, lv, d]
+            for t in range(3):
+                words = 1
+                nd = 1
+                for r in range(5):
+                    da = rank_dims[t, r, 0]
+                    db = rank_dims[t, r, 1]
+                    e = 1 + coefv[rank_coefs[t, r, 0]] * (below[lv + 1, da] - 1)
+                    if db >= 0:
+                        e += coefv[rank_coefs[t, r, 1]] * (below[lv + 1, db] - 1)
+                    ext[lv, t, r] = e
+                    words *= e
+                    if sp == 1:
+                        continue
+                    a = spatial_x[b, lv, da] * spatial_y[b, lv, da]
+                    if db >= 0:
+                        a2 = spatial_x[b, lv, db] * spatial_y[b, lv, db]
+                        if a > 1 and a2 > 1:
+                            # distinct values of x*i + y*j, i < a, j < a2 (diagonal multicast)
+                            x = coefv[rank_coefs[t, r, 0]] * below[lv, da]
+                            y = coefv[rank_coefs[t, r, 1]] * below[lv, db]
+                            g = _gcd(x, y)
+                            nd *= a * a2 - max(0, a - y // g) * max(0, a2 - x // g)
+                        else:
+                            nd *= a * a2
+                    else:
+                        nd *= a
+                tilew[lv, t] = words
+                dist[lv, t] = nd if multicast[lv] else sp
+        # temporal loops (factor > 1) outermost first over all levels
+        n = 0
+        for lv in range(n_l - 1, -1, -1):
+            n_above[lv] = n
+            for k in range(n_d):
+                d = order[b, lv, k]
+                f = temporal[b, lv, d]
+                if f > 1:
+                    lf[n] = f
+                    ldim[n] = d
+                    lstep[n] = below[lv, d] * spatial_x[b, lv, d] * spatial_y[b, lv, d]
+                    n += 1
+        for t in range(3):
+            for lv in range(n_l - 1):
+                if not keep[b, lv, t]:
+                    continue
+                na = n_above[lv]
+                for r in range(5):
+                    acc[r] = 0
+                nzc = 0
+                for j in range(na - 1, -1, -1):
+                    # move of loop j = its own step minus the wrap of the loops inside it
+                    r = rank_of[t, ldim[j]]
+                    if r >= 0:
+                        k = 0 if rank_dims[t, r, 0] == ldim[j] else 1
+                        u = coefv[rank_coefs[t, r, k]] * lstep[j]
+                        own = u - acc[r]
+                        had = acc[r] != 0
+                        nz = nzc - (1 if had else 0) + (1 if own != 0 else 0)
+                        vnz[j] = nz
+                        if nz == 1:
+                            if own != 0:
+                                vr[j] = r
+                                vval[j] = own
+                            else:
+                                for q in range(5):
+                                    if q != r and acc[q] != 0:
+                                        vr[j] = q
+                                        vval[j] = -acc[q]
+                        acc[r] += (lf[j] - 1) * u
+                        now = acc[r] != 0
+                        nzc += (1 if now else 0) - (1 if had else 0)
+                    else:
+                        vnz[j] = nzc
+                        if nzc == 1:
+                            for q in range(5):
+                                if acc[q] != 0:
+                                    vr[j] = q
+                                    vval[j] = -acc[q]
+                ent[lv, t] = _entries(na, lf, vnz, vr, vval, tilew[lv, t], ext[lv, t], resets)
+        # counts
+        e_total = macs * mac_energy
+        for lv in range(n_l):
+            utilized[b, lv] = util[lv]
+            for t in range(3):
+                counts[b, lv, t, 0] = 0
+                counts[b, lv, t, 1] = 0
+                counts[b, lv, t, 2] = 0
+        for t in range(3):
+            child = -1
+            for lv in range(n_l):
+                if not keep[b, lv, t]:
+                    continue
+                delivered = ent[child, t] if child >= 0 else cyc
+                for s in range(child + 1, lv + 1):
+                    delivered *= dist[s, t]
+                fills = 0 if lv == n_l - 1 else ent[lv, t]
+                if t == 2:
+                    part = 1
+                    for d in (0, 1, 2, 4, 5):  # N G K P Q
+                        part *= below[lv + 1, d] * above_t[lv + 1, d]
+                    reads = delivered - part
+                    updates = delivered
+                    if lv != n_l - 1:
+                        fills -= part
+                else:
+                    reads = delivered
+                    updates = 0
+                counts[b, lv, t, 0] = reads
+                counts[b, lv, t, 1] = fills
+                counts[b, lv, t, 2] = updates
+                bs = block[lv]
+                e_total += util[lv] * (
+                    ((reads + bs - 1) // bs) * e_read[lv]
+                    + ((fills + bs - 1) // bs) * e_write[lv]
+                    + ((updates + bs - 1) // bs) * e_update[lv]
+                )
+                child = lv
+        lat = cyc
+        for lv in range(n_l):
+            kept = False
+            for t in range(3):
+                kept = kept or keep[b, lv, t]
+            e_total += leak[lv] * cyc * (util[lv] if kept else 1)
+            if throttle:
+                rd = counts[b, lv, 0, 0] + counts[b, lv, 1, 0] + counts[b, lv, 2, 0]
+                wr = 0
+                for t in range(3):
+                    wr += counts[b, lv, t, 1] + counts[b, lv, t, 2]
+                if read_bw[lv] > 0:
+                    lat = max(lat, int(np.ceil(rd / read_bw[lv])))
+                if write_bw[lv] > 0:
+                    lat = max(lat, int(np.ceil(wr / write_bw[lv])))
+                if shared_bw[lv] > 0:
+                    lat = max(lat, int(np.ceil((rd + wr) / shared_bw[lv])))
+        compute_cycles[b] = cyc
+        latency_cycles[b] = lat
+        energy[b] = e_total
+        _ = util_macs

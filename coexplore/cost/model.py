@@ -1,0 +1,151 @@
+"""The cost model's public face: evaluate one mapping, a batch of mappings, or a network.
+
+All arithmetic happens in :mod:`coexplore.cost.kernels`; this module turns specs into
+the kernel's arrays and the kernel's arrays into frozen results.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from coexplore.cost import kernels
+from coexplore.cost.kernels import STATIONARY_STEP_RESETS
+from coexplore.cost.results import CostBreakdown, DataspaceCost, LevelCost, NetworkCost
+from coexplore.mapping.encoding import MappingBatch, encode
+from coexplore.mapping.mapping import Mapping
+from coexplore.mapping.tiles import tile_words_one
+from coexplore.mapping.validate import validate
+from coexplore.spec.dims import DATASPACES
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer, Network
+
+__all__ = ["BatchCost", "evaluate", "evaluate_batch", "evaluate_network", "STATIONARY_STEP_RESETS"]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCost:
+    """Costs of B mappings of one layer; arrays of shape (B,) unless noted."""
+
+    energy_pj: np.ndarray
+    latency_cycles: np.ndarray
+    compute_cycles: np.ndarray
+    counts: np.ndarray  # int64 (B, L, 3, 3): reads, fills, updates per utilized instance
+    utilized: np.ndarray  # int64 (B, L): utilized instances per level
+
+    @property
+    def edp(self) -> np.ndarray:
+        return self.energy_pj * self.latency_cycles
+
+    def __len__(self) -> int:
+        return len(self.energy_pj)
+
+
+@functools.lru_cache(maxsize=256)
+def _level_arrays(acc: Accelerator) -> tuple[np.ndarray, ...]:
+    lv = acc.levels
+
+    def arr(f, dtype=np.float64):  # type: ignore[no-untyped-def]
+        return np.array([f(x) for x in lv], dtype=dtype)
+
+    return (
+        arr(lambda x: x.block_size_words, np.int64),
+        arr(lambda x: x.read_energy_pj),
+        arr(lambda x: x.write_energy_pj),
+        arr(lambda x: x.update_energy_pj),
+        arr(lambda x: x.leakage_pj_per_cycle),
+        arr(lambda x: x.multicast, np.bool_),
+        arr(lambda x: x.read_bandwidth_words_per_cycle or 0.0),
+        arr(lambda x: x.write_bandwidth_words_per_cycle or 0.0),
+        arr(lambda x: x.shared_bandwidth_words_per_cycle or 0.0),
+    )
+
+
+_RANKS = kernels.rank_tables()
+
+
+def evaluate_batch(
+    layer: Layer,
+    accelerator: Accelerator,
+    batch: MappingBatch,
+    *,
+    throttle: bool = False,
+    stationary_step_resets: bool = STATIONARY_STEP_RESETS,
+) -> BatchCost:
+    """Cost of every mapping in ``batch`` (assumed legal: see ``mapping.validate.legal_mask``)."""
+    n, n_l = batch.temporal.shape[:2]
+    if n_l != len(accelerator.levels):
+        raise ValueError(f"batch has {n_l} levels, accelerator {accelerator.name!r} has {len(accelerator.levels)}")
+    counts = np.empty((n, n_l, 3, 3), dtype=np.int64)
+    utilized = np.empty((n, n_l), dtype=np.int64)
+    compute = np.empty(n, dtype=np.int64)
+    latency = np.empty(n, dtype=np.int64)
+    energy = np.empty(n, dtype=np.float64)
+    coefv = np.array([1, layer.stride[0], layer.dilation[0], layer.stride[1], layer.dilation[1]], dtype=np.int64)
+    kernels.evaluate_arrays(
+        np.ascontiguousarray(batch.temporal, dtype=np.int64),
+        np.ascontiguousarray(batch.order, dtype=np.int8),
+        np.ascontiguousarray(batch.spatial_x, dtype=np.int64),
+        np.ascontiguousarray(batch.spatial_y, dtype=np.int64),
+        np.ascontiguousarray(batch.keep, dtype=np.bool_),
+        coefv, *_RANKS,
+        *_level_arrays(accelerator), throttle,
+        layer.macs, accelerator.mac.energy_pj, stationary_step_resets,
+        counts, utilized, compute, latency, energy,
+    )
+    return BatchCost(energy_pj=energy, latency_cycles=latency, compute_cycles=compute,
+                     counts=counts, utilized=utilized)
+
+
+def evaluate(
+    layer: Layer,
+    accelerator: Accelerator,
+    mapping: Mapping,
+    *,
+    check: bool = True,
+    throttle: bool = False,
+    stationary_step_resets: bool = STATIONARY_STEP_RESETS,
+) -> CostBreakdown:
+    """Cost of one mapping with the per-level, per-dataspace breakdown."""
+    if check:
+        validate(layer, accelerator, mapping)
+    bc = evaluate_batch(layer, accelerator, encode([mapping]), throttle=throttle,
+                        stationary_step_resets=stationary_step_resets)
+    tiles = tile_words_one(layer, mapping)
+    levels = []
+    for i, lv in enumerate(accelerator.levels):
+        util = int(bc.utilized[0, i])
+        dss = {}
+        for t, ds in enumerate(DATASPACES):
+            if ds not in mapping.levels[i].keep:
+                continue
+            r, f, u = (int(x) for x in bc.counts[0, i, t])
+            b = lv.block_size_words
+            e = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj + (-(-u // b)) * lv.update_energy_pj
+            dss[ds] = DataspaceCost(reads=r, fills=f, updates=u, utilized_instances=util,
+                                    tile_words=int(tiles[i][ds]), energy_pj=e * util)
+        leak_inst = util if mapping.levels[i].keep else 1
+        levels.append(LevelCost(name=lv.name, dataspaces=dss, utilized_instances=util,
+                                leakage_pj=lv.leakage_pj_per_cycle * int(bc.compute_cycles[0]) * leak_inst))
+    util_macs = int(np.prod([np.prod(lm.spatial_x) * np.prod(lm.spatial_y) for lm in mapping.levels]))
+    return CostBreakdown(
+        layer=layer.name, macs=layer.macs, latency_cycles=int(bc.latency_cycles[0]),
+        compute_cycles=int(bc.compute_cycles[0]), utilized_macs=util_macs,
+        total_macs=accelerator.mac.instances, mac_energy_pj=layer.macs * accelerator.mac.energy_pj,
+        levels=tuple(levels), area_mm2=accelerator.area_mm2, clock_ghz=accelerator.clock_ghz,
+    )
+
+
+def evaluate_network(
+    network: Network, accelerator: Accelerator, mappings: Sequence[Mapping], *, throttle: bool = False,
+) -> NetworkCost:
+    """Per-layer costs of ``network`` with one mapping per layer."""
+    if len(mappings) != len(network.layers):
+        raise ValueError(f"need one mapping per layer: {len(network.layers)} layers, got {len(mappings)}")
+    layers = tuple(evaluate(layer, accelerator, m, throttle=throttle)
+                   for layer, m in zip(network.layers, mappings, strict=True))
+    return NetworkCost(network=network.name, accelerator=accelerator.name, layers=layers,
+                       area_mm2=accelerator.area_mm2, mappings=tuple(mappings))
