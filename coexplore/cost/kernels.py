@@ -19,7 +19,7 @@ from numba import njit
 
 from coexplore.spec.dims import DATASPACES, DIM_INDEX, TENSOR_RANKS
 
-__all__ = ["rank_tables", "evaluate_arrays", "STATIONARY_STEP_RESETS"]
+__all__ = ["STATIONARY_STEP_RESETS", "evaluate_arrays", "rank_tables"]
 
 # Timeloop before PR #297 (January 2025), which produced the reference outputs, treats a
 # stationary step as a move: the next moving step refills the whole tile. Current

@@ -23,7 +23,7 @@ from coexplore.spec.dims import DATASPACES
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer, Network
 
-__all__ = ["BatchCost", "evaluate", "evaluate_batch", "evaluate_network", "STATIONARY_STEP_RESETS"]
+__all__ = ["STATIONARY_STEP_RESETS", "BatchCost", "evaluate", "evaluate_batch", "evaluate_network"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def evaluate_batch(
     latency = np.empty(n, dtype=np.int64)
     energy = np.empty(n, dtype=np.float64)
     coefv = np.array([1, layer.stride[0], layer.dilation[0], layer.stride[1], layer.dilation[1]], dtype=np.int64)
-    kernels.evaluate_arrays(
+    kernels.evaluate_arrays(  # type: ignore[call-arg]
         np.ascontiguousarray(batch.temporal, dtype=np.int64),
         np.ascontiguousarray(batch.order, dtype=np.int8),
         np.ascontiguousarray(batch.spatial_x, dtype=np.int64),
@@ -124,7 +124,8 @@ def evaluate(
                 continue
             r, f, u = (int(x) for x in bc.counts[0, i, t])
             b = lv.block_size_words
-            e = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj + (-(-u // b)) * lv.update_energy_pj
+            e = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj \
+                + (-(-u // b)) * lv.update_energy_pj
             dss[ds] = DataspaceCost(reads=r, fills=f, updates=u, utilized_instances=util,
                                     tile_words=int(tiles[i][ds]), energy_pj=e * util)
         leak_inst = util if mapping.levels[i].keep else 1

@@ -13,16 +13,13 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from coexplore.cost.kernels import STATIONARY_STEP_RESETS
 from coexplore.mapping.mapping import Mapping
 from coexplore.spec.dims import DATASPACES, DIMS, TENSOR_RANKS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
 
-__all__ = ["Loop", "loop_nest", "reference_counts", "ReferenceCounts", "STATIONARY_STEP_RESETS"]
-
-# Timeloop before PR #297 (Jan 2025), which produced the reference outputs, treats a
-# stationary step as a move: the next moving step refills the whole tile.
-STATIONARY_STEP_RESETS = True
+__all__ = ["STATIONARY_STEP_RESETS", "Loop", "ReferenceCounts", "loop_nest", "reference_counts"]
 
 
 @dataclass(frozen=True, slots=True)

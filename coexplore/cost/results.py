@@ -7,8 +7,9 @@ instance; ``energy_pj`` of a dataspace is its total over all utilized instances.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["DataspaceCost", "LevelCost", "CostBreakdown", "NetworkCost", "OBJECTIVES", "objective_value"]
+__all__ = ["OBJECTIVES", "CostBreakdown", "DataspaceCost", "LevelCost", "NetworkCost", "objective_value"]
 
 OBJECTIVES = ("edp", "energy", "latency", "edap")
 
@@ -102,14 +103,14 @@ class NetworkCost:
         return sum(x.macs for x in self.layers)
 
 
-def objective_value(name: str, *, energy_pj: float, latency_cycles: float, area_mm2: float) -> float:
+def objective_value(name: str, *, energy_pj: Any, latency_cycles: Any, area_mm2: float) -> Any:
     """The scalar a mapper minimizes."""
     if name == "edp":
         return energy_pj * latency_cycles
     if name == "energy":
         return energy_pj
     if name == "latency":
-        return float(latency_cycles)
+        return latency_cycles
     if name == "edap":
         return energy_pj * latency_cycles * area_mm2
     raise ValueError(f"objective: must be one of {', '.join(OBJECTIVES)}, got {name!r}")

@@ -20,6 +20,7 @@ from coexplore.spec.dims import DATASPACES, DIMS
 __all__ = ["LevelMapping", "Mapping"]
 
 _ONES = (1,) * len(DIMS)
+_KEYS = ("name", "temporal", "order", "spatial_x", "spatial_y", "keep")
 
 
 def _as_factors(value: object, path: str, problems: list[str]) -> tuple[int, ...]:
@@ -96,13 +97,33 @@ class LevelMapping:
 
     @classmethod
     def from_dict(cls, data: MappingABC[str, object]) -> LevelMapping:
+        """Parse the ``to_dict`` form; every malformed field is reported at once."""
+        if not isinstance(data, MappingABC):
+            raise MappingError(f"level mapping: must be a mapping, got {type(data).__name__}")
+        problems = [f"{k}: unknown key, valid: {', '.join(_KEYS)}" for k in data if k not in _KEYS]
         order = data.get("order", "".join(DIMS))
+        if not isinstance(order, (str, list, tuple)):
+            problems.append(f"order: must be a string like 'NGKCPQRS', got {order!r}")
+            order = DIMS
+        keep = data.get("keep", list(DATASPACES))
+        if not isinstance(keep, (list, tuple, set, frozenset)):
+            problems.append(f"keep: must be a list of dataspaces, got {keep!r}")
+            keep = DATASPACES
+        factors = {}
+        for key in ("temporal", "spatial_x", "spatial_y"):
+            v = data.get(key, {})
+            if not isinstance(v, (MappingABC, list, tuple)):
+                problems.append(f"{key}: must be a mapping of dimension -> factor, got {v!r}")
+                v = {}
+            factors[key] = v
+        if problems:
+            raise MappingError(problems)
         return cls(
-            temporal=data.get("temporal", {}),  # type: ignore[arg-type]
-            order=tuple(order) if isinstance(order, str) else tuple(order),  # type: ignore[arg-type]
-            spatial_x=data.get("spatial_x", {}),  # type: ignore[arg-type]
-            spatial_y=data.get("spatial_y", {}),  # type: ignore[arg-type]
-            keep=frozenset(data.get("keep", DATASPACES)),  # type: ignore[arg-type]
+            temporal=factors["temporal"],  # type: ignore[arg-type]
+            order=tuple(order),
+            spatial_x=factors["spatial_x"],  # type: ignore[arg-type]
+            spatial_y=factors["spatial_y"],  # type: ignore[arg-type]
+            keep=frozenset(str(x) for x in keep),
         )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from coexplore.errors import SpecError
 from coexplore.spec.dims import DATASPACES, DIMS
 
-__all__ = ["MemoryLevel", "MacUnit", "Accelerator"]
+__all__ = ["Accelerator", "MacUnit", "MemoryLevel"]
 
 _ALL_DIMS = frozenset(DIMS)
 
@@ -189,7 +189,10 @@ class Accelerator:
             inner_x, inner_y, inner_n = lv.mesh_x, lv.mesh_y, lv.instances
         top = self.levels[-1]
         if top.instances != 1:
-            out.append(f"accelerator.levels[{len(self.levels) - 1}].instances: the outermost level must have 1 instance, got {top.instances}")
+            out.append(
+                f"accelerator.levels[{len(self.levels) - 1}].instances: the outermost level must have 1 instance, "
+                f"got {top.instances}"
+            )
         if top.keeps != frozenset(DATASPACES):
             out.append(
                 f"accelerator.levels[{len(self.levels) - 1}].keeps: the outermost level must keep every dataspace, "
@@ -210,7 +213,8 @@ class Accelerator:
         for i, lv in enumerate(self.levels):
             if lv.name == name:
                 return i
-        raise SpecError(f"accelerator {self.name!r}: no level named {name!r}; levels: {[lv.name for lv in self.levels]}")
+        names = [lv.name for lv in self.levels]
+        raise SpecError(f"accelerator {self.name!r}: no level named {name!r}; levels: {names}")
 
     @property
     def n_macs(self) -> int:

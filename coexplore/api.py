@@ -1,0 +1,119 @@
+"""Public entry points that the CLI (and scripts) call: one function per command.
+
+These resolve names and files (presets, YAML) into specs and hand them to the layers
+below; they hold no cost or search logic of their own.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coexplore.cost.model import evaluate, evaluate_batch
+from coexplore.cost.results import NetworkCost
+from coexplore.errors import SpecError
+from coexplore.mapper.sampled import map_layer_sampled
+from coexplore.mapping.mapping import Mapping
+from coexplore.mapping.sampling import sample_legal
+from coexplore.presets.accelerators import get_accelerator
+from coexplore.presets.networks import get_network
+from coexplore.spec.dims import DATASPACES
+
+__all__ = ["bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file"]
+
+
+def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
+    """Per-layer mappings from YAML ``{layers: {LAYER_NAME: {levels: [...]}}}``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise SpecError(f"mapping file: {str(path)!r} not found") from None
+    except yaml.YAMLError as e:
+        raise SpecError(f"mapping file {str(path)!r}: malformed YAML: {e}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), dict):
+        raise SpecError(f"mapping file {str(path)!r}.layers: must be a mapping of layer name -> mapping")
+    out, problems = {}, []
+    for name, m in data["layers"].items():
+        try:
+            out[str(name)] = Mapping.from_dict(m)
+        except SpecError as e:
+            problems += [f"{path}: layers.{name}.{p}" for p in e.problems]
+    if problems:
+        raise SpecError(problems)
+    return out
+
+
+def evaluate_network_default(
+    network: str, accelerator: str, *, mapping_file: str | None = None, objective: str = "edp",
+    samples: int = 4096, seed: int = 0, throttle: bool = False,
+) -> NetworkCost:
+    """Network cost with the given mappings, and the best of ``samples`` random legal
+    mappings (per distinct layer shape) for layers the file does not cover."""
+    net = get_network(network)
+    acc = get_accelerator(accelerator)
+    given = load_mapping_file(mapping_file) if mapping_file else {}
+    unknown = sorted(set(given) - {x.name for x in net.layers})
+    if unknown:
+        raise SpecError(f"mapping file: layers {unknown} are not in network {net.name!r}")
+    cache: dict[tuple[int, ...], Mapping] = {}
+    costs, mappings = [], []
+    for layer in net.layers:
+        if layer.name in given:
+            m = given[layer.name]
+        else:
+            key = layer.shape_key()
+            if key not in cache:
+                cache[key] = map_layer_sampled(layer, acc, samples=samples, seed=seed, objective=objective).mapping
+            m = cache[key]
+        costs.append(evaluate(layer, acc, m, throttle=throttle))
+        mappings.append(m)
+    return NetworkCost(network=net.name, accelerator=acc.name, layers=tuple(costs), area_mm2=acc.area_mm2,
+                       mappings=tuple(mappings))
+
+
+def bench_cost(network: str, layer: str, accelerator: str, *, mappings: int, seed: int = 0,
+               repeats: int = 3) -> dict[str, Any]:
+    """Batch throughput of the cost model on ``mappings`` random legal mappings of one layer."""
+    if mappings <= 0:
+        raise SpecError(f"--mappings: must be > 0, got {mappings}")
+    net = get_network(network)
+    lay = net.layer(layer)
+    acc = get_accelerator(accelerator)
+    t0 = time.perf_counter()
+    batch = sample_legal(lay, acc, mappings, seed=seed)
+    sampling = time.perf_counter() - t0
+    evaluate_batch(lay, acc, batch.take(np.arange(min(8, mappings))))  # compile / warm up
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        evaluate_batch(lay, acc, batch)
+        best = min(best, time.perf_counter() - t0)
+    return {"mappings_per_s": mappings / best, "mappings": mappings, "seconds": best,
+            "sampling_seconds": sampling, "layer": lay.spec_string(), "accelerator": acc.name}
+
+
+def evaluate_timeloop_case(path: str, *, throttle: bool = False) -> dict[str, Any]:
+    """Evaluate a case of ``data/timeloop_reference`` and report it with the case's own names."""
+    from coexplore.interop.timeloop import load_case
+
+    case = load_case(path)
+    cost = evaluate(case.layer, case.accelerator, case.mapping, throttle=throttle)
+    levels: dict[str, dict[str, dict[str, Any]]] = {}
+    for lc in cost.levels:
+        if lc.name not in case.storage_levels:
+            continue
+        levels[lc.name] = {
+            case.dataspace_names[ds]: {
+                "reads_per_instance": c.reads, "fills_per_instance": c.fills,
+                "updates_per_instance": c.updates, "utilized_instances": c.utilized_instances,
+                "energy_pj": c.energy_pj,
+            }
+            for ds, c in lc.dataspaces.items() if ds in DATASPACES
+        }
+    return {"cycles": cost.latency_cycles, "energy_pj": cost.energy_pj, "macs": cost.macs,
+            "utilization": cost.utilization, "levels": levels}

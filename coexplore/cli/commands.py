@@ -1,0 +1,126 @@
+"""Subcommands of ``coexplore``; each calls one public function and formats its result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from coexplore.cli import format as fmt
+from coexplore.registry import Registry
+
+__all__ = ["register"]
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("list", help="list presets: networks, accelerators, layers NET, technologies")
+    p.add_argument("what", choices=["networks", "accelerators", "layers", "technologies"])
+    p.add_argument("name", nargs="?", help="network for `list layers`")
+    _add_json(p)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("evaluate", help="cost of a network on an accelerator (given or default mappings)")
+    p.add_argument("--network", required=True, help="preset name or network YAML")
+    p.add_argument("--accelerator", required=True, help="preset name or accelerator YAML")
+    p.add_argument("--mapping", help="YAML with per-layer mappings {layers: {NAME: mapping}}")
+    p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
+    p.add_argument("--samples", type=int, default=4096,
+                   help="random legal mappings tried per layer for the default mapping (default 4096)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency")
+    _add_json(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("bench", help="benchmarks of coexplore itself")
+    bsub = p.add_subparsers(dest="bench_what", required=True, metavar="WHAT")
+    b = bsub.add_parser("cost", help="batch cost-model throughput on random legal mappings of one layer")
+    b.add_argument("--network", required=True)
+    b.add_argument("--layer", required=True, help="layer name in the network")
+    b.add_argument("--accelerator", required=True)
+    b.add_argument("--mappings", type=int, default=100_000)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--repeats", type=int, default=3, help="timed repetitions; the best is reported")
+    _add_json(b)
+    b.set_defaults(func=cmd_bench_cost)
+
+    p = sub.add_parser("timeloop-case", help="evaluate a Timeloop reference case (data/timeloop_reference schema)")
+    p.add_argument("case", help="CASE.json")
+    p.add_argument("--throttle", action="store_true")
+    _add_json(p)
+    p.set_defaults(func=cmd_timeloop_case)
+
+
+# -- list --------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> Any:
+    from coexplore.presets.accelerators import ACCELERATORS
+    from coexplore.presets.networks import NETWORKS, get_network
+    from coexplore.spec.technology import TECHNOLOGIES
+
+    if args.what == "layers":
+        if not args.name:
+            from coexplore.errors import SpecError
+
+            raise SpecError("list layers: NAME: required (a network preset or YAML), got nothing")
+        net = get_network(args.name)
+        rows = [{"name": x.name, "spec": x.spec_string(), "macs": x.macs} for x in net.layers]
+        if not args.json:
+            fmt.table(["layer", "shape", "MACs"], [[r["name"], r["spec"], f"{r['macs']:,}"] for r in rows])
+        return rows
+    registries: dict[str, Registry[Any]] = {
+        "networks": NETWORKS, "accelerators": ACCELERATORS, "technologies": TECHNOLOGIES,
+    }
+    reg = registries[args.what]
+    names = reg.names()
+    if not args.json:
+        for n in names:
+            print(f"{n:14s} {reg.describe(n)}")
+    return names
+
+
+# -- evaluate ----------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> Any:
+    from coexplore.api import evaluate_network_default
+
+    t0 = time.perf_counter()
+    result = evaluate_network_default(
+        args.network, args.accelerator, mapping_file=args.mapping, objective=args.objective,
+        samples=args.samples, seed=args.seed, throttle=args.throttle,
+    )
+    out = fmt.network_cost_dict(result, seconds=time.perf_counter() - t0)
+    if not args.json:
+        fmt.print_network_cost(out)
+    return out
+
+
+# -- bench -------------------------------------------------------------------------
+def cmd_bench_cost(args: argparse.Namespace) -> Any:
+    from coexplore.api import bench_cost
+
+    out = bench_cost(args.network, args.layer, args.accelerator, mappings=args.mappings, seed=args.seed,
+                     repeats=args.repeats)
+    if not args.json:
+        print(f"{out['mappings']:,} mappings in {out['seconds']:.3f} s: {out['mappings_per_s']:,.0f} mappings/s "
+              f"(sampling took {out['sampling_seconds']:.2f} s)", file=sys.stdout)
+    return out
+
+
+# -- timeloop-case -----------------------------------------------------------------
+def cmd_timeloop_case(args: argparse.Namespace) -> Any:
+    from coexplore.api import evaluate_timeloop_case
+
+    out = evaluate_timeloop_case(args.case, throttle=args.throttle)
+    if not args.json:
+        print(f"cycles {out['cycles']}  energy {out['energy_pj']:.4f} pJ  MACs {out['macs']}  "
+              f"utilization {out['utilization']:.2%}")
+        rows = []
+        for lv, dss in out["levels"].items():
+            for ds, c in dss.items():
+                rows.append([lv, ds, c["reads_per_instance"], c["fills_per_instance"], c["updates_per_instance"],
+                             c["utilized_instances"], f"{c['energy_pj']:.3f}"])
+        fmt.table(["level", "dataspace", "reads", "fills", "updates", "instances", "energy pJ"], rows)
+    return out

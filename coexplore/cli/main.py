@@ -1,0 +1,58 @@
+"""The ``coexplore`` command: a thin shell over the public Python API.
+
+Each command parses its arguments, calls one public function and formats the result
+(a table, or JSON on stdout with ``--json``). Domain errors print one line on stderr
+and exit with code 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+
+from coexplore.errors import CoexploreError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from coexplore.cli import commands
+
+    parser = argparse.ArgumentParser(
+        prog="coexplore",
+        description="Co-design neural networks, DNN accelerators and their mappings.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--data-dir", help="reference data directory (default: $COEXPLORE_DATA)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from coexplore.datadir import set_data_dir
+
+    set_data_dir(args.data_dir)
+    try:
+        result = args.func(args)
+    except (CoexploreError, OSError) as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"coexplore {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if result is not None and getattr(args, "json", False):
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
