@@ -21,8 +21,20 @@ from coexplore.mapping.sampling import sample_legal
 from coexplore.presets.accelerators import get_accelerator
 from coexplore.presets.networks import get_network
 from coexplore.spec.dims import DATASPACES
+from coexplore.spec.workload import Network
 
-__all__ = ["bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file"]
+__all__ = [
+    "bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file", "resolve_network",
+]
+
+
+def resolve_network(name_or_path: str) -> Network:
+    """A network preset, a coexplore network YAML, or an ONNX file (``*.onnx``)."""
+    if name_or_path.lower().endswith(".onnx"):
+        from coexplore.interop.onnx_import import network_from_onnx
+
+        return network_from_onnx(name_or_path)
+    return get_network(name_or_path)
 
 
 def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
@@ -54,7 +66,7 @@ def evaluate_network_default(
 ) -> NetworkCost:
     """Network cost with the given mappings, and the best of ``samples`` random legal
     mappings (per distinct layer shape) for layers the file does not cover."""
-    net = get_network(network)
+    net = resolve_network(network)
     acc = get_accelerator(accelerator)
     given = load_mapping_file(mapping_file) if mapping_file else {}
     unknown = sorted(set(given) - {x.name for x in net.layers})
@@ -81,7 +93,7 @@ def bench_cost(network: str, layer: str, accelerator: str, *, mappings: int, see
     """Batch throughput of the cost model on ``mappings`` random legal mappings of one layer."""
     if mappings <= 0:
         raise SpecError(f"--mappings: must be > 0, got {mappings}")
-    net = get_network(network)
+    net = resolve_network(network)
     lay = net.layer(layer)
     acc = get_accelerator(accelerator)
     t0 = time.perf_counter()

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Final, Literal
 
 __all__ = [
+    "DATASPACES",
     "DIMS",
     "DIM_INDEX",
-    "DATASPACES",
-    "Dim",
-    "Dataspace",
-    "TENSOR_RANKS",
-    "RELEVANT",
     "REDUCTION_DIMS",
+    "RELEVANT",
+    "TENSOR_RANKS",
+    "Dataspace",
+    "Dim",
 ]
 
 Dim = Literal["N", "G", "K", "C", "P", "Q", "R", "S"]

@@ -1,0 +1,188 @@
+"""Import an ONNX model file as a :class:`~coexplore.spec.workload.Network`.
+
+Shapes come from ONNX shape inference after the graph inputs' symbolic dimensions
+(batch, usually) are fixed to concrete values. MAC-carrying operators become layers:
+
+* ``Conv`` (1-D and 2-D; group, strides, dilations, pads or auto_pad);
+* ``ConvTranspose`` as the equivalent 1x1 conv at the input resolution with
+  K = out channels x kernel size (the GEMM + col2im form: same MACs);
+* ``Gemm`` as ``op="fc"`` (transA/transB honoured);
+* ``MatMul`` as ``op="matmul"``: K = output columns, C = inner dim, N = batch x rows.
+
+Operators that carry no MACs worth modelling pass through from an explicit allow-list;
+anything else (LSTM, Einsum, custom-domain ops ...) raises
+:class:`~coexplore.errors.InteropError` naming the node and its op type, so no compute
+is ever dropped silently. Layer names are node names, or the first output's name when a
+node is unnamed. ONNX pads may be asymmetric; a layer keeps the leading (top, left) pads,
+which is all its loop nest needs (P and Q are taken from the inferred output shape).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from coexplore.errors import InteropError
+from coexplore.spec.workload import Layer, Network
+
+__all__ = ["MAC_OPS", "PASS_THROUGH_OPS", "network_from_onnx"]
+
+MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})
+PASS_THROUGH_OPS = frozenset({
+    # activations
+    "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu",
+    "Celu", "Gelu", "Erf", "Softplus", "Softsign", "Mish", "Softmax", "LogSoftmax",
+    # normalisation, element-wise arithmetic and comparisons
+    "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization", "LRN",
+    "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Neg", "Abs", "Exp", "Log", "Reciprocal", "Floor", "Ceil",
+    "Round", "Min", "Max", "Sum", "Mean", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not",
+    "And", "Or", "Where", "Cast", "CastLike",
+    # pooling and reductions
+    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax",
+    "ReduceMin", "ArgMax", "ArgMin",
+    # data movement and shape plumbing
+    "Flatten", "Reshape", "Concat", "Split", "Slice", "Identity", "Dropout", "Transpose", "Shape", "Size",
+    "Gather", "GatherElements", "Unsqueeze", "Squeeze", "Constant", "ConstantOfShape", "Pad", "Resize",
+    "Upsample", "Expand", "Tile", "Range", "DepthToSpace", "SpaceToDepth",
+})
+
+
+def network_from_onnx(path: str | Path, name: str | None = None, *,
+                      dim_values: Mapping[str, int] | None = None) -> Network:
+    """Read the ONNX model at ``path`` and return its MAC-carrying layers in graph order.
+
+    Args:
+        path: An ``.onnx`` file.
+        name: Network name; defaults to the file's stem.
+        dim_values: Values for symbolic input dimensions by name (e.g. ``{"batch": 4}``);
+            any other symbolic input dimension is taken as 1 (batch N = 1, as in the zoo).
+
+    Raises:
+        InteropError: the file is not ONNX, a shape cannot be inferred, or a node uses an
+            operator outside :data:`MAC_OPS` and :data:`PASS_THROUGH_OPS`.
+    """
+    import onnx
+
+    p = Path(path)
+    if not p.is_file():
+        raise InteropError(f"{p}: no such ONNX file")
+    try:
+        model = onnx.load(str(p), load_external_data=False)
+    except Exception as e:
+        raise InteropError(f"{p}: not an ONNX model ({type(e).__name__}: {e})") from None
+    if model.ir_version <= 0 or not model.graph.node:
+        raise InteropError(f"{p}: not an ONNX model (no IR version or an empty graph)")
+    for node in model.graph.node:  # before shape inference, which may choke on them
+        if node.domain not in ("", "ai.onnx") or node.op_type not in MAC_OPS | PASS_THROUGH_OPS:
+            op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+            raise InteropError(
+                f"onnx node {_label(node)!r} (op {op}): unsupported operator; supported: "
+                f"{', '.join(sorted(MAC_OPS))}, and without MACs: {', '.join(sorted(PASS_THROUGH_OPS))}"
+            )
+    _fix_input_dims(model, dim_values or {})
+    try:
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=False, data_prop=True)
+    except Exception as e:
+        raise InteropError(f"{p}: ONNX shape inference failed: {e}") from None
+    shapes = _shapes(model)
+
+    layers: list[Layer] = []
+    seen: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.op_type not in MAC_OPS:
+            continue
+        label = _label(node)
+        count = seen[label] = seen.get(label, 0) + 1
+        unique = label if count == 1 else f"{label}#{count}"
+        layers.append(_layer(node, unique, shapes, onnx))
+    if not layers:
+        raise InteropError(f"{p}: no Conv, ConvTranspose, Gemm or MatMul node found")
+    return Network(name=name or p.stem, layers=tuple(layers))
+
+
+def _label(node: Any) -> str:
+    return str(node.name or (node.output[0] if node.output else node.op_type))
+
+
+def _fix_input_dims(model: Any, values: Mapping[str, int]) -> None:
+    initializers = {t.name for t in model.graph.initializer}
+    for value in model.graph.input:
+        if value.name in initializers or not value.type.HasField("tensor_type"):
+            continue
+        for dim in value.type.tensor_type.shape.dim:
+            if not dim.HasField("dim_value") or dim.dim_value <= 0:
+                dim.dim_value = int(values.get(dim.dim_param, 1))
+
+
+def _shapes(model: Any) -> dict[str, tuple[int | None, ...]]:
+    out: dict[str, tuple[int | None, ...]] = {}
+    graph = model.graph
+    for value in (*graph.input, *graph.value_info, *graph.output):
+        if value.type.HasField("tensor_type") and value.type.tensor_type.HasField("shape"):
+            out[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                    for d in value.type.tensor_type.shape.dim)
+    for t in graph.initializer:
+        out[t.name] = tuple(int(d) for d in t.dims)
+    return out
+
+
+def _layer(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any) -> Layer:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def shape(tensor: str, what: str) -> tuple[int, ...]:
+        s = shapes.get(tensor)
+        if s is None or any(d is None for d in s):
+            raise InteropError(f"onnx node {name!r} (op {node.op_type}): shape of {what} {tensor!r} is "
+                               f"unknown ({s}); export with static shapes")
+        return tuple(int(d) for d in s if d is not None)
+
+    op = node.op_type
+    if op in ("Conv", "ConvTranspose"):
+        x, w = shape(node.input[0], "input"), shape(node.input[1], "weight")
+        if len(x) not in (3, 4):
+            raise InteropError(f"onnx node {name!r} (op {op}): only 1-D and 2-D convolutions are "
+                               f"supported, got input shape {x}")
+        g = int(attrs.get("group", 1))
+        if op == "ConvTranspose":
+            return Layer(name=name, K=w[1] * g * math.prod(w[2:]), C=x[1], P=1 if len(x) == 3 else x[2],
+                         Q=x[-1], N=x[0], groups=g, op="convtranspose")
+        y = shape(node.output[0], "output")
+        return _conv(name, x, w, y, attrs, g)
+    if op == "Gemm":
+        a, b = shape(node.input[0], "input A"), shape(node.input[1], "input B")
+        rows, inner = (a[1], a[0]) if attrs.get("transA", 0) else (a[0], a[1])
+        cols = b[0] if attrs.get("transB", 0) else b[1]
+        return Layer(name=name, K=cols, C=inner, N=rows, op="fc")
+    a, b = shape(node.input[0], "input A"), shape(node.input[1], "input B")
+    y = shape(node.output[0], "output")
+    cols = 1 if len(b) == 1 else b[-1]
+    return Layer(name=name, K=cols, C=a[-1], N=max(1, math.prod(y) // cols), op="matmul")
+
+
+def _conv(name: str, x: tuple[int, ...], w: tuple[int, ...], y: tuple[int, ...], attrs: Mapping[str, Any],
+          groups: int) -> Layer:
+    dims = len(x) - 2
+    kernel = list(w[2:])
+    strides = list(attrs.get("strides", [1] * dims))
+    dilations = list(attrs.get("dilations", [1] * dims))
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = []
+        for i in range(dims):
+            total = max((y[2 + i] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - x[2 + i], 0)
+            pads.append(total // 2 if auto_pad == "SAME_UPPER" else (total + 1) // 2)
+    else:
+        pads = list(attrs.get("pads", [0] * 2 * dims))[:dims]
+    if dims == 1:  # one output row: the 1-D conv runs along the columns
+        kernel, strides, dilations, pads = [1, *kernel], [1, *strides], [1, *dilations], [0, *pads]
+        p, q = 1, y[2]
+    else:
+        p, q = y[2], y[3]
+    cin, cout = x[1], y[1]
+    depthwise = groups > 1 and groups == cin == cout
+    return Layer(name=name, K=cout, C=cin, P=p, Q=q, R=kernel[0], S=kernel[1], N=y[0],
+                 stride=(strides[0], strides[1]), dilation=(dilations[0], dilations[1]),
+                 padding=(pads[0], pads[1]), groups=groups, op="depthwise" if depthwise else "conv")

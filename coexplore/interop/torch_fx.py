@@ -1,0 +1,207 @@
+"""Import a PyTorch ``nn.Module`` as a :class:`~coexplore.spec.workload.Network`.
+
+The module is traced with ``torch.fx`` and its tensor shapes propagated with
+``ShapeProp`` on a zero input, so every layer's output size comes from PyTorch itself
+rather than from a re-implementation of its formulas. Extracted, in execution order:
+
+* ``nn.Conv2d`` (groups, depthwise, stride, dilation, padding) and
+  ``torch.nn.functional.conv2d``;
+* ``nn.Conv1d`` as a layer with one output row (P = 1, R = 1);
+* ``nn.ConvTranspose2d`` as the equivalent 1x1 conv at the input resolution with
+  K = out channels x kernel rows x kernel cols (the GEMM + col2im form: the same MACs,
+  exact tensor sizes when kernel == stride);
+* ``nn.Linear`` / ``functional.linear`` as ``op="fc"``, N = product of the leading dims;
+* ``torch.matmul``, ``torch.mm``, ``torch.bmm``, ``@`` and ``Tensor.matmul`` as
+  ``op="matmul"``: K = output columns, C = inner dim, N = batch x rows.
+
+Layer names are the fx node target (the module path, ``layer2.0.conv2``), or the fx
+node name for functional calls; a module called more than once gets ``#2``, ``#3``...
+Modules that carry MACs but are not modelled (RNNs, attention, 3-D convs) raise
+:class:`~coexplore.errors.InteropError` instead of being dropped silently. Modules on
+the ``meta`` device work too (shapes only, no compute), which keeps large imports fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from coexplore.errors import InteropError
+from coexplore.spec.workload import Layer, Network
+
+__all__ = ["network_from_torch"]
+
+# Module types that carry MACs this importer does not model: refuse rather than drop.
+_UNMODELLED = ("Conv3d", "ConvTranspose1d", "ConvTranspose3d", "RNN", "LSTM", "GRU", "RNNCell",
+               "LSTMCell", "GRUCell", "MultiheadAttention", "Bilinear", "Transformer",
+               "TransformerEncoderLayer", "TransformerDecoderLayer", "LazyConv2d", "LazyLinear")
+
+
+def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224),
+                       name: str | None = None) -> Network:
+    """Trace ``module`` on an input of ``input_shape`` and return its MAC-carrying layers.
+
+    Args:
+        module: A ``torch.nn.Module`` that ``torch.fx.symbolic_trace`` can trace.
+        input_shape: Shape of the single example input (zeros, on the module's device).
+        name: Network name; defaults to the module's class name.
+
+    Raises:
+        InteropError: the module cannot be traced or run, uses an unmodelled MAC-carrying
+            module, or has no MAC-carrying layer.
+    """
+    import torch
+    import torch.fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    net_name = name or type(module).__name__
+    try:
+        gm = torch.fx.symbolic_trace(module)
+    except Exception as e:
+        raise InteropError(f"torch.fx cannot trace {net_name}: {type(e).__name__}: {e}") from None
+    param = next(module.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    was_training = module.training
+    try:
+        gm.eval()
+        # ShapeProp prints a traceback before re-raising; the error below says it all
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(gm).propagate(torch.zeros(tuple(input_shape), device=device, dtype=dtype))
+    except Exception as e:
+        cause = e.__cause__ or e
+        raise InteropError(f"{net_name}: shape propagation with input {tuple(input_shape)} failed: "
+                           f"{type(cause).__name__}: {cause}") from None
+    finally:
+        module.train(was_training)
+
+    layers: list[Layer] = []
+    calls: dict[str, int] = {}
+    for node in gm.graph.nodes:
+        layer = _layer(gm, node, torch)
+        if layer is None:
+            continue
+        count = calls[layer.name] = calls.get(layer.name, 0) + 1
+        if count > 1:
+            layer = Layer(**{**_fields(layer), "name": f"{layer.name}#{count}"})
+        layers.append(layer)
+    if not layers:
+        raise InteropError(f"{net_name}: no convolution, linear or matmul layer found")
+    return Network(name=net_name, layers=tuple(layers))
+
+
+def _fields(layer: Layer) -> dict[str, Any]:
+    return {f: getattr(layer, f) for f in Layer.__dataclass_fields__}
+
+
+def _shape(node: Any, what: str, where: str) -> tuple[int, ...]:
+    meta = getattr(node, "meta", {}).get("tensor_meta") if node is not None else None
+    if meta is None or not hasattr(meta, "shape"):
+        raise InteropError(f"fx node {where!r}: shape of its {what} is unknown")
+    return tuple(int(d) for d in meta.shape)
+
+
+def _arg(node: Any, index: int, key: str, default: Any) -> Any:
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(key, default)
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (int(v[0]), int(v[-1])) if isinstance(v, list | tuple) else (int(v), int(v))
+
+
+def _conv2d(name: str, x: tuple[int, ...], y: tuple[int, ...], w: tuple[int, ...], stride: Any,
+            padding: Any, dilation: Any, groups: int) -> Layer:
+    if len(x) != 4:
+        raise InteropError(f"fx node {name!r}: conv2d input must be 4-D (N, C, H, W), got shape {x}")
+    r, s = w[2], w[3]
+    dil = _pair(dilation)
+    if isinstance(padding, str):  # 'valid' or 'same'
+        pad = (0, 0) if padding == "valid" else (dil[0] * (r - 1) // 2, dil[1] * (s - 1) // 2)
+    else:
+        pad = _pair(padding)
+    cin, cout = x[1], y[1]
+    depthwise = groups > 1 and groups == cin == cout
+    return Layer(name=name, K=cout, C=cin, P=y[2], Q=y[3], R=r, S=s, N=y[0], stride=_pair(stride),
+                 dilation=dil, padding=pad, groups=groups, op="depthwise" if depthwise else "conv")
+
+
+def _module_layer(gm: Any, node: Any, torch: Any) -> Layer | None:
+    nn = torch.nn
+    mod = gm.get_submodule(node.target)
+    name = str(node.target)
+    kind = type(mod).__name__
+    if isinstance(mod, nn.Conv2d):
+        x, y = _shape(node.args[0], "input", name), _shape(node, "output", name)
+        return _conv2d(name, x, y, tuple(mod.weight.shape), mod.stride, mod.padding, mod.dilation, mod.groups)
+    if isinstance(mod, nn.Conv1d):
+        x, y = _shape(node.args[0], "input", name), _shape(node, "output", name)
+        if len(x) != 3:
+            raise InteropError(f"fx node {name!r}: conv1d input must be 3-D (N, C, L), got shape {x}")
+        k, d, g = mod.kernel_size[0], mod.dilation[0], mod.groups
+        if isinstance(mod.padding, str):
+            pad = (0, 0 if mod.padding == "valid" else d * (k - 1) // 2)
+        else:
+            pad = (0, int(mod.padding[0]))
+        return Layer(name=name, K=y[1], C=x[1], P=1, Q=y[2], R=1, S=k, N=y[0],
+                     stride=(1, mod.stride[0]), dilation=(1, d), padding=pad, groups=g,
+                     op="depthwise" if g > 1 and g == x[1] == y[1] else "conv")
+    if isinstance(mod, nn.ConvTranspose2d):
+        x = _shape(node.args[0], "input", name)
+        if len(x) != 4:
+            raise InteropError(f"fx node {name!r}: conv_transpose2d input must be 4-D, got shape {x}")
+        r, s = mod.kernel_size
+        return Layer(name=name, K=mod.out_channels * r * s, C=mod.in_channels, P=x[2], Q=x[3], N=x[0],
+                     groups=mod.groups, op="convtranspose")
+    if isinstance(mod, nn.Linear):
+        y = _shape(node, "output", name)
+        return Layer(name=name, K=mod.out_features, C=mod.in_features, N=math.prod(y[:-1]), op="fc")
+    if kind in _UNMODELLED:
+        raise InteropError(f"fx node {name!r}: module type {kind} carries MACs but is not supported; "
+                           "supported: Conv1d, Conv2d, ConvTranspose2d, Linear, conv2d, linear, matmul")
+    return None
+
+
+def _unmodelled_functions(torch: Any) -> tuple[Any, ...]:
+    F = torch.nn.functional
+    return (torch.einsum, torch.addmm, torch.baddbmm, torch.addbmm, F.conv1d, F.conv3d,
+            F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.bilinear,
+            F.scaled_dot_product_attention)
+
+
+def _matmul(name: str, a: tuple[int, ...], b: tuple[int, ...], y: tuple[int, ...]) -> Layer:
+    inner = a[-1]
+    cols = 1 if len(b) == 1 else b[-1]
+    return Layer(name=name, K=cols, C=inner, N=max(1, math.prod(y) // cols), op="matmul")
+
+
+def _layer(gm: Any, node: Any, torch: Any) -> Layer | None:
+    F = torch.nn.functional
+    if node.op == "call_module":
+        return _module_layer(gm, node, torch)
+    name = str(node.name)
+    if node.op == "call_function" and node.target is F.conv2d:
+        x, y = _shape(node.args[0], "input", name), _shape(node, "output", name)
+        w = _shape(_arg(node, 1, "weight", None), "weight", name)
+        return _conv2d(name, x, y, w, _arg(node, 3, "stride", 1), _arg(node, 4, "padding", 0),
+                       _arg(node, 5, "dilation", 1), int(_arg(node, 6, "groups", 1)))
+    if node.op == "call_function" and node.target is F.linear:
+        w = _shape(_arg(node, 1, "weight", None), "weight", name)
+        y = _shape(node, "output", name)
+        return Layer(name=name, K=w[0], C=w[1], N=math.prod(y[:-1]), op="fc")
+    if node.op == "call_function" and node.target in _unmodelled_functions(torch):
+        raise InteropError(f"fx node {name!r}: {getattr(node.target, '__name__', node.target)} carries MACs "
+                           "but is not supported; supported: conv2d, linear, matmul, mm, bmm, @")
+    is_matmul = (node.op == "call_function" and node.target in (torch.matmul, torch.mm, torch.bmm,
+                                                                 operator.matmul)) or (
+        node.op == "call_method" and node.target in ("matmul", "mm", "bmm", "__matmul__"))
+    if is_matmul:
+        a = _shape(node.args[0], "first operand", name)
+        b = _shape(node.args[1] if len(node.args) > 1 else None, "second operand", name)
+        return _matmul(name, a, b, _shape(node, "output", name))
+    return None

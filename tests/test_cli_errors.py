@@ -1,0 +1,122 @@
+"""Bad input: one clear line naming the field and value, exit code 2, no traceback (unless --debug)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "coexplore.cli.main", *args], capture_output=True, text=True)
+
+
+def assert_clean_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    line = r.stderr.strip()
+    for n in needles:
+        assert n in line, line
+
+
+def _net_yaml(tmp_path: Path, **layer: object) -> str:
+    spec = {"name": "tiny", "layers": [{"name": "c1", "K": 8, "C": 4, "P": 4, "Q": 4, "R": 3, "S": 3, **layer}]}
+    path = tmp_path / "net.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return str(path)
+
+
+@pytest.mark.parametrize(("field", "value"), [("K", 0), ("P", -3), ("C", 0)])
+def test_zero_or_negative_dimension(tmp_path: Path, field: str, value: int) -> None:
+    r = run("evaluate", "--network", _net_yaml(tmp_path, **{field: value}), "--accelerator", "eyeriss")
+    assert_clean_error(r, field, str(value))
+
+
+def test_layer_spec_bad_value() -> None:
+    from coexplore.errors import SpecError
+    from coexplore.spec.workload import parse_layer_spec
+
+    with pytest.raises(SpecError, match=r"layer\.K: must be a positive integer, got -1"):
+        parse_layer_spec("K=-1,C=3")
+
+
+def test_unknown_preset() -> None:
+    r = run("evaluate", "--network", "resnet18", "--accelerator", "eyerisss")
+    assert_clean_error(r, "unknown accelerator 'eyerisss'", "eyeriss", "nvdla-256")
+    r = run("evaluate", "--network", "resnet19", "--accelerator", "eyeriss")
+    assert_clean_error(r, "unknown network 'resnet19'", "resnet18")
+
+
+def test_malformed_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "acc.yaml"
+    path.write_text("name: broken\nlevels: [\n  - {name: a\n")
+    r = run("evaluate", "--network", "resnet18", "--accelerator", str(path))
+    assert_clean_error(r, str(path))
+
+
+def _mapping_file(tmp_path: Path, levels: list[dict[str, object]]) -> str:
+    path = tmp_path / "map.yaml"
+    path.write_text(yaml.safe_dump({"layers": {"c1": {"levels": levels}}}))
+    return str(path)
+
+
+def _tiny_acc() -> str:
+    return "eyeriss"
+
+
+def test_factors_do_not_multiply(tmp_path: Path) -> None:
+    net = _net_yaml(tmp_path)
+    from coexplore.presets.accelerators import get_accelerator
+
+    acc = get_accelerator("eyeriss")
+    levels = [{"name": lv.name, "keep": sorted(lv.must_keep)} for lv in acc.levels]
+    levels[-1] = {"name": acc.levels[-1].name, "temporal": {"K": 4, "C": 4, "P": 4, "Q": 4, "R": 3, "S": 3}}
+    r = run("evaluate", "--network", net, "--accelerator", "eyeriss", "--mapping", _mapping_file(tmp_path, levels))
+    assert_clean_error(r, "K", "8", "4")
+
+
+def test_tile_larger_than_buffer(tmp_path: Path) -> None:
+    net = _net_yaml(tmp_path)
+    from coexplore.presets.accelerators import get_accelerator
+
+    acc = get_accelerator("eyeriss")
+    levels: list[dict[str, object]] = [{"name": lv.name, "keep": sorted(lv.must_keep)} for lv in acc.levels]
+    # everything in the innermost register file: its tile is the whole output tensor
+    levels[0]["temporal"] = {"K": 8, "C": 4, "P": 4, "Q": 4, "R": 3, "S": 3}
+    levels[-1]["keep"] = ["weights", "inputs", "outputs"]
+    r = run("evaluate", "--network", net, "--accelerator", "eyeriss", "--mapping", _mapping_file(tmp_path, levels))
+    assert_clean_error(r, acc.levels[0].name, "size_words")
+
+
+def test_unsupported_onnx_operator(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8])
+    node = helper.make_node("Hardmax", ["x"], ["y"], name="weird_1")
+    model = helper.make_model(helper.make_graph([node], "g", [x], [y]))
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    r = run("evaluate", "--network", str(path), "--accelerator", "eyeriss")
+    assert_clean_error(r, "weird_1", "Hardmax")
+
+
+def test_debug_shows_traceback() -> None:
+    r = run("--debug", "evaluate", "--network", "resnet18", "--accelerator", "nope")
+    assert r.returncode == 2
+    assert "Traceback" in r.stderr
+
+
+def test_bench_rejects_zero_mappings() -> None:
+    r = run("bench", "cost", "--network", "resnet18", "--layer", "layer2.0.conv2", "--accelerator", "eyeriss",
+            "--mappings", "0")
+    assert_clean_error(r, "--mappings", "0")
+
+
+def test_missing_case_file(tmp_path: Path) -> None:
+    r = run("timeloop-case", str(tmp_path / "nope.json"), "--json")
+    assert_clean_error(r, "nope.json")
