@@ -26,23 +26,18 @@ __all__ = ["STATIONARY_STEP_RESETS", "evaluate_arrays", "rank_tables"]
 # Timeloop reuses the overlap instead; pass ``stationary_step_resets=False`` for that.
 STATIONARY_STEP_RESETS = True
 
-_COEF_NAMES = ("1", "stride_h", "dil_h", "stride_w", "dil_w")
-
-
-def rank_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per dataspace and rank: (dimA, dimB) int64 (3,5,2) with -1 for none, coefficient
-    indices (3,5,2) into ``(1, stride_h, dil_h, stride_w, dil_w)``, and rank_of (3, 8):
-    the rank each dim projects to, or -1 when the dim is irrelevant to the dataspace."""
-    dims = np.full((3, 5, 2), -1, dtype=np.int64)
-    coefs = np.zeros((3, 5, 2), dtype=np.int64)
+def rank_tables(stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``rank_of`` int64 (3, 8): the tensor rank each dim projects to (-1: irrelevant), and
+    ``coef_of`` int64 (3, 8): the coefficient of that dim in its rank (stride or dilation)."""
+    values = {"1": 1, "stride_h": stride[0], "dil_h": dilation[0], "stride_w": stride[1], "dil_w": dilation[1]}
     rank_of = np.full((3, 8), -1, dtype=np.int64)
+    coef_of = np.zeros((3, 8), dtype=np.int64)
     for t, ds in enumerate(DATASPACES):
         for r, rank in enumerate(TENSOR_RANKS[ds]):
-            for k, (d, c) in enumerate(rank):
-                dims[t, r, k] = DIM_INDEX[d]
-                coefs[t, r, k] = _COEF_NAMES.index(c)
+            for d, c in rank:
                 rank_of[t, DIM_INDEX[d]] = r
-    return dims, coefs, rank_of
+                coef_of[t, DIM_INDEX[d]] = values[c]
+    return rank_of, coef_of
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -53,14 +48,23 @@ def _gcd(a: int, b: int) -> int:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _entries(n, lf, vnz, vr, vval, tile, ext, resets):  # pragma: no cover - compiled
+def _distinct(a: int, b: int, x: int, y: int) -> int:
+    """Distinct values of x*i + y*j for i < a, j < b (children sharing a sliding-window row)."""
+    if a == 1 or b == 1:
+        return a * b
+    g = _gcd(x, y)
+    return a * b - max(0, a - y // g) * max(0, b - x // g)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _entries(n, lf, vnz, vr, vval, tile, ext, slab, resets):  # pragma: no cover - compiled
     """Words entering one instance over the tile walk of the ``n`` loops above a level.
 
     Loops 0..n-1 are outermost first, all with factor > 1. When loop j advances (and
     the loops inside it wrap) the tile moves by a vector with ``vnz[j]`` nonzero ranks;
     if exactly one, it is rank ``vr[j]`` by ``vval[j]``. Steps of the innermost loop m
     slide by that move; a step of an outer loop j comes right after an m-step. A move
-    is a partial fill (``tile / ext[r] * |move|``) when it is along one rank with
+    is a partial fill (``slab[r] * |move|``, slab = the tile's cross-section) when it is along one rank with
     overlap and continues the direction of the last partial move (or there was none
     since a full refill); otherwise it refills the tile. A stationary step forgets the
     direction and, with ``resets`` (Timeloop before PR #297), forces the next moving
@@ -79,7 +83,7 @@ def _entries(n, lf, vnz, vr, vval, tile, ext, resets):  # pragma: no cover - com
         part_m = 0
     elif vnz[m] == 1 and abs(vval[m]) < ext[rm]:
         kind_m = 2  # sliding
-        part_m = tile // ext[rm] * abs(vval[m])
+        part_m = slab[rm] * abs(vval[m])
     else:
         kind_m = 1  # jumping
         part_m = tile
@@ -97,11 +101,11 @@ def _entries(n, lf, vnz, vr, vval, tile, ext, resets):  # pragma: no cover - com
         rj = vr[j]
         partial_ok = vnz[j] == 1 and abs(vval[j]) < ext[rj]
         if kind_m == 0:
-            fill = tile if (resets or not partial_ok) else tile // ext[rj] * abs(vval[j])
+            fill = tile if (resets or not partial_ok) else slab[rj] * abs(vval[j])
         elif kind_m == 1:
-            fill = tile // ext[rj] * abs(vval[j]) if partial_ok else tile
+            fill = slab[rj] * abs(vval[j]) if partial_ok else tile
         elif partial_ok and rj == rm and (vval[j] > 0) == pos_m:
-            fill = tile // ext[rj] * abs(vval[j])
+            fill = slab[rj] * abs(vval[j])
         else:
             fill = tile
         total += cj * fill
@@ -111,7 +115,7 @@ def _entries(n, lf, vnz, vr, vval, tile, ext, resets):  # pragma: no cover - com
 @njit(cache=True, nogil=True, error_model="numpy")
 def evaluate_arrays(  # pragma: no cover - compiled
     temporal, order, spatial_x, spatial_y, keep,
-    coefv, rank_dims, rank_coefs, rank_of,
+    conv, rank_of, coef_of,
     block, e_read, e_write, e_update, leak, multicast,
     read_bw, write_bw, shared_bw, throttle,
     macs, mac_energy, resets,
@@ -119,16 +123,22 @@ def evaluate_arrays(  # pragma: no cover - compiled
 ):
     """Fill the output arrays for every mapping of the batch (see module docstring).
 
-    ``coefv`` holds (1, stride_h, dil_h, stride_w, dil_w); level arrays have shape (L,);
-    bandwidths <= 0 mean unlimited; ``throttle`` turns on bandwidth-limited latency.
+    ``conv`` holds (stride_h, dil_h, stride_w, dil_w); ``rank_of``/``coef_of`` come from
+    :func:`rank_tables`; level arrays have shape (L,); bandwidths <= 0 mean unlimited;
+    ``throttle`` turns on bandwidth-limited latency. The dataspace ranks are those of
+    :data:`coexplore.spec.dims.TENSOR_RANKS`, written out here for speed:
+    weights (G, K, C, R, S), inputs (N, G, C, H, W), outputs (N, G, K, P, Q).
     """
-    n_b, n_l, n_d = temporal.shape
+    n_b, n_l = temporal.shape[0], temporal.shape[1]
+    n_d = 8
+    sh, dh, sw, dw = conv[0], conv[1], conv[2], conv[3]
     below = np.empty((n_l + 1, n_d), dtype=np.int64)
     above_t = np.empty((n_l + 1, n_d), dtype=np.int64)
     ext = np.empty((n_l, 3, 5), dtype=np.int64)
+    slab = np.empty((n_l, 3, 5), dtype=np.int64)
     tilew = np.empty((n_l, 3), dtype=np.int64)
     ent = np.zeros((n_l, 3), dtype=np.int64)
-    dist = np.empty((n_l, 3), dtype=np.int64)
+    dist = np.ones((n_l, 3), dtype=np.int64)
     util = np.empty(n_l, dtype=np.int64)
     lf = np.empty(n_l * n_d, dtype=np.int64)
     ldim = np.empty(n_l * n_d, dtype=np.int64)
@@ -145,51 +155,79 @@ def evaluate_arrays(  # pragma: no cover - compiled
         for lv in range(n_l):
             for d in range(n_d):
                 below[lv + 1, d] = below[lv, d] * temporal[b, lv, d] * spatial_x[b, lv, d] * spatial_y[b, lv, d]
+        cyc = 1
         for lv in range(n_l - 1, -1, -1):
             for d in range(n_d):
                 above_t[lv, d] = above_t[lv + 1, d] * temporal[b, lv, d]
-        cyc = 1
         for d in range(n_d):
             cyc *= above_t[0, d]
         sp_acc = 1
         for lv in range(n_l - 1, -1, -1):
             util[lv] = sp_acc
-            for d in range(n_d):
-                sp_acc *= spatial_x[b, lv, d] * spatial_y[b, lv, d]
-        util_macs = sp_acc
-        # tile extents per rank, tile words, distinct child tiles per fan-out stage
-        for lv in range(n_l):
             sp = 1
             for d in range(n_d):
                 sp *= spatial_x[b, lv, d] * spatial_y[b, lv, d]
+            sp_acc *= sp
+            # distinct child tiles across this level's fan-out, per dataspace
+            if sp == 1:
+                dist[lv, 0] = 1
+                dist[lv, 1] = 1
+                dist[lv, 2] = 1
+            elif not multicast[lv]:
+                dist[lv, 0] = sp
+                dist[lv, 1] = sp
+                dist[lv, 2] = sp
+            else:
+                a_n = spatial_x[b, lv, 0] * spatial_y[b, lv, 0]
+                a_g = spatial_x[b, lv, 1] * spatial_y[b, lv, 1]
+                a_k = spatial_x[b, lv, 2] * spatial_y[b, lv, 2]
+                a_c = spatial_x[b, lv, 3] * spatial_y[b, lv, 3]
+                a_p = spatial_x[b, lv, 4] * spatial_y[b, lv, 4]
+                a_q = spatial_x[b, lv, 5] * spatial_y[b, lv, 5]
+                a_r = spatial_x[b, lv, 6] * spatial_y[b, lv, 6]
+                a_s = spatial_x[b, lv, 7] * spatial_y[b, lv, 7]
+                dist[lv, 0] = a_g * a_k * a_c * a_r * a_s
+                dist[lv, 1] = a_n * a_g * a_c * _distinct(a_p, a_r, sh * below[lv, 4], dh * below[lv, 6]) \
+                    * _distinct(a_q, a_s, sw * below[lv, 5], dw * below[lv, 7])
+                dist[lv, 2] = a_n * a_g * a_k * a_p * a_q
+        util_macs = sp_acc
+        # tile extents per rank and tile words
+        for lv in range(n_l):
+            t_n = below[lv + 1, 0]
+            t_g = below[lv + 1, 1]
+            t_k = below[lv + 1, 2]
+            t_c = below[lv + 1, 3]
+            t_p = below[lv + 1, 4]
+            t_q = below[lv + 1, 5]
+            t_r = below[lv + 1, 6]
+            t_s = below[lv + 1, 7]
+            h = sh * (t_p - 1) + dh * (t_r - 1) + 1
+            w = sw * (t_q - 1) + dw * (t_s - 1) + 1
+            ext[lv, 0, 0] = t_g
+            ext[lv, 0, 1] = t_k
+            ext[lv, 0, 2] = t_c
+            ext[lv, 0, 3] = t_r
+            ext[lv, 0, 4] = t_s
+            ext[lv, 1, 0] = t_n
+            ext[lv, 1, 1] = t_g
+            ext[lv, 1, 2] = t_c
+            ext[lv, 1, 3] = h
+            ext[lv, 1, 4] = w
+            ext[lv, 2, 0] = t_n
+            ext[lv, 2, 1] = t_g
+            ext[lv, 2, 2] = t_k
+            ext[lv, 2, 3] = t_p
+            ext[lv, 2, 4] = t_q
             for t in range(3):
                 words = 1
-                nd = 1
                 for r in range(5):
-                    da = rank_dims[t, r, 0]
-                    db = rank_dims[t, r, 1]
-                    e = 1 + coefv[rank_coefs[t, r, 0]] * (below[lv + 1, da] - 1)
-                    if db >= 0:
-                        e += coefv[rank_coefs[t, r, 1]] * (below[lv + 1, db] - 1)
-                    ext[lv, t, r] = e
-                    words *= e
-                    if sp == 1:
-                        continue
-                    a = spatial_x[b, lv, da] * spatial_y[b, lv, da]
-                    if db >= 0:
-                        a2 = spatial_x[b, lv, db] * spatial_y[b, lv, db]
-                        if a > 1 and a2 > 1:
-                            # distinct values of x*i + y*j, i < a, j < a2 (diagonal multicast)
-                            x = coefv[rank_coefs[t, r, 0]] * below[lv, da]
-                            y = coefv[rank_coefs[t, r, 1]] * below[lv, db]
-                            g = _gcd(x, y)
-                            nd *= a * a2 - max(0, a - y // g) * max(0, a2 - x // g)
-                        else:
-                            nd *= a * a2
-                    else:
-                        nd *= a
+                    slab[lv, t, r] = words
+                    words *= ext[lv, t, r]
                 tilew[lv, t] = words
-                dist[lv, t] = nd if multicast[lv] else sp
+                words = 1
+                for r in range(4, -1, -1):
+                    slab[lv, t, r] *= words
+                    words *= ext[lv, t, r]
         # temporal loops (factor > 1) outermost first over all levels
         n = 0
         for lv in range(n_l - 1, -1, -1):
@@ -214,8 +252,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
                     # move of loop j = its own step minus the wrap of the loops inside it
                     r = rank_of[t, ldim[j]]
                     if r >= 0:
-                        k = 0 if rank_dims[t, r, 0] == ldim[j] else 1
-                        u = coefv[rank_coefs[t, r, k]] * lstep[j]
+                        u = coef_of[t, ldim[j]] * lstep[j]
                         own = u - acc[r]
                         had = acc[r] != 0
                         nz = nzc - (1 if had else 0) + (1 if own != 0 else 0)
@@ -230,8 +267,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
                                         vr[j] = q
                                         vval[j] = -acc[q]
                         acc[r] += (lf[j] - 1) * u
-                        now = acc[r] != 0
-                        nzc += (1 if now else 0) - (1 if had else 0)
+                        nzc += (1 if acc[r] != 0 else 0) - (1 if had else 0)
                     else:
                         vnz[j] = nzc
                         if nzc == 1:
@@ -239,28 +275,27 @@ def evaluate_arrays(  # pragma: no cover - compiled
                                 if acc[q] != 0:
                                     vr[j] = q
                                     vval[j] = -acc[q]
-                ent[lv, t] = _entries(na, lf, vnz, vr, vval, tilew[lv, t], ext[lv, t], resets)
-        # counts
+                ent[lv, t] = _entries(na, lf, vnz, vr, vval, tilew[lv, t], ext[lv, t], slab[lv, t], resets)
+        # counts and energy
         e_total = macs * mac_energy
         for lv in range(n_l):
             utilized[b, lv] = util[lv]
-            for t in range(3):
-                counts[b, lv, t, 0] = 0
-                counts[b, lv, t, 1] = 0
-                counts[b, lv, t, 2] = 0
         for t in range(3):
             child = -1
             for lv in range(n_l):
                 if not keep[b, lv, t]:
+                    counts[b, lv, t, 0] = 0
+                    counts[b, lv, t, 1] = 0
+                    counts[b, lv, t, 2] = 0
                     continue
                 delivered = ent[child, t] if child >= 0 else cyc
                 for s in range(child + 1, lv + 1):
                     delivered *= dist[s, t]
                 fills = 0 if lv == n_l - 1 else ent[lv, t]
                 if t == 2:
-                    part = 1
-                    for d in (0, 1, 2, 4, 5):  # N G K P Q
-                        part *= below[lv + 1, d] * above_t[lv + 1, d]
+                    part = below[lv + 1, 0] * above_t[lv + 1, 0] * below[lv + 1, 1] * above_t[lv + 1, 1] \
+                        * below[lv + 1, 2] * above_t[lv + 1, 2] * below[lv + 1, 4] * above_t[lv + 1, 4] \
+                        * below[lv + 1, 5] * above_t[lv + 1, 5]
                     reads = delivered - part
                     updates = delivered
                     if lv != n_l - 1:
@@ -272,23 +307,23 @@ def evaluate_arrays(  # pragma: no cover - compiled
                 counts[b, lv, t, 1] = fills
                 counts[b, lv, t, 2] = updates
                 bs = block[lv]
-                e_total += util[lv] * (
-                    ((reads + bs - 1) // bs) * e_read[lv]
-                    + ((fills + bs - 1) // bs) * e_write[lv]
-                    + ((updates + bs - 1) // bs) * e_update[lv]
-                )
+                if bs == 1:
+                    e_total += util[lv] * (reads * e_read[lv] + fills * e_write[lv] + updates * e_update[lv])
+                else:
+                    e_total += util[lv] * (
+                        ((reads + bs - 1) // bs) * e_read[lv]
+                        + ((fills + bs - 1) // bs) * e_write[lv]
+                        + ((updates + bs - 1) // bs) * e_update[lv]
+                    )
                 child = lv
         lat = cyc
         for lv in range(n_l):
-            kept = False
-            for t in range(3):
-                kept = kept or keep[b, lv, t]
+            kept = keep[b, lv, 0] or keep[b, lv, 1] or keep[b, lv, 2]
             e_total += leak[lv] * cyc * (util[lv] if kept else 1)
             if throttle:
                 rd = counts[b, lv, 0, 0] + counts[b, lv, 1, 0] + counts[b, lv, 2, 0]
-                wr = 0
-                for t in range(3):
-                    wr += counts[b, lv, t, 1] + counts[b, lv, t, 2]
+                wr = counts[b, lv, 0, 1] + counts[b, lv, 1, 1] + counts[b, lv, 2, 1] \
+                    + counts[b, lv, 0, 2] + counts[b, lv, 1, 2] + counts[b, lv, 2, 2]
                 if read_bw[lv] > 0:
                     lat = max(lat, int(np.ceil(rd / read_bw[lv])))
                 if write_bw[lv] > 0:

@@ -64,8 +64,6 @@ def _level_arrays(acc: Accelerator) -> tuple[np.ndarray, ...]:
     )
 
 
-_RANKS = kernels.rank_tables()
-
 
 def evaluate_batch(
     layer: Layer,
@@ -84,14 +82,14 @@ def evaluate_batch(
     compute = np.empty(n, dtype=np.int64)
     latency = np.empty(n, dtype=np.int64)
     energy = np.empty(n, dtype=np.float64)
-    coefv = np.array([1, layer.stride[0], layer.dilation[0], layer.stride[1], layer.dilation[1]], dtype=np.int64)
+    conv = np.array([layer.stride[0], layer.dilation[0], layer.stride[1], layer.dilation[1]], dtype=np.int64)
     kernels.evaluate_arrays(  # type: ignore[call-arg]
         np.ascontiguousarray(batch.temporal, dtype=np.int64),
         np.ascontiguousarray(batch.order, dtype=np.int8),
         np.ascontiguousarray(batch.spatial_x, dtype=np.int64),
         np.ascontiguousarray(batch.spatial_y, dtype=np.int64),
         np.ascontiguousarray(batch.keep, dtype=np.bool_),
-        coefv, *_RANKS,
+        conv, *kernels.rank_tables(layer.stride, layer.dilation),
         *_level_arrays(accelerator), throttle,
         layer.macs, accelerator.mac.energy_pj, stationary_step_resets,
         counts, utilized, compute, latency, energy,

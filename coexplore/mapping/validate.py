@@ -1,0 +1,219 @@
+"""Mapping legality: every rule a mapping must obey on a given layer and accelerator.
+
+:func:`problems` is the readable reference (one message per violated rule, naming the
+field and the value); :func:`legal_mask` applies the same rules to a whole
+:class:`MappingBatch` at once and must agree with it on every mapping. The rules:
+
+1. one level mapping per accelerator level;
+2. per dimension, the product over levels of temporal * spatial_x * spatial_y equals
+   the layer bound (K and C per group);
+3. per level, the product of spatial_x (spatial_y) factors is at most the level's
+   fan-out along X (Y), :meth:`Accelerator.fanout`;
+4. a spatial factor > 1 only on dimensions in the level's ``spatial_dims_x`` /
+   ``spatial_dims_y``, and never on a reduction dimension (C, R, S) when the level has
+   no ``spatial_reduction``;
+5. ``keep`` is a subset of the level's ``keeps`` and a superset of its ``must_keep``;
+   the outermost level keeps every dataspace;
+6. a spatial container (``keeps`` empty) has no temporal loops (all factors 1);
+7. capacity: the kept tiles of a level fit its ``size_words`` (``None`` = unbounded).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+import numpy as np
+
+from coexplore.errors import MappingError
+from coexplore.mapping.encoding import MappingBatch
+from coexplore.mapping.mapping import Mapping
+from coexplore.mapping.tiles import tile_words, tile_words_one
+from coexplore.spec.dims import DATASPACES, DIMS, REDUCTION_DIMS
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer
+
+__all__ = ["LevelTables", "legal_mask", "level_tables", "problems", "validate"]
+
+_ALL_ORDER_BITS = (1 << len(DIMS)) - 1
+_CHUNK = 4096
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LevelTables:
+    """An accelerator's per-level mapping constraints as arrays (L = number of levels).
+
+    Attributes:
+        fanout: int64 (L, 2): fan-out along X and Y.
+        allowed_x, allowed_y: bool (L, 8): dimensions that may take a spatial factor > 1
+            along X / Y (``spatial_dims_*`` minus C, R, S without ``spatial_reduction``).
+        keeps, must_keep: bool (L, 3): may / must keep, ``DATASPACES`` order; the
+            outermost level must keep all.
+        container: bool (L,): the level keeps nothing and has no temporal loops.
+        size_words: float64 (L,): capacity, ``inf`` when unbounded.
+    """
+
+    fanout: np.ndarray
+    allowed_x: np.ndarray
+    allowed_y: np.ndarray
+    keeps: np.ndarray
+    must_keep: np.ndarray
+    container: np.ndarray
+    size_words: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def level_tables(accelerator: Accelerator) -> LevelTables:
+    """The constraint arrays of ``accelerator`` (cached; the arrays are read-only)."""
+    levels = accelerator.levels
+    n = len(levels)
+
+    def allowed(dims: frozenset[str], reduction: bool) -> list[bool]:
+        return [d in dims and (reduction or d not in REDUCTION_DIMS) for d in DIMS]
+
+    keeps = np.array([[ds in lv.keeps for ds in DATASPACES] for lv in levels], dtype=bool)
+    must = np.array([[ds in lv.must_keep for ds in DATASPACES] for lv in levels], dtype=bool)
+    must[n - 1] = True
+    tables = LevelTables(
+        fanout=np.array([accelerator.fanout(i) for i in range(n)], dtype=np.int64),
+        allowed_x=np.array([allowed(lv.spatial_dims_x, lv.spatial_reduction) for lv in levels], dtype=bool),
+        allowed_y=np.array([allowed(lv.spatial_dims_y, lv.spatial_reduction) for lv in levels], dtype=bool),
+        keeps=keeps,
+        must_keep=must,
+        container=np.array([lv.is_container for lv in levels], dtype=bool),
+        size_words=np.array(
+            [np.inf if lv.size_words is None else float(lv.size_words) for lv in levels], dtype=np.float64
+        ),
+    )
+    for f in fields(tables):
+        getattr(tables, f.name).setflags(write=False)
+    return tables
+
+
+def _names(items: frozenset[str] | set[str], vocab: tuple[str, ...]) -> str:
+    return "[" + ", ".join(x for x in vocab if x in items) + "]"
+
+
+def problems(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> list[str]:
+    """Every rule ``mapping`` violates for ``layer`` on ``accelerator`` (empty when legal)."""
+    levels = accelerator.levels
+    n = len(levels)
+    if len(mapping.levels) != n:
+        return [
+            f"mapping.levels: must have one level mapping per accelerator level ({n}), "
+            f"got {len(mapping.levels)}"
+        ]
+    out: list[str] = []
+    bounds = layer.bounds()
+    for d in DIMS:
+        got = mapping.dim_product(d)
+        if got != bounds[d]:
+            out.append(
+                f"mapping.levels[*].{d}: product of {d} factors (temporal * spatial_x * spatial_y) over all "
+                f"levels must equal the layer bound {bounds[d]}, got {got}"
+            )
+    for i, (lv, lm) in enumerate(zip(levels, mapping.levels)):
+        p = f"mapping.levels[{i}]"
+        fan = accelerator.fanout(i)
+        for axis, factors, dims, f in (
+            ("X", lm.spatial_x, lv.spatial_dims_x, fan[0]),
+            ("Y", lm.spatial_y, lv.spatial_dims_y, fan[1]),
+        ):
+            field = f"spatial_{axis.lower()}"
+            prod = math.prod(factors)
+            if prod > f:
+                out.append(
+                    f"{p}.{field}: product {prod} exceeds the fan-out {f} along {axis} of level {lv.name!r}"
+                )
+            for d, v in zip(DIMS, factors):
+                if v <= 1:
+                    continue
+                if d not in dims:
+                    out.append(
+                        f"{p}.{field}.{d}: dimension {d} may not be unrolled along {axis} at level "
+                        f"{lv.name!r} (allowed: {', '.join(x for x in DIMS if x in dims) or 'none'}), got {v}"
+                    )
+                if not lv.spatial_reduction and d in REDUCTION_DIMS:
+                    out.append(
+                        f"{p}.{field}.{d}: level {lv.name!r} has no spatial reduction, so reduction "
+                        f"dimension {d} may not be unrolled, got {v}"
+                    )
+        if not lm.keep <= lv.keeps:
+            out.append(
+                f"{p}.keep: level {lv.name!r} can only keep {_names(lv.keeps, DATASPACES)}, "
+                f"got {_names(lm.keep, DATASPACES)}"
+            )
+        if not lv.must_keep <= lm.keep:
+            out.append(
+                f"{p}.keep: level {lv.name!r} must keep {_names(lv.must_keep, DATASPACES)}, "
+                f"got {_names(lm.keep, DATASPACES)}"
+            )
+        if i == n - 1 and lm.keep != frozenset(DATASPACES):
+            out.append(
+                f"{p}.keep: the outermost level {lv.name!r} must keep every dataspace, "
+                f"got {_names(lm.keep, DATASPACES)}"
+            )
+        if lv.is_container:
+            for d, v in zip(DIMS, lm.temporal):
+                if v != 1:
+                    out.append(
+                        f"{p}.temporal.{d}: level {lv.name!r} is a spatial container and has no temporal "
+                        f"loops (factor must be 1), got {v}"
+                    )
+    tiles = tile_words_one(layer, mapping)
+    for i, (lv, lm) in enumerate(zip(levels, mapping.levels)):
+        kept = [ds for ds in DATASPACES if ds in lm.keep]
+        need = sum(tiles[i][ds] for ds in kept)
+        if lv.size_words is not None and kept and need > lv.size_words:
+            parts = " + ".join(f"{ds} {tiles[i][ds]}" for ds in kept)
+            out.append(
+                f"mapping.levels[{i}] ({lv.name}): tile needs {need} words ({parts}) "
+                f"but size_words is {lv.size_words}"
+            )
+    return out
+
+
+def validate(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> None:
+    """Raise :class:`MappingError` listing every problem if ``mapping`` is illegal."""
+    found = problems(layer, accelerator, mapping)
+    if found:
+        raise MappingError(found)
+
+
+def legal_mask(layer: Layer, accelerator: Accelerator, batch: MappingBatch) -> np.ndarray:
+    """bool (B,): which mappings of ``batch`` obey every rule of :func:`problems`.
+
+    Also rejects malformed rows that a :class:`Mapping` could not hold (factors < 1,
+    an order that is not a permutation), so it is safe on hand-built arrays.
+    """
+    b = len(batch)
+    if batch.n_levels != len(accelerator.levels):
+        return np.zeros(b, dtype=bool)
+    if b > _CHUNK:  # chunks keep the temporaries in cache
+        return np.concatenate(
+            [legal_mask(layer, accelerator, batch.take(slice(i, i + _CHUNK))) for i in range(0, b, _CHUNK)]
+        )
+    tab = level_tables(accelerator)
+    temporal, sx, sy, keep = batch.temporal, batch.spatial_x, batch.spatial_y, batch.keep
+    ok = (temporal >= 1).all(axis=(1, 2)) & (sx >= 1).all(axis=(1, 2)) & (sy >= 1).all(axis=(1, 2))
+    bits = np.left_shift(1, batch.order.astype(np.int32), dtype=np.int32)
+    ok &= ((batch.order >= 0) & (batch.order < len(DIMS))).all(axis=(1, 2))
+    ok &= (bits.sum(axis=2) == _ALL_ORDER_BITS).all(axis=1)
+    bounds = np.array(layer.bounds_tuple(), dtype=np.int64)
+    factors = temporal * sx * sy
+    ok &= (factors.prod(axis=1) == bounds).all(axis=1)
+    ok &= (sx.prod(axis=2) <= tab.fanout[:, 0]).all(axis=1)
+    ok &= (sy.prod(axis=2) <= tab.fanout[:, 1]).all(axis=1)
+    ok &= ~((sx > 1) & ~tab.allowed_x).any(axis=(1, 2))
+    ok &= ~((sy > 1) & ~tab.allowed_y).any(axis=(1, 2))
+    ok &= ~(keep & ~tab.keeps).any(axis=(1, 2))
+    ok &= ~(tab.must_keep & ~keep).any(axis=(1, 2))
+    if tab.container.any():
+        ok &= ~(temporal[:, tab.container, :] != 1).any(axis=(1, 2))
+    finite = np.isfinite(tab.size_words)
+    if finite.any():
+        tiles = tile_words(layer, batch)
+        need = np.where(keep, tiles, 0).sum(axis=2)
+        ok &= (need[:, finite] <= tab.size_words[finite]).all(axis=1)
+    return ok
