@@ -132,6 +132,12 @@ def evaluate_arrays(  # pragma: no cover - compiled
     n_b, n_l = temporal.shape[0], temporal.shape[1]
     n_d = 8
     sh, dh, sw, dw = conv[0], conv[1], conv[2], conv[3]
+    block_shift = np.zeros(n_l, dtype=np.int64)
+    for lv in range(n_l):
+        bs = block[lv]
+        if bs > 1 and (bs & (bs - 1)) == 0:
+            while (1 << block_shift[lv]) < bs:
+                block_shift[lv] += 1
     below = np.empty((n_l + 1, n_d), dtype=np.int64)
     above_t = np.empty((n_l + 1, n_d), dtype=np.int64)
     ext = np.empty((n_l, 3, 5), dtype=np.int64)
@@ -140,14 +146,15 @@ def evaluate_arrays(  # pragma: no cover - compiled
     ent = np.zeros((n_l, 3), dtype=np.int64)
     dist = np.ones((n_l, 3), dtype=np.int64)
     util = np.empty(n_l, dtype=np.int64)
-    lf = np.empty(n_l * n_d, dtype=np.int64)
-    ldim = np.empty(n_l * n_d, dtype=np.int64)
-    lstep = np.empty(n_l * n_d, dtype=np.int64)
+    lf = np.empty(n_l * n_d + 1, dtype=np.int64)
+    ldim = np.empty(n_l * n_d + 1, dtype=np.int64)
+    lstep = np.empty(n_l * n_d + 1, dtype=np.int64)
     n_above = np.empty(n_l, dtype=np.int64)
     vnz = np.zeros(n_l * n_d, dtype=np.int64)
     vr = np.zeros(n_l * n_d, dtype=np.int64)
     vval = np.zeros(n_l * n_d, dtype=np.int64)
     acc = np.empty(5, dtype=np.int64)
+    last_rel = np.empty(n_l * n_d + 1, dtype=np.int64)
     for b in range(n_b):
         for d in range(n_d):
             below[0, d] = 1
@@ -235,12 +242,26 @@ def evaluate_arrays(  # pragma: no cover - compiled
             for k in range(n_d):
                 d = order[b, lv, k]
                 f = temporal[b, lv, d]
-                if f > 1:
-                    lf[n] = f
-                    ldim[n] = d
-                    lstep[n] = below[lv, d] * spatial_x[b, lv, d] * spatial_y[b, lv, d]
-                    n += 1
-        for t in range(3):
+                lf[n] = f
+                ldim[n] = d
+                lstep[n] = below[lv, d] * spatial_x[b, lv, d] * spatial_y[b, lv, d]
+                n += f > 1  # branch-free: factor-1 loops are overwritten
+        # Weights and outputs never slide: a loop's step is a whole tile, so every move is
+        # a refill and the tile changes once per iteration of the loops down to the
+        # innermost relevant one (the irrelevant loops inside it are stationary).
+        for t in (0, 2):
+            run = 1
+            last = 1
+            for j in range(n):
+                run *= lf[j]
+                if rank_of[t, ldim[j]] >= 0:
+                    last = run
+                last_rel[j] = last
+            for lv in range(n_l - 1):
+                na = n_above[lv]
+                ent[lv, t] = tilew[lv, t] * (last_rel[na - 1] if na > 0 else 1)
+        # Inputs slide along rows and columns: the general walk.
+        for t in range(1, 2):
             for lv in range(n_l - 1):
                 if not keep[b, lv, t]:
                     continue
@@ -307,8 +328,15 @@ def evaluate_arrays(  # pragma: no cover - compiled
                 counts[b, lv, t, 1] = fills
                 counts[b, lv, t, 2] = updates
                 bs = block[lv]
+                sft = block_shift[lv]
                 if bs == 1:
                     e_total += util[lv] * (reads * e_read[lv] + fills * e_write[lv] + updates * e_update[lv])
+                elif sft > 0:  # power-of-two block: ceil division by shifting
+                    e_total += util[lv] * (
+                        ((reads + bs - 1) >> sft) * e_read[lv]
+                        + ((fills + bs - 1) >> sft) * e_write[lv]
+                        + ((updates + bs - 1) >> sft) * e_update[lv]
+                    )
                 else:
                     e_total += util[lv] * (
                         ((reads + bs - 1) // bs) * e_read[lv]

@@ -82,6 +82,10 @@ class MappingBatch:
             spatial_y=self.spatial_y[idx], keep=self.keep[idx],
         )
 
+    def concat(self, other: MappingBatch) -> MappingBatch:
+        """This batch followed by ``other``."""
+        return concat([self, other])
+
     def factors(self) -> np.ndarray:
         """int64 (B, L, 8): temporal * spatial_x * spatial_y, the whole factor of each level."""
         return self.temporal * self.spatial_x * self.spatial_y
