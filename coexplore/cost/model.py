@@ -72,13 +72,19 @@ def evaluate_batch(
     *,
     throttle: bool = False,
     stationary_step_resets: bool = STATIONARY_STEP_RESETS,
+    detail: bool = True,
 ) -> BatchCost:
-    """Cost of every mapping in ``batch`` (assumed legal: see ``mapping.validate.legal_mask``)."""
+    """Cost of every mapping in ``batch`` (assumed legal: see ``mapping.validate.legal_mask``).
+
+    With ``detail=False`` only energy and latency are kept (``counts``/``utilized`` are
+    empty), which is what a search needs and is faster.
+    """
     n, n_l = batch.temporal.shape[:2]
     if n_l != len(accelerator.levels):
         raise ValueError(f"batch has {n_l} levels, accelerator {accelerator.name!r} has {len(accelerator.levels)}")
-    counts = np.empty((n, n_l, 3, 3), dtype=np.int64)
-    utilized = np.empty((n, n_l), dtype=np.int64)
+    rows = n if detail else 1
+    counts = np.empty((rows, n_l, 3, 3), dtype=np.int64)
+    utilized = np.empty((rows, n_l), dtype=np.int64)
     compute = np.empty(n, dtype=np.int64)
     latency = np.empty(n, dtype=np.int64)
     energy = np.empty(n, dtype=np.float64)
@@ -92,8 +98,10 @@ def evaluate_batch(
         conv, *kernels.rank_tables(layer.stride, layer.dilation),
         *_level_arrays(accelerator), throttle,
         layer.macs, accelerator.mac.energy_pj, stationary_step_resets,
-        counts, utilized, compute, latency, energy,
+        counts, utilized, compute, latency, energy, detail,
     )
+    if not detail:
+        counts, utilized = counts[:0], utilized[:0]
     return BatchCost(energy_pj=energy, latency_cycles=latency, compute_cycles=compute,
                      counts=counts, utilized=utilized)
 

@@ -57,7 +57,7 @@ def map_layer_sampled(
 ) -> LayerMapResult:
     """Best of ``samples`` random legal mappings of ``layer`` under ``objective``."""
     batch = sample_legal(layer, accelerator, samples, seed=seed)
-    cost = evaluate_batch(layer, accelerator, batch)
+    cost = evaluate_batch(layer, accelerator, batch, detail=False)
     values = objective_value(objective, energy_pj=cost.energy_pj, latency_cycles=cost.latency_cycles,
                              area_mm2=accelerator.area_mm2)
     best = int(np.argmin(values))
