@@ -1,0 +1,373 @@
+"""The map space of a layer on an accelerator: its size, its pruning, and its enumeration.
+
+A point of the space is a spatial assignment (factors per level and mesh axis, within
+fan-out and the allowed dimensions), a temporal tiling (an ordered factorization of
+what is left of each dimension over the levels), a loop order per level and a keep
+choice per level. :class:`MapSpace` enumerates it in :class:`MappingBatch` chunks with
+three prunings that are documented, deterministic and, except the last, exact:
+
+* **capacity** -- a tiling whose tiles overflow a level is dropped while it is built,
+  level by level, so none of its extensions is ever generated (exact);
+* **unit loops** -- loops of factor 1 do nothing, so orders only permute non-unit loops,
+  and the innermost level's order never changes any count (exact);
+* **relevance classes** -- loops are grouped by which dataspaces they index: {K},
+  {C, R, S}, {N, P, Q}, {G}; orders permute the classes and keep a fixed order inside
+  a class (outer to inner: C R S, N P Q). For weights and outputs this is exact (their
+  tiles never slide, so only the innermost relevant loop matters); for inputs it fixes
+  which of rows/columns/channels slides innermost. ``order_pruning="none"`` enumerates
+  every permutation of the non-unit loops instead.
+
+Constraints are data (:class:`MapConstraints`): allowed temporal dims, fixed factors,
+fixed orders and keeps per level, and a minimum spatial utilization, in the spirit of
+Timeloop's mapping constraints; :func:`dataflow_constraints` builds them for the
+weight-, output-, input- and row-stationary families.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coexplore.errors import InfeasibleError, SpecError
+from coexplore.mapping.encoding import MappingBatch
+from coexplore.mapping.factors import divisors
+from coexplore.mapping.tiles import tile_words_from_products
+from coexplore.mapping.validate import level_tables
+from coexplore.spec.dims import DATASPACES, DIM_INDEX, DIMS
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer
+
+__all__ = ["CLASSES", "LevelConstraint", "MapConstraints", "MapSpace", "SpaceSize", "dataflow_constraints"]
+
+ND = len(DIMS)
+# Relevance classes (which dataspaces a dim indexes) with the fixed inner order, outer to inner.
+CLASSES: tuple[tuple[str, ...], ...] = (("G",), ("K",), ("C", "R", "S"), ("N", "P", "Q"))
+_CLASS_OF = np.array([next(i for i, c in enumerate(CLASSES) if d in c) for d in DIMS])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LevelConstraint:
+    """Constraints on one level's part of a mapping (every field optional).
+
+    Attributes:
+        temporal_dims: Dims that may have a temporal factor > 1 here.
+        factors: Fixed temporal factors {dim: factor}.
+        order: A fixed loop order, outermost first (dims not listed go inside, canonically).
+        keep: The exact set of dataspaces this level keeps.
+    """
+
+    temporal_dims: frozenset[str] | None = None
+    factors: MappingABC[str, int] = field(default_factory=dict)
+    order: tuple[str, ...] | None = None
+    keep: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapConstraints:
+    """Constraints of a map space: per level name, plus global rules."""
+
+    levels: MappingABC[str, LevelConstraint] = field(default_factory=dict)
+    min_utilization: float = 0.0
+    order_pruning: str = "classes"
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 <= self.min_utilization <= 1.0:
+            problems.append(f"constraints.min_utilization: must be in [0, 1], got {self.min_utilization!r}")
+        if self.order_pruning not in ("classes", "none"):
+            problems.append(f"constraints.order_pruning: must be 'classes' or 'none', got {self.order_pruning!r}")
+        for name, lc in self.levels.items():
+            for d in set(lc.temporal_dims or ()) | set(lc.factors) | set(lc.order or ()):
+                if d not in DIMS:
+                    problems.append(f"constraints.levels.{name}: unknown dimension {d!r}, valid: {list(DIMS)}")
+            for d, f in lc.factors.items():
+                if not isinstance(f, int) or f <= 0:
+                    problems.append(f"constraints.levels.{name}.factors.{d}: must be a positive integer, got {f!r}")
+        if problems:
+            raise SpecError(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceSize:
+    """How big the space is at each stage of pruning."""
+
+    spatial: int
+    tilings: int
+    mappings: int
+    unpruned_estimate: float
+
+
+def dataflow_constraints(accelerator: Accelerator, family: str) -> MapConstraints:
+    """Constraints that make every mapping of ``accelerator`` belong to a dataflow family.
+
+    The family fixes what stays in the innermost storage (per PE) while the MAC iterates:
+    ``weight`` (only N, P, Q loops there: weights stay), ``output`` (only C, R, S: partial
+    sums stay), ``input`` (only K: inputs stay) or ``row`` (Eyeriss row-stationary: filter
+    rows and output columns, S and Q, iterate in the PE).
+    """
+    inner = {"weight": "NPQ", "output": "CRS", "input": "GK", "row": "SQ"}
+    if family not in inner:
+        raise SpecError(f"dataflow: must be one of {', '.join(inner)}, got {family!r}")
+    names = [lv.name for lv in accelerator.levels if lv.keeps]
+    first = names[0]
+    return MapConstraints(levels={first: LevelConstraint(temporal_dims=frozenset(inner[family]))})
+
+
+class MapSpace:
+    """The map space of ``layer`` on ``accelerator`` under ``constraints``."""
+
+    def __init__(self, *, layer: Layer, accelerator: Accelerator, constraints: MapConstraints | None = None) -> None:
+        self.layer = layer
+        self.accelerator = accelerator
+        self.constraints = constraints or MapConstraints()
+        names = [lv.name for lv in accelerator.levels]
+        unknown = sorted(set(self.constraints.levels) - set(names))
+        if unknown:
+            raise SpecError(f"constraints.levels: unknown level(s) {unknown}, valid: {names}")
+
+    # -- pieces -------------------------------------------------------------------
+    def _level_constraint(self, i: int) -> LevelConstraint:
+        return self.constraints.levels.get(self.accelerator.levels[i].name, LevelConstraint())
+
+    def temporal_allowed(self) -> np.ndarray:
+        """bool (L, 8): which dims may take a temporal factor > 1 at each level."""
+        tab = level_tables(self.accelerator)
+        out = np.ones((len(self.accelerator.levels), ND), dtype=bool)
+        for i in range(len(out)):
+            if tab.container[i]:
+                out[i] = False
+            lc = self._level_constraint(i)
+            if lc.temporal_dims is not None:
+                out[i] &= np.array([d in lc.temporal_dims for d in DIMS])
+        return out
+
+    def spatial_options(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every spatial assignment as (spatial_x, spatial_y) int64 (L, 8) arrays."""
+        tab = level_tables(self.accelerator)
+        bounds = np.array(self.layer.bounds_tuple(), dtype=np.int64)
+        n_l = len(self.accelerator.levels)
+        per_slot: list[list[tuple[int, int, dict[int, int]]]] = []
+        for lv in range(n_l):
+            for axis, allowed in ((0, tab.allowed_x[lv]), (1, tab.allowed_y[lv])):
+                fan = int(tab.fanout[lv, axis])
+                dims = [d for d in range(ND) if allowed[d] and bounds[d] > 1]
+                if fan <= 1 or not dims:
+                    continue
+                opts: list[dict[int, int]] = [{}]
+                for d in dims:
+                    opts = [{**o, d: f} for o in opts for f in divisors(int(bounds[d]))
+                            if f * math.prod(o.values()) <= fan]
+                per_slot.append([(lv, axis, {d: f for d, f in o.items() if f > 1}) for o in opts])
+        out = []
+        best_util = 0
+        combos = []
+        for combo in itertools.product(*per_slot):
+            sx = np.ones((n_l, ND), np.int64)
+            sy = np.ones((n_l, ND), np.int64)
+            used = np.ones(ND, np.int64)
+            for lv, axis, o in combo:
+                for d, f in o.items():
+                    (sx if axis == 0 else sy)[lv, d] *= f
+                    used[d] *= f
+            if np.any(bounds % used):
+                continue
+            util = int(np.prod(sx) * np.prod(sy))
+            best_util = max(best_util, util)
+            combos.append((util, sx, sy))
+        floor = self.constraints.min_utilization * best_util
+        combos.sort(key=lambda c: -c[0])  # best-utilized first: good mappings early in a budget
+        for util, sx, sy in combos:
+            if util >= floor:
+                out.append((sx, sy))
+        return out
+
+    def tilings(self, sx: np.ndarray, sy: np.ndarray, *, chunk: int = 1 << 15) -> Iterator[np.ndarray]:
+        """Every temporal tiling that fits, for one spatial assignment, as int64 (n, L, 8) chunks.
+
+        Built level by level from the innermost, one dimension at a time; a partial tiling
+        that already overflows a level (counting only the dataspaces the level must keep)
+        is dropped with all its extensions, since tiles only grow. Depth-first over levels
+        with bounded chunks, so memory stays small however large the space is.
+        """
+        n_l = len(self.accelerator.levels)
+        bounds = np.array(self.layer.bounds_tuple(), dtype=np.int64)
+        spatial = sx * sy
+        rem = bounds // np.prod(spatial, axis=0)
+        ctx = _TilingContext(
+            layer=self.layer, rem=rem, sp_cum=np.cumprod(spatial, axis=0), allowed=self.temporal_allowed(),
+            divs=[np.array(divisors(int(r)), dtype=np.int64) for r in rem],
+            must_keep=level_tables(self.accelerator).must_keep, size=level_tables(self.accelerator).size_words,
+            fixed=[{DIM_INDEX[d]: f for d, f in self._level_constraint(i).factors.items()} for i in range(n_l)],
+        )
+        slots = [(lv, d) for lv in range(n_l - 1) for d in range(ND)
+                 if ctx.allowed[lv, d] or d in ctx.fixed[lv]]
+        start = np.ones((1, n_l, ND), dtype=np.int64)
+        yield from _dfs(ctx, slots, 0, start, np.ones((1, ND), dtype=np.int64), chunk)
+
+    def orders(self, temporal: np.ndarray) -> list[np.ndarray]:
+        """For one tiling (L, 8): per level, int8 (k, 8) loop orders (outermost first)."""
+        out = []
+        n_l = temporal.shape[0]
+        for lv in range(n_l):
+            lc = self._level_constraint(lv)
+            nonunit = [d for d in range(ND) if temporal[lv, d] > 1]
+            if lc.order is not None:
+                fixed = [DIM_INDEX[d] for d in lc.order]
+                rest = [d for d in range(ND) if d not in fixed]
+                out.append(np.array([fixed + rest], dtype=np.int8))
+                continue
+            if lv == 0 or len(nonunit) <= 1:
+                perms = [tuple(nonunit)]
+            elif self.constraints.order_pruning == "none":
+                perms = list(itertools.permutations(nonunit))
+            else:
+                groups = [[d for d in nonunit if _CLASS_OF[d] == c] for c in range(len(CLASSES))]
+                groups = [sorted(g) for g in groups if g]  # DIMS order = fixed inner order
+                perms = [tuple(d for g in p for d in g) for p in itertools.permutations(groups)]
+            rows = []
+            for p in perms:
+                rest = [d for d in range(ND) if d not in p]
+                rows.append(list(p) + rest)
+            out.append(np.array(rows, dtype=np.int8))
+        return out
+
+    def keep_options(self) -> np.ndarray:
+        """bool (k, L, 3): every keep choice the levels (and constraints) allow."""
+        tab = level_tables(self.accelerator)
+        per_level = []
+        for lv in range(len(self.accelerator.levels)):
+            lc = self._level_constraint(lv)
+            if lc.keep is not None:
+                per_level.append([np.array([ds in lc.keep for ds in DATASPACES])])
+                continue
+            optional = [t for t in range(3) if tab.keeps[lv, t] and not tab.must_keep[lv, t]]
+            opts = []
+            for bits in itertools.product([False, True], repeat=len(optional)):
+                k = tab.must_keep[lv].copy()
+                for t, b in zip(optional, bits, strict=True):
+                    k[t] = b
+                opts.append(k)
+            per_level.append(opts)
+        return np.array([np.stack(c) for c in itertools.product(*per_level)], dtype=bool)
+
+    # -- the whole space ------------------------------------------------------------
+    def enumerate(self, *, chunk: int = 1 << 16) -> Iterator[MappingBatch]:
+        """Every mapping of the (pruned) space, in batches of about ``chunk`` rows."""
+        tab = level_tables(self.accelerator)
+        keeps = self.keep_options()
+        buf: list[tuple[np.ndarray, ...]] = []
+        rows = 0
+        for sx, sy in self.spatial_options():
+            for t in (row for part in self.tilings(sx, sy) for row in part):
+                orders = self.orders(t)
+                combos = np.array(list(itertools.product(*[range(len(o)) for o in orders])), dtype=np.int64)
+                ordarr = np.stack([orders[lv][combos[:, lv]] for lv in range(len(orders))], axis=1)
+                n_o, n_k = len(ordarr), len(keeps)
+                keep_ok = self._keeps_fit(t * sx * sy, keeps, tab)
+                kk = keeps[keep_ok]
+                if len(kk) == 0:
+                    continue
+                n_k = len(kk)
+                buf.append((
+                    np.broadcast_to(t, (n_o * n_k, *t.shape)),
+                    np.repeat(ordarr, n_k, axis=0),
+                    np.broadcast_to(sx, (n_o * n_k, *sx.shape)),
+                    np.broadcast_to(sy, (n_o * n_k, *sy.shape)),
+                    np.tile(kk, (n_o, 1, 1)),
+                ))
+                rows += n_o * n_k
+                if rows >= chunk:
+                    yield _stack(buf)
+                    buf, rows = [], 0
+        if buf:
+            yield _stack(buf)
+
+    def _keeps_fit(self, factors: np.ndarray, keeps: np.ndarray, tab: object) -> np.ndarray:
+        words = tile_words_from_products(self.layer, np.cumprod(factors, axis=0))  # (L, 3)
+        need = (keeps * words[None]).sum(axis=2)  # (k, L)
+        return np.all(need <= level_tables(self.accelerator).size_words[None, :], axis=1)
+
+    def size(self) -> SpaceSize:
+        """Counts after each pruning stage (enumerates tilings; cheap next to evaluating them)."""
+        keeps = self.keep_options()
+        n_sp = n_til = n_map = 0
+        for sx, sy in self.spatial_options():
+            n_sp += 1
+            for t in (row for part in self.tilings(sx, sy) for row in part):
+                n_til += 1
+                n_o = math.prod(len(o) for o in self.orders(t))
+                n_map += n_o * int(self._keeps_fit(t * sx * sy, keeps, None).sum())
+        bounds = self.layer.bounds_tuple()
+        n_l = len(self.accelerator.levels)
+        unpruned = float(math.prod(_n_ordered_factorizations(b, 3 * n_l) for b in bounds)) \
+            * float(math.factorial(ND)) ** n_l * len(keeps)
+        return SpaceSize(spatial=n_sp, tilings=n_til, mappings=n_map, unpruned_estimate=unpruned)
+
+    def require_nonempty(self) -> None:
+        if not self.spatial_options():
+            raise InfeasibleError("map space: no spatial assignment satisfies the constraints")
+
+
+def _n_ordered_factorizations(n: int, k: int) -> int:
+    from coexplore.mapping.factors import n_factorizations
+
+    return n_factorizations(n, k)
+
+
+def _stack(parts: list[tuple[np.ndarray, ...]]) -> MappingBatch:
+    cols = list(zip(*parts, strict=True))
+    return MappingBatch(
+        temporal=np.ascontiguousarray(np.concatenate(cols[0]), dtype=np.int64),
+        order=np.ascontiguousarray(np.concatenate(cols[1]), dtype=np.int8),
+        spatial_x=np.ascontiguousarray(np.concatenate(cols[2]), dtype=np.int64),
+        spatial_y=np.ascontiguousarray(np.concatenate(cols[3]), dtype=np.int64),
+        keep=np.ascontiguousarray(np.concatenate(cols[4]), dtype=np.bool_),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _TilingContext:
+    layer: Layer
+    rem: np.ndarray
+    sp_cum: np.ndarray
+    allowed: np.ndarray
+    divs: list[np.ndarray]
+    must_keep: np.ndarray
+    size: np.ndarray
+    fixed: list[dict[int, int]]
+
+
+def _fits(ctx: _TilingContext, lv: int, cum: np.ndarray) -> np.ndarray:
+    words = tile_words_from_products(ctx.layer, cum * ctx.sp_cum[lv][None, :])
+    return (words * ctx.must_keep[lv][None, :]).sum(axis=1) <= ctx.size[lv]
+
+
+def _dfs(ctx: _TilingContext, slots: list[tuple[int, int]], k: int, factors: np.ndarray, cum: np.ndarray,
+         chunk: int) -> Iterator[np.ndarray]:
+    """Depth-first over (level, dim) slots: give slot k every divisor that keeps tiles fitting."""
+    n_l = len(ctx.size)
+    if k == len(slots):
+        top = ctx.rem[None, :] // cum
+        ok = np.all((top == 1) | ctx.allowed[n_l - 1][None, :], axis=1) & _fits(ctx, n_l - 1, cum * top)
+        if ok.any():
+            out = factors[ok].copy()
+            out[:, n_l - 1, :] = top[ok]
+            yield out
+        return
+    lv, d = slots[k]
+    fixed = ctx.fixed[lv].get(d)
+    cand = ctx.divs[d] if fixed is None else np.array([fixed], dtype=np.int64)
+    rows, cols = np.nonzero((ctx.rem[d] % (cum[:, d][:, None] * cand[None, :])) == 0)
+    new_factors = factors[rows]
+    new_factors[:, lv, d] = cand[cols]
+    new_cum = cum[rows]
+    new_cum[:, d] *= cand[cols]
+    keep = _fits(ctx, lv, new_cum)  # tiles only grow as later slots multiply in: prune now
+    new_factors, new_cum = new_factors[keep], new_cum[keep]
+    for start in range(0, len(new_cum), chunk):
+        yield from _dfs(ctx, slots, k + 1, new_factors[start:start + chunk], new_cum[start:start + chunk], chunk)

@@ -1,0 +1,74 @@
+"""The map space: enumeration is complete, legal, and the exhaustive mapper finds its optimum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coexplore.errors import SpecError
+from coexplore.mapper.exhaustive import ExhaustiveMapper
+from coexplore.mapper.problem import LayerMappingProblem
+from coexplore.mapper.strategies import RandomMapper
+from coexplore.mapping.space import LevelConstraint, MapConstraints, MapSpace
+from coexplore.mapping.validate import legal_mask
+from coexplore.search import optimize
+from coexplore.spec.hardware import Accelerator, MacUnit, MemoryLevel
+from coexplore.spec.workload import Layer
+
+LAYER = Layer(name="tiny", K=4, C=2, P=4, Q=2, R=3, S=1)
+
+
+def small_acc() -> Accelerator:
+    return Accelerator(
+        name="small",
+        levels=(
+            MemoryLevel(name="rf", size_words=16, instances=4, mesh_x=2, mesh_y=2, read_energy_pj=0.1,
+                        write_energy_pj=0.1, update_energy_pj=0.1),
+            MemoryLevel(name="glb", size_words=256, block_size_words=2, read_energy_pj=2.0, write_energy_pj=2.0,
+                        update_energy_pj=2.0, spatial_dims_x=frozenset("KP"), spatial_dims_y=frozenset("CR"),
+                        keeps=frozenset({"weights", "inputs", "outputs"})),
+            MemoryLevel(name="dram", size_words=None, block_size_words=4, read_energy_pj=50.0,
+                        write_energy_pj=50.0, update_energy_pj=50.0),
+        ),
+        mac=MacUnit(instances=4, mesh_x=2, mesh_y=2, energy_pj=1.0),
+    )
+
+
+def test_enumeration_is_legal_and_sized() -> None:
+    space = MapSpace(layer=LAYER, accelerator=small_acc())
+    batches = list(space.enumerate(chunk=1000))
+    total = sum(len(b) for b in batches)
+    assert total == space.size().mappings > 0
+    for b in batches:
+        assert legal_mask(LAYER, small_acc(), b).all()
+
+
+def test_exhaustive_is_no_worse_than_random_and_full_orders_no_worse_than_classes() -> None:
+    acc = small_acc()
+    problem = LayerMappingProblem(layer=LAYER, accelerator=acc)
+    ex = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc))
+    assert ex.exhausted and ex.found
+    rnd = optimize(problem, RandomMapper(layer=LAYER, accelerator=acc, seed=0, batch_size=2000), max_evals=20000)
+    assert ex.best_values[0, 0] <= rnd.best_values[0, 0] * (1 + 1e-12)
+    full = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc,
+                                              constraints=MapConstraints(order_pruning="none")))
+    assert full.exhausted and full.evaluated >= ex.evaluated
+    assert full.best_values[0, 0] <= ex.best_values[0, 0] * (1 + 1e-12)
+
+
+def test_constraints_restrict_the_space() -> None:
+    acc = small_acc()
+    free = MapSpace(layer=LAYER, accelerator=acc).size()
+    only_k = MapSpace(layer=LAYER, accelerator=acc, constraints=MapConstraints(
+        levels={"rf": LevelConstraint(temporal_dims=frozenset({"K"}))})).size()
+    assert 0 < only_k.mappings < free.mappings
+    for b in MapSpace(layer=LAYER, accelerator=acc, constraints=MapConstraints(
+            levels={"rf": LevelConstraint(temporal_dims=frozenset({"K"}))})).enumerate():
+        assert np.all(b.temporal[:, 0, [i for i in range(8) if i != 2]] == 1)
+
+
+def test_bad_constraints() -> None:
+    with pytest.raises(SpecError, match="min_utilization"):
+        MapConstraints(min_utilization=2.0)
+    with pytest.raises(SpecError, match="unknown level"):
+        MapSpace(layer=LAYER, accelerator=small_acc(), constraints=MapConstraints(levels={"nope": LevelConstraint()}))
