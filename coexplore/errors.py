@@ -8,12 +8,12 @@ from __future__ import annotations
 
 __all__ = [
     "CoexploreError",
-    "SpecError",
-    "MappingError",
-    "InfeasibleError",
-    "RegistryError",
-    "InteropError",
     "DataError",
+    "InfeasibleError",
+    "InteropError",
+    "MappingError",
+    "RegistryError",
+    "SpecError",
 ]
 
 
