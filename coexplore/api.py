@@ -24,7 +24,8 @@ from coexplore.spec.dims import DATASPACES
 from coexplore.spec.workload import Network
 
 __all__ = [
-    "bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file", "resolve_network",
+    "bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file", "map_network_cli",
+    "resolve_network",
 ]
 
 
@@ -136,3 +137,31 @@ def evaluate_timeloop_case(path: str, *, throttle: bool = False) -> dict[str, An
         }
     return {"cycles": cost.latency_cycles, "energy_pj": cost.energy_pj, "macs": cost.macs,
             "utilization": cost.utilization, "levels": levels}
+
+
+def map_network_cli(
+    *, network: str | None, layer_spec: str | None, accelerator: str, objective: str = "edp",
+    mapper: str = "default", seed: int = 0, jobs: int | None = None, max_evals: int | None = None,
+    max_seconds: float | None = None, progress: bool = True,
+) -> dict[str, Any]:
+    """``coexplore map``: the best mapping of every layer, in the JSON shape of DESIGN.md."""
+    from coexplore.mapper.network import map_network
+    from coexplore.spec.workload import parse_layer_spec
+
+    acc = get_accelerator(accelerator)
+    if layer_spec is not None:
+        net = Network(name="layer", layers=(parse_layer_spec(layer_spec),))
+    else:
+        net = resolve_network(network or "")
+    t0 = time.perf_counter()
+    res = map_network(net, acc, mapper=mapper, objective=objective, seed=seed, jobs=jobs, max_evals=max_evals,
+                      max_seconds=max_seconds, progress=progress)
+    names = [lv.name for lv in acc.levels]
+    layers = [{
+        "name": x.layer.name, "energy_pj": x.cost.energy_pj, "latency_cycles": x.cost.latency_cycles,
+        "edp": x.cost.edp, "utilization": x.cost.utilization, "evaluated": x.evaluated, "optimal": x.optimal,
+        "mapping": x.mapping.to_dict(names),
+    } for x in res.layers]
+    return {"network": net.name, "accelerator": acc.name, "mapper": mapper, "objective": objective,
+            "energy_pj": res.energy_pj, "latency_cycles": res.latency_cycles, "edp": res.edp,
+            "seconds": time.perf_counter() - t0, "optimal": all(x.optimal for x in res.layers), "layers": layers}

@@ -36,6 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_json(p)
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("map", help="search the best mapping of every layer (or one layer) on an accelerator")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--network", help="preset name, network YAML or ONNX file")
+    src.add_argument("--layer", help="a layer spec like K=64,C=64,P=56,Q=56,R=3,S=3,stride=1,groups=1,N=1")
+    p.add_argument("--accelerator", required=True, help="preset name or accelerator YAML")
+    p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
+    p.add_argument("--mapper", default="default", help="default, random, exhaustive, ... (see --help of each)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=None, help="processes for distinct layer shapes (default: all cores)")
+    p.add_argument("--max-evals", type=int, default=None, help="evaluation budget per layer shape")
+    p.add_argument("--max-seconds", type=float, default=None, help="time budget per layer shape")
+    _add_json(p)
+    p.set_defaults(func=cmd_map)
+
     p = sub.add_parser("bench", help="benchmarks of coexplore itself")
     bsub = p.add_subparsers(dest="bench_what", required=True, metavar="WHAT")
     b = bsub.add_parser("cost", help="batch cost-model throughput on random legal mappings of one layer")
@@ -94,6 +108,26 @@ def cmd_evaluate(args: argparse.Namespace) -> Any:
     out = fmt.network_cost_dict(result, seconds=time.perf_counter() - t0)
     if not args.json:
         fmt.print_network_cost(out)
+    return out
+
+
+# -- map ---------------------------------------------------------------------------
+def cmd_map(args: argparse.Namespace) -> Any:
+    from coexplore.api import map_network_cli
+
+    out = map_network_cli(
+        network=args.network, layer_spec=args.layer, accelerator=args.accelerator, objective=args.objective,
+        mapper=args.mapper, seed=args.seed, jobs=args.jobs, max_evals=args.max_evals,
+        max_seconds=args.max_seconds, progress=not args.json,
+    )
+    if not args.json:
+        rows = [[x["name"], f"{x['latency_cycles']:,}", f"{x['energy_pj'] / 1e6:.3f}", f"{x['edp']:.4e}",
+                 f"{x['utilization']:.0%}", f"{x['evaluated']:,}", "yes" if x["optimal"] else "no"]
+                for x in out["layers"]]
+        fmt.table(["layer", "cycles", "energy uJ", "EDP pJ*cyc", "util", "evaluated", "optimal"], rows)
+        print(f"\n{out['network']} on {out['accelerator']} ({out['mapper']}, {out['objective']}): "
+              f"{out['latency_cycles']:,} cycles, {out['energy_pj'] / 1e6:.3f} uJ, EDP {out['edp']:.4e} "
+              f"({out['seconds']:.1f} s)")
     return out
 
 

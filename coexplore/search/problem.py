@@ -46,7 +46,8 @@ class Evaluation:
 class Problem(Protocol):
     """A search problem: names its objectives and evaluates batches of candidates."""
 
-    objectives: tuple[str, ...]
+    @property
+    def objectives(self) -> tuple[str, ...]: ...
 
     def evaluate(self, candidates: Any) -> Evaluation: ...
 

@@ -1,0 +1,104 @@
+"""Map every layer of a network: one search per distinct layer shape, in parallel.
+
+Layers with the same shape (``Layer.shape_key``) are mapped once and share the result;
+distinct shapes run on a process pool (``jobs``); a progress bar goes to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from coexplore.cost.model import evaluate
+from coexplore.errors import InfeasibleError
+from coexplore.mapper.problem import LayerMappingProblem
+from coexplore.mapper.registry import make_mapper
+from coexplore.mapper.sampled import LayerMapResult, NetworkMapResult
+from coexplore.mapping.encoding import decode
+from coexplore.search.driver import optimize
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer, Network
+
+__all__ = ["map_layer", "map_network"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    layer: Layer
+    accelerator: Accelerator
+    mapper: str
+    objective: str
+    seed: int
+    max_evals: int | None
+    max_seconds: float | None
+
+
+def map_layer(
+    layer: Layer, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
+    max_evals: int | None = None, max_seconds: float | None = None,
+) -> LayerMapResult:
+    """The best mapping ``mapper`` finds for ``layer``; INFEASIBLE raises with the reason."""
+    strategy, default_budget = make_mapper(mapper, layer, accelerator, seed)
+    budget = max_evals if max_evals is not None else default_budget
+    result = optimize(LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective), strategy,
+                      max_evals=budget, max_seconds=max_seconds)
+    if not result.found:
+        reasons = ", ".join(f"{r} ({n})" for r, n in result.infeasible_reasons.items()) or "no candidate"
+        raise InfeasibleError(
+            f"layer {layer.name!r} ({layer.spec_string()}) on {accelerator.name!r}: no legal mapping found by "
+            f"{mapper!r} in {result.evaluated} evaluations: {reasons}"
+        )
+    mapping = decode(result.best, 0)
+    return LayerMapResult(layer=layer, mapping=mapping, cost=evaluate(layer, accelerator, mapping),
+                          evaluated=result.evaluated, mapper=mapper, optimal=result.exhausted)
+
+
+def _run(job: _Job) -> LayerMapResult:
+    return map_layer(job.layer, job.accelerator, mapper=job.mapper, objective=job.objective, seed=job.seed,
+                     max_evals=job.max_evals, max_seconds=job.max_seconds)
+
+
+def map_network(
+    network: Network, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
+    jobs: int | None = None, max_evals: int | None = None, max_seconds: float | None = None,
+    progress: bool = True,
+) -> NetworkMapResult:
+    """Map every layer; identical shapes map once; distinct shapes in parallel on ``jobs`` processes."""
+    t0 = time.perf_counter()
+    shapes: dict[tuple[int, ...], Layer] = {}
+    for layer in network.layers:
+        shapes.setdefault(layer.shape_key(), layer)
+    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds) for layer in shapes.values()]
+    n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"mapping {network.name}", unit="shape", file=sys.stderr, leave=False)
+    results: dict[tuple[int, ...], LayerMapResult] = {}
+    try:
+        if n_jobs == 1:
+            for job in todo:
+                results[job.layer.shape_key()] = _run(job)
+                if bar is not None:
+                    bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+                for job, res in zip(todo, pool.map(_run, todo), strict=True):
+                    results[job.layer.shape_key()] = res
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    layers = []
+    for layer in network.layers:
+        hit = results[layer.shape_key()]
+        cost = hit.cost if hit.layer.name == layer.name else evaluate(layer, accelerator, hit.mapping, check=False)
+        layers.append(LayerMapResult(layer=layer, mapping=hit.mapping, cost=cost, evaluated=hit.evaluated,
+                                     mapper=hit.mapper, optimal=hit.optimal))
+    return NetworkMapResult(network=network.name, accelerator=accelerator.name, objective=objective,
+                            layers=tuple(layers), seconds=time.perf_counter() - t0)

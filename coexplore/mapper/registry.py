@@ -1,0 +1,60 @@
+"""Mapper names -> strategy factories, and the per-mapper default budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from coexplore.errors import RegistryError
+from coexplore.search.strategy import Strategy
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer
+
+__all__ = ["MAPPERS", "MapperSpec", "make_mapper", "mapper_names"]
+
+Factory = Callable[[Layer, Accelerator, int], Strategy]
+
+
+@dataclass(frozen=True, slots=True)
+class MapperSpec:
+    factory: Factory
+    max_evals: int | None
+    doc: str
+
+
+def _random(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+    from coexplore.mapper.strategies.random import RandomMapper
+
+    return RandomMapper(layer=layer, accelerator=acc, seed=seed, batch_size=16384)
+
+
+def _default(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+    from coexplore.mapper.strategies.local import LocalSearchMapper
+
+    return LocalSearchMapper(layer=layer, accelerator=acc, seed=seed)
+
+
+def _exhaustive(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+    from coexplore.mapper.exhaustive import ExhaustiveMapper
+
+    return ExhaustiveMapper(layer=layer, accelerator=acc, seed=seed)
+
+
+MAPPERS: dict[str, MapperSpec] = {
+    "default": MapperSpec(_default, 2_000_000, "random sampling, then beam local search (fast, near-optimal)"),
+    "random": MapperSpec(_random, 200_000, "best of random structurally legal mappings"),
+    "exhaustive": MapperSpec(_exhaustive, None, "every mapping of the pruned map space: its proven optimum"),
+}
+
+
+def mapper_names() -> list[str]:
+    return list(MAPPERS)
+
+
+def make_mapper(name: str, layer: Layer, accelerator: Accelerator, seed: int) -> tuple[Strategy, int | None]:
+    """A fresh strategy for ``name`` and its default evaluation budget."""
+    try:
+        spec = MAPPERS[name]
+    except KeyError:
+        raise RegistryError(f"unknown mapper {name!r}; valid: {', '.join(MAPPERS)}") from None
+    return spec.factory(layer, accelerator, seed), spec.max_evals

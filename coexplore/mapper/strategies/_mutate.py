@@ -1,0 +1,113 @@
+"""Neighbourhood moves on mapping batches (compiled): the local-search step of the mappers.
+
+A move changes one thing of one mapping: moves a prime factor of a dimension between two
+levels' temporal loops, between temporal and spatial at a level that may unroll it,
+swaps two loops of a level's order, or flips an optional keep. Moves respect fan-out,
+allowed dimensions and container levels; capacity is left to the legality check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from coexplore.mapping.encoding import MappingBatch
+from coexplore.mapping.validate import level_tables
+from coexplore.spec.hardware import Accelerator
+
+__all__ = ["neighbours"]
+
+
+@njit(cache=True, nogil=True)
+def _smallest_prime(n: int) -> int:
+    p = 2
+    while p * p <= n:
+        if n % p == 0:
+            return p
+        p += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _mutate(temporal, order, sx, sy, keep, fanout, allowed_x, allowed_y, can_keep, must_keep, container,
+            seed):  # pragma: no cover - compiled
+    np.random.seed(seed)
+    n_b, n_l, n_d = temporal.shape
+    for b in range(n_b):
+        for _attempt in range(8):
+            kind = np.random.randint(0, 10)
+            if kind < 5:  # move a prime factor between two levels' temporal loops
+                d = np.random.randint(0, n_d)
+                a = np.random.randint(0, n_l)
+                if temporal[b, a, d] == 1:
+                    continue
+                c = np.random.randint(0, n_l)
+                if c == a or container[c]:
+                    continue
+                p = _smallest_prime(temporal[b, a, d])
+                temporal[b, a, d] //= p
+                temporal[b, c, d] *= p
+                break
+            elif kind < 7:  # swap two loops of a level's order
+                lv = np.random.randint(0, n_l)
+                i = np.random.randint(0, n_d)
+                j = np.random.randint(0, n_d)
+                if i == j:
+                    continue
+                di = order[b, lv, i]
+                dj = order[b, lv, j]
+                if temporal[b, lv, di] == 1 and temporal[b, lv, dj] == 1:
+                    continue
+                order[b, lv, i] = dj
+                order[b, lv, j] = di
+                break
+            elif kind < 9:  # temporal <-> spatial at a level with fan-out
+                lv = np.random.randint(0, n_l)
+                axis = np.random.randint(0, 2)
+                fan = fanout[lv, axis]
+                if fan <= 1:
+                    continue
+                d = np.random.randint(0, n_d)
+                s = sx if axis == 0 else sy
+                allowed = allowed_x[lv, d] if axis == 0 else allowed_y[lv, d]
+                if np.random.randint(0, 2) == 0:  # spatial -> temporal (anywhere)
+                    if s[b, lv, d] == 1:
+                        continue
+                    c = np.random.randint(0, n_l)
+                    if container[c]:
+                        continue
+                    p = _smallest_prime(s[b, lv, d])
+                    s[b, lv, d] //= p
+                    temporal[b, c, d] *= p
+                    break
+                if not allowed:
+                    continue
+                c = np.random.randint(0, n_l)
+                if temporal[b, c, d] == 1:
+                    continue
+                p = _smallest_prime(temporal[b, c, d])
+                used = 1
+                for e in range(n_d):
+                    used *= s[b, lv, e]
+                if used * p > fan:
+                    continue
+                temporal[b, c, d] //= p
+                s[b, lv, d] *= p
+                break
+            else:  # flip an optional keep
+                lv = np.random.randint(0, n_l - 1)
+                t = np.random.randint(0, 3)
+                if not can_keep[lv, t] or must_keep[lv, t]:
+                    continue
+                keep[b, lv, t] = not keep[b, lv, t]
+                break
+
+
+def neighbours(batch: MappingBatch, accelerator: Accelerator, rng: np.random.Generator) -> MappingBatch:
+    """One random move applied to a copy of every mapping of ``batch``."""
+    tab = level_tables(accelerator)
+    out = MappingBatch(temporal=batch.temporal.copy(), order=batch.order.copy(), spatial_x=batch.spatial_x.copy(),
+                       spatial_y=batch.spatial_y.copy(), keep=batch.keep.copy())
+    _mutate(out.temporal, out.order, out.spatial_x, out.spatial_y, out.keep, tab.fanout, tab.allowed_x,
+            tab.allowed_y, tab.keeps, tab.must_keep, tab.container, int(rng.integers(0, 2**31 - 1)))
+    return out

@@ -1,0 +1,84 @@
+"""The default mapper: random sampling, then a beam of local searches from the best found.
+
+Random mappings find the right region quickly (the cost kernel evaluates a million per
+second); local moves (see :mod:`._mutate`) then polish the best few: each round every
+beam member proposes ``moves`` neighbours, and the best distinct mappings of beam plus
+neighbours form the next beam. It stops after ``patience`` rounds without improvement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coexplore.mapper.strategies._mutate import neighbours
+from coexplore.mapping.encoding import MappingBatch
+from coexplore.mapping.sampling import sample_candidates
+from coexplore.search.problem import Evaluation
+from coexplore.search.strategy import Strategy
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer
+
+__all__ = ["LocalSearchMapper"]
+
+
+class LocalSearchMapper(Strategy):
+    """Sample ``samples`` random mappings, then beam local search until ``patience`` runs out."""
+
+    name = "default"
+
+    def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, samples: int = 16384,
+                 beam: int = 24, moves: int = 96, patience: int = 12) -> None:
+        self.layer = layer
+        self.accelerator = accelerator
+        self.rng = np.random.default_rng(seed)
+        self.samples, self.beam_size, self.moves, self.patience = samples, beam, moves, patience
+        self._beam: MappingBatch | None = None
+        self._beam_values = np.zeros(0)
+        self._stale = 0
+        self._phase = "sample"
+
+    def ask(self) -> MappingBatch:
+        if self._phase == "sample":
+            return sample_candidates(self.layer, self.accelerator, self.samples, self.rng)
+        assert self._beam is not None
+        reps = self._beam.take(np.repeat(np.arange(len(self._beam)), self.moves))
+        out = neighbours(reps, self.accelerator, self.rng)
+        # two moves for half of them: escapes plateaus where one move is never enough
+        half = np.arange(len(out) // 2)
+        twice = neighbours(out.take(half), self.accelerator, self.rng)
+        return twice.concat(out.take(np.arange(len(out) // 2, len(out))))
+
+    def tell(self, candidates: MappingBatch, evaluation: Evaluation) -> None:
+        values = evaluation.values[:, 0]
+        if self._beam is None:
+            pool, pool_v = candidates, values
+        else:
+            pool = self._beam.concat(candidates)
+            pool_v = np.concatenate([self._beam_values, values])
+        finite = np.flatnonzero(np.isfinite(pool_v))
+        if len(finite) == 0:
+            return
+        # distinct values only, so the beam does not collapse onto one mapping; and first the
+        # best of each spatial unrolling, so several basins are searched
+        order = finite[np.argsort(pool_v[finite], kind="stable")]
+        _, first = np.unique(pool_v[order], return_index=True)
+        order = order[np.sort(first)]
+        sig = np.concatenate([pool.spatial_x[order].reshape(len(order), -1),
+                              pool.spatial_y[order].reshape(len(order), -1)], axis=1)
+        _, lead = np.unique(sig, axis=0, return_index=True)
+        lead = np.sort(lead)[: self.beam_size // 2]
+        rest = np.setdiff1d(np.arange(len(order)), lead, assume_unique=True)
+        chosen = order[np.concatenate([lead, rest[: self.beam_size - len(lead)]])]
+        best_before = self._beam_values.min() if len(self._beam_values) else np.inf
+        self._beam, self._beam_values = pool.take(chosen), pool_v[chosen]
+        if self._phase == "search":
+            self._stale = 0 if self._beam_values.min() < best_before * (1 - 1e-9) else self._stale + 1
+        self._phase = "search"
+
+    @property
+    def finished(self) -> bool:
+        return self._phase == "search" and self._stale >= self.patience
+
+    @property
+    def exhaustive(self) -> bool:
+        return False
