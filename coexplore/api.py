@@ -118,10 +118,11 @@ def bench_cost(network: str, layer: str, accelerator: str, *, mappings: int, see
 
 
 def evaluate_timeloop_case(path: str, *, throttle: bool = False) -> dict[str, Any]:
-    """Evaluate a case of ``data/timeloop_reference`` and report it with the case's own names."""
-    from coexplore.interop.timeloop import load_case
+    """Evaluate a case of ``data/timeloop_reference`` (or Timeloop's own ``parsed-processed-input.yaml``)
+    and report it with the case's own level and dataspace names."""
+    from coexplore.interop.timeloop import load_case, load_timeloop_yaml
 
-    case = load_case(path)
+    case = load_timeloop_yaml(path) if str(path).lower().endswith((".yaml", ".yml")) else load_case(path)
     cost = evaluate(case.layer, case.accelerator, case.mapping, throttle=throttle)
     levels: dict[str, dict[str, dict[str, Any]]] = {}
     for lc in cost.levels:

@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.set_defaults(func=cmd_bench_cost)
 
     p = sub.add_parser("timeloop-case", help="evaluate a Timeloop reference case (data/timeloop_reference schema)")
-    p.add_argument("case", help="CASE.json")
+    p.add_argument("case", help="CASE.json (data/timeloop_reference schema) or Timeloop's parsed-processed-input.yaml")
     p.add_argument("--throttle", action="store_true")
     _add_json(p)
     p.set_defaults(func=cmd_timeloop_case)
