@@ -21,12 +21,26 @@ from coexplore.mapping.sampling import sample_legal
 from coexplore.presets.accelerators import get_accelerator
 from coexplore.presets.networks import get_network
 from coexplore.spec.dims import DATASPACES
+from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
 __all__ = [
     "bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file", "map_network_cli",
-    "resolve_network",
+    "resolve_accelerator", "resolve_network",
 ]
+
+
+def resolve_accelerator(name_or_path: str) -> Accelerator:
+    """An accelerator preset, a coexplore accelerator YAML, or a ZigZag hardware YAML."""
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+        from coexplore.interop.zigzag import accelerator_from_zigzag, looks_like_zigzag
+        from coexplore.spec.io import read_yaml
+
+        data = read_yaml(path)
+        if looks_like_zigzag(data):
+            return accelerator_from_zigzag(data, name=path.stem)
+    return get_accelerator(name_or_path)
 
 
 def resolve_network(name_or_path: str) -> Network:
@@ -68,7 +82,7 @@ def evaluate_network_default(
     """Network cost with the given mappings, and the best of ``samples`` random legal
     mappings (per distinct layer shape) for layers the file does not cover."""
     net = resolve_network(network)
-    acc = get_accelerator(accelerator)
+    acc = resolve_accelerator(accelerator)
     given = load_mapping_file(mapping_file) if mapping_file else {}
     unknown = sorted(set(given) - {x.name for x in net.layers})
     if unknown:
@@ -96,7 +110,7 @@ def bench_cost(network: str, layer: str, accelerator: str, *, mappings: int, see
         raise SpecError(f"--mappings: must be > 0, got {mappings}")
     net = resolve_network(network)
     lay = net.layer(layer)
-    acc = get_accelerator(accelerator)
+    acc = resolve_accelerator(accelerator)
     t0 = time.perf_counter()
     batch = sample_legal(lay, acc, mappings, seed=seed)
     sampling = time.perf_counter() - t0
@@ -149,7 +163,7 @@ def map_network_cli(
     from coexplore.mapper.network import map_network
     from coexplore.spec.workload import parse_layer_spec
 
-    acc = get_accelerator(accelerator)
+    acc = resolve_accelerator(accelerator)
     if layer_spec is not None:
         net = Network(name="layer", layers=(parse_layer_spec(layer_spec),))
     else:

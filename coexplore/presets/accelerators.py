@@ -283,7 +283,7 @@ def get_accelerator(name_or_path: str | Path) -> Accelerator:
 
     Raises:
         RegistryError: neither a preset name nor a YAML path. The message lists the presets.
-        InteropError: the file is in ZigZag's format, which cannot be imported yet.
+        InteropError: the file is in ZigZag's format (``coexplore.api.resolve_accelerator`` imports it).
         SpecError: the file is missing, malformed or invalid. Every problem is listed.
     """
     text = str(name_or_path)

@@ -172,7 +172,8 @@ def accelerator_from_dict(data: Any, path: str = "accelerator") -> Accelerator:
     """
     if _looks_like_zigzag(data):
         raise InteropError(f"{path}: this looks like a ZigZag accelerator (top-level 'memories' and "
-                           "'operational_array'); ZigZag import is not yet supported")
+                           "'operational_array'); load it with coexplore.interop.zigzag.accelerator_from_zigzag "
+                           "(the CLI does this for you)")
     problems: list[str] = []
     if not isinstance(data, dict):
         raise SpecError(f"{path}: must be a mapping, got {type(data).__name__} {data!r}")
