@@ -29,7 +29,7 @@ import numpy as np
 from coexplore.errors import MappingError
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.mapping import Mapping
-from coexplore.mapping.tiles import tile_words, tile_words_one
+from coexplore.mapping.tiles import tile_words_one
 from coexplore.spec.dims import DATASPACES, DIMS, REDUCTION_DIMS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
@@ -185,35 +185,85 @@ def legal_mask(layer: Layer, accelerator: Accelerator, batch: MappingBatch) -> n
     """bool (B,): which mappings of ``batch`` obey every rule of :func:`problems`.
 
     Also rejects malformed rows that a :class:`Mapping` could not hold (factors < 1,
-    an order that is not a permutation), so it is safe on hand-built arrays.
+    an order that is not a permutation), so it is safe on hand-built arrays. One
+    compiled pass per mapping: search calls this on every batch it evaluates.
     """
     b = len(batch)
     if batch.n_levels != len(accelerator.levels):
         return np.zeros(b, dtype=bool)
-    if b > _CHUNK:  # chunks keep the temporaries in cache
-        return np.concatenate(
-            [legal_mask(layer, accelerator, batch.take(slice(i, i + _CHUNK))) for i in range(0, b, _CHUNK)]
-        )
     tab = level_tables(accelerator)
-    temporal, sx, sy, keep = batch.temporal, batch.spatial_x, batch.spatial_y, batch.keep
-    ok = (temporal >= 1).all(axis=(1, 2)) & (sx >= 1).all(axis=(1, 2)) & (sy >= 1).all(axis=(1, 2))
-    bits = np.left_shift(1, batch.order.astype(np.int32), dtype=np.int32)
-    ok &= ((batch.order >= 0) & (batch.order < len(DIMS))).all(axis=(1, 2))
-    ok &= (bits.sum(axis=2) == _ALL_ORDER_BITS).all(axis=1)
-    bounds = np.array(layer.bounds_tuple(), dtype=np.int64)
-    factors = temporal * sx * sy
-    ok &= (factors.prod(axis=1) == bounds).all(axis=1)
-    ok &= (sx.prod(axis=2) <= tab.fanout[:, 0]).all(axis=1)
-    ok &= (sy.prod(axis=2) <= tab.fanout[:, 1]).all(axis=1)
-    ok &= ~((sx > 1) & ~tab.allowed_x).any(axis=(1, 2))
-    ok &= ~((sy > 1) & ~tab.allowed_y).any(axis=(1, 2))
-    ok &= ~(keep & ~tab.keeps).any(axis=(1, 2))
-    ok &= ~(tab.must_keep & ~keep).any(axis=(1, 2))
-    if tab.container.any():
-        ok &= ~(temporal[:, tab.container, :] != 1).any(axis=(1, 2))
-    finite = np.isfinite(tab.size_words)
-    if finite.any():
-        tiles = tile_words(layer, batch)
-        need = np.where(keep, tiles, 0).sum(axis=2)
-        ok &= (need[:, finite] <= tab.size_words[finite]).all(axis=1)
-    return ok
+    out = np.empty(b, dtype=np.bool_)
+    conv = np.array([layer.stride[0], layer.dilation[0], layer.stride[1], layer.dilation[1]], dtype=np.int64)
+    _legal_kernel()(
+        np.ascontiguousarray(batch.temporal), np.ascontiguousarray(batch.order), np.ascontiguousarray(batch.spatial_x),
+        np.ascontiguousarray(batch.spatial_y), np.ascontiguousarray(batch.keep),
+        np.array(layer.bounds_tuple(), dtype=np.int64), conv, tab.fanout, tab.allowed_x, tab.allowed_y, tab.keeps,
+        tab.must_keep, tab.container, tab.size_words, out,
+    )
+    return out
+
+
+@lru_cache(maxsize=1)
+def _legal_kernel():  # type: ignore[no-untyped-def]
+    """Compile (once, cached on disk) the legality kernel; numba is imported only here."""
+    from numba import njit
+
+    @njit(cache=True, nogil=True)
+    def kernel(temporal, order, sx, sy, keep, bounds, conv, fanout, allowed_x, allowed_y, keeps, must_keep,
+               container, size_words, out):  # pragma: no cover - compiled
+        n_b, n_l, n_d = temporal.shape
+        sh, dh, sw, dw = conv[0], conv[1], conv[2], conv[3]
+        cum = np.empty(n_d, dtype=np.int64)
+        for b in range(n_b):
+            ok = True
+            for d in range(n_d):
+                cum[d] = 1
+            for lv in range(n_l):
+                if not ok:
+                    break
+                seen = 0
+                px = 1
+                py = 1
+                for k in range(n_d):
+                    o = order[b, lv, k]
+                    if o < 0 or o >= n_d:
+                        ok = False
+                    else:
+                        seen |= 1 << o
+                for d in range(n_d):
+                    t, x, y = temporal[b, lv, d], sx[b, lv, d], sy[b, lv, d]
+                    if t < 1 or x < 1 or y < 1:
+                        ok = False
+                        break
+                    if (x > 1 and not allowed_x[lv, d]) or (y > 1 and not allowed_y[lv, d]):
+                        ok = False
+                    if container[lv] and t != 1:
+                        ok = False
+                    px *= x
+                    py *= y
+                    cum[d] *= t * x * y
+                if not ok or seen != (1 << n_d) - 1 or px > fanout[lv, 0] or py > fanout[lv, 1]:
+                    ok = False
+                    break
+                need = 0
+                for q in range(3):
+                    k_ = keep[b, lv, q]
+                    if (k_ and not keeps[lv, q]) or (must_keep[lv, q] and not k_):
+                        ok = False
+                    if k_:
+                        if q == 0:
+                            need += cum[1] * cum[2] * cum[3] * cum[6] * cum[7]
+                        elif q == 1:
+                            need += cum[0] * cum[1] * cum[3] * (sh * (cum[4] - 1) + dh * (cum[6] - 1) + 1) \
+                                * (sw * (cum[5] - 1) + dw * (cum[7] - 1) + 1)
+                        else:
+                            need += cum[0] * cum[1] * cum[2] * cum[4] * cum[5]
+                if need > size_words[lv]:
+                    ok = False
+            if ok:
+                for d in range(n_d):
+                    if cum[d] != bounds[d]:
+                        ok = False
+            out[b] = ok
+
+    return kernel

@@ -20,6 +20,8 @@ from coexplore.spec.workload import Layer
 
 __all__ = ["LocalSearchMapper"]
 
+_HASH = np.random.default_rng(12345).random(512) + 0.5  # fixed weights to fingerprint factor arrays
+
 
 class LocalSearchMapper(Strategy):
     """Sample ``samples`` random mappings, then beam local search until ``patience`` runs out."""
@@ -63,9 +65,10 @@ class LocalSearchMapper(Strategy):
         order = finite[np.argsort(pool_v[finite], kind="stable")]
         _, first = np.unique(pool_v[order], return_index=True)
         order = order[np.sort(first)]
-        sig = np.concatenate([pool.spatial_x[order].reshape(len(order), -1),
-                              pool.spatial_y[order].reshape(len(order), -1)], axis=1)
-        _, lead = np.unique(sig, axis=0, return_index=True)
+        flat = np.concatenate([pool.spatial_x[order].reshape(len(order), -1),
+                               pool.spatial_y[order].reshape(len(order), -1)], axis=1)
+        sig = np.log(flat.astype(np.float64)) @ _HASH[: flat.shape[1]]  # one number per spatial unrolling
+        _, lead = np.unique(np.round(sig, 9), return_index=True)
         lead = np.sort(lead)[: self.beam_size // 2]
         rest = np.setdiff1d(np.arange(len(order)), lead, assume_unique=True)
         chosen = order[np.concatenate([lead, rest[: self.beam_size - len(lead)]])]
