@@ -46,11 +46,11 @@ def test_enumeration_is_legal_and_sized() -> None:
 def test_exhaustive_is_no_worse_than_random_and_full_orders_no_worse_than_classes() -> None:
     acc = small_acc()
     problem = LayerMappingProblem(layer=LAYER, accelerator=acc)
-    ex = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc))
+    ex = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc, bound=False, warm_start=False))
     assert ex.exhausted and ex.found
     rnd = optimize(problem, RandomMapper(layer=LAYER, accelerator=acc, seed=0, batch_size=2000), max_evals=20000)
     assert ex.best_values[0, 0] <= rnd.best_values[0, 0] * (1 + 1e-12)
-    full = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc,
+    full = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc, bound=False, warm_start=False,
                                               constraints=MapConstraints(order_pruning="none")))
     assert full.exhausted and full.evaluated >= ex.evaluated
     assert full.best_values[0, 0] <= ex.best_values[0, 0] * (1 + 1e-12)
@@ -72,3 +72,14 @@ def test_bad_constraints() -> None:
         MapConstraints(min_utilization=2.0)
     with pytest.raises(SpecError, match="unknown level"):
         MapSpace(layer=LAYER, accelerator=small_acc(), constraints=MapConstraints(levels={"nope": LevelConstraint()}))
+
+
+def test_branch_and_bound_finds_the_plain_enumeration_optimum() -> None:
+    acc = small_acc()
+    problem = LayerMappingProblem(layer=LAYER, accelerator=acc)
+    plain = optimize(problem, ExhaustiveMapper(layer=LAYER, accelerator=acc, bound=False, warm_start=False))
+    bnb = ExhaustiveMapper(layer=LAYER, accelerator=acc)
+    fast = optimize(problem, bnb)
+    assert plain.exhausted and fast.exhausted
+    assert fast.best_values[0, 0] <= plain.best_values[0, 0] * (1 + 1e-12)
+    assert bnb.pruned_branches > 0

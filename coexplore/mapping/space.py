@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 
@@ -41,6 +41,8 @@ from coexplore.mapping.validate import level_tables
 from coexplore.spec.dims import DATASPACES, DIM_INDEX, DIMS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
+
+Prune = Callable[[np.ndarray, int], np.ndarray]
 
 __all__ = ["CLASSES", "LevelConstraint", "MapConstraints", "MapSpace", "SpaceSize", "dataflow_constraints"]
 
@@ -186,28 +188,31 @@ class MapSpace:
                 out.append((sx, sy))
         return out
 
-    def tilings(self, sx: np.ndarray, sy: np.ndarray, *, chunk: int = 1 << 15) -> Iterator[np.ndarray]:
+    def tilings(self, sx: np.ndarray, sy: np.ndarray, *, keep: np.ndarray | None = None, prune: Prune | None = None,
+                chunk: int = 1 << 15) -> Iterator[np.ndarray]:
         """Every temporal tiling that fits, for one spatial assignment, as int64 (n, L, 8) chunks.
 
         Built level by level from the innermost, one dimension at a time; a partial tiling
-        that already overflows a level (counting only the dataspaces the level must keep)
-        is dropped with all its extensions, since tiles only grow. Depth-first over levels
-        with bounded chunks, so memory stays small however large the space is.
+        that already overflows a level (counting the dataspaces of ``keep``, by default
+        those the level must keep) is dropped with all its extensions, since tiles only
+        grow. ``prune(factors, complete_level)`` may drop more (branch and bound). Depth
+        first with bounded chunks, so memory stays small however large the space is.
         """
         n_l = len(self.accelerator.levels)
+        tab = level_tables(self.accelerator)
         bounds = np.array(self.layer.bounds_tuple(), dtype=np.int64)
         spatial = sx * sy
         rem = bounds // np.prod(spatial, axis=0)
         ctx = _TilingContext(
             layer=self.layer, rem=rem, sp_cum=np.cumprod(spatial, axis=0), allowed=self.temporal_allowed(),
             divs=[np.array(divisors(int(r)), dtype=np.int64) for r in rem],
-            must_keep=level_tables(self.accelerator).must_keep, size=level_tables(self.accelerator).size_words,
+            keep=tab.must_keep if keep is None else keep, size=tab.size_words,
             fixed=[{DIM_INDEX[d]: f for d, f in self._level_constraint(i).factors.items()} for i in range(n_l)],
         )
         slots = [(lv, d) for lv in range(n_l - 1) for d in range(ND)
                  if ctx.allowed[lv, d] or d in ctx.fixed[lv]]
         start = np.ones((1, n_l, ND), dtype=np.int64)
-        yield from _dfs(ctx, slots, 0, start, np.ones((1, ND), dtype=np.int64), chunk)
+        yield from _dfs(ctx, slots, 0, start, np.ones((1, ND), dtype=np.int64), chunk, prune)
 
     def orders(self, temporal: np.ndarray) -> list[np.ndarray]:
         """For one tiling (L, 8): per level, int8 (k, 8) loop orders (outermost first)."""
@@ -256,52 +261,56 @@ class MapSpace:
         return np.array([np.stack(c) for c in itertools.product(*per_level)], dtype=bool)
 
     # -- the whole space ------------------------------------------------------------
-    def enumerate(self, *, chunk: int = 1 << 16) -> Iterator[MappingBatch]:
-        """Every mapping of the (pruned) space, in batches of about ``chunk`` rows."""
-        tab = level_tables(self.accelerator)
-        keeps = self.keep_options()
+    def enumerate(
+        self, *, chunk: int = 1 << 16,
+        bound: Callable[[np.ndarray, np.ndarray, np.ndarray], Prune | None] | None = None,
+    ) -> Iterator[MappingBatch]:
+        """Every mapping of the (pruned) space, in batches of about ``chunk`` rows.
+
+        ``bound(sx, sy, keep)`` may return a prune function for that spatial assignment
+        and keep choice (or None to skip it entirely): branch and bound over the tilings.
+        """
         buf: list[tuple[np.ndarray, ...]] = []
         rows = 0
         for sx, sy in self.spatial_options():
-            for t in (row for part in self.tilings(sx, sy) for row in part):
-                orders = self.orders(t)
-                combos = np.array(list(itertools.product(*[range(len(o)) for o in orders])), dtype=np.int64)
-                ordarr = np.stack([orders[lv][combos[:, lv]] for lv in range(len(orders))], axis=1)
-                n_o, n_k = len(ordarr), len(keeps)
-                keep_ok = self._keeps_fit(t * sx * sy, keeps, tab)
-                kk = keeps[keep_ok]
-                if len(kk) == 0:
-                    continue
-                n_k = len(kk)
-                buf.append((
-                    np.broadcast_to(t, (n_o * n_k, *t.shape)),
-                    np.repeat(ordarr, n_k, axis=0),
-                    np.broadcast_to(sx, (n_o * n_k, *sx.shape)),
-                    np.broadcast_to(sy, (n_o * n_k, *sy.shape)),
-                    np.tile(kk, (n_o, 1, 1)),
-                ))
-                rows += n_o * n_k
-                if rows >= chunk:
-                    yield _stack(buf)
-                    buf, rows = [], 0
+            for kk in self.keep_options():
+                prune = None
+                if bound is not None:
+                    prune = bound(sx, sy, kk)
+                    if prune is None:
+                        continue
+                for part in self.tilings(sx, sy, keep=kk, prune=prune):
+                    for t in part:
+                        ordarr = self._order_rows(t)
+                        n_o = len(ordarr)
+                        buf.append((
+                            np.broadcast_to(t, (n_o, *t.shape)), ordarr,
+                            np.broadcast_to(sx, (n_o, *sx.shape)), np.broadcast_to(sy, (n_o, *sy.shape)),
+                            np.broadcast_to(kk, (n_o, *kk.shape)),
+                        ))
+                        rows += n_o
+                        if rows >= chunk:
+                            yield _stack(buf)
+                            buf, rows = [], 0
         if buf:
             yield _stack(buf)
 
-    def _keeps_fit(self, factors: np.ndarray, keeps: np.ndarray, tab: object) -> np.ndarray:
-        words = tile_words_from_products(self.layer, np.cumprod(factors, axis=0))  # (L, 3)
-        need = (keeps * words[None]).sum(axis=2)  # (k, L)
-        return np.all(need <= level_tables(self.accelerator).size_words[None, :], axis=1)
+    def _order_rows(self, temporal: np.ndarray) -> np.ndarray:
+        """int8 (k, L, 8): every combination of the per-level orders of one tiling."""
+        orders = self.orders(temporal)
+        combos = np.array(list(itertools.product(*[range(len(o)) for o in orders])), dtype=np.int64)
+        return np.stack([orders[lv][combos[:, lv]] for lv in range(len(orders))], axis=1)
 
     def size(self) -> SpaceSize:
-        """Counts after each pruning stage (enumerates tilings; cheap next to evaluating them)."""
-        keeps = self.keep_options()
+        """Counts after each pruning stage (enumerates tilings: use on small spaces)."""
         n_sp = n_til = n_map = 0
+        keeps = self.keep_options()
         for sx, sy in self.spatial_options():
             n_sp += 1
-            for t in (row for part in self.tilings(sx, sy) for row in part):
-                n_til += 1
-                n_o = math.prod(len(o) for o in self.orders(t))
-                n_map += n_o * int(self._keeps_fit(t * sx * sy, keeps, None).sum())
+            for kk in keeps:
+                for part in self.tilings(sx, sy, keep=kk):
+                    n_til += len(part)
+                    n_map += sum(math.prod(len(o) for o in self.orders(t)) for t in part)
         bounds = self.layer.bounds_tuple()
         n_l = len(self.accelerator.levels)
         unpruned = float(math.prod(_n_ordered_factorizations(b, 3 * n_l) for b in bounds)) \
@@ -337,26 +346,44 @@ class _TilingContext:
     sp_cum: np.ndarray
     allowed: np.ndarray
     divs: list[np.ndarray]
-    must_keep: np.ndarray
+    keep: np.ndarray
     size: np.ndarray
     fixed: list[dict[int, int]]
 
 
 def _fits(ctx: _TilingContext, lv: int, cum: np.ndarray) -> np.ndarray:
     words = tile_words_from_products(ctx.layer, cum * ctx.sp_cum[lv][None, :])
-    return (words * ctx.must_keep[lv][None, :]).sum(axis=1) <= ctx.size[lv]
+    return (words * ctx.keep[lv][None, :]).sum(axis=1) <= ctx.size[lv]
 
 
 def _dfs(ctx: _TilingContext, slots: list[tuple[int, int]], k: int, factors: np.ndarray, cum: np.ndarray,
-         chunk: int) -> Iterator[np.ndarray]:
-    """Depth-first over (level, dim) slots: give slot k every divisor that keeps tiles fitting."""
+         chunk: int, prune: Prune | None) -> Iterator[np.ndarray]:
+    """Depth-first over (level, dim) slots: give slot k every divisor that keeps tiles fitting.
+
+    At each level boundary the levels just completed are checked (capacity of levels
+    without slots, and ``prune(factors, complete_level)`` if given) before going deeper.
+    """
     n_l = len(ctx.size)
+    lv_prev = slots[k - 1][0] if k > 0 else -1
+    lv_next = slots[k][0] if k < len(slots) else n_l - 1
+    if lv_next > lv_prev:
+        ok = np.ones(len(cum), dtype=bool)
+        for lv in range(lv_prev + 1, lv_next):
+            ok &= _fits(ctx, lv, cum)
+        if prune is not None and lv_next - 1 >= 0 and k < len(slots):
+            ok &= prune(factors, lv_next - 1)
+        if not ok.all():
+            factors, cum = factors[ok], cum[ok]
+        if len(cum) == 0:
+            return
     if k == len(slots):
         top = ctx.rem[None, :] // cum
         ok = np.all((top == 1) | ctx.allowed[n_l - 1][None, :], axis=1) & _fits(ctx, n_l - 1, cum * top)
-        if ok.any():
-            out = factors[ok].copy()
-            out[:, n_l - 1, :] = top[ok]
+        out = factors[ok].copy()
+        out[:, n_l - 1, :] = top[ok]
+        if prune is not None and len(out):
+            out = out[prune(out, n_l - 1)]
+        if len(out):
             yield out
         return
     lv, d = slots[k]
@@ -370,4 +397,5 @@ def _dfs(ctx: _TilingContext, slots: list[tuple[int, int]], k: int, factors: np.
     keep = _fits(ctx, lv, new_cum)  # tiles only grow as later slots multiply in: prune now
     new_factors, new_cum = new_factors[keep], new_cum[keep]
     for start in range(0, len(new_cum), chunk):
-        yield from _dfs(ctx, slots, k + 1, new_factors[start:start + chunk], new_cum[start:start + chunk], chunk)
+        yield from _dfs(ctx, slots, k + 1, new_factors[start:start + chunk], new_cum[start:start + chunk], chunk,
+                        prune)
