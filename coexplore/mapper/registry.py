@@ -40,10 +40,24 @@ def _exhaustive(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
     return ExhaustiveMapper(layer=layer, accelerator=acc, seed=seed)
 
 
+def _naas(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+    from coexplore.mapper.strategies.naas import NaasMapper
+
+    return NaasMapper(layer=layer, accelerator=acc, seed=seed)
+
+
+def _genetic(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+    from coexplore.mapper.strategies.genetic import GeneticMapper
+
+    return GeneticMapper(layer=layer, accelerator=acc, seed=seed)
+
+
 MAPPERS: dict[str, MapperSpec] = {
     "default": MapperSpec(_default, 2_000_000, "random sampling, then beam local search (fast, near-optimal)"),
     "random": MapperSpec(_random, 200_000, "best of random structurally legal mappings"),
-    "exhaustive": MapperSpec(_exhaustive, None, "every mapping of the pruned map space: its proven optimum"),
+    "exhaustive": MapperSpec(_exhaustive, None, "branch and bound over the pruned map space: its proven optimum"),
+    "naas": MapperSpec(_naas, 100_000, "NAAS: importance-encoded loop orders / parallel dims + tiling, CMA-ES"),
+    "genetic": MapperSpec(_genetic, 100_000, "GAMMA-style genetic algorithm over mapping genomes"),
 }
 
 

@@ -13,10 +13,13 @@ NAAS vector layout (:class:`NaasLayout`, all genes real, "active" dims have boun
 * ``order``: per temporal level, one importance per active dim; the loop order is the
   active dims by decreasing importance, the most important **outermost** (as NAAS
   sorts in decreasing order), inactive dims innermost.
-* ``spatial``: per level and array axis with a fan-out, one importance per allowed
-  active dim; dims with positive importance, most important first, each take the
-  largest divisor of what is left of their bound that fits the remaining fan-out
-  (levels outermost first, X before Y).
+* ``spatial``: per level and array axis with a fan-out, two genes per allowed active
+  dim, an importance and a share ``g``. Levels outermost first, X before Y, the dims
+  most important first each take the divisor of what is left of their bound that fits
+  the remaining fan-out ``F`` and is nearest (in log) to ``F ** clip(0.75 + g / 2, 0, 1)``:
+  ``g >= 0.5`` fills the array as far as the bound allows, ``g <= -1.5`` leaves the dim
+  temporal. (Importance alone, always taking the largest fitting factor, could not
+  express e.g. K=2 x P=7 on a 14-wide axis.)
 * ``tiling``: per active dim, one weight per temporal level (innermost first); the
   softmax of the weights gives each level's share of ``log(bound left after spatial)``
   and, innermost first, each level takes the divisor of what is left whose cumulative
@@ -219,7 +222,8 @@ class NaasLayout:
 
     Attributes:
         n_genes: Length of the vector.
-        order_gene: int64 (L, 8). spatial_gene: int64 (L, 2, 8). tile_gene: int64 (8, m),
+        order_gene: int64 (L, 8). spatial_gene, share_gene: int64 (L, 2, 8): importance
+            and share of each unrollable dim. tile_gene: int64 (8, m),
             m temporal levels innermost first. keep_gene: int64 (L, 3), with
             ``keep_fixed`` bool (L, 3) the keep of levels without a choice.
         labels: One readable name per gene, e.g. ``order[2].K``.
@@ -228,6 +232,7 @@ class NaasLayout:
     n_genes: int
     order_gene: np.ndarray
     spatial_gene: np.ndarray
+    share_gene: np.ndarray
     tile_gene: np.ndarray
     keep_gene: np.ndarray
     keep_fixed: np.ndarray
@@ -245,6 +250,7 @@ def naas_layout(space: MapSpace) -> NaasLayout:
 
     order_gene = np.full((n_lv, _ND), -1, dtype=np.int64)
     spatial_gene = np.full((n_lv, 2, _ND), -1, dtype=np.int64)
+    share_gene = np.full((n_lv, 2, _ND), -1, dtype=np.int64)
     tile_gene = np.full((_ND, m), -1, dtype=np.int64)
     keep_gene = np.full((n_lv, 3), -1, dtype=np.int64)
     for lv in space.slots:
@@ -256,6 +262,7 @@ def naas_layout(space: MapSpace) -> NaasLayout:
                 for d in space.active:
                     if space.allowed[lv, axis, d]:
                         spatial_gene[lv, axis, d] = gene(f"spatial_{'xy'[axis]}[{lv}].{DIMS[d]}")
+                        share_gene[lv, axis, d] = gene(f"share_{'xy'[axis]}[{lv}].{DIMS[d]}")
     for d in space.active:
         for j, lv in enumerate(space.slots):
             tile_gene[d, j] = gene(f"tiling[{lv}].{DIMS[d]}")
@@ -264,7 +271,8 @@ def naas_layout(space: MapSpace) -> NaasLayout:
         for k, ds in enumerate(DATASPACES):
             if space.keeps[lv, k] and not space.must_keep[lv, k]:
                 keep_gene[lv, k] = gene(f"keep[{lv}].{ds}")
-    return NaasLayout(n_genes=len(labels), order_gene=order_gene, spatial_gene=spatial_gene, tile_gene=tile_gene,
+    return NaasLayout(n_genes=len(labels), order_gene=order_gene, spatial_gene=spatial_gene,
+                      share_gene=share_gene, tile_gene=tile_gene,
                       keep_gene=keep_gene, keep_fixed=keep_fixed, labels=tuple(labels))
 
 
@@ -277,22 +285,25 @@ def decode_vectors(space: MapSpace, layout: NaasLayout, x: np.ndarray, *, share_
         x: The vectors.
         share_scale: Multiplies tiling genes before the softmax (larger: sharper shares).
     """
-    x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, layout.n_genes)
+    x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != layout.n_genes:
+        raise ValueError(f"decode_vectors: x must have shape (B, {layout.n_genes}), got {x.shape}")
     b, n_lv = len(x), space.n_levels
     temporal = np.ones((b, n_lv, _ND), np.int64)
     sx = np.ones((b, n_lv, _ND), np.int64)
     sy = np.ones((b, n_lv, _ND), np.int64)
     order = np.empty((b, n_lv, _ND), np.int8)
     keep = np.empty((b, n_lv, 3), np.bool_)
-    _decode(x, layout.order_gene, layout.spatial_gene, layout.tile_gene, layout.keep_gene, layout.keep_fixed,
-            space.bounds, space.slots, space.fanout, float(share_scale), temporal, sx, sy, order, keep)
+    _decode(x, layout.order_gene, layout.spatial_gene, layout.share_gene, layout.tile_gene, layout.keep_gene,
+            layout.keep_fixed, space.bounds, space.slots, space.fanout, float(share_scale),
+            temporal, sx, sy, order, keep)
     _repair(space.coef, space.fanout, space.allowed, space.container, space.up, space.size_words,
             keep, temporal, sx, sy)
     return MappingBatch(temporal=temporal, order=order, spatial_x=sx, spatial_y=sy, keep=keep)
 
 
 @njit(cache=True, nogil=True)
-def _decode(x, order_gene, spatial_gene, tile_gene, keep_gene, keep_fixed, bounds, slots, fanout, scale,
+def _decode(x, order_gene, spatial_gene, share_gene, tile_gene, keep_gene, keep_fixed, bounds, slots, fanout, scale,
             temporal, sx, sy, order, keep):  # pragma: no cover - compiled
     n, n_lv, nd = temporal.shape
     m = slots.shape[0]
@@ -331,18 +342,21 @@ def _decode(x, order_gene, spatial_gene, tile_gene, keep_gene, keep_fixed, bound
                 cnt = 0
                 for d in range(nd):
                     g = spatial_gene[lv, axis, d]
-                    if g >= 0 and x[b, g] > 0.0 and rem[d] > 1:
+                    if g >= 0 and rem[d] > 1:
                         idx[cnt] = d
                         vals[cnt] = -x[b, g]
                         cnt += 1
                 srt = np.argsort(vals[:cnt], kind="mergesort")
                 for k in range(cnt):
                     d = idx[srt[k]]
-                    f = 1
-                    for c in range(min(cap, rem[d]), 1, -1):
+                    frac = min(1.0, max(0.0, 0.75 + 0.5 * x[b, share_gene[lv, axis, d]]))
+                    target = frac * np.log(cap)
+                    f, best_err = 1, np.inf
+                    for c in range(1, min(cap, rem[d]) + 1):
                         if rem[d] % c == 0:
-                            f = c
-                            break
+                            err = abs(np.log(c) - target)
+                            if err <= best_err + 1e-12:
+                                f, best_err = c, err
                     sp[b, lv, d] = f
                     rem[d] //= f
                     cap //= f

@@ -4,16 +4,24 @@ NAAS (Lin, Yang and Han, DAC 2021) encodes non-numerical choices such as loop or
 and parallel dims as real *importance* values and sorts them, so that an evolution
 strategy sampling a multivariate normal can search them alongside the tiling. The
 vector layout and its decoding are in :mod:`coexplore.mapper.strategies._decode`
-(most important loop outermost; positive spatial importance unrolls a dim, most
-important first, with the largest factor that fits; softmax shares of each bound
-over the levels; positive keep genes keep an optional dataspace). Decoded mappings
-are repaired to fit the buffers, so almost every candidate is feasible.
+(most important loop outermost; unrolled dims in order of importance, each with a
+share of the remaining fan-out; softmax shares of each bound over the levels;
+positive keep genes keep an optional dataspace). Decoded mappings are repaired to fit
+the buffers, so almost every candidate is feasible.
 
 One driver ``ask`` is one CMA-ES population (``cma.CMAEvolutionStrategy``, seeded and
 fed by this strategy's own generator). Fitness is ``log(objective)``; an infeasible
 candidate ranks after every feasible one of its population, ordered by how far it
-overflows capacity. A run that stops (``cma``'s own criteria) or stalls restarts from a
-fresh random mean with twice the population (IPOP), up to ``max_popsize``.
+overflows capacity. A run that stops (``cma``'s own criteria) or stalls is restarted,
+alternately (BIPOP-like) from a fresh random mean with a doubled population (IPOP, up
+to ``max_popsize``) and around the best vector so far with a small step.
+
+The covariance is diagonal by default (sep-CMA-ES, Ros and Hansen 2008): on
+resnet18 layer2.0.conv2 / Eyeriss it found mappings as good as the full covariance
+(geometric mean over 6 seeds within 1 % at 20k and 100k evaluations) at a fraction of
+the time, since the full update's eigendecompositions and products go through a
+threaded BLAS that slows down badly on a busy machine. ``diagonal=False`` gives the
+full covariance.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from coexplore.errors import SpecError
 from coexplore.mapper.strategies._decode import MapSpace, NaasLayout, decode_vectors, map_space, naas_layout, overflow
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.search.problem import Evaluation
@@ -54,13 +63,27 @@ class NaasMapper(Strategy):
         stall_generations: Restart when a run's best has not improved for this many
             generations; default ``20 + 10 n / popsize``.
         share_scale: Sharpness of the tiling softmax (see ``decode_vectors``).
+        min_std: Lower bound of every coordinate's standard deviation (``cma``'s ``minstd``).
+        diagonal: Diagonal covariance (sep-CMA-ES) instead of a full one.
+        local_restarts: Alternate random restarts with restarts around the best vector.
+        local_sigma: Step size of those local restarts.
     """
 
     name = "naas"
 
     def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, popsize: int | None = None,
                  sigma0: float = 1.0, max_popsize: int | None = None, stall_generations: int | None = None,
-                 share_scale: float = 1.0) -> None:
+                 share_scale: float = 1.0, min_std: float = 0.0, diagonal: bool = True,
+                 local_restarts: bool = True, local_sigma: float = 0.3) -> None:
+        bad = [f"popsize: must be None or an integer >= 2, got {popsize!r}"] \
+            if popsize is not None and popsize < 2 else []
+        for field, v in (("sigma0", sigma0), ("local_sigma", local_sigma), ("share_scale", share_scale)):
+            if not v > 0:
+                bad.append(f"{field}: must be > 0, got {v!r}")
+        if stall_generations is not None and stall_generations < 1:
+            bad.append(f"stall_generations: must be None or >= 1, got {stall_generations!r}")
+        if bad:
+            raise SpecError(bad)
         self.layer = layer
         self.accelerator = accelerator
         self.seed = seed
@@ -69,8 +92,15 @@ class NaasMapper(Strategy):
         self.max_popsize = max_popsize
         self.stall_generations = stall_generations
         self.share_scale = share_scale
+        self.min_std = min_std
+        self.diagonal = diagonal
+        self.local_restarts = local_restarts
+        self.local_sigma = local_sigma
         self.rng = np.random.default_rng(seed)
         self.restarts = -1
+        self._global = -1
+        self._best_x: np.ndarray | None = None
+        self._best_f = math.inf
         self._space: MapSpace | None = None
         self._layout: NaasLayout | None = None
         self._es: Any = None
@@ -99,19 +129,28 @@ class NaasMapper(Strategy):
         cma = _import_cma()
         n = self.n_genes
         first = self.popsize or max(4 + int(3 * math.log(max(n, 1))), 16)
-        cap = self.max_popsize or 8 * first
+        cap = max(self.max_popsize or 8 * first, first)
         self.restarts += 1
-        self._lam = min(first * 2**self.restarts, max(cap, first))
         rng = self.rng
+        local = self.local_restarts and self.restarts % 2 == 0 and self._best_x is not None
+        if local:  # around the best vector so far, small steps, first population size
+            lam, sigma, x0 = first, self.local_sigma, np.array(self._best_x)
+        else:  # IPOP: a fresh random mean, the population doubled for every global restart
+            self._global += 1
+            lam, sigma, x0 = min(first * 2**self._global, cap), self.sigma0, rng.standard_normal(max(n, 1))
+        self._lam = lam
         opts = {
-            "popsize": self._lam, "seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
+            "popsize": lam, "seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
             "randn": lambda lam, dim: rng.standard_normal((lam, dim)),
-            "tolflatfitness": 10, "CMA_diagonal": n > 200,
+            "tolflatfitness": 10, "CMA_diagonal": self.diagonal,
+            # Eigendecompose the covariance every 5 generations rather than every one: the
+            # default gap is < 1 generation here, and a threaded LAPACK eigh on a busy machine
+            # can cost more than decoding and evaluating the whole population.
+            "updatecovwait": 5, "minstd": self.min_std,
         }
-        x0 = rng.standard_normal(max(n, 1))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._es = cma.CMAEvolutionStrategy(x0, self.sigma0, opts)
+            self._es = cma.CMAEvolutionStrategy(x0, sigma, opts)
         self._run_best = math.inf
         self._since_improved = 0
 
@@ -122,7 +161,7 @@ class NaasMapper(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._x = np.asarray(self._es.ask(), dtype=np.float64)
-        return self.decode(self._x)
+        return self.decode(self._x[:, : self.n_genes])  # cma needs >= 1 gene; a layer may have none
 
     def tell(self, candidates: MappingBatch, evaluation: Evaluation) -> None:
         if self._x is None or len(evaluation) != len(self._x):  # a budget-truncated last batch: nothing to learn
@@ -132,7 +171,10 @@ class NaasMapper(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._es.tell(list(self._x), f.tolist())
-        best = float(f.min())
+        i = int(np.argmin(f))
+        best = float(f[i])
+        if best < self._best_f:
+            self._best_f, self._best_x = best, self._x[i].copy()
         if best < self._run_best - 1e-9 * max(1.0, abs(self._run_best)):
             self._run_best = best
             self._since_improved = 0
