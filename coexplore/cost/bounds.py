@@ -68,6 +68,15 @@ def _touched(p: np.ndarray, r: np.ndarray, stride: int, dilation: int) -> np.nda
     return p * r - np.maximum(0, p - y) * np.maximum(0, r - x)
 
 
+def _lifetime_words(layer: Layer, life: np.ndarray, ds: int) -> np.ndarray:
+    """Distinct words of dataspace ``ds`` touched by loop extents ``life`` (n, 8)."""
+    if ds != 1:
+        return _tile(layer, life, ds)
+    return life[:, _N] * life[:, _G] * life[:, _C] \
+        * _touched(life[:, _P], life[:, _R], layer.stride[0], layer.dilation[0]) \
+        * _touched(life[:, _Q], life[:, _S], layer.stride[1], layer.dilation[1])
+
+
 def energy_lower_bound(
     layer: Layer, accelerator: Accelerator, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray,
     complete: int,
@@ -97,7 +106,12 @@ def energy_lower_bound(
     for ds in range(len(DATASPACES)):
         holders = [lv for lv in range(n_l) if keep[lv, ds]]
         for lv in holders:
-            if lv == n_l - 1 or lv > complete:
+            if lv == n_l - 1:
+                continue
+            if lv > complete:
+                # not tiled yet: at least every distinct word an instance touches in its lifetime
+                life = np.broadcast_to(rem * sp_below[lv + 1], (n, 8))
+                entries[(lv, ds)] = _lifetime_words(layer, life, ds)
                 continue
             t_dims = cum_t[:, lv] * sp_below[lv + 1]
             tile = _tile(layer, t_dims, ds)
@@ -106,29 +120,21 @@ def energy_lower_bound(
             if ds == 1:
                 ngc = above[:, _N] * above[:, _G] * above[:, _C]
                 life = t_dims * above
-                touched = life[:, _N] * life[:, _G] * life[:, _C] \
-                    * _touched(life[:, _P], life[:, _R], layer.stride[0], layer.dilation[0]) \
-                    * _touched(life[:, _Q], life[:, _S], layer.stride[1], layer.dilation[1])
-                entries[(lv, ds)] = np.maximum(tile * ngc, touched)
+                entries[(lv, ds)] = np.maximum(tile * ngc, _lifetime_words(layer, life, 1))
             else:
                 entries[(lv, ds)] = tile * np.prod(np.where(rel[None, :], above, 1), axis=1)
         child = -1
         for lv in holders:
             level = accelerator.levels[lv]
             b = level.block_size_words
-            if child >= 0 and (child, ds) not in entries:
-                child = lv
-                continue  # the child's fills are not known yet: count nothing for this level
             delivered = entries[(child, ds)] if child >= 0 else np.full(n, cycles, dtype=np.int64)
             for s in range(child + 1, lv + 1):
                 delivered = delivered * (_distinct_min(sx, sy, s, ds) if accelerator.levels[s].multicast
                                          else int(np.prod(spatial[s])))
             fills = entries.get((lv, ds), np.zeros(n, np.int64)) if lv != n_l - 1 else np.zeros(n, np.int64)
             if ds == 2:
-                if lv <= complete or lv == n_l - 1:
-                    part = _tile(layer, cum_t[:, lv] * sp_below[lv + 1] * (rem[None, :] // cum_t[:, lv]), 2)
-                else:
-                    part = delivered  # unknown partition: count updates only (reads >= 0)
+                # distinct outputs one instance ever holds: its whole share, whatever the tiling
+                part = _tile(layer, np.broadcast_to(rem * sp_below[lv + 1], (n, 8)), 2)
                 reads, updates = np.maximum(delivered - part, 0), delivered
                 fills = np.maximum(fills - part, 0) if lv != n_l - 1 else fills
             else:

@@ -127,6 +127,7 @@ class MapSpace:
         self.layer = layer
         self.accelerator = accelerator
         self.constraints = constraints or MapConstraints()
+        self._class_order_cache: dict[tuple[int, int], np.ndarray] = {}
         names = [lv.name for lv in accelerator.levels]
         unknown = sorted(set(self.constraints.levels) - set(names))
         if unknown:
@@ -280,20 +281,67 @@ class MapSpace:
                     if prune is None:
                         continue
                 for part in self.tilings(sx, sy, keep=kk, prune=prune):
-                    for t in part:
-                        ordarr = self._order_rows(t)
-                        n_o = len(ordarr)
-                        buf.append((
-                            np.broadcast_to(t, (n_o, *t.shape)), ordarr,
-                            np.broadcast_to(sx, (n_o, *sx.shape)), np.broadcast_to(sy, (n_o, *sy.shape)),
-                            np.broadcast_to(kk, (n_o, *kk.shape)),
-                        ))
-                        rows += n_o
-                        if rows >= chunk:
-                            yield _stack(buf)
-                            buf, rows = [], 0
+                    temporal, ordarr = self._expand_orders(part)
+                    n_o = len(ordarr)
+                    buf.append((
+                        temporal, ordarr,
+                        np.broadcast_to(sx, (n_o, *sx.shape)), np.broadcast_to(sy, (n_o, *sy.shape)),
+                        np.broadcast_to(kk, (n_o, *kk.shape)),
+                    ))
+                    rows += n_o
+                    if rows >= chunk:
+                        yield _stack(buf)
+                        buf, rows = [], 0
         if buf:
             yield _stack(buf)
+
+    def _expand_orders(self, tilings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every tiling of ``tilings`` (n, L, 8) with each of its orders: (temporal, order) rows.
+
+        With class pruning a level's order is a permutation of its non-empty relevance
+        classes (the unit loops of a class ride along: they change nothing), so tilings
+        with the same pattern of non-empty classes share their order combinations and
+        are expanded together.
+        """
+        if self.constraints.order_pruning == "none":
+            parts = [(np.broadcast_to(t, (len(o), *t.shape)), o) for t in tilings for o in [self._order_rows(t)]]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        n_l = tilings.shape[1]
+        present = np.zeros((len(tilings), n_l), dtype=np.int64)
+        for c, dims in enumerate(CLASSES):
+            idx = [DIM_INDEX[d] for d in dims]
+            present |= (tilings[:, :, idx] > 1).any(axis=2).astype(np.int64) << c
+        sig = np.zeros(len(tilings), dtype=np.int64)
+        for lv in range(n_l):
+            sig = sig * 16 + present[:, lv]
+        temporal_parts, order_parts = [], []
+        for value in np.unique(sig):
+            rows = np.flatnonzero(sig == value)
+            per_level = [self._class_orders(lv, int(present[rows[0], lv])) for lv in range(n_l)]
+            combos = np.array(list(itertools.product(*[range(len(o)) for o in per_level])), dtype=np.int64)
+            orders = np.stack([per_level[lv][combos[:, lv]] for lv in range(n_l)], axis=1)  # (k, L, 8)
+            temporal_parts.append(np.repeat(tilings[rows], len(orders), axis=0))
+            order_parts.append(np.tile(orders, (len(rows), 1, 1)))
+        return np.concatenate(temporal_parts), np.concatenate(order_parts)
+
+    def _class_orders(self, lv: int, present: int) -> np.ndarray:
+        """int8 (k, 8): the orders of level ``lv`` whose non-empty classes are the bits of ``present``."""
+        key = (lv, present)
+        cache = self._class_order_cache
+        if key in cache:
+            return cache[key]
+        lc = self._level_constraint(lv)
+        blocks = [[DIM_INDEX[d] for d in dims] for dims in CLASSES]
+        if lc.order is not None:
+            fixed = [DIM_INDEX[d] for d in lc.order]
+            out = np.array([fixed + [d for d in range(ND) if d not in fixed]], dtype=np.int8)
+        else:
+            full = [c for c in range(len(CLASSES)) if present >> c & 1]
+            empty = [c for c in range(len(CLASSES)) if not present >> c & 1]
+            perms = [tuple(full)] if lv == 0 or len(full) <= 1 else list(itertools.permutations(full))
+            out = np.array([[d for c in (*p, *empty) for d in blocks[c]] for p in perms], dtype=np.int8)
+        cache[key] = out
+        return out
 
     def _order_rows(self, temporal: np.ndarray) -> np.ndarray:
         """int8 (k, L, 8): every combination of the per-level orders of one tiling."""
