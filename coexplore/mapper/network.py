@@ -46,6 +46,9 @@ def map_layer(
     result = optimize(LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective), strategy,
                       max_evals=budget, max_seconds=max_seconds)
     if not result.found:
+        from coexplore.mapping.sampling import sample_legal
+
+        sample_legal(layer, accelerator, 1, seed=seed)  # raises InfeasibleError naming the level that cannot fit
         reasons = ", ".join(f"{r} ({n})" for r, n in result.infeasible_reasons.items()) or "no candidate"
         raise InfeasibleError(
             f"layer {layer.name!r} ({layer.spec_string()}) on {accelerator.name!r}: no legal mapping found by "
