@@ -64,6 +64,20 @@ def _run(job: _Job) -> LayerMapResult:
                      max_evals=job.max_evals, max_seconds=job.max_seconds)
 
 
+def _warm_up(layer: Layer, accelerator: Accelerator) -> None:
+    """Load every compiled kernel once, so forked workers inherit them instead of each loading them."""
+    import numpy as np
+
+    from coexplore.cost.model import evaluate_batch
+    from coexplore.mapper.strategies._mutate import neighbours
+    from coexplore.mapping.sampling import sample_candidates
+    from coexplore.mapping.validate import legal_mask
+
+    rng = np.random.default_rng(0)
+    batch = neighbours(sample_candidates(layer, accelerator, 8, rng), accelerator, rng)
+    evaluate_batch(layer, accelerator, batch.take(np.flatnonzero(legal_mask(layer, accelerator, batch))))
+
+
 def map_network(
     network: Network, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
     jobs: int | None = None, max_evals: int | None = None, max_seconds: float | None = None,
@@ -74,7 +88,8 @@ def map_network(
     shapes: dict[tuple[int, ...], Layer] = {}
     for layer in network.layers:
         shapes.setdefault(layer.shape_key(), layer)
-    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds) for layer in shapes.values()]
+    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds)
+            for layer in sorted(shapes.values(), key=lambda x: -x.macs)]  # big first: balances the pool
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     bar = None
     if progress:
@@ -89,6 +104,7 @@ def map_network(
                 if bar is not None:
                     bar.update(1)
         else:
+            _warm_up(todo[0].layer, accelerator)
             with ProcessPoolExecutor(max_workers=n_jobs) as pool:
                 for job, res in zip(todo, pool.map(_run, todo), strict=True):
                     results[job.layer.shape_key()] = res

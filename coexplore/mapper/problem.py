@@ -50,8 +50,9 @@ class LayerMappingProblem:
             values[idx, 0] = objective_value(self.objective, energy_pj=cost.energy_pj,
                                              latency_cycles=cost.latency_cycles,
                                              area_mm2=self.accelerator.area_mm2)
-        reasons = tuple("" if ok else "illegal mapping (capacity, fan-out or constraint)" for ok in legal) \
-            if not legal.all() else ()
+        reasons: tuple[str, ...] = ()
+        if not legal.all():
+            reasons = tuple(np.where(legal, "", "illegal mapping (capacity, fan-out or constraint)").tolist())
         return Evaluation(values=values, feasible=legal, reasons=reasons)
 
     def describe(self, candidates: MappingBatch, i: int) -> dict[str, Any]:

@@ -103,11 +103,17 @@ def _mutate(temporal, order, sx, sy, keep, fanout, allowed_x, allowed_y, can_kee
                 break
 
 
-def neighbours(batch: MappingBatch, accelerator: Accelerator, rng: np.random.Generator) -> MappingBatch:
-    """One random move applied to a copy of every mapping of ``batch``."""
+def neighbours(batch: MappingBatch, accelerator: Accelerator, rng: np.random.Generator, *,
+               inplace: bool = False, twice: int = 0) -> MappingBatch:
+    """One random move applied to every mapping of ``batch`` (to a copy unless ``inplace``);
+    the first ``twice`` mappings get a second move."""
     tab = level_tables(accelerator)
-    out = MappingBatch(temporal=batch.temporal.copy(), order=batch.order.copy(), spatial_x=batch.spatial_x.copy(),
-                       spatial_y=batch.spatial_y.copy(), keep=batch.keep.copy())
-    _mutate(out.temporal, out.order, out.spatial_x, out.spatial_y, out.keep, tab.fanout, tab.allowed_x,
-            tab.allowed_y, tab.keeps, tab.must_keep, tab.container, int(rng.integers(0, 2**31 - 1)))
+    out = batch if inplace else MappingBatch(
+        temporal=batch.temporal.copy(), order=batch.order.copy(), spatial_x=batch.spatial_x.copy(),
+        spatial_y=batch.spatial_y.copy(), keep=batch.keep.copy())
+    args = (tab.fanout, tab.allowed_x, tab.allowed_y, tab.keeps, tab.must_keep, tab.container)
+    _mutate(out.temporal, out.order, out.spatial_x, out.spatial_y, out.keep, *args, int(rng.integers(0, 2**31 - 1)))
+    if twice:
+        _mutate(out.temporal[:twice], out.order[:twice], out.spatial_x[:twice], out.spatial_y[:twice],
+                out.keep[:twice], *args, int(rng.integers(0, 2**31 - 1)))
     return out

@@ -28,7 +28,7 @@ class LocalSearchMapper(Strategy):
 
     name = "default"
 
-    def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, samples: int = 16384,
+    def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, samples: int = 8192,
                  beam: int = 24, moves: int = 96, patience: int = 12) -> None:
         self.layer = layer
         self.accelerator = accelerator
@@ -43,15 +43,16 @@ class LocalSearchMapper(Strategy):
         if self._phase == "sample":
             return sample_candidates(self.layer, self.accelerator, self.samples, self.rng)
         assert self._beam is not None
-        reps = self._beam.take(np.repeat(np.arange(len(self._beam)), self.moves))
-        out = neighbours(reps, self.accelerator, self.rng)
+        reps = self._beam.take(np.repeat(np.arange(len(self._beam)), self.moves))  # a fresh copy
         # two moves for half of them: escapes plateaus where one move is never enough
-        half = np.arange(len(out) // 2)
-        twice = neighbours(out.take(half), self.accelerator, self.rng)
-        return twice.concat(out.take(np.arange(len(out) // 2, len(out))))
+        return neighbours(reps, self.accelerator, self.rng, inplace=True, twice=len(reps) // 2)
 
     def tell(self, candidates: MappingBatch, evaluation: Evaluation) -> None:
         values = evaluation.values[:, 0]
+        # only the best few of a batch can enter the beam: cut before copying anything
+        keep_n = min(len(values), 8 * self.beam_size)
+        top = np.argpartition(values, keep_n - 1)[:keep_n] if keep_n < len(values) else np.arange(len(values))
+        candidates, values = candidates.take(top), values[top]
         if self._beam is None:
             pool, pool_v = candidates, values
         else:
