@@ -1,7 +1,7 @@
 """Neighbourhood moves on mapping batches (compiled): the local-search step of the mappers.
 
-A move changes one thing of one mapping: moves a prime factor of a dimension between two
-levels' temporal loops, between temporal and spatial at a level that may unroll it,
+A move changes one thing of one mapping: moves a prime factor (or the whole factor) of a
+dimension between two levels' temporal loops, between temporal and spatial at a level that may unroll it,
 swaps two loops of a level's order, or flips an optional keep. Moves respect fan-out,
 allowed dimensions and container levels; capacity is left to the legality check.
 """
@@ -44,7 +44,8 @@ def _mutate(temporal, order, sx, sy, keep, fanout, allowed_x, allowed_y, can_kee
                 c = np.random.randint(0, n_l)
                 if c == a or container[c]:
                     continue
-                p = _smallest_prime(temporal[b, a, d])
+                # one prime factor, or the whole factor (reaches tilings one prime at a time cannot)
+                p = _smallest_prime(temporal[b, a, d]) if kind < 3 else temporal[b, a, d]
                 temporal[b, a, d] //= p
                 temporal[b, c, d] *= p
                 break
