@@ -155,11 +155,13 @@ def test_get_accelerator_by_name_and_unknown_name():
     assert "eyeriss-v2" in str(err.value) and all(n in str(err.value) for n in NAMES)
 
 
-def test_zigzag_yaml_is_an_interop_error(tmp_path):
+def test_zigzag_yaml_points_to_the_zigzag_importer(tmp_path):
+    """The preset loader reads coexplore's format; a ZigZag file gets a pointer to its importer
+    (``coexplore.api.resolve_accelerator``, used by the CLI, routes it there)."""
     path = tmp_path / "edge_tpu_like.yaml"
     path.write_text(yaml.safe_dump({"name": "edge_tpu_like", "memories": {"rf_1B": {"size": 8}},
                                     "operational_array": {"sizes": [8, 8]}}))
-    with pytest.raises(InteropError, match="ZigZag import is not yet supported"):
+    with pytest.raises(InteropError, match="accelerator_from_zigzag"):
         get_accelerator(str(path))
 
 
