@@ -83,3 +83,16 @@ def test_branch_and_bound_finds_the_plain_enumeration_optimum() -> None:
     assert plain.exhausted and fast.exhausted
     assert fast.best_values[0, 0] <= plain.best_values[0, 0] * (1 + 1e-12)
     assert bnb.pruned_branches > 0
+
+
+def test_dataflow_families_constrain_the_innermost_storage() -> None:
+    from coexplore.mapping.space import dataflow_constraints
+
+    acc = small_acc()
+    ws = MapSpace(layer=LAYER, accelerator=acc, constraints=dataflow_constraints(acc, "weight"))
+    allowed = {"N", "P", "Q"}
+    for b in ws.enumerate():
+        bad = [i for i, d in enumerate("NGKCPQRS") if d not in allowed]
+        assert np.all(b.temporal[:, 0, bad] == 1)
+    with pytest.raises(SpecError, match="dataflow"):
+        dataflow_constraints(acc, "diagonal")
