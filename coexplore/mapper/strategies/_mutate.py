@@ -11,21 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from coexplore.mapper.strategies._decode import _smallest_prime
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.validate import level_tables
 from coexplore.spec.hardware import Accelerator
 
 __all__ = ["neighbours"]
-
-
-@njit(cache=True, nogil=True)
-def _smallest_prime(n: int) -> int:
-    p = 2
-    while p * p <= n:
-        if n % p == 0:
-            return p
-        p += 1
-    return n
 
 
 @njit(cache=True, nogil=True)
