@@ -157,7 +157,8 @@ def evaluate_timeloop_case(path: str, *, throttle: bool = False) -> dict[str, An
 def map_network_cli(
     *, network: str | None, layer_spec: str | None, accelerator: str, objective: str = "edp",
     mapper: str = "default", seed: int = 0, jobs: int | None = None, max_evals: int | None = None,
-    max_seconds: float | None = None, progress: bool = True,
+    max_seconds: float | None = None, progress: bool = True, constraints: str | None = None,
+    dataflow: str | None = None,
 ) -> dict[str, Any]:
     """``coexplore map``: the best mapping of every layer, in the JSON shape of DESIGN.md."""
     from coexplore.mapper.network import map_network
@@ -168,9 +169,15 @@ def map_network_cli(
         net = Network(name="layer", layers=(parse_layer_spec(layer_spec),))
     else:
         net = resolve_network(network or "")
+    from coexplore.mapping.constraints import dataflow_constraints, load_constraints_yaml
+
+    if constraints and dataflow:
+        raise SpecError("map: give --constraints or --dataflow, not both")
+    cons = load_constraints_yaml(constraints) if constraints else (
+        dataflow_constraints(acc, dataflow) if dataflow else None)
     t0 = time.perf_counter()
     res = map_network(net, acc, mapper=mapper, objective=objective, seed=seed, jobs=jobs, max_evals=max_evals,
-                      max_seconds=max_seconds, progress=progress)
+                      max_seconds=max_seconds, progress=progress, constraints=cons)
     names = [lv.name for lv in acc.levels]
     layers = [{
         "name": x.layer.name, "energy_pj": x.cost.energy_pj, "latency_cycles": x.cost.latency_cycles,

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--jobs", type=int, default=None, help="processes for distinct layer shapes (default: all cores)")
     p.add_argument("--max-evals", type=int, default=None, help="evaluation budget per layer shape")
     p.add_argument("--max-seconds", type=float, default=None, help="time budget per layer shape")
+    p.add_argument("--constraints", help="mapping constraints YAML (per level temporal dims, factors, order, keep)")
+    p.add_argument("--dataflow", choices=["weight", "output", "input", "row"],
+                   help="restrict mappings to a dataflow family (what stays in the innermost storage)")
     _add_json(p)
     p.set_defaults(func=cmd_map)
 
@@ -118,7 +121,8 @@ def cmd_map(args: argparse.Namespace) -> Any:
     out = map_network_cli(
         network=args.network, layer_spec=args.layer, accelerator=args.accelerator, objective=args.objective,
         mapper=args.mapper, seed=args.seed, jobs=args.jobs, max_evals=args.max_evals,
-        max_seconds=args.max_seconds, progress=not args.json,
+        max_seconds=args.max_seconds, progress=not args.json, constraints=args.constraints,
+        dataflow=args.dataflow,
     )
     if not args.json:
         rows = [[x["name"], f"{x['latency_cycles']:,}", f"{x['energy_pj'] / 1e6:.3f}", f"{x['edp']:.4e}",

@@ -17,6 +17,7 @@ from coexplore.errors import InfeasibleError
 from coexplore.mapper.problem import LayerMappingProblem
 from coexplore.mapper.registry import make_mapper
 from coexplore.mapper.sampled import LayerMapResult, NetworkMapResult
+from coexplore.mapping.constraints import MapConstraints
 from coexplore.mapping.encoding import decode
 from coexplore.search.driver import optimize
 from coexplore.spec.hardware import Accelerator
@@ -34,17 +35,18 @@ class _Job:
     seed: int
     max_evals: int | None
     max_seconds: float | None
+    constraints: MapConstraints | None = None
 
 
 def map_layer(
     layer: Layer, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
-    max_evals: int | None = None, max_seconds: float | None = None,
+    max_evals: int | None = None, max_seconds: float | None = None, constraints: MapConstraints | None = None,
 ) -> LayerMapResult:
     """The best mapping ``mapper`` finds for ``layer``; INFEASIBLE raises with the reason."""
-    strategy, default_budget = make_mapper(mapper, layer, accelerator, seed)
+    strategy, default_budget = make_mapper(mapper, layer, accelerator, seed, constraints)
     budget = max_evals if max_evals is not None else default_budget
-    result = optimize(LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective), strategy,
-                      max_evals=budget, max_seconds=max_seconds)
+    problem = LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective, constraints=constraints)
+    result = optimize(problem, strategy, max_evals=budget, max_seconds=max_seconds)
     if not result.found:
         from coexplore.mapping.sampling import sample_legal
 
@@ -61,7 +63,7 @@ def map_layer(
 
 def _run(job: _Job) -> LayerMapResult:
     return map_layer(job.layer, job.accelerator, mapper=job.mapper, objective=job.objective, seed=job.seed,
-                     max_evals=job.max_evals, max_seconds=job.max_seconds)
+                     max_evals=job.max_evals, max_seconds=job.max_seconds, constraints=job.constraints)
 
 
 def _warm_up(layer: Layer, accelerator: Accelerator) -> None:
@@ -81,14 +83,14 @@ def _warm_up(layer: Layer, accelerator: Accelerator) -> None:
 def map_network(
     network: Network, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
     jobs: int | None = None, max_evals: int | None = None, max_seconds: float | None = None,
-    progress: bool = True,
+    progress: bool = True, constraints: MapConstraints | None = None,
 ) -> NetworkMapResult:
     """Map every layer; identical shapes map once; distinct shapes in parallel on ``jobs`` processes."""
     t0 = time.perf_counter()
     shapes: dict[tuple[int, ...], Layer] = {}
     for layer in network.layers:
         shapes.setdefault(layer.shape_key(), layer)
-    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds)
+    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints)
             for layer in sorted(shapes.values(), key=lambda x: -x.macs)]  # big first: balances the pool
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     bar = None

@@ -14,6 +14,7 @@ import numpy as np
 from coexplore.cost.model import evaluate_batch
 from coexplore.cost.results import OBJECTIVES, objective_value
 from coexplore.errors import SpecError
+from coexplore.mapping.constraints import MapConstraints, satisfied
 from coexplore.mapping.encoding import MappingBatch, decode
 from coexplore.mapping.validate import legal_mask
 from coexplore.search.problem import Evaluation
@@ -31,6 +32,7 @@ class LayerMappingProblem:
     accelerator: Accelerator
     objective: str = "edp"
     throttle: bool = False
+    constraints: MapConstraints | None = None
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -42,6 +44,8 @@ class LayerMappingProblem:
 
     def evaluate(self, candidates: MappingBatch) -> Evaluation:
         legal = legal_mask(self.layer, self.accelerator, candidates)
+        if self.constraints is not None:
+            legal &= satisfied(self.constraints, self.accelerator, candidates)
         values = np.full((len(candidates), 1), np.inf)
         if legal.any():
             idx = np.flatnonzero(legal)
@@ -52,7 +56,7 @@ class LayerMappingProblem:
                                              area_mm2=self.accelerator.area_mm2)
         reasons: tuple[str, ...] = ()
         if not legal.all():
-            reasons = tuple(np.where(legal, "", "illegal mapping (capacity, fan-out or constraint)").tolist())
+            reasons = tuple(np.where(legal, "", "illegal mapping (capacity, fan-out or a mapping constraint)").tolist())
         return Evaluation(values=values, feasible=legal, reasons=reasons)
 
     def describe(self, candidates: MappingBatch, i: int) -> dict[str, Any]:

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from coexplore.errors import RegistryError
+from coexplore.mapping.constraints import MapConstraints
 from coexplore.search.strategy import Strategy
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
 
 __all__ = ["MAPPERS", "MapperSpec", "make_mapper", "mapper_names"]
 
-Factory = Callable[[Layer, Accelerator, int], Strategy]
+Factory = Callable[[Layer, Accelerator, int, MapConstraints | None], Strategy]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,31 +23,31 @@ class MapperSpec:
     doc: str
 
 
-def _random(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+def _random(layer: Layer, acc: Accelerator, seed: int, constraints: MapConstraints | None) -> Strategy:
     from coexplore.mapper.strategies.random import RandomMapper
 
     return RandomMapper(layer=layer, accelerator=acc, seed=seed, batch_size=16384)
 
 
-def _default(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+def _default(layer: Layer, acc: Accelerator, seed: int, constraints: MapConstraints | None) -> Strategy:
     from coexplore.mapper.strategies.local import LocalSearchMapper
 
     return LocalSearchMapper(layer=layer, accelerator=acc, seed=seed)
 
 
-def _exhaustive(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+def _exhaustive(layer: Layer, acc: Accelerator, seed: int, constraints: MapConstraints | None) -> Strategy:
     from coexplore.mapper.exhaustive import ExhaustiveMapper
 
-    return ExhaustiveMapper(layer=layer, accelerator=acc, seed=seed)
+    return ExhaustiveMapper(layer=layer, accelerator=acc, seed=seed, constraints=constraints)
 
 
-def _naas(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+def _naas(layer: Layer, acc: Accelerator, seed: int, constraints: MapConstraints | None) -> Strategy:
     from coexplore.mapper.strategies.naas import NaasMapper
 
     return NaasMapper(layer=layer, accelerator=acc, seed=seed)
 
 
-def _genetic(layer: Layer, acc: Accelerator, seed: int) -> Strategy:
+def _genetic(layer: Layer, acc: Accelerator, seed: int, constraints: MapConstraints | None) -> Strategy:
     from coexplore.mapper.strategies.genetic import GeneticMapper
 
     return GeneticMapper(layer=layer, accelerator=acc, seed=seed)
@@ -65,10 +66,15 @@ def mapper_names() -> list[str]:
     return list(MAPPERS)
 
 
-def make_mapper(name: str, layer: Layer, accelerator: Accelerator, seed: int) -> tuple[Strategy, int | None]:
-    """A fresh strategy for ``name`` and its default evaluation budget."""
+def make_mapper(name: str, layer: Layer, accelerator: Accelerator, seed: int,
+                constraints: MapConstraints | None = None) -> tuple[Strategy, int | None]:
+    """A fresh strategy for ``name`` and its default evaluation budget.
+
+    ``constraints`` shape the space the exhaustive mapper enumerates; for the others the
+    problem marks candidates that break them infeasible.
+    """
     try:
         spec = MAPPERS[name]
     except KeyError:
         raise RegistryError(f"unknown mapper {name!r}; valid: {', '.join(MAPPERS)}") from None
-    return spec.factory(layer, accelerator, seed), spec.max_evals
+    return spec.factory(layer, accelerator, seed, constraints), spec.max_evals

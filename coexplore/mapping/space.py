@@ -28,12 +28,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from collections.abc import Mapping as MappingABC
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from coexplore.errors import InfeasibleError, SpecError
+from coexplore.mapping.constraints import LevelConstraint, MapConstraints, dataflow_constraints
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.factors import divisors
 from coexplore.mapping.tiles import tile_words_from_products
@@ -52,48 +52,6 @@ CLASSES: tuple[tuple[str, ...], ...] = (("G",), ("K",), ("C", "R", "S"), ("N", "
 _CLASS_OF = np.array([next(i for i, c in enumerate(CLASSES) if d in c) for d in DIMS])
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LevelConstraint:
-    """Constraints on one level's part of a mapping (every field optional).
-
-    Attributes:
-        temporal_dims: Dims that may have a temporal factor > 1 here.
-        factors: Fixed temporal factors {dim: factor}.
-        order: A fixed loop order, outermost first (dims not listed go inside, canonically).
-        keep: The exact set of dataspaces this level keeps.
-    """
-
-    temporal_dims: frozenset[str] | None = None
-    factors: MappingABC[str, int] = field(default_factory=dict)
-    order: tuple[str, ...] | None = None
-    keep: frozenset[str] | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MapConstraints:
-    """Constraints of a map space: per level name, plus global rules."""
-
-    levels: MappingABC[str, LevelConstraint] = field(default_factory=dict)
-    min_utilization: float = 0.0
-    order_pruning: str = "classes"
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0.0 <= self.min_utilization <= 1.0:
-            problems.append(f"constraints.min_utilization: must be in [0, 1], got {self.min_utilization!r}")
-        if self.order_pruning not in ("classes", "none"):
-            problems.append(f"constraints.order_pruning: must be 'classes' or 'none', got {self.order_pruning!r}")
-        for name, lc in self.levels.items():
-            for d in set(lc.temporal_dims or ()) | set(lc.factors) | set(lc.order or ()):
-                if d not in DIMS:
-                    problems.append(f"constraints.levels.{name}: unknown dimension {d!r}, valid: {list(DIMS)}")
-            for d, f in lc.factors.items():
-                if not isinstance(f, int) or f <= 0:
-                    problems.append(f"constraints.levels.{name}.factors.{d}: must be a positive integer, got {f!r}")
-        if problems:
-            raise SpecError(problems)
-
-
 @dataclass(frozen=True, slots=True)
 class SpaceSize:
     """How big the space is at each stage of pruning."""
@@ -102,22 +60,6 @@ class SpaceSize:
     tilings: int
     mappings: int
     unpruned_estimate: float
-
-
-def dataflow_constraints(accelerator: Accelerator, family: str) -> MapConstraints:
-    """Constraints that make every mapping of ``accelerator`` belong to a dataflow family.
-
-    The family fixes what stays in the innermost storage (per PE) while the MAC iterates:
-    ``weight`` (only N, P, Q loops there: weights stay), ``output`` (only C, R, S: partial
-    sums stay), ``input`` (only K: inputs stay) or ``row`` (Eyeriss row-stationary: filter
-    rows and output columns, S and Q, iterate in the PE).
-    """
-    inner = {"weight": "NPQ", "output": "CRS", "input": "GK", "row": "SQ"}
-    if family not in inner:
-        raise SpecError(f"dataflow: must be one of {', '.join(inner)}, got {family!r}")
-    names = [lv.name for lv in accelerator.levels if lv.keeps]
-    first = names[0]
-    return MapConstraints(levels={first: LevelConstraint(temporal_dims=frozenset(inner[family]))})
 
 
 class MapSpace:
@@ -167,7 +109,6 @@ class MapSpace:
                             if f * math.prod(o.values()) <= fan]
                 per_slot.append([(lv, axis, {d: f for d, f in o.items() if f > 1}) for o in opts])
         out = []
-        best_util = 0
         combos = []
         for combo in itertools.product(*per_slot):
             sx = np.ones((n_l, ND), np.int64)
@@ -180,9 +121,8 @@ class MapSpace:
             if np.any(bounds % used):
                 continue
             util = int(np.prod(sx) * np.prod(sy))
-            best_util = max(best_util, util)
             combos.append((util, sx, sy))
-        floor = self.constraints.min_utilization * best_util
+        floor = self.constraints.min_utilization * self.accelerator.mac.instances
         combos.sort(key=lambda c: -c[0])  # best-utilized first: good mappings early in a budget
         for util, sx, sy in combos:
             if util >= floor:
