@@ -16,7 +16,7 @@ from coexplore.cost.model import evaluate
 from coexplore.errors import InfeasibleError
 from coexplore.mapper.problem import LayerMappingProblem
 from coexplore.mapper.registry import make_mapper
-from coexplore.mapper.sampled import LayerMapResult, NetworkMapResult
+from coexplore.mapper.results import LayerMapResult, NetworkMapResult
 from coexplore.mapping.constraints import MapConstraints
 from coexplore.mapping.encoding import decode
 from coexplore.search.driver import optimize
