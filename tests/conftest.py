@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from coexplore.spec.hardware import Accelerator, MacUnit, MemoryLevel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +22,20 @@ def data_dir() -> Path:
     path = data_root()
     assert path.is_dir(), f"reference data not found at {path}; set COEXPLORE_DATA"
     return path
+
+
+def eyeriss_like() -> Accelerator:
+    """Shared test accelerator: DRAM / GLB (1 instance, fan-out 14x12) / RF (168 PEs, 256 words) / 168 MACs."""
+    pe: dict[str, Any] = {"instances": 168, "mesh_x": 14, "mesh_y": 12}
+    return Accelerator(
+        name="eyeriss-like",
+        mac=MacUnit(**pe),
+        levels=(
+            MemoryLevel(name="RF", size_words=256, **pe),
+            MemoryLevel(
+                name="GLB", size_words=65536, keeps=frozenset({"inputs", "outputs"}),
+                spatial_dims_x=frozenset("PQK"), spatial_dims_y=frozenset("RSCK"),
+            ),
+            MemoryLevel(name="DRAM", size_words=None),
+        ),
+    )

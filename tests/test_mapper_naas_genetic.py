@@ -16,7 +16,7 @@ import pytest
 
 from coexplore.errors import SpecError
 from coexplore.mapper.problem import LayerMappingProblem
-from coexplore.mapper.strategies._decode import decode_vectors, map_space, naas_layout, overflow, repair
+from coexplore.mapper.strategies._decode import decode_vectors, gene_tables, naas_layout, overflow, repair
 from coexplore.mapper.strategies.genetic import GeneticMapper
 from coexplore.mapper.strategies.naas import NaasMapper
 from coexplore.mapper.strategies.random import RandomMapper
@@ -67,7 +67,7 @@ def assert_structurally_legal(layer: Layer, acc: Accelerator, batch: MappingBatc
 @pytest.mark.parametrize("name", CASES)
 def test_decoded_vectors_are_structurally_legal_and_mostly_fit(name: str) -> None:
     layer, acc = case(name)
-    space = map_space(layer, acc)
+    space = gene_tables(layer, acc)
     layout = naas_layout(space)
     assert len(layout.labels) == layout.n_genes > 0
     x = np.random.default_rng(1).normal(0.0, 2.0, size=(3000, layout.n_genes))
@@ -83,7 +83,7 @@ def test_decoded_vectors_are_structurally_legal_and_mostly_fit(name: str) -> Non
 
 def test_naas_genes_mean_what_the_layout_says() -> None:
     layer, acc = case("resnet18-eyeriss")  # glb (level 3) fans out 14 (X: K, P) x 12 (Y: K, C, R)
-    space = map_space(layer, acc)
+    space = gene_tables(layer, acc)
     layout = naas_layout(space)
     x = np.zeros(layout.n_genes)
 
@@ -127,7 +127,7 @@ def test_constructors_reject_bad_parameters() -> None:
 @pytest.mark.parametrize("name", CASES)
 def test_repair_makes_overflowing_mappings_fit(name: str) -> None:
     layer, acc = case(name)
-    space = map_space(layer, acc)
+    space = gene_tables(layer, acc)
     base = sample_legal(layer, acc, 200, seed=3)
     # everything innermost: every bounded level overflows, products unchanged
     temporal = np.ones_like(base.temporal)

@@ -20,6 +20,7 @@ from coexplore.mapping.validate import legal_mask, problems
 from coexplore.spec.dims import DATASPACES, DIMS, REDUCTION_DIMS
 from coexplore.spec.hardware import Accelerator, MacUnit, MemoryLevel
 from coexplore.spec.workload import Layer
+from tests.conftest import eyeriss_like
 
 CONV = Layer(name="conv3x3", K=128, C=128, P=28, Q=28, R=3, S=3)
 LAYERS = {
@@ -29,23 +30,6 @@ LAYERS = {
     "fc": Layer(name="fc", K=1000, C=2048),
     "dilated": Layer(name="dilated", K=32, C=16, P=14, Q=10, R=3, S=3, dilation=(2, 3), N=2),
 }
-
-
-def eyeriss_like() -> Accelerator:
-    """DRAM / GLB (1 instance, fan-out 14x12) / RF (168 PEs, 256 words) / 168 MACs."""
-    pe: dict[str, Any] = {"instances": 168, "mesh_x": 14, "mesh_y": 12}
-    return Accelerator(
-        name="eyeriss-like",
-        mac=MacUnit(**pe),
-        levels=(
-            MemoryLevel(name="RF", size_words=256, **pe),
-            MemoryLevel(
-                name="GLB", size_words=65536, keeps=frozenset({"inputs", "outputs"}),
-                spatial_dims_x=frozenset("PQK"), spatial_dims_y=frozenset("RSCK"),
-            ),
-            MemoryLevel(name="DRAM", size_words=None),
-        ),
-    )
 
 
 def eyeriss_spads() -> Accelerator:

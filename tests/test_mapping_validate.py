@@ -22,25 +22,9 @@ from coexplore.mapping.validate import legal_mask, level_tables, problems, valid
 from coexplore.spec.dims import DATASPACES, DIMS, TENSOR_RANKS
 from coexplore.spec.hardware import Accelerator, MacUnit, MemoryLevel
 from coexplore.spec.workload import Layer
+from tests.conftest import eyeriss_like
 
 ALL = frozenset(DATASPACES)
-
-
-def eyeriss_like() -> Accelerator:
-    """DRAM / GLB (1 instance, fan-out 14x12) / RF (168 PEs, 256 words) / 168 MACs."""
-    pe: dict[str, Any] = {"instances": 168, "mesh_x": 14, "mesh_y": 12}
-    return Accelerator(
-        name="eyeriss-like",
-        mac=MacUnit(**pe),
-        levels=(
-            MemoryLevel(name="RF", size_words=256, **pe),
-            MemoryLevel(
-                name="GLB", size_words=65536, keeps=frozenset({"inputs", "outputs"}),
-                spatial_dims_x=frozenset("PQK"), spatial_dims_y=frozenset("RSCK"),
-            ),
-            MemoryLevel(name="DRAM", size_words=None),
-        ),
-    )
 
 
 def with_container() -> Accelerator:

@@ -42,14 +42,14 @@ from coexplore.spec.dims import DATASPACES, DIMS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
 
-__all__ = ["MapSpace", "NaasLayout", "decode_vectors", "map_space", "naas_layout", "overflow", "repair"]
+__all__ = ["GeneTables", "NaasLayout", "decode_vectors", "gene_tables", "naas_layout", "overflow", "repair"]
 
 _ND = len(DIMS)
 assert DIMS == ("N", "G", "K", "C", "P", "Q", "R", "S"), "the compiled kernels index dims by position"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class MapSpace:
+class GeneTables:
     """The arrays the decoders and repairs need for one layer on one accelerator (L levels).
 
     Attributes:
@@ -76,7 +76,7 @@ class MapSpace:
     active: np.ndarray
 
 
-def map_space(layer: Layer, accelerator: Accelerator) -> MapSpace:
+def gene_tables(layer: Layer, accelerator: Accelerator) -> GeneTables:
     """The decoding tables of ``layer`` on ``accelerator``."""
     tab = level_tables(accelerator)
     n = len(accelerator.levels)
@@ -87,7 +87,7 @@ def map_space(layer: Layer, accelerator: Accelerator) -> MapSpace:
         if not tab.container[lv]:
             nxt = lv
         up[lv] = nxt
-    return MapSpace(
+    return GeneTables(
         n_levels=n, bounds=bounds, coef=np.array([*layer.stride, *layer.dilation], dtype=np.int64),
         fanout=np.asarray(tab.fanout, dtype=np.int64), allowed=np.stack([tab.allowed_x, tab.allowed_y], axis=1),
         keeps=np.asarray(tab.keeps), must_keep=np.asarray(tab.must_keep), container=np.asarray(tab.container),
@@ -104,7 +104,7 @@ def overflow(layer: Layer, accelerator: Accelerator, batch: MappingBatch) -> np.
     return (need / tab.size_words).max(axis=1)
 
 
-def repair(space: MapSpace, batch: MappingBatch) -> MappingBatch:
+def repair(space: GeneTables, batch: MappingBatch) -> MappingBatch:
     """A copy of ``batch`` with the structural rules restored and overflowing tiles shrunk where possible.
 
     Temporal factors of containers move to the level above, spatial factors on
@@ -239,7 +239,7 @@ class NaasLayout:
     labels: tuple[str, ...]
 
 
-def naas_layout(space: MapSpace) -> NaasLayout:
+def naas_layout(space: GeneTables) -> NaasLayout:
     """The gene layout of NAAS vectors for ``space``."""
     n_lv, m = space.n_levels, len(space.slots)
     labels: list[str] = []
@@ -276,7 +276,7 @@ def naas_layout(space: MapSpace) -> NaasLayout:
                       keep_gene=keep_gene, keep_fixed=keep_fixed, labels=tuple(labels))
 
 
-def decode_vectors(space: MapSpace, layout: NaasLayout, x: np.ndarray, *, share_scale: float = 1.0) -> MappingBatch:
+def decode_vectors(space: GeneTables, layout: NaasLayout, x: np.ndarray, *, share_scale: float = 1.0) -> MappingBatch:
     """Decode real vectors ``x`` float (B, n_genes) into repaired mappings (see the module docstring).
 
     Args:

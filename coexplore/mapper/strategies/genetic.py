@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from coexplore.errors import SpecError
-from coexplore.mapper.strategies._decode import MapSpace, map_space, repair
+from coexplore.mapper.strategies._decode import GeneTables, gene_tables, repair
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.sampling import sample_legal
 from coexplore.search.problem import Evaluation
@@ -88,13 +88,13 @@ class GeneticMapper(Strategy):
         self.immigrants = immigrants
         self.rng = np.random.default_rng(seed)
         self.generation = 0
-        self._space: MapSpace | None = None
+        self._space: GeneTables | None = None
         self._pop: MappingBatch | None = None
         self._fit = np.zeros(0)
 
-    def _tables(self) -> MapSpace:
+    def _tables(self) -> GeneTables:
         if self._space is None:
-            self._space = map_space(self.layer, self.accelerator)
+            self._space = gene_tables(self.layer, self.accelerator)
         return self._space
 
     def ask(self) -> MappingBatch:

@@ -33,7 +33,14 @@ from typing import Any
 import numpy as np
 
 from coexplore.errors import SpecError
-from coexplore.mapper.strategies._decode import MapSpace, NaasLayout, decode_vectors, map_space, naas_layout, overflow
+from coexplore.mapper.strategies._decode import (
+    GeneTables,
+    NaasLayout,
+    decode_vectors,
+    gene_tables,
+    naas_layout,
+    overflow,
+)
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.search.problem import Evaluation
 from coexplore.search.strategy import Strategy
@@ -101,7 +108,7 @@ class NaasMapper(Strategy):
         self._global = -1
         self._best_x: np.ndarray | None = None
         self._best_f = math.inf
-        self._space: MapSpace | None = None
+        self._space: GeneTables | None = None
         self._layout: NaasLayout | None = None
         self._es: Any = None
         self._lam = 0
@@ -114,9 +121,9 @@ class NaasMapper(Strategy):
         """Length of the encoding vector."""
         return self._tables()[1].n_genes
 
-    def _tables(self) -> tuple[MapSpace, NaasLayout]:
+    def _tables(self) -> tuple[GeneTables, NaasLayout]:
         if self._space is None or self._layout is None:
-            self._space = map_space(self.layer, self.accelerator)
+            self._space = gene_tables(self.layer, self.accelerator)
             self._layout = naas_layout(self._space)
         return self._space, self._layout
 
