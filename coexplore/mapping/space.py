@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coexplore.errors import InfeasibleError, SpecError
+from coexplore.errors import SpecError
 from coexplore.mapping.constraints import LevelConstraint, MapConstraints, dataflow_constraints
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.factors import divisors
@@ -305,9 +305,6 @@ class MapSpace:
             * float(math.factorial(ND)) ** n_l * len(keeps)
         return SpaceSize(spatial=n_sp, tilings=n_til, mappings=n_map, unpruned_estimate=unpruned)
 
-    def require_nonempty(self) -> None:
-        if not self.spatial_options():
-            raise InfeasibleError("map space: no spatial assignment satisfies the constraints")
 
 
 def _n_ordered_factorizations(n: int, k: int) -> int:

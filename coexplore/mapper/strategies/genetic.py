@@ -138,6 +138,17 @@ class GeneticMapper(Strategy):
 
 
 @njit(cache=True, nogil=True)
+def _holders(temporal, b, slots, m, d, src):  # pragma: no cover - compiled
+    """Write into ``src`` the levels (among the first ``m`` slots) whose temporal factor of d is > 1."""
+    cnt = 0
+    for j in range(m):
+        if temporal[b, slots[j], d] > 1:
+            src[cnt] = slots[j]
+            cnt += 1
+    return cnt
+
+
+@njit(cache=True, nogil=True)
 def _rand_prime(n):  # pragma: no cover - compiled
     """A uniformly chosen prime factor (with multiplicity) of ``n`` > 1."""
     cnt = 0
@@ -220,11 +231,7 @@ def _breed(seed, probs, bounds, slots, up, fanout, allowed, keeps, must_keep,
                 moves += 1
             for _ in range(moves):
                 d = active[np.random.randint(0, n_act)]
-                cnt = 0
-                for j in range(m):
-                    if temporal[b, slots[j], d] > 1:
-                        src[cnt] = slots[j]
-                        cnt += 1
+                cnt = _holders(temporal, b, slots, m, d, src)
                 if cnt == 0:
                     continue
                 s = src[np.random.randint(0, cnt)]
@@ -275,11 +282,7 @@ def _breed(seed, probs, bounds, slots, up, fanout, allowed, keeps, must_keep,
                         sp[b, lv, e] = 1
                 continue_ok = True
                 while continue_ok:  # grow d one prime at a time from random temporal levels
-                    cnt = 0
-                    for j in range(m):
-                        if temporal[b, slots[j], d] > 1:
-                            src[cnt] = slots[j]
-                            cnt += 1
+                    cnt = _holders(temporal, b, slots, m, d, src)
                     if cnt == 0:
                         break
                     s = src[np.random.randint(0, cnt)]

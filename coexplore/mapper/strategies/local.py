@@ -82,7 +82,3 @@ class LocalSearchMapper(Strategy):
     @property
     def finished(self) -> bool:
         return self._phase == "search" and self._stale >= self.patience
-
-    @property
-    def exhaustive(self) -> bool:
-        return False
