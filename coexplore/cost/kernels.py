@@ -119,7 +119,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
     block, e_read, e_write, e_update, leak, multicast,
     read_bw, write_bw, shared_bw, throttle,
     macs, mac_energy, resets,
-    counts, utilized, compute_cycles, latency_cycles, energy, detail,
+    counts, utilized, compute_cycles, latency_cycles, energy, detail, valid,
 ):
     """Fill the output arrays for every mapping of the batch (see module docstring).
 
@@ -127,7 +127,9 @@ def evaluate_arrays(  # pragma: no cover - compiled
     :func:`rank_tables`; level arrays have shape (L,); bandwidths <= 0 mean unlimited;
     ``throttle`` turns on bandwidth-limited latency. With ``detail`` False, ``counts``
     and ``utilized`` may have batch size 1 and are scratch (a search needs only energy
-    and latency; skipping 45 stores per mapping is measurably faster). The dataspace ranks are those of
+    and latency; skipping 45 stores per mapping is measurably faster). Rows whose ``valid``
+    is False are skipped (energy ``inf``, latency 0), so a search can pass a whole batch with
+    its legality mask instead of copying the legal rows out. The dataspace ranks are those of
     :data:`coexplore.spec.dims.TENSOR_RANKS`, written out here for speed:
     weights (G, K, C, R, S), inputs (N, G, C, H, W), outputs (N, G, K, P, Q).
     """
@@ -158,6 +160,11 @@ def evaluate_arrays(  # pragma: no cover - compiled
     acc = np.empty(5, dtype=np.int64)
     last_rel = np.empty(n_l * n_d + 1, dtype=np.int64)
     for b in range(n_b):
+        if not valid[b]:
+            compute_cycles[b] = 0
+            latency_cycles[b] = 0
+            energy[b] = np.inf
+            continue
         for d in range(n_d):
             below[0, d] = 1
             above_t[n_l, d] = 1

@@ -73,11 +73,13 @@ def evaluate_batch(
     throttle: bool = False,
     stationary_step_resets: bool = STATIONARY_STEP_RESETS,
     detail: bool = True,
+    valid: np.ndarray | None = None,
 ) -> BatchCost:
     """Cost of every mapping in ``batch`` (assumed legal: see ``mapping.validate.legal_mask``).
 
     With ``detail=False`` only energy and latency are kept (``counts``/``utilized`` are
-    empty), which is what a search needs and is faster.
+    empty), which is what a search needs and is faster. ``valid`` (bool, one per row)
+    skips the rows that are False: their energy is ``inf`` and their latency 0.
     """
     n, n_l = batch.temporal.shape[:2]
     if n_l != len(accelerator.levels):
@@ -99,6 +101,7 @@ def evaluate_batch(
         *_level_arrays(accelerator), throttle,
         layer.macs, accelerator.mac.energy_pj, stationary_step_resets,
         counts, utilized, compute, latency, energy, detail,
+        np.ones(n, dtype=np.bool_) if valid is None else np.ascontiguousarray(valid, dtype=np.bool_),
     )
     if not detail:
         counts, utilized = counts[:0], utilized[:0]

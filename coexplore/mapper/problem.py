@@ -47,13 +47,12 @@ class LayerMappingProblem:
         if self.constraints is not None:
             legal &= satisfied(self.constraints, self.accelerator, candidates)
         values = np.full((len(candidates), 1), np.inf)
-        if legal.any():
-            idx = np.flatnonzero(legal)
-            cost = evaluate_batch(self.layer, self.accelerator, candidates.take(idx), throttle=self.throttle,
-                                  detail=False)
-            values[idx, 0] = objective_value(self.objective, energy_pj=cost.energy_pj,
-                                             latency_cycles=cost.latency_cycles,
-                                             area_mm2=self.accelerator.area_mm2)
+        if legal.any():  # the kernel skips illegal rows: no copy of the legal ones
+            cost = evaluate_batch(self.layer, self.accelerator, candidates, throttle=self.throttle, detail=False,
+                                  valid=legal)
+            values[legal, 0] = objective_value(self.objective, energy_pj=cost.energy_pj[legal],
+                                               latency_cycles=cost.latency_cycles[legal],
+                                               area_mm2=self.accelerator.area_mm2)
         reasons: tuple[str, ...] = ()
         if not legal.all():
             reasons = tuple(np.where(legal, "", "illegal mapping (capacity, fan-out or a mapping constraint)").tolist())

@@ -15,7 +15,7 @@ random order, goes to the temporal loop of a random level (level weights drawn p
 mapping from a flat Dirichlet, so both small and large inner tiles are common), or to
 the first level above it where all tiles still fit. The draws of a legal mapping never
 overflow, so none of its factors move: every legal mapping has a positive probability.
-Loop orders are uniform random permutations; optional dataspaces are kept with
+Loop orders are uniform random permutations (rows of a table of all 8!); optional dataspaces are kept with
 probability 1/2.
 """
 
@@ -73,10 +73,18 @@ def sample_candidates(
     keep = np.empty((n, n_lv, len(DATASPACES)), np.bool_)
     _compiled_generate()(
         int(rng.integers(0, 2**32)), bounds, unit_arr, coef, tab.fanout, tab.allowed_x, tab.allowed_y,
-        tab.keeps, tab.must_keep, tab.container, tab.size_words, _P_GREEDY, _P_KEEP,
+        tab.keeps, tab.must_keep, tab.container, tab.size_words, _P_GREEDY, _P_KEEP, _permutations(),
         temporal, spatial_x, spatial_y, order, keep,
     )
     return MappingBatch(temporal=temporal, order=order, spatial_x=spatial_x, spatial_y=spatial_y, keep=keep)
+
+
+@lru_cache(maxsize=1)
+def _permutations() -> np.ndarray:
+    """int8 (8!, 8): every loop order, so a uniform random order costs one draw."""
+    import itertools
+
+    return np.array(list(itertools.permutations(range(_ND))), dtype=np.int8)
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +97,7 @@ def _compiled_generate() -> Callable[..., None]:
 
 def _generate(  # pragma: no cover - compiled
     seed, bounds, units, coef, fanout, allowed_x, allowed_y, keeps, must_keep, container, size,
-    p_greedy, p_keep, temporal, spatial_x, spatial_y, order, keep,
+    p_greedy, p_keep, perms, temporal, spatial_x, spatial_y, order, keep,
 ):
     """Fill the output arrays (B, L, ...) with random mappings; see the module docstring.
 
@@ -112,18 +120,13 @@ def _generate(  # pragma: no cover - compiled
     cum = np.empty(n_slots, np.float64)
     t = np.empty((n_lv, nd), np.int64)
     fits = np.empty(n_lv + 1, np.bool_)
-    perm = np.empty(nd, np.int64)
     for b in range(n):
         for lv in range(n_lv):
             for k in range(3):
                 keep[b, lv, k] = must_keep[lv, k] or (keeps[lv, k] and np.random.random() < p_keep)
+            r = np.random.randint(0, perms.shape[0])  # a uniform permutation: one row of the table
             for k in range(nd):
-                perm[k] = k
-            for k in range(nd - 1, 0, -1):  # Fisher-Yates
-                r = np.random.randint(0, k + 1)
-                perm[k], perm[r] = perm[r], perm[k]
-            for k in range(nd):
-                order[b, lv, k] = perm[k]
+                order[b, lv, k] = perms[r, k]
         # Spatial factors, outermost level first.
         for d in range(nd):
             rem[d] = bounds[d]
@@ -184,9 +187,10 @@ def _generate(  # pragma: no cover - compiled
             draw = 0
             while draw < n_slots - 1 and u >= cum[draw]:
                 draw += 1
-            # fits[lv]: every level >= lv still fits if the unit is placed at or below it.
+            # fits[lv]: every level >= lv still fits if the unit is placed at or below it
+            # (only levels from the drawn one up are ever consulted).
             fits[n_lv] = True
-            for lv in range(n_lv - 1, -1, -1):
+            for lv in range(n_lv - 1, slots[draw] - 1, -1):
                 t[lv, d] *= p  # as if placed at or below lv
                 need = 0
                 if keep[b, lv, 0]:

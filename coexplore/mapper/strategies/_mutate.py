@@ -2,7 +2,11 @@
 
 A move changes one thing of one mapping: moves a prime factor (or the whole factor) of a
 dimension between two levels' temporal loops, between temporal and spatial at a level that may unroll it,
-swaps two loops of a level's order, or flips an optional keep. Moves respect fan-out,
+swaps two loops of a level's order, or flips an optional keep. Two compound moves cross
+valleys a single move cannot: an *exchange* moves a prime of one dimension up and a prime of
+another down (tile sizes stay about the same when a buffer is full), and a *re-unroll*
+replaces a spatial prime by a temporal one of another dimension (utilization stays the
+same while the unrolled dimensions change; one move at a time would first halve it). Moves respect fan-out,
 allowed dimensions and container levels; capacity is left to the legality check.
 """
 
@@ -26,7 +30,7 @@ def _mutate(temporal, order, sx, sy, keep, fanout, allowed_x, allowed_y, can_kee
     n_b, n_l, n_d = temporal.shape
     for b in range(n_b):
         for _attempt in range(8):
-            kind = np.random.randint(0, 10)
+            kind = np.random.randint(0, 13)
             if kind < 5:  # move a prime factor between two levels' temporal loops
                 d = np.random.randint(0, n_d)
                 a = np.random.randint(0, n_l)
@@ -85,6 +89,50 @@ def _mutate(temporal, order, sx, sy, keep, fanout, allowed_x, allowed_y, can_kee
                     continue
                 temporal[b, c, d] //= p
                 s[b, lv, d] *= p
+                break
+            elif kind < 11:  # exchange: one prime of d up / down, one prime of e the other way
+                d = np.random.randint(0, n_d)
+                e = np.random.randint(0, n_d)
+                a = np.random.randint(0, n_l)
+                c = np.random.randint(0, n_l)
+                if d == e or a == c or container[a] or container[c]:
+                    continue
+                if temporal[b, a, d] == 1 or temporal[b, c, e] == 1:
+                    continue
+                p = _smallest_prime(temporal[b, a, d])
+                q = _smallest_prime(temporal[b, c, e])
+                temporal[b, a, d] //= p
+                temporal[b, c, d] *= p
+                temporal[b, c, e] //= q
+                temporal[b, a, e] *= q
+                break
+            elif kind < 12:  # re-unroll: a spatial prime of d goes temporal, a temporal prime of e takes its place
+                lv = np.random.randint(0, n_l)
+                axis = np.random.randint(0, 2)
+                if fanout[lv, axis] <= 1:
+                    continue
+                s = sx if axis == 0 else sy
+                d = np.random.randint(0, n_d)
+                e = np.random.randint(0, n_d)
+                if d == e or s[b, lv, d] == 1:
+                    continue
+                if not (allowed_x[lv, e] if axis == 0 else allowed_y[lv, e]):
+                    continue
+                c = np.random.randint(0, n_l)
+                c2 = np.random.randint(0, n_l)
+                if container[c] or temporal[b, c2, e] == 1:
+                    continue
+                p = _smallest_prime(s[b, lv, d])
+                q = _smallest_prime(temporal[b, c2, e])
+                used = 1
+                for f in range(n_d):
+                    used *= s[b, lv, f]
+                if used // p * q > fanout[lv, axis]:
+                    continue
+                s[b, lv, d] //= p
+                temporal[b, c, d] *= p
+                temporal[b, c2, e] //= q
+                s[b, lv, e] *= q
                 break
             else:  # flip an optional keep
                 lv = np.random.randint(0, n_l - 1)

@@ -1,9 +1,12 @@
-"""The default mapper: random sampling, then a beam of local searches from the best found.
+"""The default mapper: random sampling, then a beam of local searches, then re-tiling jumps.
 
 Random mappings find the right region quickly (the cost kernel evaluates a million per
 second); local moves (see :mod:`._mutate`) then polish the best few: each round every
 beam member proposes ``moves`` neighbours, and the best distinct mappings of beam plus
-neighbours form the next beam. It stops after ``patience`` rounds without improvement.
+neighbours form the next beam. After ``patience`` rounds without improvement, the best
+mappings of the leading spatial unrollings get their whole re-tiling neighbourhood
+(:mod:`._retile`: every split of one or two dimensions over the levels); if that finds
+something better the local search resumes from it, otherwise the search stops.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from coexplore.mapper.strategies._mutate import neighbours
-from coexplore.mapping.encoding import MappingBatch
+from coexplore.mapper.strategies._retile import retilings
+from coexplore.mapping.encoding import MappingBatch, concat
 from coexplore.mapping.sampling import sample_candidates
+from coexplore.mapping.validate import level_tables
 from coexplore.search.problem import Evaluation
 from coexplore.search.strategy import Strategy
 from coexplore.spec.hardware import Accelerator
@@ -24,12 +29,13 @@ _HASH = np.random.default_rng(12345).random(512) + 0.5  # fixed weights to finge
 
 
 class LocalSearchMapper(Strategy):
-    """Sample ``samples`` random mappings, then beam local search until ``patience`` runs out."""
+    """Sample, beam-search until ``patience`` runs out, re-tile the ``polish`` best unrollings (``polish_cap`` rows)."""
 
     name = "default"
 
     def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, samples: int = 8192,
-                 beam: int = 24, moves: int = 96, patience: int = 12) -> None:
+                 beam: int = 24, moves: int = 96, patience: int = 12, starts: int = 1, polish: int = 1,
+                 polish_cap: int = 16384) -> None:
         self.layer = layer
         self.accelerator = accelerator
         self.rng = np.random.default_rng(seed)
@@ -38,11 +44,18 @@ class LocalSearchMapper(Strategy):
         self._beam_values = np.zeros(0)
         self._stale = 0
         self._phase = "sample"
+        self._starts_left = starts - 1
+        self.polish, self.polish_cap = polish, polish_cap
+        self._free = np.flatnonzero(~level_tables(accelerator).container)
+        self._done = False
 
     def ask(self) -> MappingBatch:
         if self._phase == "sample":
             return sample_candidates(self.layer, self.accelerator, self.samples, self.rng)
         assert self._beam is not None
+        if self._phase == "polish":  # the beam starts with the best of each spatial unrolling
+            m = min(self.polish, len(self._beam))
+            return concat([retilings(self._beam, j, self._free, self.polish_cap // m) for j in range(m)])
         reps = self._beam.take(np.repeat(np.arange(len(self._beam)), self.moves))  # a fresh copy
         # two moves for half of them: escapes plateaus where one move is never enough
         return neighbours(reps, self.accelerator, self.rng, inplace=True, twice=len(reps) // 2)
@@ -75,10 +88,21 @@ class LocalSearchMapper(Strategy):
         chosen = order[np.concatenate([lead, rest[: self.beam_size - len(lead)]])]
         best_before = self._beam_values.min() if len(self._beam_values) else np.inf
         self._beam, self._beam_values = pool.take(chosen), pool_v[chosen]
-        if self._phase == "search":
-            self._stale = 0 if self._beam_values.min() < best_before * (1 - 1e-9) else self._stale + 1
-        self._phase = "search"
+        improved = self._beam_values.min() < best_before * (1 - 1e-9)
+        phase, self._phase = self._phase, "search"
+        if phase == "search":
+            self._stale = 0 if improved else self._stale + 1
+            if self._stale >= self.patience:
+                self._phase = "polish"
+        elif phase == "polish":
+            if improved:
+                self._stale = 0
+            elif self._starts_left > 0:  # an independent restart
+                self._starts_left -= 1
+                self._beam, self._beam_values, self._stale, self._phase = None, np.zeros(0), 0, "sample"
+            else:
+                self._done = True
 
     @property
     def finished(self) -> bool:
-        return self._phase == "search" and self._stale >= self.patience
+        return self._done
