@@ -29,6 +29,7 @@ _RELEVANT = (
     np.array([1, 1, 0, 1, 1, 1, 1, 1], bool),  # inputs
     np.array([1, 1, 1, 0, 1, 1, 0, 0], bool),  # outputs: N G K P Q
 )
+_IRRELEVANT = tuple(~r for r in _RELEVANT)
 
 
 def _tile(layer: Layer, t: np.ndarray, ds: int) -> np.ndarray:
@@ -77,9 +78,52 @@ def _lifetime_words(layer: Layer, life: np.ndarray, ds: int) -> np.ndarray:
         * _touched(life[:, _Q], life[:, _S], layer.stride[1], layer.dilation[1])
 
 
+def _choices(n_l: int) -> np.ndarray:
+    """int (2**(L-1), L): for every level, which of weights (0) or outputs (1) gets its stationary class innermost."""
+    bits = np.arange(1 << max(n_l - 1, 0))
+    out = np.zeros((len(bits), n_l), dtype=np.int64)
+    for m in range(1, n_l):
+        out[:, m] = bits >> (m - 1) & 1
+    return out
+
+
+def _stationary_multiplier(temporal: np.ndarray, rem: np.ndarray, cum_t: np.ndarray, lv: int, ds: int,
+                           complete: int, choice: np.ndarray) -> np.ndarray:
+    """float (C, n): a lower bound of how often the level-``lv`` tile of weights/outputs is refilled.
+
+    The cost model refills such a tile once per iteration of the loops down to the
+    innermost loop above it that indexes the dataspace. Orders are unknown, but at each
+    level only one relevance class can be innermost: the weights' stationary class
+    (N, P, Q) or the outputs' (C, R, S). ``choice`` (C, L) fixes that per level; the
+    caller takes the minimum over choices. Levels above ``complete`` are untiled: their
+    factors all multiply once the walk has stopped, else only the relevant ones do.
+    """
+    irr = _IRRELEVANT[ds]
+    other = 2 - ds
+    n = temporal.shape[0]
+    mult = np.ones((len(choice), n), dtype=np.float64)
+    stopped = np.zeros((len(choice), n), dtype=bool)
+    for m in range(lv + 1, complete + 1):
+        f = temporal[:, m, :]
+        everything = f.prod(axis=1).astype(np.float64)
+        irr_prod = np.where(irr[None, :], f, 1).prod(axis=1).astype(np.float64)
+        has_rel = everything > irr_prod
+        has_irr = irr_prod > 1
+        other_irr = np.where(_IRRELEVANT[other][None, :], f, 1).prod(axis=1) > 1
+        innermost = has_irr[None, :] & ((choice[:, m:m + 1] == ds // 2) | ~other_irr[None, :])
+        here = ~stopped & has_rel[None, :]
+        at_stop = np.where(innermost, (everything / irr_prod)[None, :], everything[None, :])
+        mult = np.where(stopped, mult * everything[None, :], np.where(here, at_stop, mult))
+        stopped |= here
+    unfixed = rem[None, :] // cum_t[:, complete] if complete >= 0 else np.broadcast_to(rem, (n, 8))
+    all_un = unfixed.prod(axis=1).astype(np.float64)
+    rel_un = np.where(_RELEVANT[ds][None, :], unfixed, 1).prod(axis=1).astype(np.float64)
+    return np.where(stopped, mult * all_un[None, :], mult * rel_un[None, :])
+
+
 def energy_lower_bound(
     layer: Layer, accelerator: Accelerator, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray,
-    complete: int,
+    complete: int, *, orders: bool = True,
 ) -> np.ndarray:
     """float (n,): a lower bound of the energy of every completion of partial tilings.
 
@@ -88,6 +132,8 @@ def energy_lower_bound(
         sx, sy: int64 (L, 8) the spatial assignment (shared by the batch).
         keep: bool (L, 3) the keep choice (shared by the batch).
         complete: the highest level whose factors are final (-1: none).
+        orders: also bound over loop orders (one innermost class per level, see
+            :func:`_stationary_multiplier`); False gives the looser order-free bound.
     """
     n, n_l, _ = temporal.shape
     bounds = np.array(layer.bounds_tuple(), dtype=np.int64)
@@ -99,7 +145,9 @@ def energy_lower_bound(
     for lv in range(n_l - 2, -1, -1):
         util[lv] = util[lv + 1] * int(np.prod(spatial[lv + 1]))
     cycles = int(np.prod(rem))
-    energy = np.full(n, layer.macs * accelerator.mac.energy_pj, dtype=np.float64)
+    choice = _choices(n_l) if orders and complete >= 1 else np.zeros((1, n_l), dtype=np.int64)
+    n_c = len(choice)
+    energy = np.full((n_c, n), layer.macs * accelerator.mac.energy_pj, dtype=np.float64)
     for lv, level in enumerate(accelerator.levels):
         energy += level.leakage_pj_per_cycle * cycles * (util[lv] if keep[lv].any() else 1)
     entries: dict[tuple[int, int], np.ndarray] = {}
@@ -111,36 +159,40 @@ def energy_lower_bound(
             if lv > complete:
                 # not tiled yet: at least every distinct word an instance touches in its lifetime
                 life = np.broadcast_to(rem * sp_below[lv + 1], (n, 8))
-                entries[(lv, ds)] = _lifetime_words(layer, life, ds)
+                entries[(lv, ds)] = np.broadcast_to(_lifetime_words(layer, life, ds), (n_c, n))
                 continue
             t_dims = cum_t[:, lv] * sp_below[lv + 1]
             tile = _tile(layer, t_dims, ds)
             above = rem[None, :] // cum_t[:, lv]
-            rel = _RELEVANT[ds]
             if ds == 1:
                 ngc = above[:, _N] * above[:, _G] * above[:, _C]
                 life = t_dims * above
-                entries[(lv, ds)] = np.maximum(tile * ngc, _lifetime_words(layer, life, 1))
+                entries[(lv, ds)] = np.broadcast_to(np.maximum(tile * ngc, _lifetime_words(layer, life, 1)), (n_c, n))
+            elif orders:
+                entries[(lv, ds)] = tile[None, :] * _stationary_multiplier(temporal, rem, cum_t, lv, ds, complete,
+                                                                           choice)
             else:
-                entries[(lv, ds)] = tile * np.prod(np.where(rel[None, :], above, 1), axis=1)
+                rel = _RELEVANT[ds]
+                entries[(lv, ds)] = np.broadcast_to(tile * np.prod(np.where(rel[None, :], above, 1), axis=1),
+                                                    (n_c, n))
         child = -1
         for lv in holders:
             level = accelerator.levels[lv]
             b = level.block_size_words
-            delivered = entries[(child, ds)] if child >= 0 else np.full(n, cycles, dtype=np.int64)
+            delivered = entries[(child, ds)] if child >= 0 else np.full((n_c, n), cycles, dtype=np.float64)
             for s in range(child + 1, lv + 1):
                 delivered = delivered * (_distinct_min(sx, sy, s, ds) if accelerator.levels[s].multicast
                                          else int(np.prod(spatial[s])))
-            fills = entries.get((lv, ds), np.zeros(n, np.int64)) if lv != n_l - 1 else np.zeros(n, np.int64)
+            fills = entries.get((lv, ds), np.zeros((n_c, n))) if lv != n_l - 1 else np.zeros((n_c, n))
             if ds == 2:
                 # distinct outputs one instance ever holds: its whole share, whatever the tiling
-                part = _tile(layer, np.broadcast_to(rem * sp_below[lv + 1], (n, 8)), 2)
+                part = _tile(layer, np.broadcast_to(rem * sp_below[lv + 1], (n, 8)), 2)[None, :]
                 reads, updates = np.maximum(delivered - part, 0), delivered
                 fills = np.maximum(fills - part, 0) if lv != n_l - 1 else fills
             else:
-                reads, updates = delivered, np.zeros(n, np.int64)
-            per = -(-reads // b) * level.read_energy_pj + -(-fills // b) * level.write_energy_pj \
-                + -(-updates // b) * level.update_energy_pj
+                reads, updates = delivered, np.zeros((n_c, n))
+            per = np.ceil(reads / b) * level.read_energy_pj + np.ceil(fills / b) * level.write_energy_pj \
+                + np.ceil(updates / b) * level.update_energy_pj
             energy += per * util[lv]
             child = lv
-    return energy
+    return energy.min(axis=0)

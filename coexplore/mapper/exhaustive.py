@@ -33,7 +33,7 @@ class ExhaustiveMapper(Strategy):
     name = "exhaustive"
 
     def __init__(self, *, layer: Layer, accelerator: Accelerator, constraints: MapConstraints | None = None,
-                 seed: int = 0, batch_size: int = 1 << 16, objective: str = "edp", bound: bool = True,
+                 seed: int = 0, batch_size: int = 1 << 14, objective: str = "edp", bound: bool = True,
                  warm_start: bool = True) -> None:
         from coexplore.mapper.strategies.local import LocalSearchMapper
 

@@ -1,0 +1,1 @@
+"""Accelerator design spaces and their search under resource budgets (NAAS), and the FPGA template (FNAS)."""
