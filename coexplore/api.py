@@ -158,9 +158,12 @@ def map_network_cli(
     *, network: str | None, layer_spec: str | None, accelerator: str, objective: str = "edp",
     mapper: str = "default", seed: int = 0, jobs: int | None = None, max_evals: int | None = None,
     max_seconds: float | None = None, progress: bool = True, constraints: str | None = None,
-    dataflow: str | None = None,
+    dataflow: str | None = None, padding: bool = False,
 ) -> dict[str, Any]:
-    """``coexplore map``: the best mapping of every layer, in the JSON shape of DESIGN.md."""
+    """``coexplore map``: the best mapping of every layer, in the JSON shape of DESIGN.md.
+
+    A padded layer (``padding``) reports ``"padded": {dim: size}``; its mapping is for those sizes.
+    """
     from coexplore.mapper.network import map_network
     from coexplore.spec.workload import parse_layer_spec
 
@@ -177,12 +180,12 @@ def map_network_cli(
         dataflow_constraints(acc, dataflow) if dataflow else None)
     t0 = time.perf_counter()
     res = map_network(net, acc, mapper=mapper, objective=objective, seed=seed, jobs=jobs, max_evals=max_evals,
-                      max_seconds=max_seconds, progress=progress, constraints=cons)
+                      max_seconds=max_seconds, progress=progress, constraints=cons, padding=padding)
     names = [lv.name for lv in acc.levels]
     layers = [{
         "name": x.layer.name, "energy_pj": x.cost.energy_pj, "latency_cycles": x.cost.latency_cycles,
         "edp": x.cost.edp, "utilization": x.cost.utilization, "evaluated": x.evaluated, "optimal": x.optimal,
-        "mapping": x.mapping.to_dict(names),
+        "mapping": x.mapping.to_dict(names), **({"padded": dict(x.padded)} if x.padded else {}),
     } for x in res.layers]
     return {"network": net.name, "accelerator": acc.name, "mapper": mapper, "objective": objective,
             "energy_pj": res.energy_pj, "latency_cycles": res.latency_cycles, "edp": res.edp,

@@ -50,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--constraints", help="mapping constraints YAML (per level temporal dims, factors, order, keep)")
     p.add_argument("--dataflow", choices=["weight", "output", "input", "row"],
                    help="restrict mappings to a dataflow family (what stays in the innermost storage)")
+    p.add_argument("--padding", action="store_true",
+                   help="also try padded layers (imperfect factorization, e.g. K=1000 as 1008 on a 16-wide array)")
     _add_json(p)
     p.set_defaults(func=cmd_map)
 
@@ -122,10 +124,11 @@ def cmd_map(args: argparse.Namespace) -> Any:
         network=args.network, layer_spec=args.layer, accelerator=args.accelerator, objective=args.objective,
         mapper=args.mapper, seed=args.seed, jobs=args.jobs, max_evals=args.max_evals,
         max_seconds=args.max_seconds, progress=not args.json, constraints=args.constraints,
-        dataflow=args.dataflow,
+        dataflow=args.dataflow, padding=args.padding,
     )
     if not args.json:
-        rows = [[x["name"], f"{x['latency_cycles']:,}", f"{x['energy_pj'] / 1e6:.3f}", f"{x['edp']:.4e}",
+        rows = [[x["name"] + "".join(f" {d}->{v}" for d, v in x.get("padded", {}).items()),
+                 f"{x['latency_cycles']:,}", f"{x['energy_pj'] / 1e6:.3f}", f"{x['edp']:.4e}",
                  f"{x['utilization']:.0%}", f"{x['evaluated']:,}", "yes" if x["optimal"] else "no"]
                 for x in out["layers"]]
         fmt.table(["layer", "cycles", "energy uJ", "EDP pJ*cyc", "util", "evaluated", "optimal"], rows)

@@ -10,9 +10,10 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coexplore.cost.model import evaluate
+from coexplore.cost.results import objective_value
 from coexplore.errors import InfeasibleError
 from coexplore.mapper.problem import LayerMappingProblem
 from coexplore.mapper.registry import make_mapper
@@ -36,13 +37,45 @@ class _Job:
     max_evals: int | None
     max_seconds: float | None
     constraints: MapConstraints | None = None
+    padding: bool = False
 
 
 def map_layer(
     layer: Layer, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
     max_evals: int | None = None, max_seconds: float | None = None, constraints: MapConstraints | None = None,
+    padding: bool = False,
 ) -> LayerMapResult:
-    """The best mapping ``mapper`` finds for ``layer``; INFEASIBLE raises with the reason."""
+    """The best mapping ``mapper`` finds for ``layer``; INFEASIBLE raises with the reason.
+
+    With ``padding``, padded copies of the layer (:func:`~coexplore.mapper.padding.padded_variants`)
+    are mapped too and the best of all is kept (imperfect factorization).
+    """
+    best = _map_exact(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints)
+    if not padding:
+        return best
+    from coexplore.mapper.padding import padded_variants, padding_of
+
+    area = accelerator.area_mm2
+    evaluated = best.evaluated
+    for variant in padded_variants(layer, accelerator):
+        try:
+            res = _map_exact(variant, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints)
+        except InfeasibleError:
+            continue
+        evaluated += res.evaluated
+        if _value(objective, res, area) < _value(objective, best, area):
+            best = replace(res, layer=layer, padded=tuple(padding_of(layer, variant).items()), optimal=False)
+    return replace(best, evaluated=evaluated, optimal=best.optimal and not best.padded)
+
+
+def _value(objective: str, res: LayerMapResult, area: float) -> float:
+    return float(objective_value(objective, energy_pj=res.cost.energy_pj, latency_cycles=res.cost.latency_cycles,
+                                 area_mm2=area))
+
+
+def _map_exact(layer: Layer, accelerator: Accelerator, mapper: str, objective: str, seed: int,
+               max_evals: int | None, max_seconds: float | None,
+               constraints: MapConstraints | None) -> LayerMapResult:
     strategy, default_budget = make_mapper(mapper, layer, accelerator, seed, constraints)
     budget = max_evals if max_evals is not None else default_budget
     problem = LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective, constraints=constraints)
@@ -63,7 +96,8 @@ def map_layer(
 
 def _run(job: _Job) -> LayerMapResult:
     return map_layer(job.layer, job.accelerator, mapper=job.mapper, objective=job.objective, seed=job.seed,
-                     max_evals=job.max_evals, max_seconds=job.max_seconds, constraints=job.constraints)
+                     max_evals=job.max_evals, max_seconds=job.max_seconds, constraints=job.constraints,
+                     padding=job.padding)
 
 
 def _warm_up(layer: Layer, accelerator: Accelerator) -> None:
@@ -83,14 +117,14 @@ def _warm_up(layer: Layer, accelerator: Accelerator) -> None:
 def map_network(
     network: Network, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
     jobs: int | None = None, max_evals: int | None = None, max_seconds: float | None = None,
-    progress: bool = True, constraints: MapConstraints | None = None,
+    progress: bool = True, constraints: MapConstraints | None = None, padding: bool = False,
 ) -> NetworkMapResult:
     """Map every layer; identical shapes map once; distinct shapes in parallel on ``jobs`` processes."""
     t0 = time.perf_counter()
     shapes: dict[tuple[int, ...], Layer] = {}
     for layer in network.layers:
         shapes.setdefault(layer.shape_key(), layer)
-    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints)
+    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints, padding)
             for layer in sorted(shapes.values(), key=lambda x: -x.macs)]  # big first: balances the pool
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     bar = None
@@ -118,8 +152,9 @@ def map_network(
     layers = []
     for layer in network.layers:
         hit = results[layer.shape_key()]
-        cost = hit.cost if hit.layer.name == layer.name else evaluate(layer, accelerator, hit.mapping, check=False)
-        layers.append(LayerMapResult(layer=layer, mapping=hit.mapping, cost=cost, evaluated=hit.evaluated,
-                                     mapper=hit.mapper, optimal=hit.optimal))
+        same = replace(hit, layer=layer)
+        cost = hit.cost if hit.layer.name == layer.name else evaluate(same.mapped_layer, accelerator, hit.mapping,
+                                                                        check=False)
+        layers.append(replace(same, cost=cost))
     return NetworkMapResult(network=network.name, accelerator=accelerator.name, objective=objective,
                             layers=tuple(layers), seconds=time.perf_counter() - t0)
