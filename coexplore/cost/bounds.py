@@ -1,11 +1,16 @@
-"""Order-free lower bounds on a mapping's energy, for branch-and-bound mapping search.
+"""Lower bounds on a mapping's energy, for branch-and-bound mapping search.
 
 Once the temporal factors of levels 0..l are fixed (with the spatial assignment and the
 keep choice), every loop above those levels is known up to its order, and each level's
 traffic has a lower bound no order can beat:
 
-* weights and outputs never slide, so a level's fills are at least its tile times the
-  factors of the loops above it that index the dataspace (all others innermost);
+* weights and outputs never slide, so a tile is refilled once per iteration of the loops
+  down to the innermost loop above it that indexes the dataspace. At each level only one
+  relevance class can be innermost -- the weights' stationary class (N, P, Q) or the
+  outputs' (C, R, S) -- so the bound takes, per level, either choice and keeps the
+  cheapest combination (2^(L-1) of them): the two dataspaces compete for the same
+  innermost slot, which is what makes tilings differ. ``orders=False`` gives the looser
+  order-free bound (every irrelevant loop innermost for every dataspace at once);
 * inputs need at least every distinct word an instance touches over its lifetime, and
   at least one full tile per channel/batch/group position.
 

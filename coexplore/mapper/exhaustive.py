@@ -3,7 +3,7 @@
 It first runs the default mapper to get a good incumbent, then enumerates
 :class:`~coexplore.mapping.space.MapSpace` (whose prunings are documented there) spatial
 assignment by spatial assignment, keep choice by keep choice, tiling level by tiling
-level, and drops every branch whose order-free lower bound
+level, and drops every branch whose lower bound over all completions and loop orders
 (:func:`~coexplore.cost.bounds.energy_lower_bound`, times the branch's fixed
 compute-bound latency) cannot beat the incumbent. What is left is evaluated exactly
 with every loop order of the space. When it finishes, no mapping of the space is better
