@@ -1,7 +1,7 @@
 """Default mapper vs the exhaustive (branch-and-bound) optimum, layer by layer.
 
     python benchmarks/bench_mapper_optimality.py [--budget 300] [--accelerators eyeriss nvdla-256 shidiannao]
-        [--out results.jsonl]
+        [--rows ACC/NET/LAYER ...] [--out results.jsonl]
 
 For 21 layers (ResNet-18, MobileNetV2 incl. depthwise and 1x1, VGG16 early layers, fully
 connected) on each accelerator: the default mapper's EDP and time, and the exhaustive
@@ -43,11 +43,15 @@ def main() -> None:
     ap.add_argument("--accelerators", nargs="+", default=["eyeriss", "nvdla-256", "shidiannao"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
+    ap.add_argument("--rows", nargs="+", default=None, metavar="ACC/NET/LAYER",
+                    help="only these rows, e.g. shidiannao/resnet18/layer2.0.conv1")
     args = ap.parse_args()
     rows = []
     for acc_name in args.accelerators:
         acc = get_accelerator(acc_name)
         for net, name in LAYERS:
+            if args.rows is not None and f"{acc_name}/{net}/{name}" not in args.rows:
+                continue
             layer = get_network(net).layer(name)
             problem = LayerMappingProblem(layer=layer, accelerator=acc)
             strategy, budget = make_mapper("default", layer, acc, args.seed)

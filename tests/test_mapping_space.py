@@ -96,3 +96,19 @@ def test_dataflow_families_constrain_the_innermost_storage() -> None:
         assert np.all(b.temporal[:, 0, bad] == 1)
     with pytest.raises(SpecError, match="dataflow"):
         dataflow_constraints(acc, "diagonal")
+
+
+@pytest.mark.parametrize("acc_name", ["eyeriss", "nvdla-256", "shidiannao"])
+def test_branch_and_bound_over_tilings_and_orders_keeps_the_optimum_on_presets(acc_name: str) -> None:
+    from coexplore.presets.accelerators import get_accelerator
+    from coexplore.spec.workload import parse_layer_spec
+
+    acc = get_accelerator(acc_name)
+    layer = parse_layer_spec("K=4,C=2,P=2,Q=3,R=3,S=1", name="small")  # plain enumeration: 65k-194k mappings
+    problem = LayerMappingProblem(layer=layer, accelerator=acc)
+    plain = optimize(problem, ExhaustiveMapper(layer=layer, accelerator=acc, bound=False, warm_start=False))
+    bnb = ExhaustiveMapper(layer=layer, accelerator=acc, warm_start=False)
+    fast = optimize(problem, bnb)
+    assert plain.exhausted and fast.exhausted
+    assert fast.best_values[0, 0] == pytest.approx(plain.best_values[0, 0], rel=1e-12)
+    assert fast.evaluated < plain.evaluated

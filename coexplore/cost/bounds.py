@@ -26,7 +26,7 @@ from coexplore.spec.dims import DATASPACES, DIM_INDEX
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
 
-__all__ = ["energy_lower_bound"]
+__all__ = ["choices", "energy_lower_bound"]
 
 _N, _G, _K, _C, _P, _Q, _R, _S = (DIM_INDEX[d] for d in "NGKCPQRS")
 _RELEVANT = (
@@ -83,7 +83,7 @@ def _lifetime_words(layer: Layer, life: np.ndarray, ds: int) -> np.ndarray:
         * _touched(life[:, _Q], life[:, _S], layer.stride[1], layer.dilation[1])
 
 
-def _choices(n_l: int) -> np.ndarray:
+def choices(n_l: int) -> np.ndarray:
     """int (2**(L-1), L): for every level, which of weights (0) or outputs (1) gets its stationary class innermost."""
     bits = np.arange(1 << max(n_l - 1, 0))
     out = np.zeros((len(bits), n_l), dtype=np.int64)
@@ -128,7 +128,7 @@ def _stationary_multiplier(temporal: np.ndarray, rem: np.ndarray, cum_t: np.ndar
 
 def energy_lower_bound(
     layer: Layer, accelerator: Accelerator, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray,
-    complete: int, *, orders: bool = True,
+    complete: int, *, orders: bool = True, per_choice: bool = False,
 ) -> np.ndarray:
     """float (n,): a lower bound of the energy of every completion of partial tilings.
 
@@ -139,6 +139,8 @@ def energy_lower_bound(
         complete: the highest level whose factors are final (-1: none).
         orders: also bound over loop orders (one innermost class per level, see
             :func:`_stationary_multiplier`); False gives the looser order-free bound.
+        per_choice: return float (C, n), the bound for each row of :func:`choices`
+            (which stationary class is innermost at each level) instead of their minimum.
     """
     n, n_l, _ = temporal.shape
     bounds = np.array(layer.bounds_tuple(), dtype=np.int64)
@@ -150,7 +152,7 @@ def energy_lower_bound(
     for lv in range(n_l - 2, -1, -1):
         util[lv] = util[lv + 1] * int(np.prod(spatial[lv + 1]))
     cycles = int(np.prod(rem))
-    choice = _choices(n_l) if orders and complete >= 1 else np.zeros((1, n_l), dtype=np.int64)
+    choice = choices(n_l) if per_choice or (orders and complete >= 1) else np.zeros((1, n_l), dtype=np.int64)
     n_c = len(choice)
     energy = np.full((n_c, n), layer.macs * accelerator.mac.energy_pj, dtype=np.float64)
     for lv, level in enumerate(accelerator.levels):
@@ -200,4 +202,4 @@ def energy_lower_bound(
                 + np.ceil(updates / b) * level.update_energy_pj
             energy += per * util[lv]
             child = lv
-    return energy.min(axis=0)
+    return energy if per_choice else energy.min(axis=0)

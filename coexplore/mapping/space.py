@@ -43,6 +43,7 @@ from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
 
 Prune = Callable[[np.ndarray, int], np.ndarray]
+OrderFilter = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (indices, tiling, orders) -> (n, k)
 
 __all__ = ["CLASSES", "LevelConstraint", "MapConstraints", "MapSpace", "SpaceSize", "dataflow_constraints"]
 
@@ -70,6 +71,7 @@ class MapSpace:
         self.accelerator = accelerator
         self.constraints = constraints or MapConstraints()
         self._class_order_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._combined_cache: dict[tuple[int, ...], np.ndarray] = {}
         names = [lv.name for lv in accelerator.levels]
         unknown = sorted(set(self.constraints.levels) - set(names))
         if unknown:
@@ -205,11 +207,16 @@ class MapSpace:
     def enumerate(
         self, *, chunk: int = 1 << 16,
         bound: Callable[[np.ndarray, np.ndarray, np.ndarray], Prune | None] | None = None,
+        order_filter: Callable[[np.ndarray], OrderFilter] | None = None,
     ) -> Iterator[MappingBatch]:
         """Every mapping of the (pruned) space, in batches of about ``chunk`` rows.
 
         ``bound(sx, sy, keep)`` may return a prune function for that spatial assignment
         and keep choice (or None to skip it entirely): branch and bound over the tilings.
+        ``order_filter(tilings)`` may return a function ``(tiling indices, representative
+        tiling, orders) -> bool (n, k)`` saying which (tiling, order) pairs of a group of
+        those complete tilings to keep (branch and bound over loop orders); the tilings of a
+        group share their non-empty relevance classes, so one tiling represents them.
         """
         buf: list[tuple[np.ndarray, ...]] = []
         rows = 0
@@ -221,7 +228,8 @@ class MapSpace:
                     if prune is None:
                         continue
                 for part in self.tilings(sx, sy, keep=kk, prune=prune, chunk=max(1, chunk // 16)):
-                    for temporal, ordarr in self._expand_orders(part, chunk):
+                    keep_pairs = order_filter(part) if order_filter is not None else None
+                    for temporal, ordarr in self._expand_orders(part, chunk, keep_pairs):
                         n_o = len(ordarr)
                         buf.append((
                             temporal, ordarr,
@@ -235,7 +243,8 @@ class MapSpace:
         if buf:
             yield _stack(buf)
 
-    def _expand_orders(self, tilings: np.ndarray, chunk: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _expand_orders(self, tilings: np.ndarray, chunk: int,
+                       keep_pairs: OrderFilter | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every tiling of ``tilings`` (n, L, 8) with each of its orders, as (temporal, order) blocks.
 
         With class pruning a level's order is a permutation of its non-empty relevance
@@ -243,11 +252,20 @@ class MapSpace:
         with the same pattern of non-empty classes share their order combinations and
         are expanded together, in blocks of about ``chunk`` rows (at least one tiling):
         a batch that fits in the cache evaluates several times faster than one that does not.
+        ``keep_pairs`` (see :meth:`enumerate`) drops pairs before they are built.
         """
         if self.constraints.order_pruning == "none":
-            for t in tilings:
+            t_parts, o_parts, n_rows = [], [], 0
+            for i, t in enumerate(tilings):
                 o = self._order_rows(t)
-                yield np.broadcast_to(t, (len(o), *t.shape)), o
+                if keep_pairs is not None:
+                    o = o[keep_pairs(np.array([i]), t, o)[0]]
+                t_parts.append(np.broadcast_to(t, (len(o), *t.shape)))
+                o_parts.append(o)
+                n_rows += len(o)
+                if n_rows >= chunk or i == len(tilings) - 1:
+                    yield np.concatenate(t_parts), np.concatenate(o_parts)
+                    t_parts, o_parts, n_rows = [], [], 0
             return
         n_l = tilings.shape[1]
         present = np.zeros((len(tilings), n_l), dtype=np.int64)
@@ -259,13 +277,26 @@ class MapSpace:
             sig = sig * 16 + present[:, lv]
         for value in np.unique(sig):
             rows = np.flatnonzero(sig == value)
-            per_level = [self._class_orders(lv, int(present[rows[0], lv])) for lv in range(n_l)]
-            combos = np.array(list(itertools.product(*[range(len(o)) for o in per_level])), dtype=np.int64)
-            orders = np.stack([per_level[lv][combos[:, lv]] for lv in range(n_l)], axis=1)  # (k, L, 8)
+            orders = self._combined_orders(tuple(int(x) for x in present[rows[0]]))  # (k, L, 8)
             step = max(1, chunk // len(orders))
             for start in range(0, len(rows), step):
                 sub = rows[start:start + step]
-                yield np.repeat(tilings[sub], len(orders), axis=0), np.tile(orders, (len(sub), 1, 1))
+                if keep_pairs is None:
+                    yield np.repeat(tilings[sub], len(orders), axis=0), np.tile(orders, (len(sub), 1, 1))
+                    continue
+                t_i, o_i = np.nonzero(keep_pairs(sub, tilings[rows[0]], orders))
+                if len(t_i):
+                    yield tilings[sub[t_i]], orders[o_i]
+
+    def _combined_orders(self, present: tuple[int, ...]) -> np.ndarray:
+        """int8 (k, L, 8): every combination of per-level class orders for these non-empty classes (cached)."""
+        cache = self._combined_cache
+        if present not in cache:
+            n_l = len(present)
+            per_level = [self._class_orders(lv, present[lv]) for lv in range(n_l)]
+            combos = np.array(list(itertools.product(*[range(len(o)) for o in per_level])), dtype=np.int64)
+            cache[present] = np.stack([per_level[lv][combos[:, lv]] for lv in range(n_l)], axis=1)
+        return cache[present]
 
     def _class_orders(self, lv: int, present: int) -> np.ndarray:
         """int8 (k, 8): the orders of level ``lv`` whose non-empty classes are the bits of ``present``."""
