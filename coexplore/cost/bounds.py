@@ -11,8 +11,9 @@ traffic has a lower bound no order can beat:
   cheapest combination (2^(L-1) of them): the two dataspaces compete for the same
   innermost slot, which is what makes tilings differ. ``orders=False`` gives the looser
   order-free bound (every irrelevant loop innermost for every dataspace at once);
-* inputs need at least every distinct word an instance touches over its lifetime, and
-  at least one full tile per channel/batch/group position.
+* inputs need at least every distinct word an instance touches over its lifetime, and a
+  whole new tile per channel/batch/group step, repeated by every loop above the first
+  level that has a channel loop (:func:`_channel_multiplier`).
 
 Every count in the cost model grows with these fills, so plugging them into the same
 energy formula gives a valid lower bound (tested against exact evaluations).
@@ -126,6 +127,33 @@ def _stationary_multiplier(temporal: np.ndarray, rem: np.ndarray, cum_t: np.ndar
     return np.where(stopped, mult * all_un[None, :], mult * rel_un[None, :])
 
 
+def _channel_multiplier(temporal: np.ndarray, rem: np.ndarray, cum_t: np.ndarray, lv: int,
+                        complete: int) -> np.ndarray:
+    """float (n,): a lower bound of how often the level-``lv`` input tile is wholly refilled.
+
+    A new batch, group or channel position (N, G, C) always brings a whole new input
+    tile; row and column loops only slide it (counted as free here) and K loops reuse it.
+    The first level above ``lv`` with a channel loop can at best run its channel loops
+    outermost, so its other loops cost nothing, but every loop of the levels above it
+    repeats the whole sequence. Untiled levels (above ``complete``) add only their
+    channel factors while no channel loop has been met, else all their factors.
+    """
+    n = temporal.shape[0]
+    mult = np.ones(n, dtype=np.float64)
+    found = np.zeros(n, dtype=bool)
+    for m in range(lv + 1, complete + 1):
+        f = temporal[:, m, :]
+        channels = (f[:, _N] * f[:, _G] * f[:, _C]).astype(np.float64)
+        everything = f.prod(axis=1).astype(np.float64)
+        here = ~found & (channels > 1)
+        mult = np.where(found, mult * everything, np.where(here, channels, mult))
+        found |= here
+    unfixed = rem[None, :] // cum_t[:, complete] if complete >= 0 else np.broadcast_to(rem, (n, 8))
+    all_un = unfixed.prod(axis=1).astype(np.float64)
+    ch_un = (unfixed[:, _N] * unfixed[:, _G] * unfixed[:, _C]).astype(np.float64)
+    return np.where(found, mult * all_un, mult * ch_un)
+
+
 def energy_lower_bound(
     layer: Layer, accelerator: Accelerator, temporal: np.ndarray, sx: np.ndarray, sy: np.ndarray, keep: np.ndarray,
     complete: int, *, orders: bool = True, per_choice: bool = False,
@@ -172,9 +200,9 @@ def energy_lower_bound(
             tile = _tile(layer, t_dims, ds)
             above = rem[None, :] // cum_t[:, lv]
             if ds == 1:
-                ngc = above[:, _N] * above[:, _G] * above[:, _C]
                 life = t_dims * above
-                entries[(lv, ds)] = np.broadcast_to(np.maximum(tile * ngc, _lifetime_words(layer, life, 1)), (n_c, n))
+                refills = tile * _channel_multiplier(temporal, rem, cum_t, lv, complete)
+                entries[(lv, ds)] = np.broadcast_to(np.maximum(refills, _lifetime_words(layer, life, 1)), (n_c, n))
             elif orders:
                 entries[(lv, ds)] = tile[None, :] * _stationary_multiplier(temporal, rem, cum_t, lv, ds, complete,
                                                                            choice)
