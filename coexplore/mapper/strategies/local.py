@@ -54,7 +54,7 @@ class LocalSearchMapper(Strategy):
             return sample_candidates(self.layer, self.accelerator, self.samples, self.rng)
         assert self._beam is not None
         if self._phase == "polish":  # the beam starts with the best of each spatial unrolling
-            m = min(self.polish, len(self._beam))
+            m = max(1, min(self.polish, len(self._beam)))
             return concat([retilings(self._beam, j, self._free, self.polish_cap // m) for j in range(m)])
         reps = self._beam.take(np.repeat(np.arange(len(self._beam)), self.moves))  # a fresh copy
         # two moves for half of them: escapes plateaus where one move is never enough
@@ -93,15 +93,21 @@ class LocalSearchMapper(Strategy):
         if phase == "search":
             self._stale = 0 if improved else self._stale + 1
             if self._stale >= self.patience:
-                self._phase = "polish"
+                self._phase = "polish" if self.polish > 0 else self._end_of_start()
         elif phase == "polish":
             if improved:
                 self._stale = 0
-            elif self._starts_left > 0:  # an independent restart
-                self._starts_left -= 1
-                self._beam, self._beam_values, self._stale, self._phase = None, np.zeros(0), 0, "sample"
             else:
-                self._done = True
+                self._phase = self._end_of_start()
+
+    def _end_of_start(self) -> str:
+        """The next phase once a start has converged: an independent restart, or done."""
+        if self._starts_left > 0:
+            self._starts_left -= 1
+            self._beam, self._beam_values, self._stale = None, np.zeros(0), 0
+            return "sample"
+        self._done = True
+        return "search"
 
     @property
     def finished(self) -> bool:
