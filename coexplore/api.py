@@ -25,8 +25,8 @@ from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
 __all__ = [
-    "bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "load_mapping_file", "map_network_cli",
-    "resolve_accelerator", "resolve_network",
+    "bench_cost", "evaluate_network_default", "evaluate_timeloop_case", "hwsearch_cli", "load_mapping_file",
+    "map_network_cli", "resolve_accelerator", "resolve_network",
 ]
 
 
@@ -190,3 +190,31 @@ def map_network_cli(
     return {"network": net.name, "accelerator": acc.name, "mapper": mapper, "objective": objective,
             "energy_pj": res.energy_pj, "latency_cycles": res.latency_cycles, "edp": res.edp,
             "seconds": time.perf_counter() - t0, "optimal": all(x.optimal for x in res.layers), "layers": layers}
+
+
+def hwsearch_cli(
+    *, networks: list[str], budget: str, objective: str = "edp", strategy: str = "naas", mode: str = "full",
+    seed: int = 0, budget_evals: int = 300, max_seconds: float | None = None, jobs: int = 1,
+    progress: bool = True, out: str | None = None, throttle: bool = False,
+) -> dict[str, Any]:
+    """``coexplore hwsearch``: the best accelerator under a preset's resources, in the JSON shape of DESIGN.md."""
+    from coexplore.errors import RegistryError
+    from coexplore.hwsearch.search import search_accelerator
+    from coexplore.presets.accelerators import ACCELERATORS
+
+    if budget not in ACCELERATORS:
+        raise RegistryError(f"--budget: unknown accelerator preset {budget!r}; valid: {', '.join(ACCELERATORS)}")
+    nets = []
+    for name in networks:
+        try:
+            nets.append(resolve_network(name))
+        except RegistryError as e:
+            raise RegistryError(f"--network: {e}") from None
+    result = search_accelerator(nets, budget, objective, strategy=strategy, mode=mode, seed=seed,
+                                budget_evals=budget_evals, max_seconds=max_seconds, jobs=jobs, progress=progress,
+                                throttle=throttle)
+    data = result.to_dict()
+    data["networks"] = [n.name for n in nets]
+    if out:
+        data["saved"] = str(result.save(out))
+    return data

@@ -55,6 +55,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_json(p)
     p.set_defaults(func=cmd_map)
 
+    p = sub.add_parser("hwsearch", help="search an accelerator for networks under a preset's resources (NAAS)")
+    p.add_argument("--network", action="append", required=True,
+                   help="preset name, network YAML or ONNX file (repeat for several networks)")
+    p.add_argument("--budget", required=True, help="accelerator preset: the template and the resource budget")
+    p.add_argument("--objective", default="edp",
+                   help="edp, energy, latency, edap or area; several comma-separated for nsga2 "
+                        "(e.g. energy,latency,area)")
+    p.add_argument("--strategy", default="naas", choices=["naas", "random", "grid", "nsga2"])
+    p.add_argument("--mode", default="full", choices=["full", "sizing"],
+                   help="full: sizing and connectivity; sizing: the preset's connectivity")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget-evals", type=int, default=300, help="accelerator candidates to evaluate")
+    p.add_argument("--max-seconds", type=float, default=None, help="time limit of the search loop")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes evaluating candidates")
+    p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency (searches DRAM bandwidth)")
+    p.add_argument("--out", help="write the best design as accelerator YAML")
+    _add_json(p)
+    p.set_defaults(func=cmd_hwsearch)
+
     p = sub.add_parser("bench", help="benchmarks of coexplore itself")
     bsub = p.add_subparsers(dest="bench_what", required=True, metavar="WHAT")
     b = bsub.add_parser("cost", help="batch cost-model throughput on random legal mappings of one layer")
@@ -135,6 +154,37 @@ def cmd_map(args: argparse.Namespace) -> Any:
         print(f"\n{out['network']} on {out['accelerator']} ({out['mapper']}, {out['objective']}): "
               f"{out['latency_cycles']:,} cycles, {out['energy_pj'] / 1e6:.3f} uJ, EDP {out['edp']:.4e} "
               f"({out['seconds']:.1f} s)")
+    return out
+
+
+# -- hwsearch ----------------------------------------------------------------------
+def cmd_hwsearch(args: argparse.Namespace) -> Any:
+    from coexplore.api import hwsearch_cli
+
+    out = hwsearch_cli(
+        networks=args.network, budget=args.budget, objective=args.objective, strategy=args.strategy,
+        mode=args.mode, seed=args.seed, budget_evals=args.budget_evals, max_seconds=args.max_seconds,
+        jobs=args.jobs, progress=not args.json, out=args.out, throttle=args.throttle,
+    )
+    if not args.json:
+        best, base = out["best"], out["baseline"]
+        rows = [["preset " + base["preset"], f"{base['edp']:.4e}", f"{base['energy_pj'] / 1e6:.3f}",
+                 f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"],
+                ["searched", f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
+                 f"{best['latency_cycles']:,.0f}", f"{best['area_mm2']:.3f}"]]
+        fmt.table(["design", "EDP pJ*cyc", "energy uJ", "cycles", "area mm2"], rows)
+        acc = best["accelerator"]
+        print(f"\nbest: {acc['mac']['mesh_x']}x{acc['mac']['mesh_y']} MACs; "
+              + "; ".join(f"{lv['name']}" + (f" {lv['size_words']} words" if lv["size_words"] else "")
+                          + (f" x{lv['instances']}" if lv["instances"] > 1 else "")
+                          + (f" X:{','.join(lv['spatial_dims_x'])}" if lv["spatial_dims_x"] else "")
+                          + (f" Y:{','.join(lv['spatial_dims_y'])}" if lv["spatial_dims_y"] else "")
+                          for lv in acc["levels"]))
+        verdict = (f"no searched design beat {base['preset']}" if out["best_is_preset"] else
+                   f"EDP {out['edp_ratio']:.2f}x lower than {base['preset']}")
+        print(f"{verdict} ({out['strategy']}, {out['mode']}); "
+              f"{out['evaluations']} evaluations in {out['seconds']:.1f} s ({out['evaluations_per_second']:.2f}/s)"
+              + (f"; saved {out['saved']}" if "saved" in out else ""))
     return out
 
 
