@@ -195,26 +195,59 @@ def map_network_cli(
 def hwsearch_cli(
     *, networks: list[str], budget: str, objective: str = "edp", strategy: str = "naas", mode: str = "full",
     seed: int = 0, budget_evals: int = 300, max_seconds: float | None = None, jobs: int = 1,
-    progress: bool = True, out: str | None = None, throttle: bool = False,
+    progress: bool = True, out: str | None = None, throttle: bool = False, fpga_mode: str = "shared",
 ) -> dict[str, Any]:
-    """``coexplore hwsearch``: the best accelerator under a preset's resources, in the JSON shape of DESIGN.md."""
+    """``coexplore hwsearch``: the best accelerator under a preset's resources, in the JSON shape of DESIGN.md.
+
+    An FPGA board as ``budget`` searches the FNAS tiling template instead (exhaustively:
+    the space is small); its best design has a latency and resources, no energy.
+    """
     from coexplore.errors import RegistryError
     from coexplore.hwsearch.search import search_accelerator
     from coexplore.presets.accelerators import ACCELERATORS
+    from coexplore.presets.boards import BOARDS
 
-    if budget not in ACCELERATORS:
-        raise RegistryError(f"--budget: unknown accelerator preset {budget!r}; valid: {', '.join(ACCELERATORS)}")
+    if budget not in ACCELERATORS and budget not in BOARDS:
+        raise RegistryError(f"--budget: unknown accelerator preset or FPGA board {budget!r}; valid: "
+                            f"{', '.join(ACCELERATORS)}, {', '.join(BOARDS)}")
     nets = []
     for name in networks:
         try:
             nets.append(resolve_network(name))
         except RegistryError as e:
             raise RegistryError(f"--network: {e}") from None
+    if budget in BOARDS:
+        return _fpga_search(nets, budget, fpga_mode)
     result = search_accelerator(nets, budget, objective, strategy=strategy, mode=mode, seed=seed,
                                 budget_evals=budget_evals, max_seconds=max_seconds, jobs=jobs, progress=progress,
                                 throttle=throttle)
     data = result.to_dict()
     data["networks"] = [n.name for n in nets]
+    data["kind"] = "asic"
     if out:
         data["saved"] = str(result.save(out))
     return data
+
+
+def _fpga_search(nets: list[Network], board_name: str, mode: str) -> dict[str, Any]:
+    """The FNAS FPGA template on a board: the lowest-latency tiling of all the networks' layers."""
+    from coexplore.hwsearch.fpga import best_design
+    from coexplore.presets.boards import get_board
+
+    board = get_board(board_name)
+    t0 = time.perf_counter()
+    layers = [layer for net in nets for layer in net.layers]
+    sol = best_design(layers, board, mode)
+    seconds = time.perf_counter() - t0
+    designs = [{"Tm": d.Tm, "Tn": d.Tn, "Tr": d.Tr, "Tc": d.Tc, "bits": d.bits} for d in sol.designs]
+    return {
+        "kind": "fpga", "networks": [n.name for n in nets],
+        "best": {"accelerator": {"board": board.name, "mode": sol.mode, "designs": designs},
+                 "edp": None, "energy_pj": None, "latency_cycles": sol.latency_cycles, "area_mm2": None,
+                 "latency_ms": sol.latency.seconds * 1e3,
+                 "resources": {"dsp": sol.resources.dsp, "bram18k": sol.resources.bram18k},
+                 "limits": {"dsp": board.dsp, "bram18k": board.bram18k}},
+        "baseline": {"preset": board.name, "edp": None, "energy_pj": None, "latency_cycles": None},
+        "evaluations": sol.evaluated, "seconds": seconds,
+        "evaluations_per_second": sol.evaluated / seconds if seconds > 0 else float("inf"),
+    }

@@ -141,3 +141,18 @@ def test_pipelined_and_shared_agree_on_one_layer_and_relate_on_a_chain() -> None
     assert lat.start_cycles == sum(x.first_output_cycles for x in lat.layers[:-1])
     assert all(x.first_output_cycles <= x.latency_cycles for x in lat.layers)
     assert lat.latency_cycles == lat.start_cycles + lat.processing_cycles < sum(per)
+
+
+def test_cli_hwsearch_on_a_board_searches_the_fpga_template() -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "coexplore.cli.main", "hwsearch", "--network", "alexnet",
+                          "--budget", "xc7a50t", "--json"], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    best = data["best"]
+    assert data["kind"] == "fpga" and best["accelerator"]["board"] == "xc7a50t"
+    assert best["resources"]["dsp"] <= best["limits"]["dsp"] == 120
+    assert best["resources"]["bram18k"] <= best["limits"]["bram18k"] == 150
+    assert best["latency_cycles"] > 0 and data["evaluations"] > 0

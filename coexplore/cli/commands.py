@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("hwsearch", help="search an accelerator for networks under a preset's resources (NAAS)")
     p.add_argument("--network", action="append", required=True,
                    help="preset name, network YAML or ONNX file (repeat for several networks)")
-    p.add_argument("--budget", required=True, help="accelerator preset: the template and the resource budget")
+    p.add_argument("--budget", required=True,
+                   help="accelerator preset (the template and the resource budget) or FPGA board (xc7a50t, "
+                        "xc7z020, zcu102: the FNAS tiling template)")
     p.add_argument("--objective", default="edp",
                    help="edp, energy, latency, edap or area; several comma-separated for nsga2 "
                         "(e.g. energy,latency,area)")
@@ -71,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--jobs", type=int, default=1, help="worker processes evaluating candidates")
     p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency (searches DRAM bandwidth)")
     p.add_argument("--out", help="write the best design as accelerator YAML")
+    p.add_argument("--fpga-mode", default="shared", choices=["shared", "pipelined"],
+                   help="FPGA boards: one shared engine, or one engine per layer (FNAS's pipeline)")
     _add_json(p)
     p.set_defaults(func=cmd_hwsearch)
 
@@ -164,9 +168,18 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
     out = hwsearch_cli(
         networks=args.network, budget=args.budget, objective=args.objective, strategy=args.strategy,
         mode=args.mode, seed=args.seed, budget_evals=args.budget_evals, max_seconds=args.max_seconds,
-        jobs=args.jobs, progress=not args.json, out=args.out, throttle=args.throttle,
+        jobs=args.jobs, progress=not args.json, out=args.out, throttle=args.throttle, fpga_mode=args.fpga_mode,
     )
-    if not args.json:
+    if not args.json and out["kind"] == "fpga":
+        best = out["best"]
+        rows = [[f"{d['Tm']}", f"{d['Tn']}", f"{d['Tr']}", f"{d['Tc']}", f"{d['bits']}"]
+                for d in best["accelerator"]["designs"]]
+        fmt.table(["Tm", "Tn", "Tr", "Tc", "bits"], rows)
+        res, lim = best["resources"], best["limits"]
+        print(f"\n{best['accelerator']['board']} ({best['accelerator']['mode']}): {best['latency_cycles']:,} cycles "
+              f"= {best['latency_ms']:.3f} ms; DSP {res['dsp']}/{lim['dsp']}, "
+              f"BRAM18 {res['bram18k']}/{lim['bram18k']}; {out['evaluations']:,} designs in {out['seconds']:.1f} s")
+    elif not args.json:
         best, base = out["best"], out["baseline"]
         rows = [["preset " + base["preset"], f"{base['edp']:.4e}", f"{base['energy_pj'] / 1e6:.3f}",
                  f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"],
