@@ -34,8 +34,8 @@ class LocalSearchMapper(Strategy):
     name = "default"
 
     def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, samples: int = 8192,
-                 beam: int = 24, moves: int = 96, patience: int = 12, starts: int = 1, polish: int = 1,
-                 polish_cap: int = 16384) -> None:
+                 beam: int = 24, moves: int = 96, patience: int = 10, starts: int = 1, polish: int = 1,
+                 polish_cap: int = 8192) -> None:
         self.layer = layer
         self.accelerator = accelerator
         self.rng = np.random.default_rng(seed)
