@@ -42,6 +42,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per exhaustive run")
     ap.add_argument("--accelerators", nargs="+", default=["eyeriss", "nvdla-256", "shidiannao"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--extra-seeds", type=int, nargs="*", default=[],
+                    help="also run the default mapper with these seeds; rows get seed_ratios and their worst")
     ap.add_argument("--out", default=None, help="also append the JSON lines to this file")
     ap.add_argument("--exhaustive-from", nargs="+", default=None, metavar="JSONL",
                     help="reuse exhaustive results of earlier runs (proven ones first) instead of re-running them; "
@@ -86,6 +88,13 @@ def main() -> None:
             if not row["proven"]:  # the best known mapping, whichever mapper found it
                 row["exhaustive_edp"] = min(row["exhaustive_edp"], row["default_edp"])
             row["ratio"] = row["default_edp"] / row["exhaustive_edp"]
+            if args.extra_seeds:
+                extra = {}
+                for s in args.extra_seeds:
+                    st, b = make_mapper("default", layer, acc, s)
+                    extra[s] = float(optimize(problem, st, max_evals=b).best_values[0, 0]) / row["exhaustive_edp"]
+                row["seed_ratios"] = {str(k): v for k, v in extra.items()}
+                row["worst_seed_ratio"] = max(row["ratio"], *extra.values())
             rows.append(row)
             line = json.dumps(row)
             print(line, flush=True)
@@ -97,7 +106,9 @@ def main() -> None:
         if not sel:
             return {"rows": 0}
         ratios = [r["ratio"] for r in sel]
-        return {"rows": len(sel), "max_ratio": max(ratios),
+        worst = [x for r in sel for x in (r["ratio"], *r.get("seed_ratios", {}).values())]
+        return {"rows": len(sel), "max_ratio": max(ratios), "max_ratio_any_seed": max(worst),
+                "geomean_ratio_any_seed": math.exp(sum(math.log(x) for x in worst) / len(worst)),
                 "geomean_ratio": math.exp(sum(math.log(x) for x in ratios) / len(ratios)),
                 "default_seconds_total": sum(r["default_seconds"] for r in sel),
                 "exhaustive_seconds_total": sum(r["exhaustive_seconds"] for r in sel)}
