@@ -119,9 +119,9 @@ def test_fronts_and_crowding_on_a_known_example() -> None:
 def test_nsga2_improves_the_zdt1_front() -> None:
     ref = (1.1, 1.1)
     early = optimize(Zdt1(), Nsga2(dim=6, seed=0, pop=40), max_evals=40)
-    late = optimize(Zdt1(), Nsga2(dim=6, seed=0, pop=40), max_evals=3000)
-    again = optimize(Zdt1(), Nsga2(dim=6, seed=0, pop=40), max_evals=3000)
-    rand = optimize(Zdt1(), RandomVectors(dim=6, seed=0, batch=40), max_evals=3000)
+    late = optimize(Zdt1(), Nsga2(dim=6, seed=0, pop=40), max_evals=6000)
+    again = optimize(Zdt1(), Nsga2(dim=6, seed=0, pop=40), max_evals=6000)
+    rand = optimize(Zdt1(), RandomVectors(dim=6, seed=0, batch=40), max_evals=6000)
     hv = [hypervolume_2d(r.best_values, ref) for r in (early, late, rand)]
     assert hv[1] > hv[0] and hv[1] > hv[2]
     assert hv[1] > 0.8  # the true front's hypervolume for this reference is 1.21 - 1/3 = 0.877
