@@ -60,9 +60,14 @@ def optimize(
     max_seconds: float | None = None,
     progress: bool = False,
     on_batch: Callable[[Any, Evaluation], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> SearchResult:
-    """Run ``strategy`` on ``problem`` until it is finished or a budget is spent."""
-    if max_evals is None and max_seconds is None and not strategy.exhaustive:
+    """Run ``strategy`` on ``problem`` until it is finished or a budget is spent.
+
+    ``stop`` is checked before every batch: a budget the problem counts itself (e.g.
+    accuracy queries, which the NAS problem spends only on feasible networks).
+    """
+    if max_evals is None and max_seconds is None and stop is None and not strategy.exhaustive:
         raise ValueError("optimize: give max_evals or max_seconds for a strategy that does not terminate")
     t0 = time.perf_counter()
     evaluated = feasible = 0
@@ -76,6 +81,8 @@ def optimize(
             if max_evals is not None and evaluated >= max_evals:
                 break
             if max_seconds is not None and time.perf_counter() - t0 >= max_seconds:
+                break
+            if stop is not None and stop():
                 break
             cands = strategy.ask()
             if len(cands) == 0:

@@ -1,0 +1,288 @@
+"""Network search strategies on any :class:`~coexplore.nas.space.ArchSpace`, all ask/tell.
+
+* ``random``: uniform architectures, none proposed twice.
+* ``evolution``: regularized (aging) evolution (Real et al., AAAI 2019): tournament, mutate
+  the winner, the oldest member dies.
+* ``reinforce``: a REINFORCE controller with a factorised categorical policy over the
+  space's decisions and a moving-average baseline (the NB201 paper's RL baseline; FNAS
+  samples its decisions the same way).
+* ``brp``: BRP-NAS (Dudziak et al., NeurIPS 2020): a binary-relation GCN predictor
+  ranks the whole (feasible) pool; each round queries the top of the ranking and some
+  of the next best (iterative data selection), then refits on everything queried.
+
+Candidates are :class:`~coexplore.search.candidates.CandidateList` s of architectures;
+values are minimised (the NAS problem returns ``-accuracy``), infeasible ones are ``inf``.
+Every strategy owns its ``numpy.random.Generator``: the same seed gives the same trials.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from coexplore.errors import SpecError
+from coexplore.nas.space import ArchSpace
+from coexplore.registry import Registry
+from coexplore.search.candidates import CandidateList
+from coexplore.search.problem import Evaluation
+from coexplore.search.strategy import Strategy
+
+__all__ = ["NAS_STRATEGIES", "BrpNas", "RandomArchs", "RegularizedEvolution", "Reinforce", "make_nas_strategy"]
+
+Filter = Callable[[Sequence[Any]], np.ndarray]
+
+
+def _positive(who: str, **values: float) -> None:
+    bad = [f"{who}.{k}: must be > 0, got {v!r}" for k, v in values.items() if not v > 0]
+    if bad:
+        raise SpecError(bad)
+
+
+class RandomArchs(Strategy):
+    """Uniform random architectures (valid ones), never the same one twice."""
+
+    name = "random"
+
+    def __init__(self, *, space: ArchSpace[Any], seed: int = 0, batch: int = 10) -> None:
+        _positive("random", batch=batch)
+        self.space, self.batch = space, batch
+        self.rng = np.random.default_rng(seed)
+        self._seen: set[Any] = set()
+
+    def ask(self) -> CandidateList:
+        out = CandidateList()
+        for _ in range(100 * self.batch):
+            if len(out) == self.batch:
+                break
+            arch = self.space.sample(self.rng, 1)[0]
+            if arch not in self._seen:
+                self._seen.add(arch)
+                out.append(arch)
+        return out
+
+
+class RegularizedEvolution(Strategy):
+    """Aging evolution: ``population`` random members, then children of tournament winners.
+
+    Each child comes from the best of ``sample`` members drawn at random; a feasible
+    child joins the population and the oldest member leaves. Infeasible children are
+    dropped (they never become parents).
+    """
+
+    name = "evolution"
+
+    def __init__(self, *, space: ArchSpace[Any], seed: int = 0, population: int = 50, sample: int = 10,
+                 batch: int = 1) -> None:
+        _positive("evolution", population=population, sample=sample, batch=batch)
+        self.space, self.population, self.sample_size, self.batch = space, population, sample, batch
+        self.rng = np.random.default_rng(seed)
+        self._members: list[tuple[Any, float]] = []  # oldest first
+        self._seen: set[Any] = set()
+        self._initial = 0
+
+    def _fresh(self, make: Callable[[], Any]) -> Any:
+        """An architecture not proposed before: from ``make``, else (a converged population) a random one."""
+        for i in range(1200):
+            arch = make() if i < 200 else self.space.sample(self.rng, 1)[0]
+            if arch not in self._seen:
+                break
+        self._seen.add(arch)
+        return arch
+
+    def ask(self) -> CandidateList:
+        if self._initial < self.population:
+            n = min(self.batch if self._initial else max(self.batch, 1), self.population - self._initial)
+            self._initial += n
+            return CandidateList(self._fresh(lambda: self.space.sample(self.rng, 1)[0]) for _ in range(n))
+        if not self._members:  # nothing feasible yet: keep sampling
+            return CandidateList([self._fresh(lambda: self.space.sample(self.rng, 1)[0])])
+        out = CandidateList()
+        for _ in range(self.batch):
+            idx = self.rng.choice(len(self._members), size=min(self.sample_size, len(self._members)), replace=False)
+            parent = min((self._members[i] for i in idx), key=lambda m: m[1])[0]
+            out.append(self._fresh(functools.partial(self.space.mutate, parent, self.rng)))
+        return out
+
+    def tell(self, candidates: Any, evaluation: Evaluation) -> None:
+        for arch, v, ok in zip(candidates, evaluation.values[:, 0], evaluation.feasible, strict=True):
+            if ok and np.isfinite(v):
+                self._members.append((arch, float(v)))
+                if len(self._members) > self.population:
+                    self._members.pop(0)
+
+
+class Reinforce(Strategy):
+    """REINFORCE over a factorised categorical policy (one softmax per decision).
+
+    Reward = -value (accuracy in percent for the NAS problem) / 100; an infeasible
+    architecture gets ``infeasible_reward``. The baseline is an exponential moving
+    average of rewards; the update is plain gradient ascent on the logits.
+    """
+
+    name = "reinforce"
+
+    def __init__(self, *, space: ArchSpace[Any], seed: int = 0, lr: float = 0.1, baseline_decay: float = 0.9,
+                 batch: int = 1, infeasible_reward: float = 0.0, entropy: float = 0.0) -> None:
+        _positive("reinforce", lr=lr, batch=batch)
+        if not 0 <= baseline_decay < 1:
+            raise SpecError(f"reinforce.baseline_decay: must be in [0, 1), got {baseline_decay!r}")
+        self.space, self.lr, self.decay, self.batch = space, lr, baseline_decay, batch
+        self.infeasible_reward, self.entropy = infeasible_reward, entropy
+        self.rng = np.random.default_rng(seed)
+        self.logits = [np.zeros(k) for k in space.cardinalities]
+        self.baseline: float | None = None
+        self._choices: list[tuple[int, ...]] = []
+
+    def probabilities(self) -> list[np.ndarray]:
+        out = []
+        for z in self.logits:
+            e = np.exp(z - z.max())
+            out.append(e / e.sum())
+        return out
+
+    def ask(self) -> CandidateList:
+        probs = self.probabilities()
+        self._choices = [tuple(int(self.rng.choice(len(p), p=p)) for p in probs) for _ in range(self.batch)]
+        return CandidateList(self.space.from_choices(c) for c in self._choices)
+
+    def tell(self, candidates: Any, evaluation: Evaluation) -> None:
+        probs = self.probabilities()
+        grads = [np.zeros_like(z) for z in self.logits]
+        for c, v, ok in zip(self._choices, evaluation.values[:, 0], evaluation.feasible, strict=False):
+            reward = -float(v) / 100.0 if ok and np.isfinite(v) else self.infeasible_reward
+            self.baseline = reward if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * reward
+            advantage = reward - self.baseline
+            for g, p, choice in zip(grads, probs, c, strict=True):
+                g -= advantage * p
+                g[choice] += advantage
+        for z, g, p in zip(self.logits, grads, probs, strict=True):
+            ent_grad = -p * (np.log(p + 1e-12) + 1) + p * np.sum(p * (np.log(p + 1e-12) + 1))
+            z += self.lr * (g / max(len(self._choices), 1) + self.entropy * ent_grad)
+
+
+class BrpNas(Strategy):
+    """BRP-NAS: predictor-guided search with iterative data selection.
+
+    Round 0 queries ``initial`` random members of the pool. Every later round fits the
+    predictor (binary relation GCN by default) on everything queried so far, ranks the
+    unqueried pool and queries ``batch`` of them: the ``exploit`` share from the very top,
+    the rest sampled from the next ``top_k`` (BRP-NAS trains on top-ranked models, so the
+    predictor sharpens where the search needs it).
+
+    Args:
+        pool: The architectures to rank (default: every valid one if the space has at
+            most 200,000 decision tuples, else 20,000 samples).
+        pool_filter: Drops infeasible pool members before ranking (e.g. the problem's
+            latency screen), so no query is wasted on them.
+    """
+
+    name = "brp"
+
+    def __init__(self, *, space: ArchSpace[Any], seed: int = 0, predictor: str = "brp", initial: int = 10,
+                 batch: int = 10, exploit: float = 0.5, top_k: int = 100, pool: Sequence[Any] | None = None,
+                 pool_filter: Filter | None = None, predictor_params: dict[str, Any] | None = None) -> None:
+        _positive("brp", initial=initial, batch=batch, top_k=top_k)
+        if not 0 <= exploit <= 1:
+            raise SpecError(f"brp.exploit: must be in [0, 1], got {exploit!r}")
+        self.space, self.seed, self.predictor_name = space, seed, predictor
+        self.initial, self.batch, self.exploit, self.top_k = initial, batch, exploit, top_k
+        self.predictor_params = dict(predictor_params or {})
+        self.rng = np.random.default_rng(seed)
+        self._pool_arg, self._filter = pool, pool_filter
+        self._pool: list[Any] | None = None
+        self._features: Any = None
+        self._queried: dict[int, float] = {}  # pool position -> value (minimised)
+        self._asked: set[int] = set()
+        self._round = 0
+
+    def _build_pool(self) -> None:
+        if self._pool_arg is not None:
+            pool = list(self._pool_arg)
+        elif self.space.size <= 200_000:
+            pool = [a for a in (self.space.from_choices(c) for c in np.ndindex(*self.space.cardinalities))
+                    if self.space.problem(a) is None]
+        else:
+            pool = self.space.sample(self.rng, 20_000)
+        pool = list(dict.fromkeys(pool))
+        if self._filter is not None:
+            keep = np.asarray(self._filter(pool), dtype=bool)
+            pool = [a for a, k in zip(pool, keep, strict=True) if k]
+        if not pool:
+            raise SpecError("brp: no architecture of the pool meets the constraints")
+        self._pool = pool
+        self._features = self.space.features(pool)
+
+    @property
+    def finished(self) -> bool:
+        return self._pool is not None and len(self._asked) >= len(self._pool)
+
+    def ask(self) -> CandidateList:
+        if self._pool is None:
+            self._build_pool()
+        assert self._pool is not None
+        free = np.array([i for i in range(len(self._pool)) if i not in self._asked], dtype=np.int64)
+        if len(free) == 0:
+            return CandidateList()
+        if len(self._queried) < 2 or self._round == 0:
+            pick = self.rng.choice(free, size=min(self.initial, len(free)), replace=False)
+        else:
+            scores = self._scores(free)
+            order = free[np.argsort(-scores, kind="stable")]
+            n_top = min(len(order), round(self.exploit * self.batch))
+            rest = order[n_top: n_top + self.top_k]
+            n_rest = min(len(rest), self.batch - n_top)
+            pick = np.concatenate([order[:n_top], self.rng.choice(rest, size=n_rest, replace=False)])
+        self._round += 1
+        self._asked.update(int(i) for i in pick)
+        self._last = [int(i) for i in pick]
+        return CandidateList(self._pool[i] for i in self._last)
+
+    def _scores(self, free: np.ndarray) -> np.ndarray:
+        """Predicted goodness (higher = better) of the unqueried pool members."""
+        from coexplore.predict import make_predictor
+
+        done = np.array(sorted(self._queried), dtype=np.int64)
+        y = -np.array([self._queried[i] for i in done])  # higher is better
+        model = make_predictor(self.predictor_name, seed=self.seed + self._round, **self.predictor_params)
+        model.fit(self._features.take(done), y)
+        return np.asarray(model.predict(self._features.take(free)), dtype=np.float64)
+
+    def tell(self, candidates: Any, evaluation: Evaluation) -> None:
+        for i, v, ok in zip(self._last, evaluation.values[:, 0], evaluation.feasible, strict=False):
+            if ok and np.isfinite(v):
+                self._queried[i] = float(v)
+
+
+NAS_STRATEGIES: Registry[Callable[..., Strategy]] = Registry(kind="NAS strategy")
+
+
+@NAS_STRATEGIES.register("random", "uniform random architectures, none twice")
+def _random() -> Callable[..., Strategy]:
+    return RandomArchs
+
+
+@NAS_STRATEGIES.register("evolution", "regularized (aging) evolution, Real et al. 2019")
+def _evolution() -> Callable[..., Strategy]:
+    return RegularizedEvolution
+
+
+@NAS_STRATEGIES.register("reinforce", "REINFORCE controller over the space's decisions")
+def _reinforce() -> Callable[..., Strategy]:
+    return Reinforce
+
+
+@NAS_STRATEGIES.register("brp", "BRP-NAS: binary-relation GCN predictor with iterative data selection")
+def _brp() -> Callable[..., Strategy]:
+    return BrpNas
+
+
+def make_nas_strategy(name: str, *, space: ArchSpace[Any], seed: int = 0, **params: Any) -> Strategy:
+    """The strategy ``name`` on ``space``; an unknown name lists the valid ones."""
+    cls = NAS_STRATEGIES.get(name)
+    try:
+        return cls(space=space, seed=seed, **params)
+    except TypeError as e:
+        raise SpecError(f"strategy {name!r}: {e}") from None
