@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from coexplore.cli import commands
+    from coexplore.cli import commands, nas_commands
 
     parser = argparse.ArgumentParser(
         prog="coexplore",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="reference data directory (default: $COEXPLORE_DATA)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.register(sub)
+    nas_commands.register(sub)
     return parser
 
 

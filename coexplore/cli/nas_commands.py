@@ -1,0 +1,146 @@
+"""Network-side subcommands: ``nas`` (constrained search), ``predictor evaluate``, ``measure``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from coexplore.cli import format as fmt
+
+__all__ = ["register"]
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from coexplore.nas.strategies import NAS_STRATEGIES
+    from coexplore.predict import predictor_names
+
+    p = sub.add_parser("nas", help="hardware-aware network search on fixed hardware (accuracy under a latency limit)")
+    p.add_argument("--space", default="nb201", help="nb201 (default), chain (FNAS) or blocks (MobileNetV2-like)")
+    p.add_argument("--dataset", default=None,
+                   help="nb201: cifar10|cifar100|imagenet16-120; chain: mnist|cifar10|imagenet|digits; "
+                        "blocks: imagenet|digits")
+    p.add_argument("--strategy", default="brp", choices=NAS_STRATEGIES.names())
+    p.add_argument("--accuracy", default=None, choices=["table", "train"],
+                   help="table (NB201, default there) or train (really train on the digits; chain/blocks)")
+    p.add_argument("--latency", default=None, choices=["table", "cost-model", "none"],
+                   help="table (a measured device table; NB201 default), cost-model (mapped on --accelerator)")
+    p.add_argument("--latency-file", help="device latency CSV (default: nasbench201/ in --data-dir)")
+    p.add_argument("--framework", default="onnx", help="framework rows of the latency table (onnx, litert, torch)")
+    p.add_argument("--accelerator", help="accelerator preset or YAML for --latency cost-model")
+    lim = p.add_mutually_exclusive_group()
+    lim.add_argument("--max-latency-ms", type=float, help="latency limit in milliseconds")
+    lim.add_argument("--latency-percentile", type=float, help="latency limit as a percentile of the space")
+    p.add_argument("--objective", default="accuracy", choices=["accuracy", "accuracy,latency"])
+    p.add_argument("--budget-queries", type=int, default=100, help="accuracy evaluations at most (default 100)")
+    p.add_argument("--epochs", type=int, default=10, help="training epochs per network for --accuracy train")
+    p.add_argument("--seed", type=int, default=0)
+    _add_json(p)
+    p.set_defaults(func=cmd_nas)
+
+    p = sub.add_parser("predictor", help="latency / accuracy predictors (BRP-NAS, Eagle)")
+    psub = p.add_subparsers(dest="predictor_command", metavar="SUBCOMMAND", required=True)
+    e = psub.add_parser("evaluate", help="fit on one CSV of NB201 networks, report rank and error metrics on another")
+    e.add_argument("--predictor", required=True, choices=predictor_names())
+    e.add_argument("--train", required=True, help="CSV with arch_index and the target column")
+    e.add_argument("--test", required=True, help="CSV with arch_index and the target column")
+    e.add_argument("--target", required=True, help="target column, e.g. latency_ms or cifar100-test-200ep")
+    e.add_argument("--framework", help="keep rows of this framework only (device tables hold several)")
+    e.add_argument("--dataset", default="cifar100", help="NB201 network the rows describe (default cifar100)")
+    e.add_argument("--seed", type=int, default=0)
+    _add_json(e)
+    e.set_defaults(func=cmd_predictor_evaluate)
+
+    p = sub.add_parser("measure", help="measure NB201 networks' latency on this CPU (Eagle-style) into a CSV")
+    p.add_argument("--out", required=True, help="CSV to write (appended to; measured cells are skipped)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--indices", help="comma-separated NB201 indices")
+    src.add_argument("--count", type=int, help="this many random cells (seeded)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=40)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", help="device name for the CSV (default local-<machine>)")
+    p.add_argument("--seed", type=int, default=0)
+    _add_json(p)
+    p.set_defaults(func=cmd_measure)
+
+
+def cmd_nas(args: argparse.Namespace) -> Any:
+    from coexplore.nas.build import build_accuracy, build_latency, build_space, latency_limit
+    from coexplore.nas.nb201 import NB201Space
+    from coexplore.nas.search import search_nas
+
+    space = build_space(args.space, args.dataset)
+    nb201 = isinstance(space, NB201Space)
+    accuracy = build_accuracy(space, args.accuracy or ("table" if nb201 else "train"), epochs=args.epochs,
+                              seed=args.seed)
+    latency = build_latency(space, args.latency or ("table" if nb201 else "none"), path=args.latency_file,
+                            framework=args.framework, accelerator=args.accelerator, seed=args.seed)
+    limit = args.max_latency_ms
+    if args.latency_percentile is not None:
+        if latency is None:
+            from coexplore.errors import SpecError
+
+            raise SpecError("--latency-percentile: needs a latency source (--latency table or cost-model)")
+        limit = latency_limit(space, latency, args.latency_percentile)
+    res = search_nas(space, accuracy=accuracy, latency=latency, max_latency_ms=limit,
+                     objectives=tuple(args.objective.split(",")), strategy=args.strategy,
+                     budget_queries=args.budget_queries, seed=args.seed, progress=not args.json)
+    out = res.to_dict(space)
+    out["accuracy_source"], out["latency_source"] = accuracy.name, latency.name if latency else None
+    if not args.json:
+        b = out["best"]
+        lat = f"{b['latency_ms']:.3f} ms" if b["latency_ms"] is not None else "n/a"
+        limit_txt = f"<= {limit:.3f} ms" if limit is not None else "no latency limit"
+        print(f"best: {b['arch']}" + (f" (NB201 #{b['arch_index']})" if "arch_index" in b else ""))
+        print(f"accuracy {b['accuracy']:.2f} % ({accuracy.name}), latency {lat} ({limit_txt})")
+        print(f"{out['strategy']}: {out['queries']} accuracy queries (best at query {out['query_of_best']}), "
+              f"{out['pruned_before_accuracy']} candidates pruned before any query, {out['seconds']:.1f} s")
+        if out["front"]:
+            fmt.table(["accuracy %", "latency ms", "arch"],
+                      [[f"{r['accuracy']:.2f}", f"{r['latency_ms']:.3f}", r["arch"]] for r in out["front"]])
+    return out
+
+
+def cmd_predictor_evaluate(args: argparse.Namespace) -> Any:
+    from coexplore.nas.predictor_eval import evaluate_predictor
+
+    score = evaluate_predictor(args.predictor, args.train, args.test, args.target, seed=args.seed,
+                               dataset=args.dataset, framework=args.framework)
+    out = score.to_dict()
+    if not args.json:
+        def show(v: float | None, pct: bool = False) -> str:
+            return "n/a" if v is None else (f"{100 * v:.1f} %" if pct else f"{v:.4f}")
+
+        fmt.table(["predictor", "train", "test", "spearman", "kendall", "MAPE %", "within 5 %", "within 10 %"],
+                  [[out["predictor"], out["train"], out["test"], show(out["spearman"]), show(out["kendall"]),
+                    "n/a" if out["mape"] is None else f"{out['mape']:.2f}", show(out["within_5pct"], True),
+                    show(out["within_10pct"], True)]])
+    return out
+
+
+def cmd_measure(args: argparse.Namespace) -> Any:
+    import numpy as np
+
+    from coexplore.errors import SpecError
+    from coexplore.nas.measure import measure_nb201
+
+    if args.indices is not None:
+        try:
+            indices = [int(x) for x in args.indices.split(",") if x.strip()]
+        except ValueError:
+            raise SpecError(f"--indices: must be comma-separated integers, got {args.indices!r}") from None
+    else:
+        if args.count <= 0 or args.count > 15625:
+            raise SpecError(f"--count: must be in 1..15625, got {args.count}")
+        indices = sorted(int(i) for i in np.random.default_rng(args.seed).choice(15625, args.count, replace=False))
+    run = measure_nb201(indices, args.out, warmup=args.warmup, repeats=args.repeats, threads=args.threads,
+                        seed=args.seed, progress=not args.json, device=args.device)
+    out = {"out": str(run.path), "device": run.device, "requested": len(indices), "measured": len(run.measured),
+           "skipped": len(run.skipped)}
+    if not args.json:
+        print(f"{out['out']}: {out['measured']} cells measured on {out['device']}, {out['skipped']} already there")
+    return out
