@@ -9,7 +9,8 @@ Latency is a table lookup, so networks over the limit are pruned before any accu
 query; a query is one accuracy evaluation ("one network trained"). For each strategy
 and seed: the 1-based query at which the best feasible network (the table's maximum
 over the feasible set) was queried, or the budget when it was not found (then it
-counts as censored). Prints one JSON line per strategy, then a summary.
+counts as censored). A run stops at the query that finds the best (its trajectory up to
+there is the same as without stopping). Prints one JSON line per strategy, then a summary.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def main() -> None:
         t0 = time.perf_counter()
         for seed in range(args.seeds):
             res = search_nas(space, accuracy=acc, latency=lat, max_latency_ms=limit, strategy=strategy,
-                             budget_queries=budget, seed=seed)
+                             budget_queries=budget, seed=seed, target_accuracy=best)
             found.append(res.queries_to_reach(best))
         hits = [f for f in found if f is not None]
         censored = [f if f is not None else budget for f in found]

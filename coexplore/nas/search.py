@@ -75,7 +75,8 @@ class NasResult:
 def search_nas(
     space: ArchSpace[Any], *, accuracy: Evaluator, latency: Evaluator | None = None,
     max_latency_ms: float | None = None, objectives: tuple[str, ...] = ("accuracy",), strategy: str = "brp",
-    budget_queries: int = 100, seed: int = 0, progress: bool = False, **strategy_params: Any,
+    budget_queries: int = 100, seed: int = 0, progress: bool = False, target_accuracy: float | None = None,
+    **strategy_params: Any,
 ) -> NasResult:
     """Search ``space`` for the most accurate network within ``max_latency_ms``.
 
@@ -85,6 +86,7 @@ def search_nas(
         objectives: ``("accuracy",)`` or ``("accuracy", "latency")`` (a Pareto front in ``front``).
         strategy: ``random``, ``evolution``, ``reinforce`` or ``brp``.
         budget_queries: Accuracy queries at most.
+        target_accuracy: Stop as soon as a queried network reaches this accuracy (percent).
         strategy_params: Passed to the strategy (e.g. ``population=`` for evolution).
 
     Raises:
@@ -108,10 +110,17 @@ def search_nas(
 
         bar = tqdm(total=budget_queries, desc=f"nas {strategy}", unit="query", file=sys.stderr, leave=False)
 
+    reached = [0]  # queries already checked against target_accuracy
+
     def spent() -> bool:
         if bar is not None:
             bar.n = min(len(problem.queries), budget_queries)
             bar.refresh()
+        if target_accuracy is not None:
+            while reached[0] < len(problem.queries):
+                if problem.queries[reached[0]].accuracy >= target_accuracy:
+                    return True
+                reached[0] += 1
         return len(problem.queries) >= budget_queries
 
     try:

@@ -177,6 +177,8 @@ class BrpNas(Strategy):
             most 200,000 decision tuples, else 20,000 samples).
         pool_filter: Drops infeasible pool members before ranking (e.g. the problem's
             latency screen), so no query is wasted on them.
+        predictor_params: Hyper-parameters of the predictor (default for ``brp``: 100
+            epochs, which ranks as well as 200 on NB201 at half the fitting time).
     """
 
     name = "brp"
@@ -189,7 +191,8 @@ class BrpNas(Strategy):
             raise SpecError(f"brp.exploit: must be in [0, 1], got {exploit!r}")
         self.space, self.seed, self.predictor_name = space, seed, predictor
         self.initial, self.batch, self.exploit, self.top_k = initial, batch, exploit, top_k
-        self.predictor_params = dict(predictor_params or {})
+        self.predictor_params = dict(predictor_params if predictor_params is not None else
+                                     ({"epochs": 100} if predictor == "brp" else {}))
         self.rng = np.random.default_rng(seed)
         self._pool_arg, self._filter = pool, pool_filter
         self._pool: list[Any] | None = None
