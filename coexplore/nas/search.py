@@ -85,7 +85,8 @@ def search_nas(
         latency: Latency evaluator (ms) for the limit or the second objective.
         objectives: ``("accuracy",)`` or ``("accuracy", "latency")`` (a Pareto front in ``front``).
         strategy: ``random``, ``evolution``, ``reinforce`` or ``brp``.
-        budget_queries: Accuracy queries at most.
+        budget_queries: Accuracy queries at most; the search also ends after 20 x as many proposals
+            (a strategy that keeps proposing known or infeasible networks).
         target_accuracy: Stop as soon as a queried network reaches this accuracy (percent).
         strategy_params: Passed to the strategy (e.g. ``population=`` for evolution).
 
@@ -124,7 +125,7 @@ def search_nas(
         return len(problem.queries) >= budget_queries
 
     try:
-        res = optimize(problem, strat, max_evals=1000 * budget_queries, stop=spent)
+        res = optimize(problem, strat, max_evals=20 * budget_queries, stop=spent)
     finally:
         if bar is not None:
             bar.close()
