@@ -12,6 +12,7 @@ __all__ = [
     "InfeasibleError",
     "InteropError",
     "MappingError",
+    "MissingDependencyError",
     "RegistryError",
     "SpecError",
 ]
@@ -54,3 +55,7 @@ class InteropError(SpecError):
 
 class DataError(CoexploreError):
     """A data file is missing or malformed (see ``--data-dir`` / ``COEXPLORE_DATA``)."""
+
+
+class MissingDependencyError(CoexploreError, ImportError):
+    """An optional package (torch, scipy, scikit-learn) is needed; the message names the extra to install."""

@@ -8,7 +8,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[1] / "coexplore"
 
 LAYER = {
-    "errors": 0, "registry": 0, "datadir": 0, "spec": 0, "presets": 0,
+    "errors": 0, "optional": 0, "registry": 0, "datadir": 0, "spec": 0, "presets": 0,
     "mapping": 1, "interop": 1,
     "cost": 2,
     "search": 3, "predict": 3,

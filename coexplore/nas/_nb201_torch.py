@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torch import nn
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - the core install has no torch
+    from coexplore.errors import MissingDependencyError
+
+    raise MissingDependencyError("coexplore: predictors and PyTorch models need torch; "
+                                 "install it with pip install 'coexplore[nas]'") from None
 
 __all__ = ["tiny_network"]
 

@@ -7,8 +7,15 @@ Imported only inside :class:`coexplore.predict.brp.BRPPredictor` methods, so tha
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - the core install has no torch
+    from coexplore.errors import MissingDependencyError
+
+    raise MissingDependencyError("coexplore: predictors and PyTorch models need torch; "
+                                 "install it with pip install 'coexplore[nas]'") from None
 
 from coexplore.predict._nets import GCNEncoder
 

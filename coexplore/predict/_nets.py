@@ -12,8 +12,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - the core install has no torch
+    from coexplore.errors import MissingDependencyError
+
+    raise MissingDependencyError("coexplore: predictors and PyTorch models need torch; "
+                                 "install it with pip install 'coexplore[nas]'") from None
 
 from coexplore.errors import SpecError
 from coexplore.predict.features import ArchFeatures

@@ -13,6 +13,7 @@ from typing import ClassVar, Self
 import numpy as np
 
 from coexplore.errors import SpecError
+from coexplore.optional import require
 from coexplore.predict.base import Predictor, check_target
 from coexplore.predict.features import ArchFeatures
 
@@ -107,7 +108,7 @@ class LutPredictor(Predictor):
         return lut
 
     def fit(self, features: ArchFeatures, y: np.ndarray) -> Self:
-        from scipy.optimize import nnls
+        nnls = require("scipy.optimize", who=self.name).nnls
 
         t = check_target(features, y, self.name)
         counts = features.require("op_counts", self.name).astype(np.float64)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from coexplore.errors import SpecError
+from coexplore.optional import require
 
 __all__ = ["METRIC_NAMES", "error_metrics", "ranking_metrics"]
 
@@ -91,7 +92,7 @@ def ranking_metrics(y_true: np.ndarray, y_pred: np.ndarray, *, ranking_only: boo
     Raises:
         SpecError: shapes differ or values are not finite, or (regression) a true value is zero.
     """
-    from scipy import stats
+    stats = require("scipy.stats", who="ranking_metrics")
 
     t, p = _pair(y_true, y_pred)
     constant = bool(np.ptp(t) == 0 or np.ptp(p) == 0)
