@@ -15,6 +15,7 @@ __all__ = [
     "MissingDependencyError",
     "RegistryError",
     "SpecError",
+    "StudyError",
 ]
 
 
@@ -59,3 +60,7 @@ class DataError(CoexploreError):
 
 class MissingDependencyError(CoexploreError, ImportError):
     """An optional package (torch, scipy, scikit-learn) is needed; the message names the extra to install."""
+
+
+class StudyError(CoexploreError):
+    """A study cannot be created, found or resumed, or its storage cannot be opened."""

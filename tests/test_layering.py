@@ -13,7 +13,7 @@ LAYER = {
     "cost": 2,
     "search": 3, "predict": 3,
     "mapper": 4, "hwsearch": 4, "nas": 4,
-    "joint": 5,
+    "joint": 5, "resolve": 5,
     "study": 6,
     "report": 7,
     "api": 8, "cli": 8, "__init__": 8, "__main__": 8,

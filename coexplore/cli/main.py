@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from coexplore.cli import commands, nas_commands
+    from coexplore.cli import commands, nas_commands, study_commands
 
     parser = argparse.ArgumentParser(
         prog="coexplore",
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.register(sub)
     nas_commands.register(sub)
+    study_commands.register(sub)
     return parser
 
 

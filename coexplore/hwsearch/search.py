@@ -32,7 +32,7 @@ from coexplore.spec.hardware import Accelerator
 from coexplore.spec.io import accelerator_to_dict, save_accelerator_yaml
 from coexplore.spec.workload import Network
 
-__all__ = ["STRATEGIES", "FrontPoint", "HwSearchResult", "search_accelerator"]
+__all__ = ["STRATEGIES", "FrontPoint", "HwSearchResult", "make_hw_strategy", "search_accelerator"]
 
 STRATEGIES = ("naas", "random", "grid", "nsga2")
 
@@ -137,7 +137,7 @@ def _grid_levels(space: AcceleratorSpace, budget_evals: int) -> list[int]:
     return levels
 
 
-def _make_strategy(name: str, space: AcceleratorSpace, *, seed: int, budget_evals: int, popsize: int | None,
+def make_hw_strategy(name: str, space: AcceleratorSpace, *, seed: int, budget_evals: int, popsize: int | None,
                    jobs: int) -> Strategy:
     x0 = space.encode()
     if name == "naas":
@@ -205,7 +205,7 @@ def search_accelerator(
 
     with AcceleratorSearchProblem(space=space, networks=nets, objectives=objectives, seed=seed, jobs=jobs,
                                   progress=progress, throttle=throttle) as problem:
-        strat = _make_strategy(strategy, space, seed=seed, budget_evals=budget_evals, popsize=popsize, jobs=jobs)
+        strat = make_hw_strategy(strategy, space, seed=seed, budget_evals=budget_evals, popsize=popsize, jobs=jobs)
         res = optimize(problem, strat, max_evals=budget_evals, max_seconds=max_seconds, on_batch=record)
         search_seconds = time.perf_counter() - t0
         if not res.found:

@@ -243,10 +243,18 @@ class BrpNas(Strategy):
         self._last = [int(i) for i in pick]
         return CandidateList(self._pool[i] for i in self._last)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the pool's features (rebuilt on demand) and the filter (used once, at the start)."""
+        state = dict(self.__dict__)
+        state["_features"], state["_filter"] = None, None
+        return state
+
     def _scores(self, free: np.ndarray) -> np.ndarray:
         """Predicted goodness (higher = better) of the unqueried pool members."""
         from coexplore.predict import make_predictor
 
+        if self._features is None:
+            self._features = self.space.features(self._pool)
         done = np.array(sorted(self._queried), dtype=np.int64)
         y = -np.array([self._queried[i] for i in done])  # higher is better
         model = make_predictor(self.predictor_name, seed=self.seed + self._round, **self.predictor_params)

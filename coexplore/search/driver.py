@@ -61,11 +61,13 @@ def optimize(
     progress: bool = False,
     on_batch: Callable[[Any, Evaluation], None] | None = None,
     stop: Callable[[], bool] | None = None,
+    evaluate: Callable[[Any], Evaluation] | None = None,
 ) -> SearchResult:
     """Run ``strategy`` on ``problem`` until it is finished or a budget is spent.
 
     ``stop`` is checked before every batch: a budget the problem counts itself (e.g.
     accuracy queries, which the NAS problem spends only on feasible networks).
+    ``evaluate`` replaces ``problem.evaluate`` (a study evaluates on a pool and records trials).
     """
     if max_evals is None and max_seconds is None and stop is None and not strategy.exhaustive:
         raise ValueError("optimize: give max_evals or max_seconds for a strategy that does not terminate")
@@ -91,7 +93,7 @@ def optimize(
                 continue
             if max_evals is not None and evaluated + len(cands) > max_evals:
                 cands = cands.take(np.arange(max_evals - evaluated))
-            ev = problem.evaluate(cands)
+            ev = problem.evaluate(cands) if evaluate is None else evaluate(cands)
             strategy.tell(cands, ev)
             if on_batch is not None:
                 on_batch(cands, ev)

@@ -17,10 +17,14 @@ class TrialState(enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Trial:
+    """One evaluated candidate: ``values`` in the objectives' own sense (accuracy not negated);
+    ``batch`` is the ask it came from (a study resumes batch by batch)."""
+
     number: int
     params: dict[str, Any]
     values: tuple[float, ...]
     state: TrialState
     reason: str = ""
     seconds: float = 0.0
+    batch: int = 0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -170,7 +170,7 @@ class CmaEs(Strategy):
             np.full(self.dim, 0.5) if first else self.rng.random(self.dim))
         rng = self.rng
         opts = {"popsize": lam, "bounds": [0.0, 1.0], "seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
-                "randn": lambda n, d: rng.standard_normal((n, d)), "tolflatfitness": 5}
+                "randn": _Randn(rng), "tolflatfitness": 5}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._es = cma.CMAEvolutionStrategy(np.array(mean, dtype=np.float64), self.sigma0, opts)
@@ -200,6 +200,16 @@ class CmaEs(Strategy):
             warnings.simplefilter("ignore")
             self._es.tell(list(self._x), f.tolist())
         self._x = None
+
+
+class _Randn:
+    """CMA-ES's normal sampler drawn from our Generator (a class, not a lambda, so a study can pickle it)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def __call__(self, n: int, d: int) -> np.ndarray:
+        return self.rng.standard_normal((n, d))
 
 
 # -- NSGA-II ---------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+"""A study described in YAML: problem, strategy, budget, objectives, seed; validated all at once.
+
+Example (``examples/study-smoke.yaml``)::
+
+    problem:
+      kind: nas                 # nas | hwsearch | mapping
+      space: nb201
+      dataset: cifar100
+      accuracy: table
+      latency: cost-model
+      accelerator: eyeriss
+    objectives: [accuracy, latency]
+    strategy: {name: evolution, params: {population: 20}}
+    budget: {trials: 300}
+    seed: 0
+
+Problem keys by kind:
+
+* ``nas``: ``space`` (nb201, chain, blocks), ``dataset``, ``accuracy`` (table, train),
+  ``latency`` (table, cost-model, none), ``accelerator``, ``latency_file``, ``framework``,
+  ``max_latency_ms`` or ``latency_percentile``, ``epochs``. Objectives: accuracy [, latency].
+* ``hwsearch``: ``networks`` (list), ``budget`` (accelerator preset), ``mode`` (full, sizing).
+  Objectives: any of edp, energy, latency, edap, area. Strategies: naas, random, grid, nsga2.
+* ``mapping``: ``network`` and ``accelerator``, ``mapper`` (default, exhaustive, ...): one trial
+  maps one distinct layer shape. Objectives: edp, energy or latency.
+
+Every mistake is reported with its field path in one :class:`~coexplore.errors.SpecError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coexplore.errors import SpecError
+
+__all__ = ["KINDS", "StudyConfig", "load_config"]
+
+KINDS = ("nas", "hwsearch", "mapping")
+_PROBLEM_KEYS = {
+    "nas": {"kind", "space", "dataset", "accuracy", "latency", "accelerator", "latency_file", "framework",
+            "max_latency_ms", "latency_percentile", "epochs"},
+    "hwsearch": {"kind", "networks", "budget", "mode"},
+    "mapping": {"kind", "network", "accelerator", "mapper"},
+}
+_OBJECTIVES = {
+    "nas": ("accuracy", "latency"),
+    "hwsearch": ("edp", "energy", "latency", "edap", "area"),
+    "mapping": ("edp", "energy", "latency"),
+}
+_STRATEGIES = {
+    "nas": ("random", "evolution", "reinforce", "brp"),
+    "hwsearch": ("naas", "random", "grid", "nsga2"),
+    "mapping": ("layers",),
+}
+_DEFAULT_STRATEGY = {"nas": "evolution", "hwsearch": "naas", "mapping": "layers"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyConfig:
+    """A validated study description (``to_dict`` gives back what is stored with the study)."""
+
+    problem: dict[str, Any]
+    objectives: tuple[str, ...]
+    strategy: str
+    strategy_params: dict[str, Any] = field(default_factory=dict)
+    trials: int = 100
+    seed: int = 0
+    name: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.problem["kind"])
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """``maximize`` for accuracy, ``minimize`` for every cost."""
+        return tuple("maximize" if o == "accuracy" else "minimize" for o in self.objectives)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"problem": dict(self.problem), "objectives": list(self.objectives),
+                               "strategy": {"name": self.strategy, "params": dict(self.strategy_params)},
+                               "budget": {"trials": self.trials}, "seed": self.seed}
+        if self.name:
+            out["name"] = self.name
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "config") -> StudyConfig:
+        """Validate ``data``; every problem is named with its path (``problem.kind: ...``)."""
+        errs: list[str] = []
+        if not isinstance(data, dict):
+            raise SpecError(f"{source}: must be a mapping with problem, objectives, strategy, budget, got "
+                            f"{type(data).__name__}")
+        unknown = sorted(set(data) - {"name", "problem", "objectives", "strategy", "budget", "seed"})
+        errs += [f"{source}.{k}: unknown key; valid: name, problem, objectives, strategy, budget, seed"
+                 for k in unknown]
+        problem = data.get("problem")
+        kind = None
+        if not isinstance(problem, dict):
+            errs.append(f"{source}.problem: must be a mapping with a kind ({', '.join(KINDS)}), got {problem!r}")
+            problem = {}
+        else:
+            kind = problem.get("kind")
+            if kind not in KINDS:
+                errs.append(f"{source}.problem.kind: must be one of {', '.join(KINDS)}, got {kind!r}")
+                kind = None
+            else:
+                errs += [f"{source}.problem.{k}: unknown key for kind {kind}; valid: "
+                         f"{', '.join(sorted(_PROBLEM_KEYS[kind] - {'kind'}))}"
+                         for k in sorted(set(problem) - _PROBLEM_KEYS[kind])]
+                errs += _check_problem(kind, problem, f"{source}.problem")
+        objectives = data.get("objectives", ["accuracy"] if kind == "nas" else ["edp"])
+        if isinstance(objectives, str):
+            objectives = [o.strip() for o in objectives.split(",")]
+        if not isinstance(objectives, list) or not objectives or not all(isinstance(o, str) for o in objectives):
+            errs.append(f"{source}.objectives: must be a non-empty list of names, got {objectives!r}")
+            objectives = []
+        elif kind is not None:
+            bad = [o for o in objectives if o not in _OBJECTIVES[kind]]
+            if bad:
+                errs.append(f"{source}.objectives: {', '.join(map(repr, bad))} not valid for kind {kind}; valid: "
+                            f"{', '.join(_OBJECTIVES[kind])}")
+            if kind == "nas" and objectives and objectives[0] != "accuracy":
+                errs.append(f"{source}.objectives: a nas study's first objective must be accuracy, got "
+                            f"{objectives[0]!r}")
+        strat = data.get("strategy", {})
+        if isinstance(strat, str):
+            strat = {"name": strat}
+        if not isinstance(strat, dict):
+            errs.append(f"{source}.strategy: must be a name or {{name, params}}, got {strat!r}")
+            strat = {}
+        sname = strat.get("name", _DEFAULT_STRATEGY.get(kind or "", ""))
+        params = strat.get("params", {})
+        if kind is not None and sname not in _STRATEGIES[kind]:
+            errs.append(f"{source}.strategy.name: must be one of {', '.join(_STRATEGIES[kind])} for kind {kind}, "
+                        f"got {sname!r}")
+        if not isinstance(params, dict):
+            errs.append(f"{source}.strategy.params: must be a mapping, got {params!r}")
+            params = {}
+        errs += [f"{source}.strategy.{k}: unknown key; valid: name, params" for k in sorted(set(strat) - {"name",
+                                                                                                    "params"})]
+        budget = data.get("budget", {})
+        trials = budget.get("trials") if isinstance(budget, dict) else None
+        if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
+            errs.append(f"{source}.budget.trials: must be an integer >= 1, got {trials!r}")
+        seed = data.get("seed", 0)
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            errs.append(f"{source}.seed: must be an integer >= 0, got {seed!r}")
+        name = data.get("name")
+        if name is not None and (not isinstance(name, str) or not name):
+            errs.append(f"{source}.name: must be a non-empty string, got {name!r}")
+        if errs:
+            raise SpecError(errs)
+        return cls(problem=dict(problem), objectives=tuple(objectives), strategy=str(sname),
+                   strategy_params=dict(params), trials=int(trials), seed=int(seed), name=name)  # type: ignore[arg-type]
+
+
+def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
+    errs: list[str] = []
+
+    def string(key: str, required: bool = False) -> None:
+        v = p.get(key)
+        if v is None:
+            if required:
+                errs.append(f"{path}.{key}: required for kind {kind}, got nothing")
+        elif not isinstance(v, str) or not v:
+            errs.append(f"{path}.{key}: must be a non-empty string, got {v!r}")
+
+    def positive(key: str) -> None:
+        v = p.get(key)
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0):
+            errs.append(f"{path}.{key}: must be a number > 0, got {v!r}")
+
+    if kind == "nas":
+        for k in ("space", "dataset", "accuracy", "latency", "accelerator", "latency_file", "framework"):
+            string(k)
+        for k in ("max_latency_ms", "latency_percentile", "epochs"):
+            positive(k)
+        if p.get("max_latency_ms") is not None and p.get("latency_percentile") is not None:
+            errs.append(f"{path}: give max_latency_ms or latency_percentile, not both")
+        if p.get("latency") == "cost-model" and not p.get("accelerator"):
+            errs.append(f"{path}.accelerator: required with latency: cost-model, got nothing")
+    elif kind == "hwsearch":
+        nets = p.get("networks")
+        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
+            errs.append(f"{path}.networks: must be a non-empty list of network names, got {nets!r}")
+        string("budget", required=True)
+        if p.get("mode", "full") not in ("full", "sizing"):
+            errs.append(f"{path}.mode: must be full or sizing, got {p.get('mode')!r}")
+    else:
+        string("network", required=True)
+        string("accelerator", required=True)
+        string("mapper")
+    return errs
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a study YAML file."""
+    from coexplore.spec.io import read_yaml
+
+    return StudyConfig.from_dict(read_yaml(Path(path)), source=str(path))

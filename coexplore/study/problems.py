@@ -1,0 +1,81 @@
+"""Turn a :class:`~coexplore.study.config.StudyConfig` into a problem and a fresh strategy.
+
+The same config always builds the same problem and the same (seeded) strategy, which
+is what lets ``study resume`` rebuild a study from its stored config.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coexplore.errors import SpecError
+from coexplore.search.strategy import Strategy
+from coexplore.study.config import StudyConfig
+
+__all__ = ["build_problem", "build_strategy"]
+
+
+def build_problem(config: StudyConfig) -> Any:
+    """The problem of ``config`` (evaluated in one process; the study parallelises over candidates)."""
+    p = config.problem
+    if config.kind == "nas":
+        from coexplore.nas.build import build_accuracy, build_latency, build_space, latency_limit
+        from coexplore.nas.nb201 import NB201Space
+        from coexplore.nas.problem import NasProblem
+
+        space = build_space(p.get("space", "nb201"), p.get("dataset"))
+        nb201 = isinstance(space, NB201Space)
+        acc = build_accuracy(space, p.get("accuracy", "table" if nb201 else "train"), epochs=int(p.get("epochs", 10)),
+                             seed=config.seed)
+        lat = build_latency(space, p.get("latency", "table" if nb201 else "none"), path=p.get("latency_file"),
+                            framework=p.get("framework", "onnx"), accelerator=p.get("accelerator"), seed=config.seed)
+        limit = p.get("max_latency_ms")
+        if p.get("latency_percentile") is not None:
+            if lat is None:
+                raise SpecError("problem.latency_percentile: needs a latency source, got latency: none")
+            limit = latency_limit(space, lat, float(p["latency_percentile"]))
+        return NasProblem(space=space, accuracy=acc, latency=lat, max_latency_ms=limit,
+                          objectives=config.objectives)
+    if config.kind == "hwsearch":
+        from coexplore.hwsearch.budget import resolve_budget
+        from coexplore.hwsearch.problem import AcceleratorSearchProblem
+        from coexplore.hwsearch.space import AcceleratorSpace
+        from coexplore.presets.networks import get_network
+
+        budget, template = resolve_budget(p["budget"])
+        if template is None:
+            raise SpecError(f"problem.budget: must be an accelerator preset, got {p['budget']!r}")
+        hw_space = AcceleratorSpace(template=template, budget=budget, mode=p.get("mode", "full"))
+        return AcceleratorSearchProblem(space=hw_space, networks=[get_network(n) for n in p["networks"]],
+                                        objectives=config.objectives, seed=config.seed, jobs=1)
+    from coexplore.mapper.network_problem import NetworkMappingProblem
+    from coexplore.resolve import resolve_accelerator, resolve_network
+
+    return NetworkMappingProblem(network=resolve_network(p["network"]),
+                                 accelerator=resolve_accelerator(p["accelerator"]),
+                                 mapper=p.get("mapper", "default"), objectives=config.objectives, seed=config.seed)
+
+
+def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
+    """A fresh, seeded strategy for ``problem``."""
+    params = dict(config.strategy_params)
+    if config.kind == "nas":
+        from coexplore.nas.strategies import make_nas_strategy
+
+        if config.strategy == "brp":
+            params.setdefault("pool_filter", problem.feasible)
+        return make_nas_strategy(config.strategy, space=problem.space, seed=config.seed, **params)
+    if config.kind == "hwsearch":
+        from coexplore.hwsearch.search import make_hw_strategy
+
+        unknown = sorted(set(params) - {"popsize"})
+        if unknown:
+            raise SpecError(f"strategy.params: unknown {', '.join(unknown)} for {config.strategy}; valid: popsize")
+        return make_hw_strategy(config.strategy, problem.space, seed=config.seed, budget_evals=config.trials,
+                                popsize=params.get("popsize"), jobs=1)
+    from coexplore.mapper.network_problem import LayerList
+
+    unknown = sorted(set(params) - {"batch"})
+    if unknown:
+        raise SpecError(f"strategy.params: unknown {', '.join(unknown)} for layers; valid: batch")
+    return LayerList(count=len(problem.layers), batch=int(params.get("batch", 4)))

@@ -1,0 +1,253 @@
+"""Where studies live: SQLite (an embedded file, WAL mode) by default, PostgreSQL by URL.
+
+Schema (the same on both; ``values`` and ``params`` are JSON, non-finite numbers as null)::
+
+    meta(key TEXT PRIMARY KEY, value TEXT)                    -- schema_version
+    studies(study_id INTEGER PRIMARY KEY, name TEXT UNIQUE, config TEXT, objectives TEXT,
+            directions TEXT, state TEXT, created REAL, updated REAL)
+    trials(study_id, number, batch, state, params, values, reason, seconds, finished,
+           PRIMARY KEY (study_id, number))
+    checkpoints(study_id PRIMARY KEY, batch INTEGER, trials INTEGER, strategy BLOB, updated REAL)
+
+A trial row is written (and committed) as soon as its evaluation finishes; the
+checkpoint (the pickled strategy after ``tell``) once per batch. That is what makes a
+killed study resumable with no trial lost and none evaluated twice (see
+:mod:`coexplore.study.study`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coexplore.errors import StudyError
+from coexplore.search.trial import Trial, TrialState
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStorage", "SqlStorage", "Storage", "StudyInfo", "open_storage"]
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyInfo:
+    """A study's identity: its config (as given), objectives and their directions, and state."""
+
+    name: str
+    config: dict[str, Any]
+    objectives: tuple[str, ...]
+    directions: tuple[str, ...]
+    state: str
+    created: float
+    updated: float
+
+
+def _dumps(x: Any) -> str:
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {str(k): clean(w) for k, w in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(w) for w in v]
+        return v
+
+    return json.dumps(clean(x), allow_nan=False, default=str)
+
+
+def _values(text: str) -> tuple[float, ...]:
+    return tuple(math.inf if v is None else float(v) for v in json.loads(text))
+
+
+class Storage(ABC):
+    """What a study needs from a database; every write is committed before it returns."""
+
+    url: str
+
+    @abstractmethod
+    def create_study(self, name: str, config: dict[str, Any], objectives: Sequence[str],
+                     directions: Sequence[str]) -> StudyInfo: ...
+
+    @abstractmethod
+    def study(self, name: str) -> StudyInfo: ...
+
+    @abstractmethod
+    def studies(self) -> list[str]: ...
+
+    @abstractmethod
+    def add_trials(self, name: str, trials: Iterable[Trial]) -> None: ...
+
+    @abstractmethod
+    def trials(self, name: str) -> list[Trial]: ...
+
+    @abstractmethod
+    def save_checkpoint(self, name: str, batch: int, n_trials: int, blob: bytes) -> None: ...
+
+    @abstractmethod
+    def checkpoint(self, name: str) -> tuple[int, int, bytes] | None: ...
+
+    @abstractmethod
+    def set_state(self, name: str, state: str) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release the connection."""
+
+
+class SqlStorage(Storage):
+    """The schema and queries over a DB-API connection; subclasses open it and set the placeholders."""
+
+    placeholder = "?"
+    blob_type = "BLOB"
+
+    def __init__(self, url: str, conn: Any) -> None:
+        self.url, self._conn = url, conn
+        self._ids: dict[str, int] = {}
+        self._create_schema()
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        cur = self._conn.cursor()
+        cur.execute(self._q(sql), tuple(args))
+        return cur
+
+    def _create_schema(self) -> None:
+        stmts = [
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS studies (study_id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, "
+            "config TEXT NOT NULL, objectives TEXT NOT NULL, directions TEXT NOT NULL, state TEXT NOT NULL, "
+            "created DOUBLE PRECISION NOT NULL, updated DOUBLE PRECISION NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS trials (study_id INTEGER NOT NULL, number INTEGER NOT NULL, "
+            "batch INTEGER NOT NULL, state TEXT NOT NULL, params TEXT NOT NULL, \"values\" TEXT NOT NULL, "
+            "reason TEXT NOT NULL, seconds DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION NOT NULL, "
+            "PRIMARY KEY (study_id, number))",
+            f"CREATE TABLE IF NOT EXISTS checkpoints (study_id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, "
+            f"trials INTEGER NOT NULL, strategy {self.blob_type} NOT NULL, updated DOUBLE PRECISION NOT NULL)",
+        ]
+        for s in stmts:
+            self._exec(s)
+        row = self._exec("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            self._exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        elif row[0] != SCHEMA_VERSION:
+            raise StudyError(f"storage {self.url!r}: schema version {row[0]}, this coexplore reads {SCHEMA_VERSION}")
+        self._conn.commit()
+
+    def _id(self, name: str) -> int:
+        if name not in self._ids:
+            row = self._exec("SELECT study_id FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                known = ", ".join(self.studies()) or "(none)"
+                raise StudyError(f"study {name!r}: not found in {self.url!r}; studies there: {known}")
+            self._ids[name] = int(row[0])
+        return self._ids[name]
+
+    def create_study(self, name: str, config: dict[str, Any], objectives: Sequence[str],
+                     directions: Sequence[str]) -> StudyInfo:
+        if not name or not isinstance(name, str):
+            raise StudyError(f"study name: must be a non-empty string, got {name!r}")
+        if self._exec("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone() is not None:
+            raise StudyError(f"study {name!r}: already exists in {self.url!r}; resume it with "
+                             f"`coexplore study resume {name}` or choose another --name")
+        now = time.time()
+        row = self._exec("SELECT COALESCE(MAX(study_id), 0) + 1 FROM studies").fetchone()
+        self._exec("INSERT INTO studies (study_id, name, config, objectives, directions, state, created, updated) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (int(row[0]), name, _dumps(config), _dumps(list(objectives)), _dumps(list(directions)), "RUNNING",
+                    now, now))
+        self._conn.commit()
+        return self.study(name)
+
+    def study(self, name: str) -> StudyInfo:
+        sid = self._id(name)
+        r = self._exec("SELECT name, config, objectives, directions, state, created, updated FROM studies "
+                       "WHERE study_id = ?", (sid,)).fetchone()
+        return StudyInfo(name=r[0], config=json.loads(r[1]), objectives=tuple(json.loads(r[2])),
+                         directions=tuple(json.loads(r[3])), state=r[4], created=float(r[5]), updated=float(r[6]))
+
+    def studies(self) -> list[str]:
+        return [r[0] for r in self._exec("SELECT name FROM studies ORDER BY study_id").fetchall()]
+
+    def add_trials(self, name: str, trials: Iterable[Trial]) -> None:
+        sid = self._id(name)
+        now = time.time()
+        rows = [(sid, t.number, t.batch, t.state.value, _dumps(t.params), _dumps(list(t.values)), t.reason,
+                 float(t.seconds), now) for t in trials]
+        if not rows:
+            return
+        cur = self._conn.cursor()
+        cur.executemany(self._q("INSERT INTO trials (study_id, number, batch, state, params, \"values\", reason, "
+                                "seconds, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+        self._exec("UPDATE studies SET updated = ? WHERE study_id = ?", (now, sid))
+        self._conn.commit()
+
+    def trials(self, name: str) -> list[Trial]:
+        sid = self._id(name)
+        rows = self._exec("SELECT number, batch, state, params, \"values\", reason, seconds FROM trials "
+                          "WHERE study_id = ? ORDER BY number", (sid,)).fetchall()
+        return [Trial(number=int(r[0]), batch=int(r[1]), state=TrialState(r[2]), params=json.loads(r[3]),
+                      values=_values(r[4]), reason=r[5], seconds=float(r[6])) for r in rows]
+
+    def save_checkpoint(self, name: str, batch: int, n_trials: int, blob: bytes) -> None:
+        sid = self._id(name)
+        now = time.time()
+        self._exec("DELETE FROM checkpoints WHERE study_id = ?", (sid,))
+        self._exec("INSERT INTO checkpoints (study_id, batch, trials, strategy, updated) VALUES (?, ?, ?, ?, ?)",
+                   (sid, batch, n_trials, self._blob(blob), now))
+        self._conn.commit()
+
+    def _blob(self, blob: bytes) -> Any:
+        return sqlite3.Binary(blob)
+
+    def checkpoint(self, name: str) -> tuple[int, int, bytes] | None:
+        row = self._exec("SELECT batch, trials, strategy FROM checkpoints WHERE study_id = ?",
+                         (self._id(name),)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
+
+    def set_state(self, name: str, state: str) -> None:
+        self._exec("UPDATE studies SET state = ?, updated = ? WHERE study_id = ?", (state, time.time(), self._id(name)))
+        self._conn.commit()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class SQLiteStorage(SqlStorage):
+    """An SQLite file in WAL mode (readers do not block the writer; a crash loses no commit)."""
+
+    def __init__(self, path: str | Path, *, must_exist: bool = False) -> None:
+        p = Path(path)
+        if must_exist and not p.is_file():
+            raise StudyError(f"storage sqlite:///{p}: no such file (nothing to read or resume there)")
+        if not p.parent.exists():
+            raise StudyError(f"storage sqlite:///{p}: directory {str(p.parent)!r} does not exist")
+        try:
+            conn = sqlite3.connect(str(p), timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as e:
+            raise StudyError(f"storage sqlite:///{p}: cannot be opened as an SQLite database: {e}") from None
+        super().__init__(f"sqlite:///{p}", conn)
+
+
+def open_storage(url: str, *, must_exist: bool = False) -> Storage:
+    """``sqlite:///PATH`` (relative or absolute path), a plain file path, or ``postgresql://...``.
+
+    ``must_exist``: an SQLite file must already be there (show, resume, report never create one).
+    """
+    if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        from coexplore.study.postgres import PostgresStorage
+
+        return PostgresStorage(url)
+    if url.startswith("sqlite:///"):
+        return SQLiteStorage(url[len("sqlite:///"):], must_exist=must_exist)
+    if "://" in url:
+        raise StudyError(f"storage URL {url!r}: must be sqlite:///PATH or postgresql://USER@HOST/DB")
+    return SQLiteStorage(url, must_exist=must_exist)

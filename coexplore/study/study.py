@@ -1,0 +1,202 @@
+"""A Study = problem + strategy + storage: the one search driver, with every trial kept.
+
+How a study survives ``kill -9`` at any moment and resumes to the same trials:
+
+* each chunk of a batch is committed (one row per trial) as soon as it is evaluated, so
+  a completed trial is never lost;
+* after ``tell``, the strategy (population, CMA-ES distribution, RNG...) is pickled
+  into the checkpoint together with the number of the next trial;
+* on resume the strategy is unpickled, asked again, and proposes exactly the batch it
+  proposed before the kill; trials of that batch already in storage are read back
+  instead of evaluated, the others are evaluated, and the search goes on. Nothing is
+  evaluated twice, and the trial sequence equals an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from coexplore.errors import StudyError
+from coexplore.search.driver import optimize
+from coexplore.search.problem import Evaluation
+from coexplore.search.trial import Trial, TrialState
+from coexplore.study.backends import Backend, make_backend
+from coexplore.study.config import StudyConfig
+from coexplore.study.problems import build_problem, build_strategy
+from coexplore.study.storage import Storage, StudyInfo, open_storage
+
+__all__ = ["StudySummary", "resume_study", "run_study", "show_study"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudySummary:
+    """What one ``run``/``resume`` call did."""
+
+    name: str
+    state: str
+    trials: int
+    evaluated_now: int
+    reused: int
+    seconds: float
+
+
+def _signs(directions: tuple[str, ...]) -> np.ndarray:
+    """+1 for minimised objectives, -1 for maximised ones (the problem minimises ``sign * value``)."""
+    return np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+
+
+class _Recorder:
+    """Evaluates batches through the backend, reusing stored trials, committing new ones as they finish."""
+
+    def __init__(self, *, name: str, storage: Storage, problem: Any, strategy: Any, backend: Backend,
+                 directions: tuple[str, ...], next_number: int, batch: int, stored: dict[int, Trial],
+                 bar: Any) -> None:
+        self.name, self.storage, self.problem, self.strategy, self.backend = name, storage, problem, strategy, backend
+        self.signs = _signs(directions)
+        self.next_number, self.batch, self.stored, self.bar = next_number, batch, stored, bar
+        self.evaluated_now = self.reused = 0
+
+    def evaluate(self, cands: Any) -> Evaluation:
+        n, k = len(cands), len(self.signs)
+        values = np.full((n, k), np.inf)
+        feasible = np.zeros(n, dtype=bool)
+        reasons = [""] * n
+        first = self.next_number
+        todo = []
+        for i in range(n):
+            t = self.stored.get(first + i)
+            if t is None:
+                todo.append(i)
+                continue
+            self.reused += 1
+            feasible[i] = t.state is TrialState.COMPLETE
+            values[i] = np.asarray(t.values, dtype=np.float64) * self.signs if feasible[i] else np.inf
+            reasons[i] = t.reason
+        if todo:
+            sub = cands.take(np.array(todo))
+
+            def on_chunk(a: int, b: int, ev: Evaluation | None, err: str, seconds: float) -> None:
+                trials = []
+                for j in range(a, b):
+                    i = todo[j]
+                    if ev is None:
+                        state, vals, reason = TrialState.FAILED, np.full(k, np.inf), err
+                    else:
+                        ok = bool(ev.feasible[j - a])
+                        vals = ev.values[j - a]
+                        reason = ev.reasons[j - a] if ev.reasons else ""
+                        state = TrialState.COMPLETE if ok and np.isfinite(vals).all() else TrialState.INFEASIBLE
+                    values[i] = vals if state is TrialState.COMPLETE else np.inf
+                    feasible[i] = state is TrialState.COMPLETE
+                    reasons[i] = reason
+                    params = self.problem.describe(cands, i)
+                    if hasattr(cands, "x"):
+                        params = {**params, "x": [float(v) for v in cands.x[i]]}
+                    user = (np.asarray(vals, dtype=np.float64) * self.signs) if state is TrialState.COMPLETE else (
+                        np.full(k, np.inf))
+                    trials.append(Trial(number=first + i, batch=self.batch, params=params,
+                                        values=tuple(float(v) for v in user), state=state, reason=reason,
+                                        seconds=seconds / max(b - a, 1)))
+                self.storage.add_trials(self.name, trials)
+                self.evaluated_now += len(trials)
+                if self.bar is not None:
+                    self.bar.update(len(trials))
+
+            self.backend.run(sub, on_chunk)
+        if self.bar is not None and n - len(todo):
+            self.bar.update(n - len(todo))
+        self.next_number += n
+        return Evaluation(values=values, feasible=feasible, reasons=tuple(reasons))
+
+    def checkpoint(self, cands: Any, ev: Evaluation) -> None:
+        self.storage.save_checkpoint(self.name, self.batch, self.next_number, pickle.dumps(self.strategy))
+        self.batch += 1
+
+
+def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | None, backend: str,
+         address: str | None, progress: bool) -> StudySummary:
+    t0 = time.perf_counter()
+    problem = build_problem(config)
+    ckpt = storage.checkpoint(info.name)
+    if ckpt is None:
+        strategy, batch, next_number = build_strategy(config, problem), 0, 0
+    else:
+        strategy = pickle.loads(ckpt[2])
+        batch, next_number = ckpt[0] + 1, ckpt[1]
+        if hasattr(strategy, "reattach"):
+            strategy.reattach(problem)
+    stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}
+    remaining = config.trials - next_number
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.trials, initial=next_number, desc=f"study {info.name}", unit="trial",
+                   file=sys.stderr, dynamic_ncols=True)
+    engine = make_backend(backend, problem, jobs=jobs, address=address)
+    rec = _Recorder(name=info.name, storage=storage, problem=problem, strategy=strategy, backend=engine,
+                    directions=config.directions, next_number=next_number, batch=batch, stored=stored, bar=bar)
+    storage.set_state(info.name, "RUNNING")
+    try:
+        if remaining > 0 and not strategy.finished:
+            optimize(problem, strategy, max_evals=remaining, evaluate=rec.evaluate, on_batch=rec.checkpoint)
+    finally:
+        engine.close()
+        if bar is not None:
+            bar.close()
+        closer = getattr(problem, "close", None)
+        if callable(closer):
+            closer()
+    storage.set_state(info.name, "COMPLETE")
+    return StudySummary(name=info.name, state="COMPLETE", trials=rec.next_number, evaluated_now=rec.evaluated_now,
+                        reused=rec.reused, seconds=time.perf_counter() - t0)
+
+
+def run_study(config: StudyConfig, *, name: str | None = None, storage: str, jobs: int | None = None,
+              backend: str = "local", address: str | None = None, progress: bool = True) -> StudySummary:
+    """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget."""
+    study_name = name or config.name
+    if not study_name:
+        raise StudyError("study name: give --name or a name in the config, got neither")
+    store = open_storage(storage)
+    try:
+        info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
+        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress)
+    finally:
+        store.close()
+
+
+def resume_study(name: str, *, storage: str, jobs: int | None = None, backend: str = "local",
+                 address: str | None = None, progress: bool = True) -> StudySummary:
+    """Continue the study ``name`` from its last checkpoint (its config comes from storage)."""
+    store = open_storage(storage, must_exist=True)
+    try:
+        info = store.study(name)
+        config = StudyConfig.from_dict(info.config, source=f"study {name!r} config")
+        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress)
+    finally:
+        store.close()
+
+
+def show_study(name: str, *, storage: str) -> dict[str, Any]:
+    """The JSON of ``study show``: name, state, objectives, directions, config and the trials
+    (``number``, ``state``, ``params``, ``values``, ``reason``, ``seconds``, ``batch``)."""
+    store = open_storage(storage, must_exist=True)
+    try:
+        info = store.study(name)
+        trials = store.trials(name)
+    finally:
+        store.close()
+    return {
+        "name": info.name, "state": info.state, "objectives": list(info.objectives),
+        "directions": list(info.directions), "config": info.config,
+        "trials": [{"number": t.number, "state": t.state.value, "params": t.params,
+                    "values": [v if np.isfinite(v) else None for v in t.values], "reason": t.reason,
+                    "seconds": t.seconds, "batch": t.batch} for t in trials],
+    }
