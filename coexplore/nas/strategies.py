@@ -253,7 +253,7 @@ class BrpNas(Strategy):
         """Predicted goodness (higher = better) of the unqueried pool members."""
         from coexplore.predict import make_predictor
 
-        if self._features is None:
+        if self._features is None and self._pool is not None:
             self._features = self.space.features(self._pool)
         done = np.array(sorted(self._queried), dtype=np.int64)
         y = -np.array([self._queried[i] for i in done])  # higher is better
