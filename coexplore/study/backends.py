@@ -30,6 +30,11 @@ ChunkResult = tuple[int, Evaluation | None, str, float]
 OnChunk = Callable[[int, int, Evaluation | None, str, float], None]
 
 _PROBLEM: Any = None
+#: A Ray worker's copy of the problem, by object id: unpickled once per worker process, not once
+#: per task, so the problem's own caches (each layer shape mapped once...) outlive a task as they
+#: do in a forked pool worker. Without it every chunk re-maps every layer (the smoke study took
+#: 270 s on Ray against 2 s in process).
+_RAY_PROBLEM: dict[str, Any] = {}
 
 
 def _set_problem(problem: Any) -> None:
@@ -48,6 +53,21 @@ def _evaluate_chunk(problem: Any, start: int, cands: Any) -> ChunkResult:
 
 def _pool_task(start: int, cands: Any) -> ChunkResult:
     return _evaluate_chunk(_PROBLEM, start, cands)
+
+
+def _ray_task(boxed_ref: list[Any], start: int, cands: Any) -> ChunkResult:
+    """Runs on a Ray worker; the problem's reference comes boxed so that Ray does not resolve
+    (and unpickle) it for every task; the worker fetches it once and keeps only the latest."""
+    ref = boxed_ref[0]
+    key = ref.hex()
+    problem = _RAY_PROBLEM.get(key)
+    if problem is None:
+        import ray
+
+        problem = ray.get(ref)
+        _RAY_PROBLEM.clear()
+        _RAY_PROBLEM[key] = problem
+    return _evaluate_chunk(problem, start, cands)
 
 
 def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
@@ -135,12 +155,12 @@ class RayBackend(Backend):
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self.chunks_per_worker = chunks_per_worker
         self._problem_ref = ray.put(problem)
-        self._task = ray.remote(_evaluate_chunk)
+        self._task = ray.remote(_ray_task)
 
     def run(self, cands: Any, on_chunk: OnChunk) -> None:
         ray = self._ray
         spans = _chunks(len(cands), self.workers * self.chunks_per_worker)
-        refs = {self._task.remote(self._problem_ref, a, cands.take(np.arange(a, b))): (a, b) for a, b in spans}
+        refs = {self._task.remote([self._problem_ref], a, cands.take(np.arange(a, b))): (a, b) for a, b in spans}
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)

@@ -34,7 +34,7 @@ class LocalSearchMapper(Strategy):
     name = "default"
 
     def __init__(self, *, layer: Layer, accelerator: Accelerator, seed: int = 0, samples: int = 8192,
-                 beam: int = 24, moves: int = 96, patience: int = 10, starts: int = 1, polish: int = 1,
+                 beam: int = 24, moves: int = 96, patience: int = 5, starts: int = 1, polish: int = 1,
                  polish_cap: int = 8192) -> None:
         self.layer = layer
         self.accelerator = accelerator
