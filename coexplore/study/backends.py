@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -128,6 +129,19 @@ class LocalPoolBackend(Backend):
         self._pool.shutdown(cancel_futures=True)
 
 
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Fail fast where no cluster listens: ``ray.init`` retries an unreachable GCS for minutes."""
+    hostport = address.split("://", 1)[-1]
+    if hostport == "auto" or ":" not in hostport:
+        return
+    host, _, port = hostport.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as e:
+        raise StudyError(f"backend ray: cannot connect to {address}: nothing answers there ({e})") from None
+
+
 class RayBackend(Backend):
     """Ray tasks (a local instance, or a cluster at ``address``); the problem is put in the object store once."""
 
@@ -143,8 +157,9 @@ class RayBackend(Backend):
             raise MissingDependencyError("study backend 'ray': needs ray; pip install 'coexplore[ray]'") from None
         self._ray = ray
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
             if address:
+                _check_reachable(address)
                 kwargs["address"] = address
             else:
                 kwargs["num_cpus"] = jobs or os.cpu_count() or 1

@@ -236,6 +236,15 @@ class SQLiteStorage(SqlStorage):
             raise StudyError(f"storage sqlite:///{p}: cannot be opened as an SQLite database: {e}") from None
         super().__init__(f"sqlite:///{p}", conn)
 
+    def add_trials(self, name: str, trials: Iterable[Trial]) -> None:
+        """As the base class; a refused write (a trial number stored twice) is rolled back whole
+        and reported as a StudyError, and the connection stays usable."""
+        try:
+            super().add_trials(name, trials)
+        except sqlite3.Error as e:
+            self._conn.rollback()
+            raise StudyError(f"storage {self.url!r}: writing trials of study {name!r} failed: {e}") from None
+
 
 def open_storage(url: str, *, must_exist: bool = False) -> Storage:
     """``sqlite:///PATH`` (relative or absolute path), a plain file path, or ``postgresql://...``.
