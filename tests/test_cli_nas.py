@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +99,16 @@ def test_measure_writes_a_device_table(capsys: pytest.CaptureFixture[str], tmp_p
     assert table.arch_index.tolist() == [1651, 9930] and np.all(table.latency_ms > 0)
     code, out, _ = run(capsys, "measure", "--out", str(out_csv), "--indices", "1651", "--device", "ci", "--json")
     assert code == 0 and json.loads(out)["skipped"] == 1
+
+
+def test_help_names_every_strategy_and_predictor() -> None:
+    """The help texts list the names by hand (no registry import at start-up); they must not drift."""
+    from coexplore.nas.strategies import NAS_STRATEGIES
+    from coexplore.predict import predictor_names
+
+    nas = subprocess.run([sys.executable, "-m", "coexplore.cli.main", "nas", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    pred = subprocess.run([sys.executable, "-m", "coexplore.cli.main", "predictor", "evaluate", "--help"],
+                          capture_output=True, text=True, check=True).stdout
+    assert all(n in nas for n in NAS_STRATEGIES.names())
+    assert all(n in pred for n in predictor_names())

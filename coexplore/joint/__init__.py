@@ -1,0 +1,31 @@
+"""L5 joint co-exploration of networks and accelerators.
+
+The foundation is exhaustive co-design (Codesign-NAS): an enumerable accelerator grid
+under a preset's budget (:mod:`.space`), a per-(layer shape, design) cost table that
+prices every NAS-Bench-201 network on every design (:mod:`.costtable`), and exact
+Pareto fronts and a fixed-reference hypervolume over all pairs (:mod:`.front`).
+"""
+
+from coexplore.joint.costtable import CostTable, ShapeCounts, build_cost_table, nb201_shape_counts
+from coexplore.joint.front import (
+    FrontPairs,
+    edp_hypervolume,
+    edp_reference,
+    front_accuracy_costs,
+    front_accuracy_edp,
+)
+from coexplore.joint.space import DesignGrid, eyeriss_grid
+
+__all__ = [
+    "CostTable",
+    "DesignGrid",
+    "FrontPairs",
+    "ShapeCounts",
+    "build_cost_table",
+    "edp_hypervolume",
+    "edp_reference",
+    "eyeriss_grid",
+    "front_accuracy_costs",
+    "front_accuracy_edp",
+    "nb201_shape_counts",
+]

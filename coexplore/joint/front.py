@@ -1,0 +1,225 @@
+"""Exact Pareto fronts over every (network, design) pair of a cost table, without listing 10^8 pairs.
+
+Objectives: accuracy is maximised; EDP, latency, energy and area are minimised. A pair
+is on the front when no pair is at least as good in every objective and better in one;
+pairs with equal objective vectors are all kept (as :func:`~coexplore.search.pareto.non_dominated`).
+
+Two facts make the fronts cheap and still exact:
+
+* Networks with the same shape-count row have the same cost on every design; they form
+  a *group* (NAS-Bench-201's 15,625 cells form a few dozen). Costs are computed once
+  per group, in chunks of groups (``dedupe=False`` makes every network its own group:
+  the same fronts, by brute enumeration of all n x D pairs).
+* Within a pair's group, the pair is dominated by any pair with the same network and a
+  design that dominates its design on the cost objectives, and by any pair with the same
+  design and a more accurate network of the group. So only the group's best designs
+  (per cost objective set) and, for them, only the group's most accurate networks can
+  be on the front. If a pair q dominates p, either q is such a candidate or a candidate
+  dominates q (dominance within a finite set always ends at a non-dominated point), and
+  then that candidate dominates p too: the front of the candidates is the front of all
+  pairs.
+
+The hypervolume of (accuracy, EDP) is measured in (accuracy %, log10 EDP) against the
+fixed reference of :func:`edp_reference`: accuracy 0 % and 1.1 x the largest EDP of any
+pair of the space. EDP is taken in log10 because it spans orders of magnitude (a linear
+volume would be all about the worst designs); the reference depends only on the space
+and its table, never on what a strategy evaluated, so strategies are comparable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from coexplore.errors import SpecError
+from coexplore.joint.costtable import CostTable
+from coexplore.search.pareto import hypervolume_2d, non_dominated
+
+__all__ = ["FrontPairs", "edp_hypervolume", "edp_reference", "front_accuracy_costs", "front_accuracy_edp",
+           "group_networks"]
+
+CHUNK_PAIRS = 1 << 22  # pairs whose costs are held at once (about 100 MB of float64 and int64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrontPairs:
+    """Non-dominated (network, design) pairs, most accurate first; arrays of shape (m,).
+
+    Attributes:
+        network: Row of the count matrix (and of ``accuracy``) of each pair.
+        design: Column of the cost table.
+        accuracy, energy_pj, latency_cycles, area_mm2, edp: The pair's objectives.
+        pairs: Pairs the front is exact over (networks x feasible designs).
+        evaluated: (group, design) costs computed.
+        seconds: Time to compute the front.
+    """
+
+    network: np.ndarray
+    design: np.ndarray
+    accuracy: np.ndarray
+    energy_pj: np.ndarray
+    latency_cycles: np.ndarray
+    area_mm2: np.ndarray
+    edp: np.ndarray
+    pairs: int
+    evaluated: int
+    seconds: float
+
+    def __len__(self) -> int:
+        return len(self.network)
+
+
+def group_networks(counts: np.ndarray, *, dedupe: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct count rows (G, S), group of each network (n,)); ``dedupe=False``: one group per network."""
+    c = np.asarray(counts, dtype=np.int64)
+    if not dedupe:
+        return c, np.arange(len(c))
+    rows, inverse = np.unique(c, axis=0, return_inverse=True)
+    return rows, inverse.reshape(-1)
+
+
+def _check(table: CostTable, counts: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    acc = np.asarray(accuracy, dtype=np.float64)
+    if acc.shape != (len(counts),) or not np.isfinite(acc).all():
+        raise SpecError(f"accuracy: must be {len(counts)} finite values (one per count row), got shape {acc.shape}")
+    if not table.feasible.any():
+        raise SpecError("table.feasible: no design could map every shape; no pair has a cost")
+    return acc
+
+
+def _chunks(n_rows: int, n_designs: int) -> list[slice]:
+    step = max(1, CHUNK_PAIRS // max(n_designs, 1))
+    return [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
+
+
+def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarray, *,
+                       dedupe: bool = True) -> FrontPairs:
+    """The exact front of (accuracy max, EDP min) over all networks x feasible designs.
+
+    Per group: the minimum EDP over designs and every design reaching it; a pair using
+    another design is dominated by the same network on the best design. Then a 2-D
+    front over networks of (accuracy, their group's minimum EDP), each expanded to its
+    group's best designs.
+    """
+    t0 = time.perf_counter()
+    acc = _check(table, counts, accuracy)
+    rows, group = group_networks(counts, dedupe=dedupe)
+    cols = np.flatnonzero(table.feasible)
+    sub = _restrict(table, cols)
+    best = np.empty(len(rows))
+    ties: list[np.ndarray] = []
+    for sl in _chunks(len(rows), len(cols)):
+        energy, latency = sub.network_costs(rows[sl])
+        edp = energy * latency
+        lo = edp.min(axis=1)
+        best[sl] = lo
+        r, c = np.nonzero(edp == lo[:, None])
+        ties += np.split(c, np.searchsorted(r, np.arange(1, len(lo))))
+    keep = np.flatnonzero(non_dominated(np.column_stack([-acc, best[group]])))
+    net = np.concatenate([np.full(len(ties[group[i]]), i) for i in keep])
+    des = np.concatenate([ties[group[i]] for i in keep])
+    return _pairs(sub, cols, rows, group, acc, net, des, len(acc) * len(cols), len(rows) * len(cols), t0)
+
+
+def front_accuracy_costs(table: CostTable, counts: np.ndarray, accuracy: np.ndarray) -> FrontPairs:
+    """The exact front of (accuracy max, latency min, energy min, area min) over all pairs.
+
+    Area is a property of the design alone. Per group, the designs on the 3-D front of
+    (latency, energy, area) are kept, each with the group's most accurate networks; a
+    4-D front over those (group, design) candidates is the front of all pairs (see the
+    module docstring).
+    """
+    t0 = time.perf_counter()
+    acc = _check(table, counts, accuracy)
+    rows, group = group_networks(counts, dedupe=True)
+    cols = np.flatnonzero(table.feasible)
+    sub = _restrict(table, cols)
+    top = np.full(len(rows), -np.inf)
+    np.maximum.at(top, group, acc)
+    cand_g, cand_d, cand_v = [], [], []
+    for sl in _chunks(len(rows), len(cols)):
+        energy, latency = sub.network_costs(rows[sl])
+        for k, g in enumerate(range(sl.start, sl.stop)):
+            v = np.column_stack([latency[k].astype(np.float64), energy[k], sub.area_mm2])
+            on = np.flatnonzero(_front_3d(v))
+            cand_g.append(np.full(len(on), g))
+            cand_d.append(on)
+            cand_v.append(np.column_stack([np.full(len(on), -top[g]), v[on]]))
+    gs, ds, vs = np.concatenate(cand_g), np.concatenate(cand_d), np.concatenate(cand_v)
+    keep = non_dominated(vs)
+    net_parts, des_parts = [], []
+    for g, d in zip(gs[keep], ds[keep]):
+        members = np.flatnonzero((group == g) & (acc == top[g]))
+        net_parts.append(members)
+        des_parts.append(np.full(len(members), d))
+    net, des = np.concatenate(net_parts), np.concatenate(des_parts)
+    return _pairs(sub, cols, rows, group, acc, net, des, len(acc) * len(cols), len(rows) * len(cols), t0)
+
+
+def _front_3d(values: np.ndarray) -> np.ndarray:
+    """:func:`non_dominated` of (n, 3) rows, after a cheap exact pre-filter.
+
+    A row dominated by the row minimising one objective (ties broken by the others) is
+    off the front; those comparisons are vectorised and usually leave few rows.
+    """
+    keep = np.ones(len(values), dtype=bool)
+    for j in range(values.shape[1]):
+        others = [values[:, k] for k in reversed(range(values.shape[1])) if k != j]
+        order = np.lexsort((*others, values[:, j]))  # by objective j, ties by the others
+        b = values[order[0]]
+        keep &= ~(np.all(b <= values, axis=1) & np.any(b < values, axis=1))
+    out = np.zeros(len(values), dtype=bool)
+    idx = np.flatnonzero(keep)
+    out[idx] = non_dominated(values[idx])
+    return out
+
+
+def _restrict(table: CostTable, cols: np.ndarray) -> CostTable:
+    """``table`` with only the designs ``cols`` (the feasible ones)."""
+    return replace(table, designs=tuple(table.designs[i] for i in cols), energy_pj=table.energy_pj[:, cols],
+                   latency_cycles=table.latency_cycles[:, cols], area_mm2=table.area_mm2[cols],
+                   feasible=table.feasible[cols], reasons=tuple(table.reasons[i] for i in cols))
+
+
+def _pairs(sub: CostTable, cols: np.ndarray, rows: np.ndarray, group: np.ndarray, acc: np.ndarray,
+           net: np.ndarray, des: np.ndarray, pairs: int, evaluated: int, t0: float) -> FrontPairs:
+    """The front's pairs with their objectives (recomputed from the group rows), most accurate first."""
+    energy = np.empty(len(net))
+    latency = np.empty(len(net), dtype=np.int64)
+    for g in np.unique(group[net]):
+        m = group[net] == g
+        e, lat = sub.network_costs(rows[g:g + 1])
+        energy[m], latency[m] = e[0, des[m]], lat[0, des[m]]
+    order = np.lexsort((des, net, energy * latency, -acc[net]))
+    net, des, energy, latency = net[order], des[order], energy[order], latency[order]
+    return FrontPairs(network=net, design=cols[des], accuracy=acc[net], energy_pj=energy, latency_cycles=latency,
+                      area_mm2=sub.area_mm2[des], edp=energy * latency, pairs=pairs, evaluated=evaluated,
+                      seconds=time.perf_counter() - t0)
+
+
+def edp_reference(table: CostTable, counts: np.ndarray) -> tuple[float, float]:
+    """The fixed reference (accuracy %, log10 EDP) = (0, log10(1.1 x the largest EDP of any pair))."""
+    rows, _ = group_networks(counts)
+    cols = np.flatnonzero(table.feasible)
+    sub = _restrict(table, cols)
+    worst = 0.0
+    for sl in _chunks(len(rows), len(cols)):
+        energy, latency = sub.network_costs(rows[sl])
+        worst = max(worst, float((energy * latency).max()))
+    return 0.0, math.log10(1.1 * worst)
+
+
+def edp_hypervolume(accuracy: np.ndarray, edp: np.ndarray, reference: tuple[float, float]) -> float:
+    """Area (accuracy % x decades of EDP) dominated by the points and bounded by ``reference``.
+
+    ``reference`` is (accuracy %, log10 EDP), e.g. :func:`edp_reference`; points beyond it add nothing.
+    """
+    a, e = np.asarray(accuracy, dtype=np.float64), np.asarray(edp, dtype=np.float64)
+    if a.shape != e.shape or a.ndim != 1:
+        raise SpecError(f"accuracy, edp: must be 1-D of equal length, got shapes {a.shape} and {e.shape}")
+    if (e <= 0).any():
+        raise SpecError(f"edp: must be > 0 (it is taken in log10), got {float(e.min())!r}")
+    return hypervolume_2d(np.column_stack([-a, np.log10(e)]), (-reference[0], reference[1]))
