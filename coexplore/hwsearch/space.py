@@ -182,6 +182,10 @@ class AcceleratorSpace:
         meshes = self._meshes(array_x, array_y)
         return [self.template.levels[i].word_bits * meshes[i][0] * meshes[i][1] for i in self.size_levels]
 
+    def sized_bits(self, design: Design) -> int:
+        """On-chip bits of the levels this space sizes, for ``design`` (no accelerator is built)."""
+        return sum(s * w for s, w in zip(design.sizes_words, self._weights(design.array_x, design.array_y)))
+
     def _min_bits(self, array_x: int, array_y: int) -> int:
         return sum(lo * w for lo, w in zip(self._lo, self._weights(array_x, array_y)))
 
@@ -240,7 +244,7 @@ class AcceleratorSpace:
             return dataclasses.replace(d, reason=f"budget.max_sram_bits: the smallest buffers of "
                                                  f"{d.array_x}x{d.array_y} PEs need {need} bits > {cap}")
         sizes = list(d.sizes_words)
-        excess = sum(s * x for s, x in zip(sizes, w)) - cap
+        excess = self.sized_bits(d) - cap
         repaired = excess > 0
         for j in sorted(range(len(sizes)), key=lambda j: (-sizes[j] * w[j], j)):  # largest buffers first
             if excess <= 0:

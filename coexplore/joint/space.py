@@ -135,8 +135,7 @@ class DesignGrid:
                        f"{self.budget.max_macs}")
         fixed = sum((lv.size_words or 0) * lv.word_bits * lv.instances for i, lv in enumerate(self.template.levels[:-1])
                     if i not in self.space.size_levels)
-        bits = fixed + sum(s * w for s, w in zip(design.sizes_words, self.space._weights(design.array_x,
-                                                                                           design.array_y)))
+        bits = fixed + self.space.sized_bits(design)
         if bits > self.budget.max_sram_bits:
             out.append(f"budget.max_sram_bits: {bits} on-chip bits > {self.budget.max_sram_bits}")
         return out

@@ -30,7 +30,7 @@ from coexplore.errors import SpecError
 from coexplore.report.designs import DesignReport, best_designs
 from coexplore.search.pareto import hypervolume_2d, non_dominated
 from coexplore.search.trial import Trial, TrialState
-from coexplore.study.storage import open_storage
+from coexplore.study.storage import StudyInfo, open_storage
 
 __all__ = ["Convergence", "ReportData", "build_report_data", "convergence", "objective_unit", "pareto_front",
            "ranked_best"]
@@ -41,6 +41,11 @@ REFERENCE_MARGIN = 0.1
 """The hypervolume reference point lies this fraction of the range beyond the worst value."""
 
 _UNITS = {"accuracy": "%", "energy": "pJ", "edp": "pJ·cycles", "edap": "pJ·cycles·mm²", "area": "mm²"}
+
+
+def study_kind(config: dict[str, Any]) -> str:
+    """The problem kind a stored study config names ("" if it names none)."""
+    return str(config.get("problem", {}).get("kind", ""))
 
 
 def objective_unit(kind: str, objective: str) -> str:
@@ -69,7 +74,7 @@ class Convergence:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportData:
-    """A study as the report shows it.
+    """A study as the report shows it: its stored identity (``study``) and what is computed from its trials.
 
     ``front`` and ``best`` are trial numbers: ``best`` is ranked best first (the top
     :data:`BEST_LIST` trials of a single objective, or the whole front ordered by the first
@@ -77,19 +82,17 @@ class ReportData:
     ``top``; for a mapping study, the mapped network itself).
     """
 
-    name: str
-    state: str
-    kind: str
-    config: dict[str, Any]
-    objectives: tuple[str, ...]
-    directions: tuple[str, ...]
-    created: float
-    updated: float
+    study: StudyInfo
     trials: tuple[Trial, ...]
     front: tuple[int, ...]
     best: tuple[int, ...]
     convergence: Convergence
     designs: tuple[DesignReport, ...]
+
+    @property
+    def kind(self) -> str:
+        """The problem kind of the study's config (``nas``, ``hwsearch``, ``mapping``)."""
+        return study_kind(self.study.config)
 
     @property
     def searched(self) -> bool:
@@ -111,7 +114,7 @@ class ReportData:
         for t in self.trials:
             if t.number == number:
                 return t
-        raise SpecError(f"trial: no trial number {number} in study {self.name!r}")
+        raise SpecError(f"trial: no trial number {number} in study {self.study.name!r}")
 
     def reasons(self, limit: int = 5) -> list[tuple[str, int]]:
         """The most common reasons of non-COMPLETE trials, with their counts."""
@@ -215,7 +218,7 @@ def build_report_data(name: str, storage: str, *, top: int = 5, designs: bool = 
         trials = tuple(store.trials(name))
     finally:
         store.close()
-    kind = str(info.config.get("problem", {}).get("kind", ""))
+    kind = study_kind(info.config)
     front = pareto_front(trials, info.directions)
     if len(info.directions) == 1:
         best = ranked_best(trials, info.directions, front, limit=max(top, BEST_LIST))
@@ -223,6 +226,5 @@ def build_report_data(name: str, storage: str, *, top: int = 5, designs: bool = 
         best = ranked_best(trials, info.directions, front, limit=len(front))
     picked = ranked_best(trials, info.directions, front, limit=top)
     details = best_designs(info.config, kind, trials, picked, info.objectives) if designs and top else ()
-    return ReportData(name=info.name, state=info.state, kind=kind, config=info.config, objectives=info.objectives,
-                      directions=info.directions, created=info.created, updated=info.updated, trials=trials,
-                      front=front, best=best, convergence=convergence(trials, info.directions), designs=details)
+    return ReportData(study=info, trials=trials, front=front, best=best,
+                      convergence=convergence(trials, info.directions), designs=details)

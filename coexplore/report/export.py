@@ -56,15 +56,15 @@ def trials_csv(data: ReportData) -> str:
     keys: dict[str, None] = {}
     for f in flat:
         keys.update(dict.fromkeys(f))
-    reserved = {"number", "batch", "state", "on_front", "reason", "seconds", *data.objectives}
+    reserved = {"number", "batch", "state", "on_front", "reason", "seconds", *data.study.objectives}
     param_cols = list(keys)
     header = [f"params.{k}" if k in reserved else k for k in param_cols]  # a param named like a column
     front = set(data.front)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["number", "batch", "state", *data.objectives, *header, "on_front", "reason", "seconds"])
+    w.writerow(["number", "batch", "state", *data.study.objectives, *header, "on_front", "reason", "seconds"])
     for t, f in zip(data.trials, flat):
-        values = list(t.values) + [math.inf] * (len(data.objectives) - len(t.values))
+        values = list(t.values) + [math.inf] * (len(data.study.objectives) - len(t.values))
         w.writerow([t.number, t.batch, t.state.value, *(_cell(v) for v in values),
                     *(_cell(f.get(k)) for k in param_cols), t.number in front, t.reason, f"{t.seconds:.6g}"])
     return buf.getvalue()
@@ -106,9 +106,9 @@ def report_dict(data: ReportData) -> dict[str, Any]:
     by_number = {t.number: t for t in data.trials}
     conv = data.convergence
     return _clean({
-        "name": data.name, "state": data.state, "kind": data.kind, "config": data.config,
-        "objectives": list(data.objectives), "directions": list(data.directions),
-        "created": data.created, "updated": data.updated, "counts": data.counts,
+        "name": data.study.name, "state": data.study.state, "kind": data.kind, "config": data.study.config,
+        "objectives": list(data.study.objectives), "directions": list(data.study.directions),
+        "created": data.study.created, "updated": data.study.updated, "counts": data.counts,
         "trials": [_trial(t) for t in data.trials],
         "front": [{"number": n, "params": by_number[n].params, "values": list(by_number[n].values)}
                   for n in data.front],

@@ -92,7 +92,7 @@ def _params_text(params: dict[str, Any]) -> str:
 
 def _obj_headers(data: ReportData) -> list[str]:
     out = []
-    for o, d in zip(data.objectives, data.directions):
+    for o, d in zip(data.study.objectives, data.study.directions):
         unit = objective_unit(data.kind, o)
         out.append(f"{o}{f' ({unit})' if unit else ''} {'↑' if d == 'maximize' else '↓'}")
     return out
@@ -103,13 +103,13 @@ def _when(t: float) -> str:
 
 
 def _summary(data: ReportData) -> str:
-    cfg = data.config
+    cfg = data.study.config
     strat = cfg.get("strategy", {})
     pairs: list[tuple[str, Any]] = [(f"problem.{k}", v) for k, v in cfg.get("problem", {}).items()]
-    pairs += [("objectives", ", ".join(f"{o} ({d})" for o, d in zip(data.objectives, data.directions))),
+    pairs += [("objectives", ", ".join(f"{o} ({d})" for o, d in zip(data.study.objectives, data.study.directions))),
               ("strategy", f"{strat.get('name', '')} {strat.get('params', {}) or ''}".strip()),
               ("budget (trials)", cfg.get("budget", {}).get("trials")), ("seed", cfg.get("seed")),
-              ("created", _when(data.created)), ("last update", _when(data.updated))]
+              ("created", _when(data.study.created)), ("last update", _when(data.study.updated))]
     counts = data.counts
     rows = [[s, n] for s, n in counts.items()]
     parts = ['<section id="trials-summary"><h2>Study and trials</h2>', _kv(pairs), "<h3>Trials by state</h3>",
@@ -136,15 +136,15 @@ def _trial_rows(data: ReportData, numbers: Sequence[int]) -> list[list[Any]]:
 
 def _front(data: ReportData) -> str:
     headers = ["trial", *_obj_headers(data), "parameters"]
-    if len(data.objectives) == 1:
+    if len(data.study.objectives) == 1:
         body = (_table(headers, _trial_rows(data, data.best), id_="best-table") if data.best else
                 '<p class="empty">No complete trial: no best list.</p>')
-        return f'<section id="best-list"><h2>Best trials ({data.objectives[0]})</h2>{body}</section>'
+        return f'<section id="best-list"><h2>Best trials ({data.study.objectives[0]})</h2>{body}</section>'
     fig = pareto_figure(data)
     if fig is None:
         return '<section id="pareto"><h2>Pareto front</h2><p class="empty">No complete trial: no front.</p></section>'
     return (f'<section id="pareto"><h2>Pareto front</h2><p class="sub">{len(data.front)} non-dominated of '
-            f"{len(data.complete)} complete trials, ordered by {data.objectives[0]}.</p>"
+            f"{len(data.complete)} complete trials, ordered by {data.study.objectives[0]}.</p>"
             + _plot(fig, "pareto-plot") + _table(headers, _trial_rows(data, data.best), id_="front-table")
             + "</section>")
 
@@ -155,9 +155,10 @@ def _convergence(data: ReportData) -> str:
         return ('<section id="convergence"><h2>Convergence</h2><p class="empty">No complete trial: no convergence '
                 "curve.</p></section>")
     conv = data.convergence
-    text = f"Best {data.objectives[0]} after each trial."
+    text = f"Best {data.study.objectives[0]} after each trial."
     if conv.hypervolume is not None and conv.reference is not None:
-        text += (f" Hypervolume of ({data.objectives[0]}, {data.objectives[1]}) normalised to the box from the "
+        first, second = data.study.objectives[:2]
+        text += (f" Hypervolume of ({first}, {second}) normalised to the box from the "
                  f"ideal point {_fmt(conv.ideal)} to the reference point {_fmt(conv.reference)} (10 % of the range "
                  f"beyond the worst values); final {conv.hypervolume[-1]:.4f}.")
     return f'<section id="convergence"><h2>Convergence</h2><p class="sub">{escape(text)}</p>' \
@@ -218,7 +219,7 @@ def _designs(data: ReportData) -> str:
         why = "No complete trial: no design to detail." if not data.complete else "No design detailed (top = 0)."
         return head + f'<p class="empty">{why}</p></section>'
     what = ("the mapped network" if data.kind == "mapping" else
-            "the best trials" if len(data.objectives) == 1 else "spread along the front")
+            "the best trials" if len(data.study.objectives) == 1 else "spread along the front")
     return (head + f'<p class="sub">{len(data.designs)} design(s), {what}; energy recomputed per layer and memory '
             "level.</p>" + "".join(_design(data, i, d) for i, d in enumerate(data.designs)) + "</section>")
 
@@ -231,7 +232,7 @@ def render_html(data: ReportData) -> str:
         ours = version("coexplore")
     except PackageNotFoundError:
         ours = "(not installed)"
-    title = f"coexplore study {data.name}"
+    title = f"coexplore study {data.study.name}"
     if data.searched:
         sections = [_summary(data), _front(data), _convergence(data), _designs(data)]
     else:
@@ -239,7 +240,8 @@ def render_html(data: ReportData) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-            f'<header><h1 id="title">Study {escape(data.name)}</h1><p class="sub">state <b>{escape(data.state)}</b> · '
+            f'<header><h1 id="title">Study {escape(data.study.name)}</h1>'
+            f'<p class="sub">state <b>{escape(data.study.state)}</b> · '
             f"kind <b>{escape(data.kind)}</b> · {len(data.trials)} trials · objectives "
             f"{escape(', '.join(_obj_headers(data)))}</p></header>" + "".join(sections)
             + f'<footer class="sub"><p>Generated by coexplore {escape(ours)}; read-only view of the '

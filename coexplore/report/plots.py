@@ -55,9 +55,9 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _label(data: ReportData, i: int) -> str:
-    unit = objective_unit(data.kind, data.objectives[i])
-    arrow = "↑" if data.directions[i] == "maximize" else "↓"
-    return f"{data.objectives[i]}{f' ({unit})' if unit else ''} {arrow}"
+    unit = objective_unit(data.kind, data.study.objectives[i])
+    arrow = "↑" if data.study.directions[i] == "maximize" else "↓"
+    return f"{data.study.objectives[i]}{f' ({unit})' if unit else ''} {arrow}"
 
 
 def _scale(ax: Any, axis: str, values: np.ndarray) -> None:
@@ -73,7 +73,7 @@ def pareto_figure(data: ReportData) -> Any | None:
     (only the pairs of a 2-objective study are one panel). ``None`` with < 2 objectives or no
     COMPLETE trial."""
     done = data.complete
-    k = len(data.objectives)
+    k = len(data.study.objectives)
     if k < 2 or not done:
         return None
     values = np.array([t.values for t in done], dtype=np.float64)
@@ -91,7 +91,7 @@ def pareto_figure(data: ReportData) -> Any | None:
                    label=f"Pareto front ({len(data.front)})")
         if k == 2 and len(fx) > 1:
             order = np.argsort(fx)
-            where = "pre" if data.directions[i] == "maximize" else "post"  # the dominated region's edge
+            where = "pre" if data.study.directions[i] == "maximize" else "post"  # the dominated region's edge
             ax.step(fx[order], fy[order], where=where, color=_FRONT, linewidth=1, zorder=2)
         _scale(ax, "x", values[:, i])
         _scale(ax, "y", values[:, j])
@@ -101,7 +101,7 @@ def pareto_figure(data: ReportData) -> Any | None:
     for ax in axes[len(pairs):]:
         ax.set_visible(False)
     axes[0].legend(loc="best", fontsize=8)
-    fig.suptitle(f"{data.name}: Pareto front")
+    fig.suptitle(f"{data.study.name}: Pareto front")
     return fig
 
 
@@ -127,11 +127,11 @@ def convergence_figure(data: ReportData) -> Any | None:
     if hv:
         assert conv.hypervolume is not None
         axes[1].step(conv.numbers, conv.hypervolume, where="post", color=_FRONT, linewidth=1.6)
-        axes[1].set_ylabel(f"hypervolume ({data.objectives[0]} × {data.objectives[1]}, normalised)")
+        axes[1].set_ylabel(f"hypervolume ({data.study.objectives[0]} × {data.study.objectives[1]}, normalised)")
         axes[1].set_ylim(0, 1)
         axes[1].grid(True, alpha=0.3)
     axes[-1].set_xlabel("trial")
-    fig.suptitle(f"{data.name}: convergence")
+    fig.suptitle(f"{data.study.name}: convergence")
     return fig
 
 
