@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from coexplore.cli import commands, nas_commands, report_commands, study_commands
+    from coexplore.cli import codesign_commands, commands, nas_commands, report_commands, study_commands
 
     parser = argparse.ArgumentParser(
         prog="coexplore",
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     nas_commands.register(sub)
     study_commands.register(sub)
     report_commands.register(sub)
+    codesign_commands.register(sub)
     return parser
 
 

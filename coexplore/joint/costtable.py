@@ -16,6 +16,7 @@ a changed input can never load a stale one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -70,7 +71,22 @@ def nb201_shape_counts(indices: Sequence[int] | None = None, *, dataset: str = "
 
     Networks differ only in which edges are live convolutions, so each distinct pattern
     is built once (:meth:`NB201Space.to_network` is the ground truth for the layers).
+    The whole space's matrix (4 s to build) is kept for the life of the process.
     """
+    if indices is None:
+        return _all_shape_counts(dataset)
+    return _shape_counts(indices, dataset)
+
+
+@functools.cache
+def _all_shape_counts(dataset: str) -> ShapeCounts:
+    out = _shape_counts(None, dataset)
+    out.counts.flags.writeable = False  # shared by every caller in the process
+    out.arch_index.flags.writeable = False
+    return out
+
+
+def _shape_counts(indices: Sequence[int] | None, dataset: str) -> ShapeCounts:
     from coexplore.nas.nb201 import NB201Space
 
     space = NB201Space(dataset=dataset)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coexplore.errors import SpecError
@@ -158,7 +158,7 @@ class DesignGrid:
         return tuple(self._designs[int(i)] for i in indices)
 
 
-def _ordered(dims: Sequence[str]) -> tuple[str, ...]:
+def _ordered(dims: Iterable[str]) -> tuple[str, ...]:
     """``dims`` in :data:`DIMS` order, as ``AcceleratorSpace`` writes them."""
     return tuple(d for d in DIMS if d in dims)
 

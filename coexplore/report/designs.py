@@ -15,6 +15,8 @@ Per problem kind:
 * ``hwsearch``: the accelerator decoded from the trial's vector ``x`` and every network of
   the config, mapped for the study's layer objective. The search mapped layers with a
   cheaper mapper, so the recomputed totals may differ from (usually beat) the trial's.
+* ``codesign``: a grid pair's accelerator (rebuilt from its grid index) and its cell, mapped
+  for EDP; an FPGA pair gets a note (the tiling model has no per-level energies).
 * ``mapping``: one design, the whole network on the accelerator; the breakdown uses the
   default mapper whatever mapper the study used (the note says when they differ).
 
@@ -141,7 +143,36 @@ def best_designs(config: dict[str, Any], kind: str, trials: Sequence[Trial], num
         return (_mapping_design(cfg.problem, tuple(objectives), mapper),)
     if kind == "hwsearch":
         return _hw_designs(cfg, picked, mapper)
+    if kind == "codesign":
+        return _codesign_designs(cfg.problem, picked, mapper)
     return _nas_designs(cfg.problem, picked, mapper)
+
+
+def _codesign_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mapper) -> tuple[DesignReport, ...]:
+    """A grid pair: its accelerator rebuilt from the grid index, its cell mapped for EDP with the default mapper."""
+    out = []
+    grid = None
+    if p.get("space", "nb201") == "nb201":
+        from coexplore.joint.space import eyeriss_grid
+        from coexplore.nas.nb201 import NB201Space
+
+        grid, space = eyeriss_grid(), NB201Space(dataset=p.get("dataset", "cifar100"))
+    for t in trials:
+        acc: Accelerator | None = None
+        nets: tuple[NetworkEnergy, ...] = ()
+        if grid is None:
+            note = "an FPGA tiling (analytical model): no per-level energy breakdown"
+        else:
+            try:
+                acc = grid.build(grid.designs()[int(t.params["design"])])
+                nets = (mapper.network(space.to_network(space.cell(int(t.params["arch_index"]))), acc, "edp"),)
+                note = ("per-layer costs: default mapper, mapped for EDP (the search priced pairs from the cost "
+                        "table's cheaper mapper, so these totals may differ from the trial's values)")
+            except (CoexploreError, KeyError, IndexError) as e:
+                note = f"no breakdown: {e}"
+        out.append(DesignReport(label=f"trial {t.number}", trial=t.number, params=dict(t.params), values=t.values,
+                                accelerator=acc, networks=nets, note=note))
+    return tuple(out)
 
 
 def _nas_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mapper) -> tuple[DesignReport, ...]:

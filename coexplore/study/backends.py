@@ -189,9 +189,13 @@ class RayBackend(Backend):
 
 
 def make_backend(name: str, problem: Any, *, jobs: int | None = None, address: str | None = None) -> Backend:
-    """``local`` (in process for one job, else a forked pool of ``jobs``) or ``ray``."""
+    """``local`` (in process for one job, else a forked pool of ``jobs``) or ``ray``.
+
+    A problem that declares ``in_process = True`` (candidates cost microseconds) is always
+    evaluated in process on the local backend: a pool would only add overhead.
+    """
     if name == "local":
-        n = jobs or os.cpu_count() or 1
+        n = 1 if getattr(problem, "in_process", False) else jobs or os.cpu_count() or 1
         return InProcessBackend(problem) if n <= 1 else LocalPoolBackend(problem, n)
     if name == "ray":
         return RayBackend(problem, address=address, jobs=jobs)

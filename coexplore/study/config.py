@@ -23,6 +23,13 @@ Problem keys by kind:
   Objectives: any of edp, energy, latency, edap, area. Strategies: naas, random, grid, nsga2.
 * ``mapping``: ``network`` and ``accelerator``, ``mapper`` (default, exhaustive, ...): one trial
   maps one distinct layer shape. Objectives: edp, energy or latency.
+* ``codesign``: one trial is one (network, accelerator) pair. ``space: nb201`` with
+  ``accelerators`` (the budget preset of the design grid: eyeriss), ``dataset``,
+  ``design_stride``, ``max_latency_cycles``, ``max_area_mm2``; or ``space: chain`` (FNAS
+  chains trained on the digits) with ``board``, ``timing_ms``, ``epochs``, ``prune``,
+  ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap
+  (chain: accuracy, latency). Strategies: codesign-nas, naas, fnas, dance, sequential,
+  hw-aware-nas, random (:mod:`coexplore.joint`).
 
 Every mistake is reported with its field path in one :class:`~coexplore.errors.SpecError`.
 """
@@ -37,24 +44,28 @@ from coexplore.errors import SpecError
 
 __all__ = ["KINDS", "StudyConfig", "load_config"]
 
-KINDS = ("nas", "hwsearch", "mapping")
+KINDS = ("nas", "hwsearch", "mapping", "codesign")
 _PROBLEM_KEYS = {
     "nas": {"kind", "space", "dataset", "accuracy", "latency", "accelerator", "latency_file", "framework",
             "max_latency_ms", "latency_percentile", "epochs"},
     "hwsearch": {"kind", "networks", "budget", "mode"},
     "mapping": {"kind", "network", "accelerator", "mapper"},
+    "codesign": {"kind", "space", "dataset", "accelerators", "design_stride", "max_latency_cycles", "max_area_mm2",
+                 "board", "timing_ms", "epochs", "prune", "max_layers"},
 }
 _OBJECTIVES = {
     "nas": ("accuracy", "latency"),
     "hwsearch": ("edp", "energy", "latency", "edap", "area"),
     "mapping": ("edp", "energy", "latency"),
+    "codesign": ("accuracy", "latency", "energy", "area", "edp", "edap"),
 }
 _STRATEGIES = {
     "nas": ("random", "evolution", "reinforce", "brp"),
     "hwsearch": ("naas", "random", "grid", "nsga2"),
     "mapping": ("layers",),
+    "codesign": ("codesign-nas", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random"),
 }
-_DEFAULT_STRATEGY = {"nas": "evolution", "hwsearch": "naas", "mapping": "layers"}
+_DEFAULT_STRATEGY = {"nas": "evolution", "hwsearch": "naas", "mapping": "layers", "codesign": "naas"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,7 +122,8 @@ class StudyConfig:
                          f"{', '.join(sorted(_PROBLEM_KEYS[kind] - {'kind'}))}"
                          for k in sorted(set(problem) - _PROBLEM_KEYS[kind])]
                 errs += _check_problem(kind, problem, f"{source}.problem")
-        objectives = data.get("objectives", ["accuracy"] if kind == "nas" else ["edp"])
+        objectives = data.get("objectives", ["accuracy"] if kind == "nas" else ["accuracy", "edp"]
+                              if kind == "codesign" else ["edp"])
         if isinstance(objectives, str):
             objectives = [o.strip() for o in objectives.split(",")]
         if not isinstance(objectives, list) or not objectives or not all(isinstance(o, str) for o in objectives):
@@ -122,8 +134,8 @@ class StudyConfig:
             if bad:
                 errs.append(f"{source}.objectives: {', '.join(map(repr, bad))} not valid for kind {kind}; valid: "
                             f"{', '.join(_OBJECTIVES[kind])}")
-            if kind == "nas" and objectives and objectives[0] != "accuracy":
-                errs.append(f"{source}.objectives: a nas study's first objective must be accuracy, got "
+            if kind in ("nas", "codesign") and objectives and objectives[0] != "accuracy":
+                errs.append(f"{source}.objectives: a {kind} study's first objective must be accuracy, got "
                             f"{objectives[0]!r}")
         strat = data.get("strategy", {})
         if isinstance(strat, str):
@@ -189,6 +201,25 @@ def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
         string("budget", required=True)
         if p.get("mode", "full") not in ("full", "sizing"):
             errs.append(f"{path}.mode: must be full or sizing, got {p.get('mode')!r}")
+    elif kind == "codesign":
+        space = p.get("space", "nb201")
+        if space not in ("nb201", "chain"):
+            errs.append(f"{path}.space: must be nb201 or chain, got {space!r}")
+        for k in ("dataset", "accelerators", "board"):
+            string(k)
+        for k in ("max_latency_cycles", "max_area_mm2", "timing_ms"):
+            positive(k)
+        for k in ("design_stride", "epochs", "max_layers"):
+            v = p.get(k)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                errs.append(f"{path}.{k}: must be an integer >= 1, got {v!r}")
+        if p.get("prune") is not None and not isinstance(p.get("prune"), bool):
+            errs.append(f"{path}.prune: must be true or false, got {p.get('prune')!r}")
+        if space == "nb201" and p.get("accelerators", "eyeriss") != "eyeriss":
+            errs.append(f"{path}.accelerators: the design grid exists for the eyeriss budget, got "
+                        f"{p.get('accelerators')!r}")
+        if space == "chain" and p.get("timing_ms") is None:
+            errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
     else:
         string("network", required=True)
         string("accelerator", required=True)

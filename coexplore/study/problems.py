@@ -36,6 +36,8 @@ def build_problem(config: StudyConfig) -> Any:
             limit = latency_limit(space, lat, float(p["latency_percentile"]))
         return NasProblem(space=space, accuracy=acc, latency=lat, max_latency_ms=limit,
                           objectives=config.objectives)
+    if config.kind == "codesign":
+        return _codesign_problem(config)
     if config.kind == "hwsearch":
         from coexplore.hwsearch.budget import resolve_budget
         from coexplore.hwsearch.problem import AcceleratorSearchProblem
@@ -56,9 +58,31 @@ def build_problem(config: StudyConfig) -> Any:
                                  mapper=p.get("mapper", "default"), objectives=config.objectives, seed=config.seed)
 
 
+def _codesign_problem(config: StudyConfig) -> Any:
+    p = config.problem
+    if p.get("space", "nb201") == "chain":
+        from coexplore.joint.fnas import ChainFpgaProblem
+        from coexplore.presets.boards import get_board
+
+        return ChainFpgaProblem(board=get_board(p.get("board", "xc7z020")), timing_ms=float(p["timing_ms"]),
+                                epochs=int(p.get("epochs", 5)), prune=bool(p.get("prune", True)),
+                                objectives=config.objectives, seed=config.seed, max_layers=p.get("max_layers"))
+    from coexplore.joint.problem import NB201GridProblem
+    from coexplore.joint.space import eyeriss_grid
+
+    return NB201GridProblem(grid=eyeriss_grid(), dataset=p.get("dataset", "cifar100"), objectives=config.objectives,
+                            design_stride=int(p.get("design_stride", 1)),
+                            max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
+                            progress=True)
+
+
 def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
     """A fresh, seeded strategy for ``problem``."""
     params = dict(config.strategy_params)
+    if config.kind == "codesign":
+        from coexplore.joint.registry import make_joint_strategy
+
+        return make_joint_strategy(config.strategy, problem, seed=config.seed, budget=config.trials, **params)
     if config.kind == "nas":
         from coexplore.nas.strategies import make_nas_strategy
 

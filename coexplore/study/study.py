@@ -120,9 +120,10 @@ class _Recorder:
 
 
 def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | None, backend: str,
-         address: str | None, progress: bool) -> StudySummary:
+         address: str | None, progress: bool, problem: Any = None) -> StudySummary:
     t0 = time.perf_counter()
-    problem = build_problem(config)
+    own_problem = problem is None
+    problem = build_problem(config) if own_problem else problem
     ckpt = storage.checkpoint(info.name)
     if ckpt is None:
         strategy, batch, next_number = build_strategy(config, problem), 0, 0
@@ -151,7 +152,7 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
         if bar is not None:
             bar.close()
         closer = getattr(problem, "close", None)
-        if callable(closer):
+        if own_problem and callable(closer):
             closer()
     storage.set_state(info.name, "COMPLETE")
     return StudySummary(name=info.name, state="COMPLETE", trials=rec.next_number, evaluated_now=rec.evaluated_now,
@@ -159,27 +160,33 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
 
 
 def run_study(config: StudyConfig, *, name: str | None = None, storage: str, jobs: int | None = None,
-              backend: str = "local", address: str | None = None, progress: bool = True) -> StudySummary:
-    """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget."""
+              backend: str = "local", address: str | None = None, progress: bool = True,
+              problem: Any = None) -> StudySummary:
+    """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget.
+
+    ``problem``: the config's problem if the caller built it already (it is not closed here).
+    """
     study_name = name or config.name
     if not study_name:
         raise StudyError("study name: give --name or a name in the config, got neither")
     store = open_storage(storage)
     try:
         info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
-        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress)
+        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
+                    problem=problem)
     finally:
         store.close()
 
 
 def resume_study(name: str, *, storage: str, jobs: int | None = None, backend: str = "local",
-                 address: str | None = None, progress: bool = True) -> StudySummary:
+                 address: str | None = None, progress: bool = True, problem: Any = None) -> StudySummary:
     """Continue the study ``name`` from its last checkpoint (its config comes from storage)."""
     store = open_storage(storage, must_exist=True)
     try:
         info = store.study(name)
         config = StudyConfig.from_dict(info.config, source=f"study {name!r} config")
-        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress)
+        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
+                    problem=problem)
     finally:
         store.close()
 

@@ -1,0 +1,89 @@
+"""``coexplore codesign``: a joint network/accelerator search from a recipe, as a study with a report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+# Written by hand so the parser does not import the joint package at start-up (tests check they match).
+STRATEGY_NAMES = "codesign-nas, naas, fnas, dance, sequential, hw-aware-nas, random"
+RECIPE_NAMES = "dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, nb201-eyeriss, nb201-eyeriss-codesign"
+
+
+def _budget(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}")
+    return n
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("codesign", help="search networks and accelerators together (a recipe or a config)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--recipe", default=None, help=f"a shipped recipe: {RECIPE_NAMES}")
+    src.add_argument("config", nargs="?", default=None, help="a study YAML of kind codesign")
+    p.add_argument("--strategy", default=None, help=f"override the recipe's strategy: {STRATEGY_NAMES}")
+    p.add_argument("--budget-evals", type=_budget, default=None, metavar="N",
+                   help="pair evaluations (or 'all': every pair, for codesign-nas)")
+    p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
+    p.add_argument("--storage", default="sqlite:///coexplore-studies.db",
+                   help="study storage (default sqlite:///coexplore-studies.db); the same name resumes")
+    p.add_argument("--name", default=None, help="study name (default RECIPE-STRATEGY-seedS-BUDGET)")
+    p.add_argument("--report", default=None, metavar="FILE", help="HTML report path (default NAME.html)")
+    p.add_argument("--no-report", action="store_true", help="write no HTML report")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    p.set_defaults(func=cmd_codesign)
+
+
+def cmd_codesign(args: argparse.Namespace) -> Any:
+    from coexplore.study.codesign import run_codesign
+
+    out = run_codesign(args.recipe or args.config, strategy=args.strategy, budget=args.budget_evals, seed=args.seed,
+                       storage=args.storage, name=args.name, progress=not (args.quiet or args.json))
+    if not args.no_report:
+        from coexplore.report.write import write_report
+
+        path = Path(args.report or f"{out['study']}.html")
+        write_report(out["study"], args.storage, html=str(path), top=3)
+        out["report"] = str(path)
+    if not args.json:
+        _print(out)
+    else:
+        print(f"coexplore codesign: study {out['study']} in {args.storage}"
+              + (f", report {out['report']}" if out.get("report") else ""), file=sys.stderr)
+    return out
+
+
+def _print(out: dict[str, Any]) -> None:
+    hv = out.get("hypervolume")
+    frac = out.get("hypervolume_fraction")
+    print(f"{out['strategy']}: {out['pairs_evaluated']:,} pairs evaluated in {out['seconds']:.1f} s; hypervolume "
+          f"{hv:.4g}" + (f" ({100 * frac:.2f} % of the exact front's)" if frac is not None else ""))
+    print(f"{'accuracy':>9}  {'latency cycles':>15}  {'energy pJ':>11}  {'EDP':>11}  accelerator  network")
+    for e in out["front"]:
+        acc = e["accelerator"]
+        hw = (f"{acc.get('array')} {acc.get('dataflow')}" if "array" in acc else
+              f"Tm{acc.get('Tm')} Tn{acc.get('Tn')} Tr{acc.get('Tr')} Tc{acc.get('Tc')}")
+        energy = f"{e['energy_pj']:.4g}" if e.get("energy_pj") is not None else "-"
+        edp = f"{e['edp']:.4g}" if e.get("edp") is not None else "-"
+        print(f"{e['accuracy']:9.2f}  {e['latency_cycles']:15,}  {energy:>11}  {edp:>11}  {hw}  {e['arch']}")
+    if "pruning" in out:
+        pr = out["pruning"]
+        print(f"pruned before training: {pr['pruned_before_training']} of {pr['candidates']} candidates "
+              f"({100 * pr['pruned_share']:.1f} %); {pr['networks_trained']} networks trained")
+    if "estimator" in out and "estimator_error_pct" in out["estimator"]:
+        err = out["estimator"]["estimator_error_pct"]
+        print(f"DANCE estimator error vs the cost model: latency {err['latency']:.2f} %, energy {err['energy']:.2f} %, "
+              f"EDP {err['edp']:.2f} % ({out['estimator']['train_pairs']} training pairs)")
+    if out.get("report"):
+        print(f"report: {out['report']}; study {out['study']} in {out['storage']}")

@@ -1,0 +1,274 @@
+"""The joint problem: one candidate is a (network, accelerator) pair, priced from the cost table.
+
+A pair is written as two rows of decisions: the network's choices (NAS-Bench-201: the
+operation on each of the 6 edges) and the accelerator's axis indices in the design grid
+(PE array, dataflow, then one size per sized memory level). Strategies search those
+integer vectors; :class:`NB201GridProblem` turns them into NB201 indices and grid
+designs and prices each pair with the per-(layer shape, design) cost table, so pricing
+a pair is a count-weighted sum of cached mappings (the mapper ran once per shape and
+design when the table was built). Axis combinations over the budget, and designs left
+out by ``design_stride``, are infeasible pairs ("not a design of the space").
+
+Objectives: ``accuracy`` (CIFAR-100 200-epoch top-1 %, maximised), ``latency``
+(cycles), ``energy`` (pJ), ``area`` (mm²), ``edp`` (pJ x cycles), ``edap`` (EDP x mm²).
+Hard constraints ``max_latency_cycles`` and ``max_area_mm2`` make pairs infeasible.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coexplore.errors import SpecError
+from coexplore.hwsearch.space import Design
+from coexplore.joint.costtable import CostTable, ShapeCounts, build_cost_table, nb201_shape_counts
+from coexplore.joint.front import FrontPairs, edp_hypervolume, edp_reference, front_accuracy_costs, front_accuracy_edp
+from coexplore.joint.space import DesignGrid, eyeriss_grid
+from coexplore.search.problem import Evaluation
+
+__all__ = ["COST_OBJECTIVES", "NB201GridProblem", "PairBatch", "objective_values"]
+
+COST_OBJECTIVES = ("latency", "energy", "area", "edp", "edap")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PairBatch:
+    """Candidates of a joint problem: ``arch`` int (n, A) network choices, ``hw`` int (n, H) hardware choices."""
+
+    arch: np.ndarray
+    hw: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.arch.ndim != 2 or self.hw.ndim != 2 or len(self.arch) != len(self.hw):
+            raise SpecError(f"pair_batch: arch and hw must be (n, A) and (n, H) with the same n, got "
+                            f"{self.arch.shape} and {self.hw.shape}")
+
+    def __len__(self) -> int:
+        return len(self.arch)
+
+    def take(self, idx: Any) -> PairBatch:
+        i = np.asarray(idx, dtype=np.int64).reshape(-1)
+        return PairBatch(self.arch[i], self.hw[i])
+
+    def concat(self, other: PairBatch) -> PairBatch:
+        return PairBatch(np.concatenate([self.arch, other.arch]), np.concatenate([self.hw, other.hw]))
+
+    @staticmethod
+    def of(arch: Any, hw: Any) -> PairBatch:
+        return PairBatch(np.asarray(arch, dtype=np.int64).reshape(len(arch), -1),
+                         np.asarray(hw, dtype=np.int64).reshape(len(hw), -1))
+
+
+def objective_values(objectives: tuple[str, ...], accuracy: np.ndarray, latency: np.ndarray, energy: np.ndarray,
+                     area: np.ndarray) -> np.ndarray:
+    """The minimised value matrix (n, k): accuracy negated, costs as they are."""
+    cols = {"accuracy": -accuracy, "latency": latency, "energy": energy, "area": area,
+            "edp": energy * latency, "edap": energy * latency * area}
+    return np.column_stack([np.asarray(cols[o], dtype=np.float64) for o in objectives])
+
+
+class NB201GridProblem:
+    """NAS-Bench-201 cells x a design grid under a preset budget, priced by the cost table.
+
+    Args:
+        grid: The accelerator space (default :func:`eyeriss_grid`).
+        dataset: NB201 accuracy and input size (``cifar100``: the 200-epoch test accuracy).
+        objectives: ``accuracy`` first, then costs among :data:`COST_OBJECTIVES`.
+        design_stride: Keep every ``design_stride``-th grid design (and the reference), a
+            smaller space for tests and quick looks; 1 is the whole grid.
+        max_latency_cycles, max_area_mm2: Hard constraints (None: none).
+        seed, jobs, cache_dir, progress: How the cost table is built (or loaded from its cache).
+    """
+
+    in_process = True  # a pair costs microseconds: a worker pool would only add overhead
+
+    def __init__(self, *, grid: DesignGrid | None = None, dataset: str = "cifar100",
+                 objectives: tuple[str, ...] = ("accuracy", "edp"), design_stride: int = 1,
+                 max_latency_cycles: float | None = None, max_area_mm2: float | None = None, seed: int = 0,
+                 jobs: int | None = None, cache_dir: str | Path | None = None, progress: bool = False) -> None:
+        from coexplore.nas.nb201 import NB201Space
+        from coexplore.nas.tables import load_accuracy
+
+        if not objectives or objectives[0] != "accuracy" or any(o not in COST_OBJECTIVES for o in objectives[1:]):
+            raise SpecError(f"objectives: must be accuracy then costs among {', '.join(COST_OBJECTIVES)}, got "
+                            f"{list(objectives)!r}")
+        if not isinstance(design_stride, int) or design_stride < 1:
+            raise SpecError(f"problem.design_stride: must be an integer >= 1, got {design_stride!r}")
+        self.grid = grid or eyeriss_grid()
+        self.space = NB201Space(dataset=dataset)
+        self.objectives = tuple(objectives)
+        self.max_latency_cycles, self.max_area_mm2 = max_latency_cycles, max_area_mm2
+        self.accuracy = load_accuracy(dataset, 200 if dataset == "cifar100" else 12, "test")
+        self.counts: ShapeCounts = nb201_shape_counts(dataset=dataset)
+        all_designs = self.grid.designs()
+        self.reference_design = _reference_index(self.grid)
+        keep = sorted(set(range(0, len(all_designs), design_stride)) | {self.reference_design})
+        self.grid_index = np.array(keep, dtype=np.int64)  # table column -> grid design index
+        self.designs: tuple[Design, ...] = tuple(all_designs[i] for i in keep)
+        self.table: CostTable = build_cost_table(self.grid, self.counts.shapes, designs=self.designs, seed=seed,
+                                                 jobs=jobs, cache_dir=cache_dir, progress=progress)
+        self.hw_cards = (len(self.grid.arrays), len(self.grid.dataflows), *(len(s) for s in self.grid.sizes_words))
+        self.arch_cards = tuple(self.space.cardinalities)
+        self.hw_choices = np.array([_axes_of(self.grid, d) for d in self.designs], dtype=np.int64)  # (D, H)
+        self._column = np.full(self.hw_cards, -1, dtype=np.int64)
+        self._column[tuple(self.hw_choices.T)] = np.arange(len(self.designs))
+        self.arch_choices = np.array([self.space.to_choices(c) for c in self.space.all_cells()], dtype=np.int64)
+        self._arch = np.full(self.arch_cards, -1, dtype=np.int64)
+        self._arch[tuple(self.arch_choices.T)] = np.arange(len(self.arch_choices))
+        self.reference_column = int(np.searchsorted(self.grid_index, self.reference_design))
+
+    # -- decisions <-> indices ---------------------------------------------------------------
+    @property
+    def n_pairs(self) -> int:
+        """Pairs of the space: networks x designs (infeasible designs included)."""
+        return len(self.arch_choices) * len(self.designs)
+
+    def arch_index(self, arch: np.ndarray) -> np.ndarray:
+        """NB201 index of each row of network choices."""
+        return self._arch[tuple(np.asarray(arch, dtype=np.int64).T)]
+
+    def column(self, hw: np.ndarray) -> np.ndarray:
+        """Table column of each row of hardware choices (-1: not a design of the space)."""
+        h = np.asarray(hw, dtype=np.int64)
+        inside = np.all((h >= 0) & (h < np.array(self.hw_cards)), axis=1)
+        out = np.full(len(h), -1, dtype=np.int64)
+        out[inside] = self._column[tuple(h[inside].T)]
+        return out
+
+    def pairs(self, arch_index: np.ndarray, column: np.ndarray) -> PairBatch:
+        """The candidates of NB201 indices x table columns."""
+        return PairBatch(self.arch_choices[np.asarray(arch_index, dtype=np.int64)],
+                         self.hw_choices[np.asarray(column, dtype=np.int64)])
+
+    def sample_hw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` hardware choice rows drawn uniformly from the feasible designs."""
+        ok = np.flatnonzero(self.table.feasible)
+        return self.hw_choices[ok[rng.integers(len(ok), size=n)]]
+
+    # -- pricing -------------------------------------------------------------------------------
+    def costs(self, arch_index: np.ndarray, column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(energy pJ, latency cycles, area mm²) of pairs (valid columns only), summed shape by shape.
+
+        The same fixed order as :meth:`CostTable.network_costs`, so values equal the front's bit for bit.
+        """
+        c = self.counts.counts[arch_index]
+        energy = np.zeros(len(c))
+        latency = np.zeros(len(c), dtype=np.int64)
+        for s in range(c.shape[1]):
+            energy += c[:, s] * self.table.energy_pj[s, column]
+            latency += c[:, s] * self.table.latency_cycles[s, column]
+        return energy, latency, self.table.area_mm2[column]
+
+    def evaluate(self, cands: PairBatch) -> Evaluation:
+        n = len(cands)
+        idx = self.arch_index(cands.arch)
+        col = self.column(cands.hw)
+        values = np.full((n, len(self.objectives)), np.inf)
+        reasons = [""] * n
+        ok = col >= 0
+        for i in np.flatnonzero(~ok):
+            reasons[i] = "not a design of the space (over the budget or left out by design_stride)"
+        bad_table = ok.copy()
+        bad_table[ok] = ~self.table.feasible[col[ok]]
+        for i in np.flatnonzero(bad_table):
+            reasons[i] = f"design cannot map every layer: {self.table.reasons[col[i]]}"
+        ok &= ~bad_table
+        if ok.any():
+            energy, latency, area = self.costs(idx[ok], col[ok])
+            v = objective_values(self.objectives, self.accuracy[idx[ok]], latency.astype(np.float64), energy, area)
+            values[ok] = v
+            limits = []
+            if self.max_latency_cycles is not None:
+                limits.append(("latency", latency, self.max_latency_cycles, "max_latency_cycles"))
+            if self.max_area_mm2 is not None:
+                limits.append(("area", area, self.max_area_mm2, "max_area_mm2"))
+            rows = np.flatnonzero(ok)
+            for _, got, limit, name in limits:
+                over = got > limit
+                for j in np.flatnonzero(over):
+                    reasons[rows[j]] = f"{name}: {float(got[j]):.6g} > {limit:.6g}"
+                values[rows[over]] = np.inf
+                ok[rows[over]] = False
+        return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
+
+    def describe(self, cands: PairBatch, i: int) -> dict[str, Any]:
+        idx = int(self.arch_index(cands.arch[i:i + 1])[0])
+        col = int(self.column(cands.hw[i:i + 1])[0])
+        out: dict[str, Any] = {"arch_index": idx, "arch": str(self.space.all_cells()[idx]) if idx >= 0 else None,
+                               "hw": [int(v) for v in cands.hw[i]]}
+        if col >= 0:
+            out["design"] = int(self.grid_index[col])
+            out["accelerator"] = self.accelerator_params(col)
+        return out
+
+    def accelerator_params(self, column: int) -> dict[str, Any]:
+        """The design of table column ``column`` as JSON: array, dataflow, buffer sizes, area."""
+        d = self.designs[column]
+        names = [self.grid.template.levels[i].name for i in self.grid.space.size_levels]
+        return {"array": f"{d.array_x}x{d.array_y}", "pes": d.pes, "dataflow": self.grid.dataflow_of(d),
+                "spatial_x": list(d.dims_x), "spatial_y": list(d.dims_y),
+                "sizes_words": dict(zip(names, d.sizes_words, strict=True)),
+                "area_mm2": float(self.table.area_mm2[column])}
+
+    # -- the exact answer ----------------------------------------------------------------------
+    @functools.cached_property
+    def reference(self) -> tuple[float, float]:
+        """The fixed hypervolume reference (accuracy %, log10 EDP) of this space."""
+        return edp_reference(self.table, self.counts.counts)
+
+    @functools.cached_property
+    def exact_front(self) -> FrontPairs:
+        """The exact Pareto front over every pair, for this problem's objectives."""
+        if self.objectives == ("accuracy", "edp"):
+            return front_accuracy_edp(self.table, self.counts.counts, self.accuracy)
+        if set(self.objectives) == {"accuracy", "latency", "energy", "area"}:
+            return front_accuracy_costs(self.table, self.counts.counts, self.accuracy)
+        raise SpecError(f"objectives: the exact front exists for (accuracy, edp) and (accuracy, latency, energy, "
+                        f"area), got {list(self.objectives)!r}")
+
+    def hypervolume(self, accuracy: np.ndarray, edp: np.ndarray) -> float:
+        """Hypervolume of (accuracy, EDP) points against the fixed reference."""
+        if len(accuracy) == 0:
+            return 0.0
+        return edp_hypervolume(np.asarray(accuracy), np.asarray(edp), self.reference)
+
+    @functools.cached_property
+    def exact_hypervolume(self) -> float:
+        f = front_accuracy_edp(self.table, self.counts.counts, self.accuracy)
+        return self.hypervolume(f.accuracy, f.edp)
+
+    def log_edp_range(self) -> tuple[float, float]:
+        """(log10 of the smallest EDP of any pair, log10 of the reference EDP): scales for scalarised rewards."""
+        f = front_accuracy_edp(self.table, self.counts.counts, self.accuracy)
+        return math.log10(float(f.edp.min())), self.reference[1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for k in ("reference", "exact_front", "exact_hypervolume"):
+            state.pop(k, None)
+        return state
+
+
+def _axes_of(grid: DesignGrid, d: Design) -> tuple[int, ...]:
+    """The grid axis indices of design ``d``."""
+    names = [n for n, _ in grid.dataflows]
+    return (grid.arrays.index((d.array_x, d.array_y)), names.index(grid.dataflow_of(d)),
+            *(sizes.index(s) for sizes, s in zip(grid.sizes_words, d.sizes_words, strict=True)))
+
+
+def _reference_index(grid: DesignGrid) -> int:
+    """The grid design equal to the template (its array, dataflow and buffer sizes)."""
+    from coexplore.joint.space import _ordered
+
+    t, sp = grid.template, grid.space
+    want = (t.fanout(sp.ax)[0], t.fanout(sp.ay)[1], _ordered(t.levels[sp.ax].spatial_dims_x),
+            _ordered(t.levels[sp.ay].spatial_dims_y), tuple(t.levels[i].size_words for i in sp.size_levels))
+    for i, d in enumerate(grid.designs()):
+        if (d.array_x, d.array_y, d.dims_x, d.dims_y, d.sizes_words) == want:
+            return i
+    raise SpecError(f"grid: the template {t.name!r} itself is not a design of the grid ({want!r})")

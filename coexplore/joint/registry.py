@@ -1,0 +1,36 @@
+"""Joint strategies by name (what ``strategy.name`` of a codesign study and ``--strategy`` select)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from coexplore.errors import SpecError
+from coexplore.search.strategy import Strategy
+
+__all__ = ["JOINT_STRATEGIES", "make_joint_strategy"]
+
+
+def _classes() -> dict[str, Callable[..., Strategy]]:
+    from coexplore.joint.dance import DanceStrategy
+    from coexplore.joint.strategies import CodesignNas, FnasController, HwAwareNas, NaasNested, RandomPairs, Sequential
+
+    return {"codesign-nas": CodesignNas, "naas": NaasNested, "fnas": FnasController, "dance": DanceStrategy,
+            "sequential": Sequential, "hw-aware-nas": HwAwareNas, "random": RandomPairs}
+
+
+JOINT_STRATEGIES = ("codesign-nas", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random")
+
+
+def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **params: Any) -> Strategy:
+    """Strategy ``name`` on ``problem``; unknown parameters are named with the valid ones."""
+    classes = _classes()
+    if name not in classes:
+        raise SpecError(f"strategy.name: must be one of {', '.join(JOINT_STRATEGIES)}, got {name!r}")
+    cls = classes[name]
+    valid = [k for k in inspect.signature(cls).parameters if k not in ("problem", "seed", "budget")]
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise SpecError(f"strategy.params: unknown {', '.join(unknown)} for {name}; valid: {', '.join(valid)}")
+    return cls(problem, seed=seed, budget=budget, **params)

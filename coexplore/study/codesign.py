@@ -1,0 +1,172 @@
+"""``coexplore codesign``: a recipe (or config) run as a study, summarised as the front it found.
+
+Recipes are study configs of kind ``codesign`` shipped with the package
+(``coexplore/data/recipes``; ``examples/`` links to them): ``nb201-eyeriss`` is the head-to-head
+space of DESIGN.md (NAS-Bench-201 x the Eyeriss-budget grid, objectives accuracy and EDP,
+fixed-reference hypervolume). Running the same name again resumes the study (a killed
+run loses nothing); a different config under an existing name is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coexplore.errors import SpecError, StudyError
+from coexplore.search.pareto import non_dominated
+from coexplore.search.trial import Trial, TrialState
+from coexplore.study.config import StudyConfig, load_config
+from coexplore.study.problems import build_problem
+from coexplore.study.storage import open_storage
+from coexplore.study.study import resume_study, run_study
+
+__all__ = ["RECIPES_DIR", "load_recipe", "recipe_names", "run_codesign"]
+
+RECIPES_DIR = Path(__file__).resolve().parents[1] / "data" / "recipes"
+
+
+def recipe_names() -> tuple[str, ...]:
+    """Names of the shipped recipes (file stems with ``_`` written ``-``)."""
+    return tuple(sorted(p.stem.replace("_", "-") for p in RECIPES_DIR.glob("*.yaml")))
+
+
+def load_recipe(name: str) -> StudyConfig:
+    """The config of recipe ``name``."""
+    path = RECIPES_DIR / f"{name.replace('-', '_')}.yaml"
+    if not path.is_file():
+        raise SpecError(f"--recipe: unknown recipe {name!r}; valid: {', '.join(recipe_names())}")
+    return load_config(path)
+
+
+def _config(source: str, *, strategy: str | None, budget: int | str | None, seed: int | None) -> StudyConfig:
+    cfg = load_recipe(source) if not source.endswith((".yaml", ".yml")) else load_config(source)
+    if cfg.kind != "codesign":
+        raise SpecError(f"{source}: problem.kind must be codesign for coexplore codesign, got {cfg.kind!r}")
+    data = cfg.to_dict()
+    if strategy is not None and strategy != cfg.strategy:
+        data["strategy"] = {"name": strategy, "params": {}}
+    if budget is not None:
+        data["budget"] = {"trials": budget}
+    if seed is not None:
+        data["seed"] = seed
+    return StudyConfig.from_dict(data, source=source)
+
+
+def run_codesign(source: str, *, strategy: str | None = None, budget: int | str | None = None,
+                 seed: int | None = None, storage: str = "sqlite:///coexplore-studies.db", name: str | None = None,
+                 jobs: int | None = 1, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the codesign study of recipe or config ``source``; the summary of DESIGN.md.
+
+    ``budget``: pairs to evaluate, or ``"all"`` (every pair of an enumerable space).
+    """
+    t0 = time.perf_counter()
+    if isinstance(budget, str) and budget != "all":
+        raise SpecError(f"--budget-evals: must be a positive integer or 'all', got {budget!r}")
+    base = _config(source, strategy=strategy, budget=None if budget == "all" else budget, seed=seed)
+    problem = build_problem(base)
+    if budget == "all":
+        if not hasattr(problem, "n_pairs"):
+            raise SpecError("--budget-evals: 'all' needs an enumerable space (space nb201), got space chain")
+        base = dataclasses.replace(base, trials=int(problem.n_pairs))
+    label = Path(source).stem.replace("_", "-") if source.endswith((".yaml", ".yml")) else source
+    study = name or f"{label}-{base.strategy}-seed{base.seed}-{base.trials}"
+    store = open_storage(storage)
+    try:
+        try:
+            info = store.study(study)
+        except StudyError:
+            info = None
+    finally:
+        store.close()
+    if info is not None:
+        if info.config != base.to_dict():
+            raise StudyError(f"study {study!r}: exists in {storage} with another config; give --name or "
+                             f"another storage")
+        summary = resume_study(study, storage=storage, jobs=jobs, progress=progress, problem=problem)
+    else:
+        summary = run_study(base, name=study, storage=storage, jobs=jobs, progress=progress, problem=problem)
+    out = summarize(study, storage=storage, problem=problem)
+    out["seconds"] = time.perf_counter() - t0
+    out["study_seconds"] = summary.seconds
+    return out
+
+
+def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
+    """The codesign JSON of a stored study: strategy, pairs evaluated, hypervolume, the front."""
+    store = open_storage(storage, must_exist=True)
+    try:
+        info = store.study(study)
+        trials = store.trials(study)
+        ckpt = store.checkpoint(study)
+    finally:
+        store.close()
+    cfg = StudyConfig.from_dict(info.config, source=f"study {study!r} config")
+    strategy = pickle.loads(ckpt[2]) if ckpt is not None else None
+    done = [t for t in trials if t.state is TrialState.COMPLETE]
+    pairs = max(len(trials), int(getattr(strategy, "pairs_evaluated", 0) or 0))
+    out: dict[str, Any] = {"study": study, "storage": storage, "strategy": cfg.strategy, "seed": cfg.seed,
+                           "budget_evals": cfg.trials, "pairs_evaluated": pairs, "trials": len(trials),
+                           "feasible": len(done)}
+    front = _front(done, cfg)
+    out["front"] = [_entry(t, problem) for t in front]
+    acc = np.array([e["accuracy"] for e in out["front"]], dtype=np.float64)
+    if hasattr(problem, "exact_hypervolume"):
+        edp = np.array([e["edp"] for e in out["front"]], dtype=np.float64)
+        hv = problem.hypervolume(acc, edp) if len(acc) else 0.0
+        out["hypervolume"] = hv
+        out["hypervolume_fraction"] = hv / problem.exact_hypervolume
+        out["hypervolume_reference"] = {"accuracy": problem.reference[0], "log10_edp": problem.reference[1]}
+        out["space_pairs"] = problem.n_pairs
+    else:
+        lat = np.array([e["latency_cycles"] for e in out["front"]], dtype=np.float64)
+        out["hypervolume"] = problem.hypervolume(acc, lat) if len(acc) else 0.0
+        out["pruning"] = _pruning(trials, problem)
+    report = getattr(strategy, "report", None)
+    if report:
+        out["estimator"] = dict(report)
+    return out
+
+
+def _front(done: list[Trial], cfg: StudyConfig) -> list[Trial]:
+    if not done:
+        return []
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in cfg.directions])
+    v = np.array([t.values for t in done], dtype=np.float64) * signs
+    keep = np.flatnonzero(non_dominated(v))
+    picked = [done[i] for i in keep]
+    return sorted(picked, key=lambda t: (-t.values[0], t.number))
+
+
+def _entry(t: Trial, problem: Any) -> dict[str, Any]:
+    p = t.params
+    e: dict[str, Any] = {"trial": t.number, "arch_index": p.get("arch_index"), "arch": p.get("arch"),
+                         "accelerator": p.get("accelerator", {}), "accuracy": float(t.values[0])}
+    if hasattr(problem, "costs") and p.get("arch_index") is not None and p.get("design") is not None:
+        col = int(np.searchsorted(problem.grid_index, int(p["design"])))
+        energy, latency, area = problem.costs(np.array([int(p["arch_index"])]), np.array([col]))
+        e.update({"latency_cycles": int(latency[0]), "energy_pj": float(energy[0]), "area_mm2": float(area[0]),
+                  "edp": float(energy[0]) * float(latency[0])})
+    else:
+        lat = float(t.values[1])
+        e.update({"latency_cycles": int(lat), "latency_ms": lat / (problem.board.clock_mhz * 1e3),
+                  "energy_pj": None, "area_mm2": None, "edp": None})
+    return e
+
+
+def _pruning(trials: list[Trial], problem: Any) -> dict[str, Any]:
+    """FNAS's figures: how many candidates the timing spec pruned before training, and the time that saved."""
+    from coexplore.joint.fnas import PRUNED
+
+    pruned = sum(1 for t in trials if t.reason.startswith(PRUNED) and "pruned" in t.reason)
+    rejected_after = sum(1 for t in trials if t.reason.startswith(PRUNED) and "after training" in t.reason)
+    secs = list(problem.train_seconds.values())
+    mean = float(np.mean(secs)) if secs else None
+    return {"candidates": len(trials), "pruned_before_training": pruned,
+            "pruned_share": pruned / len(trials) if trials else 0.0, "rejected_after_training": rejected_after,
+            "networks_trained": len(secs), "mean_train_seconds": mean,
+            "train_seconds_saved_estimate": pruned * mean if mean is not None else None}

@@ -1,0 +1,238 @@
+"""Joint strategies through the study driver on a small subspace (every 400th design of the grid):
+budgets, determinism, resume after a crash, the exact front of codesign-nas, DANCE's estimator
+report, FNAS's pruning before training, and the ``coexplore codesign`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from coexplore.cli.main import main
+from coexplore.errors import SpecError
+from coexplore.joint.problem import NB201GridProblem, PairBatch
+from coexplore.search.pareto import non_dominated
+from coexplore.study.config import StudyConfig
+from coexplore.study.storage import SQLiteStorage
+from coexplore.study.study import resume_study, run_study, show_study
+
+STRIDE = 400
+FAST = {"dance": {"samples": 200, "epochs": 5, "lambdas": 2, "restarts": 1, "steps": 10, "designs_per_arch": 2}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Cost tables of this module go to a fresh directory (never the user's cache)."""
+    d = tmp_path_factory.mktemp("joint-cache")
+    old = os.environ.get("COEXPLORE_CACHE")
+    os.environ["COEXPLORE_CACHE"] = str(d)
+    yield d
+    if old is None:
+        del os.environ["COEXPLORE_CACHE"]
+    else:
+        os.environ["COEXPLORE_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def problem(cache_dir: Path) -> NB201GridProblem:
+    return NB201GridProblem(design_stride=STRIDE)
+
+
+def _config(strategy: str, trials: int, seed: int = 0, **problem: Any) -> StudyConfig:
+    return StudyConfig.from_dict({
+        "problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE, **problem},
+        "objectives": ["accuracy", "edp"], "strategy": {"name": strategy, "params": FAST.get(strategy, {})},
+        "budget": {"trials": trials}, "seed": seed})
+
+
+def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
+    return [(t["number"], json.dumps(t["params"], sort_keys=True), tuple(t["values"]), t["state"])
+            for t in show_study(name, storage=storage)["trials"]]
+
+
+@pytest.mark.parametrize("strategy", ["random", "naas", "fnas", "sequential", "hw-aware-nas", "dance"])
+def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, problem: NB201GridProblem,
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    budget = 400
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    run_study(_config(strategy, budget), name="a", storage=url, progress=False, problem=problem)
+    run_study(_config(strategy, budget), name="b", storage=url, progress=False, problem=problem)
+    a, b = _trials("a", url), _trials("b", url)
+    assert 0 < len(a) <= budget and a == b
+    if strategy != "fnas":  # FNAS's controller samples hardware axes freely; the others only designs of the space
+        assert all(s == "COMPLETE" for *_, s in a)
+    if strategy in ("random", "naas", "fnas"):  # the others may finish early (all designs, all networks...)
+        assert len(a) == budget
+    # a crash in the middle of a later batch: the resumed study ends with the same trials
+    calls = {"n": 0}
+    original = SQLiteStorage.add_trials
+
+    def crashing(self: SQLiteStorage, name: str, trials: Any) -> None:
+        original(self, name, trials)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(SQLiteStorage, "add_trials", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(_config(strategy, budget), name="c", storage=url, progress=False, problem=problem)
+    monkeypatch.setattr(SQLiteStorage, "add_trials", original)
+    assert 0 < len(_trials("c", url)) <= len(a)
+    s = resume_study("c", storage=url, progress=False)
+    assert _trials("c", url) == a and s.evaluated_now + len(_trials("c", url)) - s.trials >= 0
+
+
+def test_codesign_nas_proposes_the_exact_front_of_every_pair(problem: NB201GridProblem, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    run_study(_config("codesign-nas", problem.n_pairs), name="x", storage=url, progress=False, problem=problem)
+    got = {(t[1]) for t in _trials("x", url)}
+    # brute force: every pair of the subspace evaluated, then non-dominated
+    arch = np.repeat(np.arange(15625), len(problem.designs))
+    col = np.tile(np.arange(len(problem.designs)), 15625)
+    ev = problem.evaluate(problem.pairs(arch, col))
+    ok = np.flatnonzero(ev.feasible)
+    front = ok[non_dominated(ev.values[ok])]
+    cands = problem.pairs(arch[front], col[front])
+    want = {json.dumps(problem.describe(cands, i), sort_keys=True) for i in range(len(cands))}
+    assert got == want and len(want) >= 3
+
+
+def test_dance_reports_its_estimator_error(problem: NB201GridProblem) -> None:
+    from coexplore.joint.dance import DanceStrategy
+    from coexplore.search.driver import optimize
+
+    s = DanceStrategy(problem, seed=0, budget=300, **FAST["dance"])
+    r = optimize(problem, s, max_evals=300)
+    assert s.finished and r.evaluated > 200
+    err = s.report["estimator_error_pct"]
+    assert set(err) == {"latency", "energy", "area", "edp"} and all(np.isfinite(v) and v >= 0 for v in err.values())
+    assert s.report["train_pairs"] + s.report["test_pairs"] == 200 and s.report["estimator_us_per_pair"] > 0
+
+
+def test_pairs_outside_the_space_and_over_a_limit_are_infeasible_with_a_reason(problem: NB201GridProblem) -> None:
+    hw_out = np.array(problem.hw_cards)[None] - 1  # the largest of every axis: over the budget
+    ok_hw = problem.hw_choices[problem.reference_column][None]
+    arch = problem.arch_choices[[0]]
+    ev = problem.evaluate(PairBatch(np.r_[arch, arch], np.r_[hw_out, ok_hw]))
+    assert list(ev.feasible) == [False, True] and "not a design of the space" in ev.reasons[0]
+    tight = NB201GridProblem(design_stride=STRIDE, max_latency_cycles=1.0)
+    ev = tight.evaluate(PairBatch(arch, ok_hw))
+    assert not ev.feasible[0] and ev.reasons[0].startswith("max_latency_cycles:")
+
+
+def test_fnas_prunes_before_training_and_the_baseline_trains_then_rejects() -> None:
+    from coexplore.joint.fnas import PRUNED, ChainFpgaProblem
+    from coexplore.presets.boards import get_board
+
+    board = get_board("xc7z020")
+    # one layer (k3c9) on a small and a large engine; the spec sits between their latencies
+    arch = np.array([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])
+    small, large = np.array([[0, 0, 0, 0]]), np.array([[4, 0, 3, 3]])  # Tm 2 x Tr 1 x Tc 1 vs Tm 9 x Tr 8 x Tc 8
+    p = ChainFpgaProblem(board=board, timing_ms=1.0, epochs=1, max_layers=5)
+    lat_small = p.hardware(PairBatch(arch, small))[0][0]
+    lat_large = p.hardware(PairBatch(arch, large))[0][0]
+    assert lat_large < lat_small
+    spec_ms = (lat_small + lat_large) / 2 / (board.clock_mhz * 1e3)
+    pruning = ChainFpgaProblem(board=board, timing_ms=spec_ms, epochs=1, max_layers=5)
+    ev = pruning.evaluate(PairBatch(arch, small))
+    assert not ev.feasible[0] and ev.reasons[0].startswith(PRUNED) and "before training" in ev.reasons[0]
+    assert pruning.train_seconds == {}  # nothing was trained
+    ev = pruning.evaluate(PairBatch(arch, large))
+    assert ev.feasible[0] and 0 < -ev.values[0, 0] <= 100 and len(pruning.train_seconds) == 1
+    baseline = ChainFpgaProblem(board=board, timing_ms=spec_ms, epochs=1, max_layers=5, prune=False)
+    ev = baseline.evaluate(PairBatch(arch, small))
+    assert not ev.feasible[0] and "after training" in ev.reasons[0] and len(baseline.train_seconds) == 1
+    dsp_heavy = ChainFpgaProblem(board=board, timing_ms=10.0, epochs=1, tiles={"Tm": (36,), "Tn": (18,),
+                                                                             "Tr": (1,), "Tc": (1,)})
+    ev = dsp_heavy.evaluate(PairBatch(arch, np.zeros((1, 4), dtype=np.int64)))
+    assert not ev.feasible[0] and ev.reasons[0].startswith("fpga: 648 DSP48 > 220")
+
+
+def test_codesign_command_writes_a_study_a_report_and_the_design_json(problem: NB201GridProblem, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE},
+                                   "objectives": ["accuracy", "edp"], "strategy": "naas", "budget": {"trials": 300}}))
+    assert main(["codesign", str(cfg), "--budget-evals", "200", "--seed", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["strategy"] == "naas" and out["pairs_evaluated"] == 200 and out["seconds"] > 0
+    assert 0 < out["hypervolume"] <= problem.exact_hypervolume + 1e-9 and 0 < out["hypervolume_fraction"] <= 1
+    e = out["front"][0]
+    assert {"arch_index", "arch", "accelerator", "accuracy", "latency_cycles", "energy_pj", "area_mm2",
+            "edp"} <= set(e)
+    assert e["edp"] == pytest.approx(e["energy_pj"] * e["latency_cycles"])
+    assert Path(out["report"]).is_file() and "<svg" in Path(out["report"]).read_text()
+    # the same command again resumes the finished study: nothing is evaluated twice
+    assert main(["codesign", str(cfg), "--budget-evals", "200", "--seed", "1", "--json", "--no-report"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["front"] == out["front"] and again["pairs_evaluated"] == 200
+    # exhaustive: the whole subspace
+    assert main(["codesign", str(cfg), "--strategy", "codesign-nas", "--budget-evals", "all", "--json",
+                 "--no-report"]) == 0
+    ex = json.loads(capsys.readouterr().out)
+    assert ex["pairs_evaluated"] == problem.n_pairs and ex["hypervolume_fraction"] == pytest.approx(1.0)
+
+
+def test_codesign_command_names_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["codesign", "--recipe", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown recipe 'nope'" in err and "nb201-eyeriss" in err
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "chain", "design_stride": 0},
+                                   "objectives": ["edp"], "strategy": "fastest", "budget": {"trials": 10}}))
+    assert main(["codesign", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    for part in ("problem.design_stride: must be an integer >= 1, got 0", "problem.timing_ms: required",
+                 "first objective must be accuracy", "strategy.name: must be one of", "'fastest'"):
+        assert part in err
+    with pytest.raises(SystemExit):
+        main(["codesign", "--recipe", "nb201-eyeriss", "--budget-evals", "lots"])
+    assert "must be a positive integer or 'all', got 'lots'" in capsys.readouterr().err
+    with pytest.raises(SpecError, match=r"strategy\.params: unknown colour for naas; valid: popsize"):
+        from coexplore.joint.registry import make_joint_strategy
+
+        make_joint_strategy("naas", None, seed=0, budget=10, colour="red")
+
+
+def test_a_different_config_under_an_existing_name_is_refused(problem: NB201GridProblem, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "small.yaml"
+    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE},
+                                   "strategy": "random", "budget": {"trials": 50}}))
+    assert main(["codesign", str(cfg), "--name", "mine", "--no-report", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["codesign", str(cfg), "--name", "mine", "--seed", "3", "--no-report"]) == 2
+    assert "study 'mine': exists" in capsys.readouterr().err
+
+
+def test_help_lists_every_recipe_and_strategy() -> None:
+    from coexplore.cli.codesign_commands import RECIPE_NAMES, STRATEGY_NAMES
+    from coexplore.joint.registry import JOINT_STRATEGIES
+    from coexplore.study.codesign import load_recipe, recipe_names
+
+    assert [s.strip() for s in STRATEGY_NAMES.split(",")] == list(JOINT_STRATEGIES)
+    assert [s.strip() for s in RECIPE_NAMES.split(",")] == list(recipe_names())
+    for name in recipe_names():
+        cfg = load_recipe(name)
+        assert cfg.kind == "codesign" and cfg.name == name
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for name in recipe_names():
+        assert (examples / f"{name.replace('-', '_')}.yaml").read_text() == load_recipe_text(name)
+
+
+def load_recipe_text(name: str) -> str:
+    from coexplore.study.codesign import RECIPES_DIR
+
+    return (RECIPES_DIR / f"{name.replace('-', '_')}.yaml").read_text()
