@@ -103,6 +103,23 @@ def test_codesign_nas_proposes_the_exact_front_of_every_pair(problem: NB201GridP
     assert got == want and len(want) >= 3
 
 
+@pytest.mark.parametrize("limit", ["max_area_mm2", "max_latency_cycles"])
+def test_exact_front_under_a_constraint_is_the_front_of_the_feasible_pairs(problem: NB201GridProblem,
+                                                                           limit: str) -> None:
+    arch = np.repeat(np.arange(15625), len(problem.designs))
+    col = np.tile(np.arange(len(problem.designs)), 15625)
+    _, latency, area = problem.costs(arch, col)
+    value = float(np.median(area if limit == "max_area_mm2" else latency))
+    limited = NB201GridProblem(design_stride=STRIDE, **{limit: value})
+    ev = limited.evaluate(limited.pairs(arch, col))
+    assert 0.2 < ev.feasible.mean() < 0.8
+    ok = np.flatnonzero(ev.feasible)
+    want = {(int(arch[i]), int(col[i])) for i in ok[non_dominated(ev.values[ok])]}
+    f = limited.exact_front
+    assert {(int(a), int(d)) for a, d in zip(f.network, f.design, strict=True)} == want
+    assert limited.exact_hypervolume <= problem.exact_hypervolume
+
+
 def test_dance_reports_its_estimator_error(problem: NB201GridProblem) -> None:
     from coexplore.joint.dance import DanceStrategy
     from coexplore.search.driver import optimize

@@ -51,11 +51,17 @@ def cmd_codesign(args: argparse.Namespace) -> Any:
     out = run_codesign(args.recipe or args.config, strategy=args.strategy, budget=args.budget_evals, seed=args.seed,
                        storage=args.storage, name=args.name, progress=not (args.quiet or args.json))
     if not args.no_report:
+        from coexplore.errors import MissingDependencyError
         from coexplore.report.write import write_report
 
         path = Path(args.report or f"{out['study']}.html")
-        write_report(out["study"], args.storage, html=str(path), top=3)
-        out["report"] = str(path)
+        try:
+            write_report(out["study"], args.storage, html=str(path), top=3)
+            out["report"] = str(path)
+        except MissingDependencyError as e:
+            if args.report:  # asked for by name: an error
+                raise
+            print(f"coexplore codesign: no report ({e})", file=sys.stderr)
     if not args.json:
         _print(out)
     else:

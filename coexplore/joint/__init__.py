@@ -4,6 +4,12 @@ The foundation is exhaustive co-design (Codesign-NAS): an enumerable accelerator
 under a preset's budget (:mod:`.space`), a per-(layer shape, design) cost table that
 prices every NAS-Bench-201 network on every design (:mod:`.costtable`), and exact
 Pareto fronts and a fixed-reference hypervolume over all pairs (:mod:`.front`).
+
+On top: the joint problems, where a candidate is a (network, accelerator) pair
+(:mod:`.problem` for NAS-Bench-201 x the grid, :mod:`.fnas` for FNAS chains x FPGA
+tilings under a timing spec), and the strategies that search them (:mod:`.strategies`:
+codesign-nas, naas, fnas, sequential, hw-aware-nas, random; :mod:`.dance`: DANCE),
+named in :mod:`.registry`.
 """
 
 from coexplore.joint.costtable import CostTable, ShapeCounts, build_cost_table, nb201_shape_counts

@@ -131,7 +131,8 @@ class DanceStrategy(JointStrategy):
         lambdas: How many trade-off weights the gradient search sweeps.
         restarts: Random initial architectures per weight.
         steps: Gradient steps per search.
-        designs_per_arch: Best-estimated designs evaluated for each found network.
+        designs_per_arch: Best-estimated designs evaluated for each found network, at
+            least (more if the budget leaves room: it is shared among the found networks).
         epochs: Training epochs of the cost estimator.
     """
 
@@ -326,13 +327,14 @@ class DanceStrategy(JointStrategy):
         all_cols = self.coords.columns
         feats = self.coords.features(all_cols)
         arch_parts, hw_parts = [], []
+        per_arch = max(self.designs_per_arch, (self.budget - self.asked) // len(archs) - 1)  # spend the budget
         t0 = time.perf_counter()
         for a in archs:
             oh = self._onehot(a[None])
             with torch.no_grad():
                 genome = self._genome(torch, gen(torch.as_tensor(oh, dtype=torch.float32))).numpy()
             pred = est.predict(torch, np.repeat(self._counts(a[None]), len(all_cols), axis=0), feats)
-            best = all_cols[np.argsort(pred[:, 0] + pred[:, 1], kind="stable")[:self.designs_per_arch]]
+            best = all_cols[np.argsort(pred[:, 0] + pred[:, 1], kind="stable")[:per_arch]]
             cols = np.unique(np.r_[self.coords.nearest(genome), best])
             arch_parts.append(np.repeat(a[None], len(cols), axis=0))
             hw_parts.append(self.problem.hw_choices[cols])

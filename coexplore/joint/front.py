@@ -96,13 +96,14 @@ def _chunks(n_rows: int, n_designs: int) -> list[slice]:
 
 
 def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarray, *,
-                       dedupe: bool = True) -> FrontPairs:
+                       dedupe: bool = True, max_latency_cycles: float | None = None) -> FrontPairs:
     """The exact front of (accuracy max, EDP min) over all networks x feasible designs.
 
     Per group: the minimum EDP over designs and every design reaching it; a pair using
     another design is dominated by the same network on the best design. Then a 2-D
     front over networks of (accuracy, their group's minimum EDP), each expanded to its
-    group's best designs.
+    group's best designs. ``max_latency_cycles`` leaves out the pairs slower than it
+    (a group with no pair left has no network on the front).
     """
     t0 = time.perf_counter()
     acc = _check(table, counts, accuracy)
@@ -114,11 +115,16 @@ def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarra
     for sl in _chunks(len(rows), len(cols)):
         energy, latency = sub.network_costs(rows[sl])
         edp = energy * latency
+        if max_latency_cycles is not None:
+            edp[latency > max_latency_cycles] = np.inf
         lo = edp.min(axis=1)
         best[sl] = lo
-        r, c = np.nonzero(edp == lo[:, None])
+        r, c = np.nonzero((edp == lo[:, None]) & np.isfinite(lo)[:, None])
         ties += np.split(c, np.searchsorted(r, np.arange(1, len(lo))))
-    keep = np.flatnonzero(non_dominated(np.column_stack([-acc, best[group]])))
+    live = np.flatnonzero(np.isfinite(best[group]))
+    if len(live) == 0:
+        raise SpecError(f"max_latency_cycles: no pair is as fast as {max_latency_cycles}")
+    keep = live[non_dominated(np.column_stack([-acc[live], best[group[live]]]))]
     net = np.concatenate([np.full(len(ties[group[i]]), i) for i in keep])
     des = np.concatenate([ties[group[i]] for i in keep])
     return _pairs(sub, cols, rows, group, acc, net, des, len(acc) * len(cols), len(rows) * len(cols), t0)

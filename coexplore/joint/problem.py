@@ -16,8 +16,8 @@ Hard constraints ``max_latency_cycles`` and ``max_area_mm2`` make pairs infeasib
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,7 +211,7 @@ class NB201GridProblem:
         d = self.designs[column]
         names = [self.grid.template.levels[i].name for i in self.grid.space.size_levels]
         return {"array": f"{d.array_x}x{d.array_y}", "pes": d.pes, "dataflow": self.grid.dataflow_of(d),
-                "spatial_x": list(d.dims_x), "spatial_y": list(d.dims_y),
+                "spatial_x": "".join(d.dims_x), "spatial_y": "".join(d.dims_y),
                 "sizes_words": dict(zip(names, d.sizes_words, strict=True)),
                 "area_mm2": float(self.table.area_mm2[column])}
 
@@ -223,13 +223,30 @@ class NB201GridProblem:
 
     @functools.cached_property
     def exact_front(self) -> FrontPairs:
-        """The exact Pareto front over every pair, for this problem's objectives."""
+        """The exact Pareto front over every feasible pair (constraints applied), for this problem's objectives.
+
+        Its ``design`` are table columns.
+        """
+        table = self._limited_table()
         if self.objectives == ("accuracy", "edp"):
-            return front_accuracy_edp(self.table, self.counts.counts, self.accuracy)
+            return front_accuracy_edp(table, self.counts.counts, self.accuracy,
+                                      max_latency_cycles=self.max_latency_cycles)
         if set(self.objectives) == {"accuracy", "latency", "energy", "area"}:
-            return front_accuracy_costs(self.table, self.counts.counts, self.accuracy)
+            if self.max_latency_cycles is not None:
+                raise SpecError("problem.max_latency_cycles: the exact 4-objective front does not take a latency "
+                                "limit (latency is an objective there); leave it out")
+            return front_accuracy_costs(table, self.counts.counts, self.accuracy)
         raise SpecError(f"objectives: the exact front exists for (accuracy, edp) and (accuracy, latency, energy, "
                         f"area), got {list(self.objectives)!r}")
+
+    def _limited_table(self) -> CostTable:
+        """The cost table with designs over ``max_area_mm2`` marked infeasible (area is the design's alone)."""
+        if self.max_area_mm2 is None:
+            return self.table
+        ok = self.table.feasible & (self.table.area_mm2 <= self.max_area_mm2)
+        if not ok.any():
+            raise SpecError(f"problem.max_area_mm2: no design is as small as {self.max_area_mm2} mm2")
+        return dataclasses.replace(self.table, feasible=ok)
 
     def hypervolume(self, accuracy: np.ndarray, edp: np.ndarray) -> float:
         """Hypervolume of (accuracy, EDP) points against the fixed reference."""
@@ -239,13 +256,10 @@ class NB201GridProblem:
 
     @functools.cached_property
     def exact_hypervolume(self) -> float:
-        f = front_accuracy_edp(self.table, self.counts.counts, self.accuracy)
+        """Hypervolume of the exact (accuracy, EDP) front of the feasible pairs (the 1.0 of a fraction)."""
+        f = front_accuracy_edp(self._limited_table(), self.counts.counts, self.accuracy,
+                               max_latency_cycles=self.max_latency_cycles)
         return self.hypervolume(f.accuracy, f.edp)
-
-    def log_edp_range(self) -> tuple[float, float]:
-        """(log10 of the smallest EDP of any pair, log10 of the reference EDP): scales for scalarised rewards."""
-        f = front_accuracy_edp(self.table, self.counts.counts, self.accuracy)
-        return math.log10(float(f.edp.min())), self.reference[1]
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

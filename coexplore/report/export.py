@@ -30,13 +30,13 @@ _SCALARS = (str, int, float, bool)
 
 
 def scalar_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The scalar entries of ``params``, mappings of scalars flattened to ``key.subkey``."""
+    """The scalar entries of ``params``, mappings flattened (at any depth) to ``key.subkey``."""
     out: dict[str, Any] = {}
     for k, v in params.items():
         if v is None or isinstance(v, _SCALARS):
             out[k] = v
-        elif isinstance(v, dict) and all(w is None or isinstance(w, _SCALARS) for w in v.values()):
-            out.update({f"{k}.{sk}": w for sk, w in v.items()})
+        elif isinstance(v, dict):
+            out.update({f"{k}.{sk}": w for sk, w in scalar_params(v).items()})
     return out
 
 

@@ -101,7 +101,7 @@ def pareto_figure(data: ReportData) -> Any | None:
     for ax in axes[len(pairs):]:
         ax.set_visible(False)
     axes[0].legend(loc="best", fontsize=8)
-    fig.suptitle(f"{data.study.name}: Pareto front")
+    fig.suptitle(f"{data.study.name}: Pareto front", fontsize="medium")
     return fig
 
 
@@ -131,7 +131,7 @@ def convergence_figure(data: ReportData) -> Any | None:
         axes[1].set_ylim(0, 1)
         axes[1].grid(True, alpha=0.3)
     axes[-1].set_xlabel("trial")
-    fig.suptitle(f"{data.study.name}: convergence")
+    fig.suptitle(f"{data.study.name}: convergence", fontsize="medium")
     return fig
 
 

@@ -144,7 +144,8 @@ def _front(done: list[Trial], cfg: StudyConfig) -> list[Trial]:
 
 def _entry(t: Trial, problem: Any) -> dict[str, Any]:
     p = t.params
-    e: dict[str, Any] = {"trial": t.number, "arch_index": p.get("arch_index"), "arch": p.get("arch"),
+    e: dict[str, Any] = {"trial": t.number, "arch_index": p.get("arch_index"), "design": p.get("design"),
+                         "arch": p.get("arch"),
                          "accelerator": p.get("accelerator", {}), "accuracy": float(t.values[0])}
     if hasattr(problem, "costs") and p.get("arch_index") is not None and p.get("design") is not None:
         col = int(np.searchsorted(problem.grid_index, int(p["design"])))
