@@ -253,3 +253,26 @@ def load_recipe_text(name: str) -> str:
     from coexplore.study.codesign import RECIPES_DIR
 
     return (RECIPES_DIR / f"{name.replace('-', '_')}.yaml").read_text()
+
+
+def test_fnas_recipe_style_study_reports_its_pruning_and_repeats_for_a_seed(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str],
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "fnas.yaml"
+    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "chain", "board": "xc7z020",
+                                               "timing_ms": 0.25, "epochs": 1, "max_layers": 2},
+                                   "objectives": ["accuracy", "latency"], "strategy": {"name": "fnas"},
+                                   "budget": {"trials": 16}}))
+    runs = []
+    for name in ("one", "two"):
+        assert main(["codesign", str(cfg), "--name", name, "--json", "--no-report"]) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    a, b = runs
+    assert a["front"] == b["front"] and a["pairs_evaluated"] == 16 and a["front"]
+    pr = a["pruning"]
+    assert pr["candidates"] == 16 and 0 < pr["pruned_before_training"] < 16
+    assert pr["pruned_share"] == pytest.approx(pr["pruned_before_training"] / 16)
+    assert pr["networks_trained"] >= 1 and pr["rejected_after_training"] == 0
+    e = a["front"][0]
+    assert e["latency_ms"] <= 0.25 and {"Tm", "Tn", "Tr", "Tc", "dsp", "bram18k"} <= set(e["accelerator"])
