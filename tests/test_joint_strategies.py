@@ -276,3 +276,17 @@ def test_fnas_recipe_style_study_reports_its_pruning_and_repeats_for_a_seed(tmp_
     assert pr["networks_trained"] >= 1 and pr["rejected_after_training"] == 0
     e = a["front"][0]
     assert e["latency_ms"] <= 0.25 and {"Tm", "Tn", "Tr", "Tc", "dsp", "bram18k"} <= set(e["accelerator"])
+
+
+def test_a_missing_package_stops_the_study_instead_of_failing_every_trial(problem: NB201GridProblem, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from coexplore.errors import MissingDependencyError
+
+    def missing(self: NB201GridProblem, cands: PairBatch) -> Any:
+        raise MissingDependencyError("needs the package 'torch'")
+
+    monkeypatch.setattr(NB201GridProblem, "evaluate", missing)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(MissingDependencyError, match="torch"):
+        run_study(_config("random", 50), name="m", storage=url, progress=False, problem=problem)
+    assert show_study("m", storage=url)["trials"] == []

@@ -143,6 +143,7 @@ class DanceStrategy(JointStrategy):
                  lambdas: int = 12, restarts: int = 2, steps: int = 150, designs_per_arch: int = 8,
                  epochs: int = 120) -> None:
         super().__init__(problem, seed=seed, budget=budget)
+        _torch()  # fail before the sampling phase, not after it
         if not hasattr(problem, "hw_choices") or problem.objectives[0] != "accuracy":
             raise SpecError("strategy dance: needs an accuracy-first problem on an enumerable design grid")
         self.seed = seed

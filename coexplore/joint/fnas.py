@@ -50,6 +50,10 @@ class ChainFpgaProblem:
                  tiles: dict[str, tuple[int, ...]] | None = None, bits: int = 16) -> None:
         from coexplore.nas.chain import ChainSpace
         from coexplore.nas.train import TrainingEvaluator
+        from coexplore.optional import require
+
+        for module in ("torch", "sklearn"):  # training needs both: fail now, not after the first candidates
+            require(module, extra="nas", who="codesign space chain (networks are trained on the digits)")
 
         if tuple(objectives) != ("accuracy", "latency"):
             raise SpecError(f"objectives: the FPGA co-design problem has accuracy and latency, got "

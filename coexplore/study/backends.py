@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from coexplore.errors import StudyError
+from coexplore.errors import MissingDependencyError, StudyError
 from coexplore.search.problem import Evaluation
 
 __all__ = ["Backend", "ChunkResult", "InProcessBackend", "LocalPoolBackend", "RayBackend", "make_backend"]
@@ -47,6 +47,8 @@ def _evaluate_chunk(problem: Any, start: int, cands: Any) -> ChunkResult:
     t0 = time.perf_counter()
     try:
         ev = problem.evaluate(cands)
+    except MissingDependencyError:
+        raise  # not the candidate's fault: every candidate would fail; the study stops (and can resume)
     except Exception as e:  # a candidate that crashes the evaluation is a FAILED trial, not a dead study
         return start, None, f"{type(e).__name__}: {e}", time.perf_counter() - t0
     return start, ev, "", time.perf_counter() - t0
