@@ -274,6 +274,7 @@ def test_fnas_recipe_style_study_reports_its_pruning_and_repeats_for_a_seed(tmp_
     assert pr["candidates"] == 16 and 0 < pr["pruned_before_training"] < 16
     assert pr["pruned_share"] == pytest.approx(pr["pruned_before_training"] / 16)
     assert pr["networks_trained"] >= 1 and pr["rejected_after_training"] == 0
+    assert 0 < pr["pruned_networks_never_trained"] <= pr["pruned_before_training"]
     e = a["front"][0]
     assert e["latency_ms"] <= 0.25 and {"Tm", "Tn", "Tr", "Tc", "dsp", "bram18k"} <= set(e["accelerator"])
 

@@ -86,7 +86,8 @@ def _print(out: dict[str, Any]) -> None:
     if "pruning" in out:
         pr = out["pruning"]
         print(f"pruned before training: {pr['pruned_before_training']} of {pr['candidates']} candidates "
-              f"({100 * pr['pruned_share']:.1f} %); {pr['networks_trained']} networks trained")
+              f"({100 * pr['pruned_share']:.1f} %); {pr['networks_trained']} networks trained, "
+              f"{pr['pruned_networks_never_trained']} pruned networks never trained")
     if "estimator" in out and "estimator_error_pct" in out["estimator"]:
         err = out["estimator"]["estimator_error_pct"]
         print(f"DANCE estimator error vs the cost model: latency {err['latency']:.2f} %, energy {err['energy']:.2f} %, "

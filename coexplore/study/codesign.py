@@ -160,14 +160,20 @@ def _entry(t: Trial, problem: Any) -> dict[str, Any]:
 
 
 def _pruning(trials: list[Trial], problem: Any) -> dict[str, Any]:
-    """FNAS's figures: how many candidates the timing spec pruned before training, and the time that saved."""
+    """FNAS's figures: candidates the timing spec pruned before training, and networks never trained for it.
+
+    Counted from the stored trials (a resumed study included). The time this saves is
+    measured by ``benchmarks/bench_fnas.py`` (the same search with pruning off).
+    """
     from coexplore.joint.fnas import PRUNED
 
-    pruned = sum(1 for t in trials if t.reason.startswith(PRUNED) and "pruned" in t.reason)
+    pruned = [t for t in trials if t.reason.startswith(PRUNED) and "before training" in t.reason]
     rejected_after = sum(1 for t in trials if t.reason.startswith(PRUNED) and "after training" in t.reason)
+    trained = {str(t.params.get("arch")) for t in trials if t.state is TrialState.COMPLETE or
+               "after training" in t.reason}
+    untrained = {str(t.params.get("arch")) for t in pruned} - trained
     secs = list(problem.train_seconds.values())
-    mean = float(np.mean(secs)) if secs else None
-    return {"candidates": len(trials), "pruned_before_training": pruned,
-            "pruned_share": pruned / len(trials) if trials else 0.0, "rejected_after_training": rejected_after,
-            "networks_trained": len(secs), "mean_train_seconds": mean,
-            "train_seconds_saved_estimate": pruned * mean if mean is not None else None}
+    return {"candidates": len(trials), "pruned_before_training": len(pruned),
+            "pruned_share": len(pruned) / len(trials) if trials else 0.0, "rejected_after_training": rejected_after,
+            "networks_trained": len(trained), "pruned_networks_never_trained": len(untrained),
+            "mean_train_seconds": float(np.mean(secs)) if secs else None}
