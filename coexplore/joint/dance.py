@@ -53,19 +53,20 @@ def _mlp(torch: Any, n_in: int, n_out: int, hidden: int, layers: int) -> Any:
     return nn.Sequential(*mods)
 
 
-def _fit(torch: Any, model: Any, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, seed: int,
-         batch: int = 256) -> None:
-    """Adam on mean squared error, minibatches in a seeded order."""
+def _fit(torch: Any, params: Any, predict: Any, inputs: tuple[np.ndarray, ...], y: np.ndarray, *, epochs: int,
+         lr: float, seed: int, batch: int = 256) -> None:
+    """Adam (cosine decay) on the mean squared error of ``predict(*inputs)``, minibatches in a seeded order."""
     gen = torch.Generator().manual_seed(seed)
-    xt, yt = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    xs = [torch.as_tensor(x, dtype=torch.float32) for x in inputs]
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     for _ in range(epochs):
-        order = torch.randperm(len(xt), generator=gen)
-        for i in range(0, len(xt), batch):
+        order = torch.randperm(len(yt), generator=gen)
+        for i in range(0, len(yt), batch):
             j = order[i:i + batch]
             opt.zero_grad()
-            loss = torch.mean((model(xt[j]) - yt[j]) ** 2)
+            loss = torch.mean((predict(*(x[j] for x in xs)) - yt[j]) ** 2)
             loss.backward()
             opt.step()
         sched.step()
@@ -99,22 +100,10 @@ class CostEstimator:
 
     def fit(self, torch: Any, counts: np.ndarray, genome: np.ndarray, log_costs: np.ndarray, *, epochs: int,
             seed: int, batch: int = 256) -> None:
-        """Adam on the squared log10 error of the network totals, minibatches in a seeded order."""
+        """Fit the squared log10 error of the network totals."""
         self.mean = log_costs.mean(axis=0)
-        c, g = torch.as_tensor(counts, dtype=torch.float32), torch.as_tensor(genome, dtype=torch.float32)
-        y = torch.as_tensor(log_costs, dtype=torch.float32)
-        gen = torch.Generator().manual_seed(seed)
-        opt = torch.optim.Adam(self.model.parameters(), lr=2e-3)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        for _ in range(epochs):
-            order = torch.randperm(len(y), generator=gen)
-            for i in range(0, len(y), batch):
-                j = order[i:i + batch]
-                opt.zero_grad()
-                loss = torch.mean((self.predict_t(torch, c[j], g[j]) - y[j]) ** 2)
-                loss.backward()
-                opt.step()
-            sched.step()
+        _fit(torch, self.model.parameters(), lambda c, g: self.predict_t(torch, c, g), (counts, genome), log_costs,
+             epochs=epochs, lr=2e-3, seed=seed, batch=batch)
 
     def predict(self, torch: Any, counts: np.ndarray, genome: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -245,8 +234,8 @@ class DanceStrategy(JointStrategy):
         n_in = self._onehot(uniq[:1]).shape[1]
         accm = _mlp(torch, n_in, 1, 128, 2)
         a_mean, a_std = float(acc.mean()), float(max(acc.std(), 1e-6))
-        _fit(torch, accm, self._onehot(uniq), ((acc[first] - a_mean) / a_std)[:, None], epochs=200, lr=3e-3,
-             seed=self.seed + 1, batch=128)
+        _fit(torch, accm.parameters(), accm, (self._onehot(uniq),), ((acc[first] - a_mean) / a_std)[:, None],
+             epochs=200, lr=3e-3, seed=self.seed + 1, batch=128)
         self.accuracy_model = (accm, a_mean, a_std)
         # hardware generator: architecture -> genome, trained through the frozen estimator for least EDP
         base, cmap = (torch.as_tensor(v, dtype=torch.float32) for v in self._count_map())

@@ -473,11 +473,9 @@ class FnasController(JointStrategy):
         self.hi: np.ndarray | None = None
 
     def probabilities(self) -> list[np.ndarray]:
-        out = []
-        for z in self.logits:
-            e = np.exp(z - z.max())
-            out.append(e / e.sum())
-        return out
+        from coexplore.nas.strategies import softmaxes
+
+        return softmaxes(self.logits)
 
     def ask(self) -> PairBatch:
         probs = self.probabilities()

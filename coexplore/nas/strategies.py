@@ -114,6 +114,15 @@ class RegularizedEvolution(Strategy):
                     self._members.pop(0)
 
 
+def softmaxes(logits: list[np.ndarray]) -> list[np.ndarray]:
+    """One probability vector per decision of a factorised categorical policy."""
+    out = []
+    for z in logits:
+        e = np.exp(z - z.max())
+        out.append(e / e.sum())
+    return out
+
+
 class Reinforce(Strategy):
     """REINFORCE over a factorised categorical policy (one softmax per decision).
 
@@ -137,11 +146,7 @@ class Reinforce(Strategy):
         self._choices: list[tuple[int, ...]] = []
 
     def probabilities(self) -> list[np.ndarray]:
-        out = []
-        for z in self.logits:
-            e = np.exp(z - z.max())
-            out.append(e / e.sum())
-        return out
+        return softmaxes(self.logits)
 
     def ask(self) -> CandidateList:
         probs = self.probabilities()
