@@ -103,6 +103,26 @@ def test_codesign_nas_proposes_the_exact_front_of_every_pair(problem: NB201GridP
     assert got == want and len(want) >= 3
 
 
+@pytest.mark.parametrize("cost", ["latency", "energy", "edap"])
+def test_exact_front_of_accuracy_and_any_scalar_cost_matches_brute_force(cost: str) -> None:
+    p = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", cost))
+    arch = np.repeat(np.arange(15625), len(p.designs))
+    col = np.tile(np.arange(len(p.designs)), 15625)
+    ev = p.evaluate(p.pairs(arch, col))
+    ok = np.flatnonzero(ev.feasible)
+    want = {(int(arch[i]), int(col[i])) for i in ok[non_dominated(ev.values[ok])]}
+    f = p.exact_front
+    assert {(int(a), int(d)) for a, d in zip(f.network, f.design, strict=True)} == want
+
+
+def test_codesign_nas_refuses_objectives_without_an_exact_front_before_the_study_starts() -> None:
+    from coexplore.joint.strategies import CodesignNas
+
+    p = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency", "energy"))
+    with pytest.raises(SpecError, match="the exact front exists for accuracy and one of"):
+        CodesignNas(p, seed=0, budget=p.n_pairs)
+
+
 @pytest.mark.parametrize("limit", ["max_area_mm2", "max_latency_cycles"])
 def test_exact_front_under_a_constraint_is_the_front_of_the_feasible_pairs(problem: NB201GridProblem,
                                                                            limit: str) -> None:

@@ -38,8 +38,8 @@ from coexplore.errors import SpecError
 from coexplore.joint.costtable import CostTable
 from coexplore.search.pareto import hypervolume_2d, non_dominated
 
-__all__ = ["FrontPairs", "edp_hypervolume", "edp_reference", "front_accuracy_costs", "front_accuracy_edp",
-           "group_networks"]
+__all__ = ["SCALAR_COSTS", "FrontPairs", "edp_hypervolume", "edp_reference", "front_accuracy_cost",
+           "front_accuracy_costs", "front_accuracy_edp", "group_networks"]
 
 CHUNK_PAIRS = 1 << 22  # pairs whose costs are held at once (about 100 MB of float64 and int64)
 
@@ -97,14 +97,27 @@ def _chunks(n_rows: int, n_designs: int) -> list[slice]:
 
 def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarray, *,
                        dedupe: bool = True, max_latency_cycles: float | None = None) -> FrontPairs:
-    """The exact front of (accuracy max, EDP min) over all networks x feasible designs.
+    """The exact front of (accuracy max, EDP min) over all pairs (:func:`front_accuracy_cost`)."""
+    return front_accuracy_cost(table, counts, accuracy, cost="edp", dedupe=dedupe,
+                               max_latency_cycles=max_latency_cycles)
 
-    Per group: the minimum EDP over designs and every design reaching it; a pair using
+
+#: The scalar costs :func:`front_accuracy_cost` takes, from a pair's energy, latency and area.
+SCALAR_COSTS = ("edp", "latency", "energy", "edap")
+
+
+def front_accuracy_cost(table: CostTable, counts: np.ndarray, accuracy: np.ndarray, *, cost: str = "edp",
+                        dedupe: bool = True, max_latency_cycles: float | None = None) -> FrontPairs:
+    """The exact front of (accuracy max, ``cost`` min) over all networks x feasible designs.
+
+    Per group: the minimum cost over designs and every design reaching it; a pair using
     another design is dominated by the same network on the best design. Then a 2-D
-    front over networks of (accuracy, their group's minimum EDP), each expanded to its
+    front over networks of (accuracy, their group's minimum cost), each expanded to its
     group's best designs. ``max_latency_cycles`` leaves out the pairs slower than it
     (a group with no pair left has no network on the front).
     """
+    if cost not in SCALAR_COSTS:
+        raise SpecError(f"cost: must be one of {', '.join(SCALAR_COSTS)}, got {cost!r}")
     t0 = time.perf_counter()
     acc = _check(table, counts, accuracy)
     rows, group = group_networks(counts, dedupe=dedupe)
@@ -114,12 +127,12 @@ def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarra
     ties: list[np.ndarray] = []
     for sl in _chunks(len(rows), len(cols)):
         energy, latency = sub.network_costs(rows[sl])
-        edp = energy * latency
+        value = _scalar(cost, energy, latency, sub.area_mm2)
         if max_latency_cycles is not None:
-            edp[latency > max_latency_cycles] = np.inf
-        lo = edp.min(axis=1)
+            value[latency > max_latency_cycles] = np.inf
+        lo = value.min(axis=1)
         best[sl] = lo
-        r, c = np.nonzero((edp == lo[:, None]) & np.isfinite(lo)[:, None])
+        r, c = np.nonzero((value == lo[:, None]) & np.isfinite(lo)[:, None])
         ties += np.split(c, np.searchsorted(r, np.arange(1, len(lo))))
     live = np.flatnonzero(np.isfinite(best[group]))
     if len(live) == 0:
@@ -128,6 +141,16 @@ def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarra
     net = np.concatenate([np.full(len(ties[group[i]]), i) for i in keep])
     des = np.concatenate([ties[group[i]] for i in keep])
     return _pairs(sub, cols, rows, group, acc, net, des, len(acc) * len(cols), len(rows) * len(cols), t0)
+
+
+def _scalar(cost: str, energy: np.ndarray, latency: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """The (networks, designs) matrix of ``cost`` (a new array: the caller may overwrite it)."""
+    if cost == "latency":
+        return latency.astype(np.float64)
+    if cost == "energy":
+        return energy.copy()
+    edp = energy * latency
+    return edp * area[None, :] if cost == "edap" else edp
 
 
 def front_accuracy_costs(table: CostTable, counts: np.ndarray, accuracy: np.ndarray) -> FrontPairs:

@@ -27,7 +27,15 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.hwsearch.space import Design
 from coexplore.joint.costtable import CostTable, ShapeCounts, build_cost_table, nb201_shape_counts
-from coexplore.joint.front import FrontPairs, edp_hypervolume, edp_reference, front_accuracy_costs, front_accuracy_edp
+from coexplore.joint.front import (
+    SCALAR_COSTS,
+    FrontPairs,
+    edp_hypervolume,
+    edp_reference,
+    front_accuracy_cost,
+    front_accuracy_costs,
+    front_accuracy_edp,
+)
 from coexplore.joint.space import DesignGrid, eyeriss_grid
 from coexplore.search.problem import Evaluation
 
@@ -228,16 +236,16 @@ class NB201GridProblem:
         Its ``design`` are table columns.
         """
         table = self._limited_table()
-        if self.objectives == ("accuracy", "edp"):
-            return front_accuracy_edp(table, self.counts.counts, self.accuracy,
-                                      max_latency_cycles=self.max_latency_cycles)
+        if len(self.objectives) == 2 and self.objectives[1] in SCALAR_COSTS:
+            return front_accuracy_cost(table, self.counts.counts, self.accuracy, cost=self.objectives[1],
+                                       max_latency_cycles=self.max_latency_cycles)
         if set(self.objectives) == {"accuracy", "latency", "energy", "area"}:
             if self.max_latency_cycles is not None:
                 raise SpecError("problem.max_latency_cycles: the exact 4-objective front does not take a latency "
                                 "limit (latency is an objective there); leave it out")
             return front_accuracy_costs(table, self.counts.counts, self.accuracy)
-        raise SpecError(f"objectives: the exact front exists for (accuracy, edp) and (accuracy, latency, energy, "
-                        f"area), got {list(self.objectives)!r}")
+        raise SpecError(f"objectives: the exact front exists for accuracy and one of {', '.join(SCALAR_COSTS)}, and "
+                        f"for (accuracy, latency, energy, area), got {list(self.objectives)!r}")
 
     def _limited_table(self) -> CostTable:
         """The cost table with designs over ``max_area_mm2`` marked infeasible (area is the design's alone)."""

@@ -150,6 +150,8 @@ class CodesignNas(JointStrategy):
         super().__init__(problem, seed=seed, budget=budget)
         if not hasattr(problem, "exact_front"):
             raise SpecError("strategy codesign-nas: needs an enumerable problem (space nb201 on a design grid)")
+        if budget >= problem.n_pairs:
+            problem.exact_front  # noqa: B018 - computed now: unsupported objectives fail before the study starts
         self._done = False
 
     @property
