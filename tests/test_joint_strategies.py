@@ -160,7 +160,8 @@ def test_pairs_outside_the_space_and_over_a_limit_are_infeasible_with_a_reason(p
     assert list(ev.feasible) == [False, True] and "not a design of the space" in ev.reasons[0]
     tight = NB201GridProblem(design_stride=STRIDE, max_latency_cycles=1.0)
     ev = tight.evaluate(PairBatch(arch, ok_hw))
-    assert not ev.feasible[0] and ev.reasons[0].startswith("max_latency_cycles:")
+    assert not ev.feasible[0] and ev.reasons[0] == "max_latency_cycles: over 1"
+    assert tight.describe(PairBatch(arch, ok_hw), 0)["latency_cycles"] > 1
 
 
 def test_fnas_prunes_before_training_and_the_baseline_trains_then_rejects() -> None:
@@ -188,7 +189,8 @@ def test_fnas_prunes_before_training_and_the_baseline_trains_then_rejects() -> N
     dsp_heavy = ChainFpgaProblem(board=board, timing_ms=10.0, epochs=1, tiles={"Tm": (36,), "Tn": (18,),
                                                                              "Tr": (1,), "Tc": (1,)})
     ev = dsp_heavy.evaluate(PairBatch(arch, np.zeros((1, 4), dtype=np.int64)))
-    assert not ev.feasible[0] and ev.reasons[0].startswith("fpga: 648 DSP48 > 220")
+    assert not ev.feasible[0] and ev.reasons[0] == "fpga: DSP48 over the 220 of xc7z020"
+    assert dsp_heavy.describe(PairBatch(arch, np.zeros((1, 4), dtype=np.int64)), 0)["accelerator"]["dsp"] == 648
 
 
 def test_codesign_command_writes_a_study_a_report_and_the_design_json(problem: NB201GridProblem, tmp_path: Path,

@@ -87,10 +87,11 @@ class ChainFpgaProblem:
             t = tiles[i:i + 1]
             res[i] = resources_array(t, net.layers, self.bits)[0]
             latency[i] = sum(int(layer_cycles_array(t, x, self.board, self.bits)[0]) for x in net.layers)
+            # stable reasons (a report counts trials by reason); the amounts are in the trial's parameters
             if res[i, 0] > self.board.dsp:
-                reasons[i] = f"fpga: {res[i, 0]} DSP48 > {self.board.dsp} on {self.board.name}"
+                reasons[i] = f"fpga: DSP48 over the {self.board.dsp} of {self.board.name}"
             elif res[i, 1] > self.board.bram18k:
-                reasons[i] = f"fpga: {res[i, 1]} BRAM18 > {self.board.bram18k} on {self.board.name}"
+                reasons[i] = f"fpga: BRAM18 over the {self.board.bram18k} of {self.board.name}"
         return latency, res, reasons
 
     def accuracy(self, arch_row: np.ndarray) -> float:
@@ -110,14 +111,12 @@ class ChainFpgaProblem:
         for i in np.flatnonzero(ok):
             late = latency[i] > self.spec_cycles
             if late and self.prune:
-                reasons[i] = (f"{PRUNED}: {latency[i] / (self.board.clock_mhz * 1e3):.4g} ms > {self.timing_ms:g} ms "
-                              "(pruned before training)")
+                reasons[i] = f"{PRUNED}: over {self.timing_ms:g} ms (pruned before training)"
                 ok[i] = False
                 continue
             acc = self.accuracy(cands.arch[i])
             if late:
-                reasons[i] = (f"{PRUNED}: {latency[i] / (self.board.clock_mhz * 1e3):.4g} ms > {self.timing_ms:g} ms "
-                              "(rejected after training)")
+                reasons[i] = f"{PRUNED}: over {self.timing_ms:g} ms (rejected after training)"
                 ok[i] = False
                 continue
             values[i] = (-acc, float(latency[i]))
@@ -128,8 +127,10 @@ class ChainFpgaProblem:
         chain = self.space.from_choices(cands.arch[i].tolist())
         net = self.space.to_network(chain)
         dsp, bram = (int(v) for v in resources_array(np.array([[tm, tn, tr, tc]]), net.layers, self.bits)[0])
+        cycles = sum(int(layer_cycles_array(np.array([[tm, tn, tr, tc]]), x, self.board, self.bits)[0])
+                     for x in net.layers)
         return {"arch": str(chain), "arch_choices": [int(v) for v in cands.arch[i]],
-                "hw": [int(v) for v in cands.hw[i]],
+                "hw": [int(v) for v in cands.hw[i]], "latency_ms": cycles / (self.board.clock_mhz * 1e3),
                 "accelerator": {"board": self.board.name, "Tm": tm, "Tn": tn, "Tr": tr, "Tc": tc, "dsp": dsp,
                                 "bram18k": bram, "macs_per_cycle": tm * tn, "dsp_per_mac": DSP_PER_MAC[self.bits]}}
 

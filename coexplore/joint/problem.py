@@ -196,10 +196,10 @@ class NB201GridProblem:
             if self.max_area_mm2 is not None:
                 limits.append(("area", area, self.max_area_mm2, "max_area_mm2"))
             rows = np.flatnonzero(ok)
-            for _, got, limit, name in limits:
+            for _, got, limit, name in limits:  # a stable reason (reports count by reason); costs are in params
                 over = got > limit
                 for j in np.flatnonzero(over):
-                    reasons[rows[j]] = f"{name}: {float(got[j]):.6g} > {limit:.6g}"
+                    reasons[rows[j]] = f"{name}: over {limit:.6g}"
                 values[rows[over]] = np.inf
                 ok[rows[over]] = False
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
@@ -212,6 +212,9 @@ class NB201GridProblem:
         if col >= 0:
             out["design"] = int(self.grid_index[col])
             out["accelerator"] = self.accelerator_params(col)
+            if idx >= 0 and self.table.feasible[col]:
+                energy, latency, _ = self.costs(np.array([idx]), np.array([col]))
+                out["latency_cycles"], out["energy_pj"] = int(latency[0]), float(energy[0])
         return out
 
     def accelerator_params(self, column: int) -> dict[str, Any]:
