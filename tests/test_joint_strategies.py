@@ -234,6 +234,8 @@ def test_codesign_command_names_bad_input(tmp_path: Path, capsys: pytest.Capture
     for part in ("problem.design_stride: must be an integer >= 1, got 0", "problem.timing_ms: required",
                  "first objective must be accuracy", "strategy.name: must be one of", "'fastest'"):
         assert part in err
+    assert main(["codesign", "--recipe", "nb201-eyeriss", "--budget-evals", "all"]) == 2  # naas: would never end
+    assert "'all' (every pair) is for strategy codesign-nas, got 'naas'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["codesign", "--recipe", "nb201-eyeriss", "--budget-evals", "lots"])
     assert "must be a positive integer or 'all', got 'lots'" in capsys.readouterr().err

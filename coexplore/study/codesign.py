@@ -68,6 +68,9 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
     if isinstance(budget, str) and budget != "all":
         raise SpecError(f"--budget-evals: must be a positive integer or 'all', got {budget!r}")
     base = _config(source, strategy=strategy, budget=None if budget == "all" else budget, seed=seed)
+    if budget == "all" and base.strategy != "codesign-nas":
+        raise SpecError(f"--budget-evals: 'all' (every pair) is for strategy codesign-nas, got {base.strategy!r}; "
+                        "give a number of pair evaluations")
     problem = build_problem(base)
     if budget == "all":
         if not hasattr(problem, "n_pairs"):
