@@ -352,11 +352,12 @@ class NaasNested(JointStrategy):
     """NAAS's nested co-search: CMA-ES proposes accelerators, an evolution finds networks for each.
 
     The accelerator vector is a :class:`GridCoords` genome (array sides, one importance
-    per dataflow, buffer sizes), decoded to the nearest feasible design of the space. For every accelerator of a CMA-ES
-    population, ``inner_generations`` generations of ``inner`` networks are evaluated
-    (mutants of the best networks found so far on any accelerator, and random ones); the
-    accelerator's fitness is the hypervolume of its own (accuracy, EDP) pairs (or the best
-    scalarised value for other objectives). The mapper is innermost: in the cost table.
+    per dataflow, buffer sizes), decoded to the nearest feasible design of the space. For
+    every accelerator of a CMA-ES population, ``inner_generations`` generations of ``inner``
+    networks are evaluated (mutants of the best networks found so far on any accelerator,
+    and random ones); the accelerator's fitness is the hypervolume of its own (accuracy,
+    EDP) pairs (or the best scalarised value for other objectives). The mapper is
+    innermost: in the cost table.
     ``inner`` defaults to what gives about 8 CMA-ES generations within the budget.
     """
 
