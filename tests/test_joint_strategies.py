@@ -51,6 +51,33 @@ def _config(strategy: str, trials: int, seed: int = 0, **problem: Any) -> StudyC
         "budget": {"trials": trials}, "seed": seed})
 
 
+def _all_pairs(p: NB201GridProblem) -> tuple[np.ndarray, np.ndarray]:
+    """(NB201 index, table column) of every pair of the subspace."""
+    return np.repeat(np.arange(15625), len(p.designs)), np.tile(np.arange(len(p.designs)), 15625)
+
+
+def _brute_front(p: NB201GridProblem) -> tuple[np.ndarray, np.ndarray, float]:
+    """Every pair evaluated, then the non-dominated feasible ones: (indices, columns, feasible share)."""
+    arch, col = _all_pairs(p)
+    ev = p.evaluate(p.pairs(arch, col))
+    ok = np.flatnonzero(ev.feasible)
+    keep = ok[non_dominated(ev.values[ok])]
+    return arch[keep], col[keep], float(ev.feasible.mean())
+
+
+def _pairs_of(f: Any) -> set[tuple[int, int]]:
+    return {(int(a), int(d)) for a, d in zip(f.network, f.design, strict=True)}
+
+
+def _small_yaml(tmp_path: Path, strategy: str, trials: int) -> Path:
+    """A codesign config on this module's subspace, written where the CLI can read it."""
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE},
+                                    "objectives": ["accuracy", "edp"], "strategy": strategy,
+                                    "budget": {"trials": trials}}))
+    return path
+
+
 def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
     return [(t["number"], json.dumps(t["params"], sort_keys=True), tuple(t["values"]), t["state"])
             for t in show_study(name, storage=storage)["trials"]]
@@ -92,13 +119,7 @@ def test_codesign_nas_proposes_the_exact_front_of_every_pair(problem: NB201GridP
     url = f"sqlite:///{tmp_path / 's.db'}"
     run_study(_config("codesign-nas", problem.n_pairs), name="x", storage=url, progress=False, problem=problem)
     got = {(t[1]) for t in _trials("x", url)}
-    # brute force: every pair of the subspace evaluated, then non-dominated
-    arch = np.repeat(np.arange(15625), len(problem.designs))
-    col = np.tile(np.arange(len(problem.designs)), 15625)
-    ev = problem.evaluate(problem.pairs(arch, col))
-    ok = np.flatnonzero(ev.feasible)
-    front = ok[non_dominated(ev.values[ok])]
-    cands = problem.pairs(arch[front], col[front])
+    cands = problem.pairs(*_brute_front(problem)[:2])
     want = {json.dumps(problem.describe(cands, i), sort_keys=True) for i in range(len(cands))}
     assert got == want and len(want) >= 3
 
@@ -106,13 +127,8 @@ def test_codesign_nas_proposes_the_exact_front_of_every_pair(problem: NB201GridP
 @pytest.mark.parametrize("cost", ["latency", "energy", "edap"])
 def test_exact_front_of_accuracy_and_any_scalar_cost_matches_brute_force(cost: str) -> None:
     p = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", cost))
-    arch = np.repeat(np.arange(15625), len(p.designs))
-    col = np.tile(np.arange(len(p.designs)), 15625)
-    ev = p.evaluate(p.pairs(arch, col))
-    ok = np.flatnonzero(ev.feasible)
-    want = {(int(arch[i]), int(col[i])) for i in ok[non_dominated(ev.values[ok])]}
-    f = p.exact_front
-    assert {(int(a), int(d)) for a, d in zip(f.network, f.design, strict=True)} == want
+    arch, col, _ = _brute_front(p)
+    assert _pairs_of(p.exact_front) == set(zip(arch.tolist(), col.tolist(), strict=True))
 
 
 def test_codesign_nas_refuses_objectives_without_an_exact_front_before_the_study_starts() -> None:
@@ -126,17 +142,12 @@ def test_codesign_nas_refuses_objectives_without_an_exact_front_before_the_study
 @pytest.mark.parametrize("limit", ["max_area_mm2", "max_latency_cycles"])
 def test_exact_front_under_a_constraint_is_the_front_of_the_feasible_pairs(problem: NB201GridProblem,
                                                                            limit: str) -> None:
-    arch = np.repeat(np.arange(15625), len(problem.designs))
-    col = np.tile(np.arange(len(problem.designs)), 15625)
-    _, latency, area = problem.costs(arch, col)
+    _, latency, area = problem.costs(*_all_pairs(problem))
     value = float(np.median(area if limit == "max_area_mm2" else latency))
     limited = NB201GridProblem(design_stride=STRIDE, **{limit: value})
-    ev = limited.evaluate(limited.pairs(arch, col))
-    assert 0.2 < ev.feasible.mean() < 0.8
-    ok = np.flatnonzero(ev.feasible)
-    want = {(int(arch[i]), int(col[i])) for i in ok[non_dominated(ev.values[ok])]}
-    f = limited.exact_front
-    assert {(int(a), int(d)) for a, d in zip(f.network, f.design, strict=True)} == want
+    arch, col, feasible = _brute_front(limited)
+    assert 0.2 < feasible < 0.8
+    assert _pairs_of(limited.exact_front) == set(zip(arch.tolist(), col.tolist(), strict=True))
     assert limited.exact_hypervolume <= problem.exact_hypervolume
 
 
@@ -197,9 +208,7 @@ def test_codesign_command_writes_a_study_a_report_and_the_design_json(problem: N
                                                                       capsys: pytest.CaptureFixture[str],
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    cfg = tmp_path / "small.yaml"
-    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE},
-                                   "objectives": ["accuracy", "edp"], "strategy": "naas", "budget": {"trials": 300}}))
+    cfg = _small_yaml(tmp_path, "naas", 300)
     assert main(["codesign", str(cfg), "--budget-evals", "200", "--seed", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["strategy"] == "naas" and out["pairs_evaluated"] == 200 and out["seconds"] > 0
@@ -249,9 +258,7 @@ def test_a_different_config_under_an_existing_name_is_refused(problem: NB201Grid
                                                               capsys: pytest.CaptureFixture[str],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    cfg = tmp_path / "small.yaml"
-    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE},
-                                   "strategy": "random", "budget": {"trials": 50}}))
+    cfg = _small_yaml(tmp_path, "random", 50)
     assert main(["codesign", str(cfg), "--name", "mine", "--no-report", "--json"]) == 0
     capsys.readouterr()
     assert main(["codesign", str(cfg), "--name", "mine", "--seed", "3", "--no-report"]) == 2

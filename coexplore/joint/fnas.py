@@ -69,6 +69,7 @@ class ChainFpgaProblem:
         self.hw_cards = tuple(len(self.tiles[k]) for k in ("Tm", "Tn", "Tr", "Tc"))
         self.spec_cycles = self.timing_ms * board.clock_mhz * 1e3
         self._accuracy: dict[str, float] = {}
+        self._hardware: dict[bytes, tuple[int, int, int]] = {}
         self.train_seconds: dict[str, float] = {}
 
     def tiling(self, hw: np.ndarray) -> np.ndarray:
@@ -76,17 +77,26 @@ class ChainFpgaProblem:
         h = np.asarray(hw, dtype=np.int64)
         return np.column_stack([np.asarray(self.tiles[k])[h[:, j]] for j, k in enumerate(("Tm", "Tn", "Tr", "Tc"))])
 
+    def _pair(self, arch_row: np.ndarray, hw_row: np.ndarray) -> tuple[int, int, int]:
+        """(latency cycles, DSP48, BRAM18) of one pair from the analytical model, computed once per pair
+        (the study describes every pair it has just evaluated)."""
+        key = arch_row.tobytes() + b"|" + hw_row.tobytes()
+        hit = self._hardware.get(key)
+        if hit is None:
+            net = self.space.to_network(self.space.from_choices(arch_row.tolist()))
+            t = self.tiling(hw_row[None])
+            dsp, bram = (int(v) for v in resources_array(t, net.layers, self.bits)[0])
+            cycles = sum(int(layer_cycles_array(t, x, self.board, self.bits)[0]) for x in net.layers)
+            hit = self._hardware[key] = (cycles, dsp, bram)
+        return hit
+
     def hardware(self, cands: PairBatch) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(latency cycles, resources (n, 2) DSP and BRAM18, resource violations) from the analytical model."""
-        tiles = self.tiling(cands.hw)
         latency = np.zeros(len(cands), dtype=np.int64)
         res = np.zeros((len(cands), 2), dtype=np.int64)
         reasons = [""] * len(cands)
         for i in range(len(cands)):
-            net = self.space.to_network(self.space.from_choices(cands.arch[i].tolist()))
-            t = tiles[i:i + 1]
-            res[i] = resources_array(t, net.layers, self.bits)[0]
-            latency[i] = sum(int(layer_cycles_array(t, x, self.board, self.bits)[0]) for x in net.layers)
+            latency[i], res[i, 0], res[i, 1] = self._pair(cands.arch[i], cands.hw[i])
             # stable reasons (a report counts trials by reason); the amounts are in the trial's parameters
             if res[i, 0] > self.board.dsp:
                 reasons[i] = f"fpga: DSP48 over the {self.board.dsp} of {self.board.name}"
@@ -125,10 +135,7 @@ class ChainFpgaProblem:
     def describe(self, cands: PairBatch, i: int) -> dict[str, Any]:
         tm, tn, tr, tc = (int(v) for v in self.tiling(cands.hw[i:i + 1])[0])
         chain = self.space.from_choices(cands.arch[i].tolist())
-        net = self.space.to_network(chain)
-        dsp, bram = (int(v) for v in resources_array(np.array([[tm, tn, tr, tc]]), net.layers, self.bits)[0])
-        cycles = sum(int(layer_cycles_array(np.array([[tm, tn, tr, tc]]), x, self.board, self.bits)[0])
-                     for x in net.layers)
+        cycles, dsp, bram = self._pair(cands.arch[i], cands.hw[i])
         return {"arch": str(chain), "arch_choices": [int(v) for v in cands.arch[i]],
                 "hw": [int(v) for v in cands.hw[i]], "latency_ms": cycles / (self.board.clock_mhz * 1e3),
                 "accelerator": {"board": self.board.name, "Tm": tm, "Tn": tn, "Tr": tr, "Tc": tc, "dsp": dsp,

@@ -114,7 +114,7 @@ class NB201GridProblem:
         self.accuracy = load_accuracy(dataset, 200 if dataset == "cifar100" else 12, "test")
         self.counts: ShapeCounts = nb201_shape_counts(dataset=dataset)
         all_designs = self.grid.designs()
-        self.reference_design = _reference_index(self.grid)
+        self.reference_design = self.grid.template_index()
         keep = sorted(set(range(0, len(all_designs), design_stride)) | {self.reference_design})
         self.grid_index = np.array(keep, dtype=np.int64)  # table column -> grid design index
         self.designs: tuple[Design, ...] = tuple(all_designs[i] for i in keep)
@@ -122,7 +122,7 @@ class NB201GridProblem:
                                                  jobs=jobs, cache_dir=cache_dir, progress=progress)
         self.hw_cards = (len(self.grid.arrays), len(self.grid.dataflows), *(len(s) for s in self.grid.sizes_words))
         self.arch_cards = tuple(self.space.cardinalities)
-        self.hw_choices = np.array([_axes_of(self.grid, d) for d in self.designs], dtype=np.int64)  # (D, H)
+        self.hw_choices = np.array([self.grid.axes_of(d) for d in self.designs], dtype=np.int64)  # (D, H)
         self._column = np.full(self.hw_cards, -1, dtype=np.int64)
         self._column[tuple(self.hw_choices.T)] = np.arange(len(self.designs))
         self.arch_choices = np.array([self.space.to_choices(c) for c in self.space.all_cells()], dtype=np.int64)
@@ -238,6 +238,8 @@ class NB201GridProblem:
 
         Its ``design`` are table columns.
         """
+        if self.objectives == ("accuracy", "edp"):
+            return self.edp_front
         table = self._limited_table()
         if len(self.objectives) == 2 and self.objectives[1] in SCALAR_COSTS:
             return front_accuracy_cost(table, self.counts.counts, self.accuracy, cost=self.objectives[1],
@@ -266,34 +268,19 @@ class NB201GridProblem:
         return edp_hypervolume(np.asarray(accuracy), np.asarray(edp), self.reference)
 
     @functools.cached_property
+    def edp_front(self) -> FrontPairs:
+        """The exact (accuracy, EDP) front of the feasible pairs, whatever the objectives (hypervolumes use it)."""
+        return front_accuracy_edp(self._limited_table(), self.counts.counts, self.accuracy,
+                                  max_latency_cycles=self.max_latency_cycles)
+
+    @functools.cached_property
     def exact_hypervolume(self) -> float:
         """Hypervolume of the exact (accuracy, EDP) front of the feasible pairs (the 1.0 of a fraction)."""
-        f = front_accuracy_edp(self._limited_table(), self.counts.counts, self.accuracy,
-                               max_latency_cycles=self.max_latency_cycles)
-        return self.hypervolume(f.accuracy, f.edp)
+        return self.hypervolume(self.edp_front.accuracy, self.edp_front.edp)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for k in ("reference", "exact_front", "exact_hypervolume"):
+        for k in ("reference", "edp_front", "exact_front", "exact_hypervolume"):
             state.pop(k, None)
         return state
 
-
-def _axes_of(grid: DesignGrid, d: Design) -> tuple[int, ...]:
-    """The grid axis indices of design ``d``."""
-    names = [n for n, _ in grid.dataflows]
-    return (grid.arrays.index((d.array_x, d.array_y)), names.index(grid.dataflow_of(d)),
-            *(sizes.index(s) for sizes, s in zip(grid.sizes_words, d.sizes_words, strict=True)))
-
-
-def _reference_index(grid: DesignGrid) -> int:
-    """The grid design equal to the template (its array, dataflow and buffer sizes)."""
-    from coexplore.joint.space import _ordered
-
-    t, sp = grid.template, grid.space
-    want = (t.fanout(sp.ax)[0], t.fanout(sp.ay)[1], _ordered(t.levels[sp.ax].spatial_dims_x),
-            _ordered(t.levels[sp.ay].spatial_dims_y), tuple(t.levels[i].size_words for i in sp.size_levels))
-    for i, d in enumerate(grid.designs()):
-        if (d.array_x, d.array_y, d.dims_x, d.dims_y, d.sizes_words) == want:
-            return i
-    raise SpecError(f"grid: the template {t.name!r} itself is not a design of the grid ({want!r})")

@@ -32,7 +32,7 @@ from coexplore.spec.dims import DIMS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.io import accelerator_to_dict
 
-__all__ = ["EYERISS_DATAFLOWS", "DesignGrid", "eyeriss_grid"]
+__all__ = ["EYERISS_DATAFLOWS", "GRIDS", "DesignGrid", "eyeriss_grid", "grid_for"]
 
 #: name -> (dims the X axis may unroll, dims the Y axis may unroll).
 EYERISS_DATAFLOWS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -153,6 +153,26 @@ class DesignGrid:
                           sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def axes_of(self, design: Design) -> tuple[int, ...]:
+        """The axis indices of ``design``: array, dataflow, then one size per sized level."""
+        names = [n for n, _ in self.dataflows]
+        return (self.arrays.index((design.array_x, design.array_y)), names.index(self.dataflow_of(design)),
+                *(sizes.index(s) for sizes, s in zip(self.sizes_words, design.sizes_words, strict=True)))
+
+    def template_index(self) -> int:
+        """The index of the design equal to the template (its array, dataflow and buffer sizes).
+
+        Raises:
+            SpecError: the template itself is not a point of the grid.
+        """
+        t, sp = self.template, self.space
+        want = (t.fanout(sp.ax)[0], t.fanout(sp.ay)[1], _ordered(t.levels[sp.ax].spatial_dims_x),
+                _ordered(t.levels[sp.ay].spatial_dims_y), tuple(t.levels[i].size_words for i in sp.size_levels))
+        for i, d in enumerate(self._designs):
+            if (d.array_x, d.array_y, d.dims_x, d.dims_y, d.sizes_words) == want:
+                return i
+        raise SpecError(f"grid: the template {t.name!r} itself is not a design of the grid ({want!r})")
+
     def subset(self, indices: Sequence[int]) -> tuple[Design, ...]:
         """The designs at ``indices`` (e.g. a sample for a test)."""
         return tuple(self._designs[int(i)] for i in indices)
@@ -180,3 +200,14 @@ def eyeriss_grid(*, template: Accelerator | None = None) -> DesignGrid:
         # psum_spad, weights_spad, ifmap_spad, shared_glb (16-bit words)
         sizes_words=((16, 24, 32), (64, 128, 224, 448), (12, 24, 48), (8192, 16384, 27648, 41472, 55296)),
     )
+
+
+#: Budget preset -> its design grid (what ``problem.accelerators`` of a codesign study names).
+GRIDS = {"eyeriss": eyeriss_grid}
+
+
+def grid_for(budget: str) -> DesignGrid:
+    """The design grid under the budget preset ``budget``."""
+    if budget not in GRIDS:
+        raise SpecError(f"problem.accelerators: a design grid exists for {', '.join(GRIDS)}, got {budget!r}")
+    return GRIDS[budget]()

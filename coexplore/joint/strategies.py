@@ -179,19 +179,26 @@ class CodesignNas(JointStrategy):
 
 
 class _Archive:
-    """Evaluated pairs (decisions and minimised values) with a set of seen pair keys."""
+    """The non-dominated pairs evaluated so far (kept up to date batch by batch) and the keys of every proposal."""
 
     def __init__(self) -> None:
-        self.arch: list[np.ndarray] = []
-        self.hw: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
+        self.arch = np.zeros((0, 0), np.int64)
+        self.hw = np.zeros((0, 0), np.int64)
+        self.values = np.zeros((0, 0))
         self.seen: set[bytes] = set()
 
     def add(self, cands: PairBatch, ev: Evaluation) -> None:
+        """Merge the feasible pairs of a batch: the front of (front + batch) is the front of everything."""
         ok = ev.feasible & np.isfinite(ev.values).all(axis=1)
-        self.arch.append(cands.arch[ok])
-        self.hw.append(cands.hw[ok])
-        self.values.append(ev.values[ok])
+        if not ok.any():
+            return
+        if len(self.values):
+            arch, hw = np.concatenate([self.arch, cands.arch[ok]]), np.concatenate([self.hw, cands.hw[ok]])
+            values = np.concatenate([self.values, ev.values[ok]])
+        else:
+            arch, hw, values = cands.arch[ok], cands.hw[ok], ev.values[ok]
+        keep = non_dominated(values)
+        self.arch, self.hw, self.values = arch[keep], hw[keep], values[keep]
 
     def key(self, arch: np.ndarray, hw: np.ndarray) -> bytes:
         return arch.tobytes() + b"|" + hw.tobytes()
@@ -206,17 +213,8 @@ class _Archive:
                 out[i] = True
         return out
 
-    def stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if not self.values:
-            return np.zeros((0, 0), np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0))
-        return np.concatenate(self.arch), np.concatenate(self.hw), np.concatenate(self.values)
-
     def front(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        a, h, v = self.stacked()
-        if len(v) == 0:
-            return a, h, v
-        keep = non_dominated(v)
-        return a[keep], h[keep], v[keep]
+        return self.arch, self.hw, self.values
 
 
 def _fill(strategy: JointStrategy, archive: _Archive, arch: np.ndarray, hw: np.ndarray,

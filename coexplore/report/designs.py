@@ -153,10 +153,10 @@ def _codesign_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mappe
     out = []
     grid = None
     if p.get("space", "nb201") == "nb201":
-        from coexplore.joint.space import eyeriss_grid
+        from coexplore.joint.space import grid_for
         from coexplore.nas.nb201 import NB201Space
 
-        grid, space = eyeriss_grid(), NB201Space(dataset=p.get("dataset", "cifar100"))
+        grid, space = grid_for(p.get("accelerators", "eyeriss")), NB201Space(dataset=p.get("dataset", "cifar100"))
     for t in trials:
         acc: Accelerator | None = None
         nets: tuple[NetworkEnergy, ...] = ()

@@ -120,14 +120,15 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"study": study, "storage": storage, "strategy": cfg.strategy, "seed": cfg.seed,
                            "budget_evals": cfg.trials, "pairs_evaluated": pairs, "trials": len(trials),
                            "feasible": len(done)}
-    front = _front(done, cfg)
-    out["front"] = [_entry(t, problem) for t in front]
     acc = np.array([t.values[0] for t in done], dtype=np.float64)
+    on_front = _front(done, cfg)
     if hasattr(problem, "exact_hypervolume"):
         # (accuracy, EDP) of every feasible pair, whatever the study's objectives: comparable across studies
         idx = np.array([int(t.params["arch_index"]) for t in done], dtype=np.int64)
         col = np.searchsorted(problem.grid_index, np.array([int(t.params["design"]) for t in done], dtype=np.int64))
-        energy, latency, _ = problem.costs(idx, col)
+        energy, latency, area = problem.costs(idx, col)
+        out["front"] = [_entry(done[i], energy=float(energy[i]), latency_cycles=int(latency[i]),
+                               area_mm2=float(area[i])) for i in on_front]
         hv = problem.hypervolume(acc, energy * latency) if len(acc) else 0.0
         out["hypervolume"] = hv
         out["hypervolume_objectives"] = ["accuracy", "edp"]
@@ -136,6 +137,8 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         out["space_pairs"] = problem.n_pairs
     else:
         lat = np.array([t.values[1] for t in done], dtype=np.float64)
+        out["front"] = [_entry(done[i], latency_cycles=int(lat[i]), clock_mhz=problem.board.clock_mhz)
+                        for i in on_front]
         out["hypervolume"] = problem.hypervolume(acc, lat) if len(acc) else 0.0
         out["hypervolume_objectives"] = ["accuracy", "latency / timing spec"]
         out["pruning"] = _pruning(trials, problem)
@@ -145,30 +148,25 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     return out
 
 
-def _front(done: list[Trial], cfg: StudyConfig) -> list[Trial]:
+def _front(done: list[Trial], cfg: StudyConfig) -> list[int]:
+    """Indices into ``done`` of the non-dominated trials, most accurate first."""
     if not done:
         return []
     signs = np.array([-1.0 if d == "maximize" else 1.0 for d in cfg.directions])
     v = np.array([t.values for t in done], dtype=np.float64) * signs
-    keep = np.flatnonzero(non_dominated(v))
-    picked = [done[i] for i in keep]
-    return sorted(picked, key=lambda t: (-t.values[0], t.number))
+    return sorted(np.flatnonzero(non_dominated(v)).tolist(), key=lambda i: (-done[i].values[0], done[i].number))
 
 
-def _entry(t: Trial, problem: Any) -> dict[str, Any]:
+def _entry(t: Trial, *, latency_cycles: int, energy: float | None = None, area_mm2: float | None = None,
+           clock_mhz: float | None = None) -> dict[str, Any]:
+    """A front entry of DESIGN.md: the pair, its accelerator and its costs (None where the space has none)."""
     p = t.params
     e: dict[str, Any] = {"trial": t.number, "arch_index": p.get("arch_index"), "design": p.get("design"),
-                         "arch": p.get("arch"),
-                         "accelerator": p.get("accelerator", {}), "accuracy": float(t.values[0])}
-    if hasattr(problem, "costs") and p.get("arch_index") is not None and p.get("design") is not None:
-        col = int(np.searchsorted(problem.grid_index, int(p["design"])))
-        energy, latency, area = problem.costs(np.array([int(p["arch_index"])]), np.array([col]))
-        e.update({"latency_cycles": int(latency[0]), "energy_pj": float(energy[0]), "area_mm2": float(area[0]),
-                  "edp": float(energy[0]) * float(latency[0])})
-    else:
-        lat = float(t.values[1])
-        e.update({"latency_cycles": int(lat), "latency_ms": lat / (problem.board.clock_mhz * 1e3),
-                  "energy_pj": None, "area_mm2": None, "edp": None})
+                         "arch": p.get("arch"), "accelerator": p.get("accelerator", {}),
+                         "accuracy": float(t.values[0]), "latency_cycles": latency_cycles, "energy_pj": energy,
+                         "area_mm2": area_mm2, "edp": None if energy is None else energy * latency_cycles}
+    if clock_mhz is not None:
+        e["latency_ms"] = latency_cycles / (clock_mhz * 1e3)
     return e
 
 

@@ -215,9 +215,12 @@ def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
                 errs.append(f"{path}.{k}: must be an integer >= 1, got {v!r}")
         if p.get("prune") is not None and not isinstance(p.get("prune"), bool):
             errs.append(f"{path}.prune: must be true or false, got {p.get('prune')!r}")
-        if space == "nb201" and p.get("accelerators", "eyeriss") != "eyeriss":
-            errs.append(f"{path}.accelerators: the design grid exists for the eyeriss budget, got "
-                        f"{p.get('accelerators')!r}")
+        if space == "nb201":
+            from coexplore.joint.space import GRIDS
+
+            if p.get("accelerators", "eyeriss") not in GRIDS:
+                errs.append(f"{path}.accelerators: a design grid exists for {', '.join(GRIDS)}, got "
+                            f"{p.get('accelerators')!r}")
         if space == "chain" and p.get("timing_ms") is None:
             errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
     else:

@@ -68,10 +68,10 @@ def _codesign_problem(config: StudyConfig) -> Any:
                                 epochs=int(p.get("epochs", 5)), prune=bool(p.get("prune", True)),
                                 objectives=config.objectives, seed=config.seed, max_layers=p.get("max_layers"))
     from coexplore.joint.problem import NB201GridProblem
-    from coexplore.joint.space import eyeriss_grid
+    from coexplore.joint.space import grid_for
 
-    return NB201GridProblem(grid=eyeriss_grid(), dataset=p.get("dataset", "cifar100"), objectives=config.objectives,
-                            design_stride=int(p.get("design_stride", 1)),
+    return NB201GridProblem(grid=grid_for(p.get("accelerators", "eyeriss")), dataset=p.get("dataset", "cifar100"),
+                            objectives=config.objectives, design_stride=int(p.get("design_stride", 1)),
                             max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
                             progress=True)
 
