@@ -169,6 +169,8 @@ def test_pairs_outside_the_space_and_over_a_limit_are_infeasible_with_a_reason(p
     arch = problem.arch_choices[[0]]
     ev = problem.evaluate(PairBatch(np.r_[arch, arch], np.r_[hw_out, ok_hw]))
     assert list(ev.feasible) == [False, True] and "not a design of the space" in ev.reasons[0]
+    both = PairBatch(np.r_[arch, arch], np.r_[hw_out, ok_hw])
+    assert problem.describe_many(both, [0, 1]) == [problem.describe(both, 0), problem.describe(both, 1)]
     tight = NB201GridProblem(design_stride=STRIDE, max_latency_cycles=1.0)
     ev = tight.evaluate(PairBatch(arch, ok_hw))
     assert not ev.feasible[0] and ev.reasons[0] == "max_latency_cycles: over 1"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,16 +206,29 @@ class NB201GridProblem:
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
 
     def describe(self, cands: PairBatch, i: int) -> dict[str, Any]:
-        idx = int(self.arch_index(cands.arch[i:i + 1])[0])
-        col = int(self.column(cands.hw[i:i + 1])[0])
-        out: dict[str, Any] = {"arch_index": idx, "arch": str(self.space.all_cells()[idx]) if idx >= 0 else None,
-                               "hw": [int(v) for v in cands.hw[i]]}
-        if col >= 0:
-            out["design"] = int(self.grid_index[col])
-            out["accelerator"] = self.accelerator_params(col)
-            if idx >= 0 and self.table.feasible[col]:
-                energy, latency, _ = self.costs(np.array([idx]), np.array([col]))
-                out["latency_cycles"], out["energy_pj"] = int(latency[0]), float(energy[0])
+        return self.describe_many(cands, [i])[0]
+
+    def describe_many(self, cands: PairBatch, rows: Sequence[int]) -> list[dict[str, Any]]:
+        """The parameters of candidates ``rows``: the pair, its accelerator and (for a priced design) its
+        latency and energy, priced in one vectorised sum (a study describes every trial it stores)."""
+        r = np.asarray(rows, dtype=np.int64)
+        idx, col = self.arch_index(cands.arch[r]), self.column(cands.hw[r])
+        priced = (idx >= 0) & (col >= 0)
+        priced[priced] = self.table.feasible[col[priced]]
+        energy, latency, _ = self.costs(idx[priced], col[priced])
+        cost_of = dict(zip(np.flatnonzero(priced).tolist(), zip(latency.tolist(), energy.tolist(), strict=True),
+                           strict=True))
+        out = []
+        for k, i in enumerate(r.tolist()):
+            a, c = int(idx[k]), int(col[k])
+            d: dict[str, Any] = {"arch_index": a, "arch": str(self.space.all_cells()[a]) if a >= 0 else None,
+                                 "hw": [int(v) for v in cands.hw[i]]}
+            if c >= 0:
+                d["design"] = int(self.grid_index[c])
+                d["accelerator"] = self.accelerator_params(c)
+            if k in cost_of:
+                d["latency_cycles"], d["energy_pj"] = int(cost_of[k][0]), float(cost_of[k][1])
+            out.append(d)
         return out
 
     def accelerator_params(self, column: int) -> dict[str, Any]:

@@ -52,5 +52,9 @@ class Problem(Protocol):
     def evaluate(self, candidates: Any) -> Evaluation: ...
 
     def describe(self, candidates: Any, i: int) -> dict[str, Any]:
-        """JSON-able parameters of candidate ``i`` (for trial records and reports)."""
+        """JSON-able parameters of candidate ``i`` (for trial records and reports).
+
+        A problem may also offer ``describe_many(candidates, rows) -> list[dict]`` to describe a
+        chunk at once (what a study records); it must equal ``describe`` row by row.
+        """
         ...

@@ -51,6 +51,14 @@ def _signs(directions: tuple[str, ...]) -> np.ndarray:
     return np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
 
 
+def _describe(problem: Any, cands: Any, rows: list[int]) -> list[dict[str, Any]]:
+    """The trial parameters of candidates ``rows``: in one call where the problem can (``describe_many``)."""
+    many = getattr(problem, "describe_many", None)
+    if many is not None:
+        return list(many(cands, rows))
+    return [problem.describe(cands, i) for i in rows]
+
+
 class _Recorder:
     """Evaluates batches through the backend, reusing stored trials, committing new ones as they finish."""
 
@@ -83,6 +91,7 @@ class _Recorder:
 
             def on_chunk(a: int, b: int, ev: Evaluation | None, err: str, seconds: float) -> None:
                 trials = []
+                described = _describe(self.problem, cands, todo[a:b])
                 for j in range(a, b):
                     i = todo[j]
                     if ev is None:
@@ -95,7 +104,7 @@ class _Recorder:
                     values[i] = vals if state is TrialState.COMPLETE else np.inf
                     feasible[i] = state is TrialState.COMPLETE
                     reasons[i] = reason
-                    params = self.problem.describe(cands, i)
+                    params = described[j - a]
                     if hasattr(cands, "x"):
                         params = {**params, "x": [float(v) for v in cands.x[i]]}
                     user = (np.asarray(vals, dtype=np.float64) * self.signs) if state is TrialState.COMPLETE else (
