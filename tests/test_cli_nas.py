@@ -73,7 +73,12 @@ def test_nas_under_the_pi5_quartile_meets_the_limit(capsys: pytest.CaptureFixtur
     assert res["queries"] == 30 and res["pruned_before_accuracy"] > 0 and res["strategy"] == "evolution"
 
 
-def test_nas_bad_inputs_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_nas_bad_inputs_are_named(capsys: pytest.CaptureFixture[str], tmp_path: Path, data_dir: Path) -> None:
+    code, _, err = run(capsys, "--data-dir", str(tmp_path), "nas", "--max-latency-ms", "4")
+    assert code == 2 and "nb201_accuracy.csv" in err and "not found" in err and "cifar100-test-200ep" in err
+    (tmp_path / "nasbench201").mkdir()  # the accuracy table there, the latency table missing
+    (tmp_path / "nasbench201" / "nb201_accuracy.csv").write_bytes(
+        (data_dir / "nasbench201" / "nb201_accuracy.csv").read_bytes())
     code, _, err = run(capsys, "--data-dir", str(tmp_path), "nas", "--max-latency-ms", "4")
     assert code == 2 and "nb201_device_latency.csv" in err and "not found" in err
     code, _, err = run(capsys, "nas", "--dataset", "svhn", "--latency", "none")

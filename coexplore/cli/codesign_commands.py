@@ -75,6 +75,8 @@ def _print(out: dict[str, Any]) -> None:
     frac = out.get("hypervolume_fraction")
     print(f"{out['strategy']}: {out['pairs_evaluated']:,} pairs evaluated in {out['seconds']:.1f} s; hypervolume "
           f"{hv:.4g}" + (f" ({100 * frac:.2f} % of the exact front's)" if frac is not None else ""))
+    if out.get("accuracy_source"):
+        print(f"accuracy: {out['accuracy_source']}")
     print(f"{'accuracy':>9}  {'latency cycles':>15}  {'energy pJ':>11}  {'EDP':>11}  accelerator  network")
     for e in out["front"]:
         acc = e["accelerator"]

@@ -9,7 +9,8 @@ a pair is a count-weighted sum of cached mappings (the mapper ran once per shape
 design when the table was built). Axis combinations over the budget, and designs left
 out by ``design_stride``, are infeasible pairs ("not a design of the space").
 
-Objectives: ``accuracy`` (CIFAR-100 200-epoch top-1 %, maximised), ``latency``
+Objectives: ``accuracy`` (CIFAR-100 top-1 %, maximised: after 200 epochs, read from the data
+directory, or the shipped 12-epoch column; :attr:`NB201GridProblem.accuracy_source` says which), ``latency``
 (cycles), ``energy`` (pJ), ``area`` (mm²), ``edp`` (pJ x cycles), ``edap`` (EDP x mm²).
 Hard constraints ``max_latency_cycles`` and ``max_area_mm2`` make pairs infeasible.
 """
@@ -86,7 +87,9 @@ class NB201GridProblem:
 
     Args:
         grid: The accelerator space (default :func:`eyeriss_grid`).
-        dataset: NB201 accuracy and input size (``cifar100``: the 200-epoch test accuracy).
+        dataset: NB201 accuracy and input size.
+        accuracy_epochs: 200 (CIFAR-100 only; read from the data directory, an error without it) or
+            12 (NB201's shipped 12-epoch test accuracy).
         objectives: ``accuracy`` first, then costs among :data:`COST_OBJECTIVES`.
         design_stride: Keep every ``design_stride``-th grid design (and the reference), a
             smaller space for tests and quick looks; 1 is the whole grid.
@@ -96,12 +99,12 @@ class NB201GridProblem:
 
     in_process = True  # a pair costs microseconds: a worker pool would only add overhead
 
-    def __init__(self, *, grid: DesignGrid | None = None, dataset: str = "cifar100",
+    def __init__(self, *, grid: DesignGrid | None = None, dataset: str = "cifar100", accuracy_epochs: int | None = None,
                  objectives: tuple[str, ...] = ("accuracy", "edp"), design_stride: int = 1,
                  max_latency_cycles: float | None = None, max_area_mm2: float | None = None, seed: int = 0,
                  jobs: int | None = None, cache_dir: str | Path | None = None, progress: bool = False) -> None:
         from coexplore.nas.nb201 import NB201Space
-        from coexplore.nas.tables import load_accuracy
+        from coexplore.nas.tables import accuracy_label, load_accuracy
 
         if not objectives or objectives[0] != "accuracy" or any(o not in COST_OBJECTIVES for o in objectives[1:]):
             raise SpecError(f"objectives: must be accuracy then costs among {', '.join(COST_OBJECTIVES)}, got "
@@ -112,7 +115,10 @@ class NB201GridProblem:
         self.space = NB201Space(dataset=dataset)
         self.objectives = tuple(objectives)
         self.max_latency_cycles, self.max_area_mm2 = max_latency_cycles, max_area_mm2
-        self.accuracy = load_accuracy(dataset, 200 if dataset == "cifar100" else 12, "test")
+        epochs = accuracy_epochs or (200 if dataset == "cifar100" else 12)
+        self.accuracy = load_accuracy(dataset, epochs, "test")
+        self.accuracy_epochs = epochs
+        self.accuracy_source = accuracy_label(dataset, epochs, "test")
         self.counts: ShapeCounts = nb201_shape_counts(dataset=dataset)
         all_designs = self.grid.designs()
         self.reference_design = self.grid.template_index()

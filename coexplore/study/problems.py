@@ -6,13 +6,31 @@ is what lets ``study resume`` rebuild a study from its stored config.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from coexplore.errors import SpecError
 from coexplore.search.strategy import Strategy
 from coexplore.study.config import StudyConfig
 
-__all__ = ["build_problem", "build_strategy"]
+__all__ = ["build_problem", "build_strategy", "resolve_config"]
+
+
+def resolve_config(config: StudyConfig) -> StudyConfig:
+    """``config`` with what depends on this machine fixed, as it is stored with a new study.
+
+    ``accuracy_epochs: auto`` (codesign on NAS-Bench-201) becomes 200 when the data directory
+    holds the 200-epoch column (it has no licence, so it is not shipped), else 12 (the shipped
+    column), so a study keeps the accuracy it started with wherever it is resumed.
+    """
+    p = config.problem
+    if config.kind != "codesign" or p.get("space", "nb201") != "nb201" or p.get("accuracy_epochs") != "auto":
+        return config
+    from coexplore.nas.tables import accuracy_available
+
+    dataset = p.get("dataset", "cifar100")
+    epochs = 200 if dataset == "cifar100" and accuracy_available(dataset, 200, "test") else 12
+    return dataclasses.replace(config, problem={**p, "accuracy_epochs": epochs})
 
 
 def build_problem(config: StudyConfig) -> Any:
@@ -70,8 +88,11 @@ def _codesign_problem(config: StudyConfig) -> Any:
     from coexplore.joint.problem import NB201GridProblem
     from coexplore.joint.space import grid_for
 
-    return NB201GridProblem(grid=grid_for(p.get("accelerators", "eyeriss")), dataset=p.get("dataset", "cifar100"),
-                            objectives=config.objectives, design_stride=int(p.get("design_stride", 1)),
+    dataset = p.get("dataset", "cifar100")
+    epochs = resolve_config(config).problem.get("accuracy_epochs", 200 if dataset == "cifar100" else 12)
+    return NB201GridProblem(grid=grid_for(p.get("accelerators", "eyeriss")), dataset=dataset,
+                            accuracy_epochs=int(epochs), objectives=config.objectives,
+                            design_stride=int(p.get("design_stride", 1)),
                             max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
                             progress=True)
 

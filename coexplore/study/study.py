@@ -28,7 +28,7 @@ from coexplore.search.problem import Evaluation
 from coexplore.search.trial import Trial, TrialState
 from coexplore.study.backends import Backend, make_backend
 from coexplore.study.config import StudyConfig
-from coexplore.study.problems import build_problem, build_strategy
+from coexplore.study.problems import build_problem, build_strategy, resolve_config
 from coexplore.study.storage import Storage, StudyInfo, open_storage
 
 __all__ = ["StudySummary", "resume_study", "run_study", "show_study"]
@@ -178,6 +178,7 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
     study_name = name or config.name
     if not study_name:
         raise StudyError("study name: give --name or a name in the config, got neither")
+    config = resolve_config(config)
     store = open_storage(storage)
     try:
         info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
