@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from coexplore.hwsearch.problem import DEFAULT_MAPPER, map_shape
+from coexplore.joint.base import GridCoords
 from coexplore.joint.costtable import TABLE_MAPPER, TABLE_OBJECTIVE
 from coexplore.joint.dance import CostEstimator
 from coexplore.joint.problem import NB201GridProblem
-from coexplore.joint.strategies import GridCoords
 from coexplore.optional import require
 from coexplore.study.codesign import load_recipe, summarize
 from coexplore.study.study import run_study

@@ -132,7 +132,7 @@ def test_exact_front_of_accuracy_and_any_scalar_cost_matches_brute_force(cost: s
 
 
 def test_codesign_nas_refuses_objectives_without_an_exact_front_before_the_study_starts() -> None:
-    from coexplore.joint.strategies import CodesignNas
+    from coexplore.joint.codesign_nas import CodesignNas
 
     p = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency", "energy"))
     with pytest.raises(SpecError, match="the exact front exists for accuracy and one of"):

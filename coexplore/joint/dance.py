@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from coexplore.errors import SpecError
+from coexplore.joint.base import GridCoords, JointStrategy
 from coexplore.joint.problem import PairBatch
-from coexplore.joint.strategies import GridCoords, JointStrategy
 from coexplore.optional import require
 from coexplore.search.problem import Evaluation
 

@@ -13,8 +13,11 @@ __all__ = ["JOINT_STRATEGIES", "make_joint_strategy"]
 
 
 def _classes() -> dict[str, Callable[..., Strategy]]:
+    from coexplore.joint.baselines import HwAwareNas, RandomPairs, Sequential
+    from coexplore.joint.codesign_nas import CodesignNas
     from coexplore.joint.dance import DanceStrategy
-    from coexplore.joint.strategies import CodesignNas, FnasController, HwAwareNas, NaasNested, RandomPairs, Sequential
+    from coexplore.joint.fnas_controller import FnasController
+    from coexplore.joint.naas import NaasNested
 
     return {"codesign-nas": CodesignNas, "naas": NaasNested, "fnas": FnasController, "dance": DanceStrategy,
             "sequential": Sequential, "hw-aware-nas": HwAwareNas, "random": RandomPairs}
