@@ -179,16 +179,21 @@ def test_reward_ranks_every_pair_meeting_the_constraints_above_every_miss(proble
     cands = _all_pairs(problem).take(np.random.default_rng(0).choice(15625 * len(problem.designs), 3000, False))
     m = problem.metrics(cands)
     assert not np.isnan(m["perf_per_area"]).any()  # every design of the subspace maps every layer
-    lo = {"perf_per_area": float(np.log10(np.nanmin(m["perf_per_area"])))}
-    hi = {"perf_per_area": float(np.log10(np.nanmax(m["perf_per_area"])))}
+    lo = {"perf_per_area": float(np.log10(m["perf_per_area"].min()))}
+    hi = {"perf_per_area": float(np.log10(m["perf_per_area"].max()))}
     r = reward.values(m, lo, hi)
     meet = m["accuracy"] >= ref["accuracy"]
     assert 0 < meet.mean() < 1 and r[meet].min() >= 0 > r[~meet].max() >= -1
-    miss = np.flatnonzero(~meet)
-    nearer = miss[np.argsort(-m["accuracy"][miss])]
-    assert np.all(np.diff(r[nearer]) <= 0)  # the nearer the miss, the higher the reward
     best = np.flatnonzero(meet)[np.argmax(m["perf_per_area"][meet])]
     assert r[best] == r.max()
+    # misses: a nearer miss ranks higher at equal perf/area, a higher perf/area at an equal miss; no cost: -1
+    acc, ppa = ref["accuracy"], 10 ** ((lo["perf_per_area"] + hi["perf_per_area"]) / 2)
+    grid = {"accuracy": np.array([acc - 1, acc - 5, acc - 1, acc - 1]),
+            "perf_per_area": np.array([ppa, ppa, ppa * 2, np.nan])}
+    for k in ("latency_cycles", "energy_pj", "area_mm2"):
+        grid[k] = np.ones(4)
+    miss = reward.values(grid, lo, hi)
+    assert miss[1] < miss[0] < miss[2] < 0 and miss[3] == -1.0
     with pytest.raises(SpecError, match=r"weights\.speed: unknown metric"):
         Reward(weights={"speed": 1.0})
     with pytest.raises(SpecError, match="min_accuracy: must be a number or a reference cell"):

@@ -8,9 +8,12 @@ controller is pulled back toward the constrained region. Here:
 * a weighted metric is normalised to [0, 1], higher is better: accuracy / 100; latency, area,
   energy and perf/area in log10, scaled by the smallest and largest value seen so far (no
   knowledge of the space's range is assumed);
-* the punishment is minus the sum of the relative violations, capped at 1 (a pair that is
-  not a design of the space gets -1), so any pair meeting the constraints beats any pair
-  that does not, and a nearer miss beats a farther one;
+* the punishment is minus (0.9 x the sum of the relative violations, capped at 1, plus 0.1 x
+  the shortfall of the pair's score from 1) (:data:`MISS_SCORE`; a pair that is not a design
+  of the space gets -1), so any pair meeting the constraints beats any pair that does not, a
+  nearer miss beats a farther one of equal score, and misses still rank by the objective: in
+  the phase search, the side that cannot fix a violation (the accelerator, when the network
+  misses the accuracy floor) still has something to learn;
 * a constraint may name a reference cell instead of a number (``resnet``, ``googlenet``):
   the cell's accuracy, or its latency, area or perf/area on the accelerator of the space
   that gives it the highest perf/area (the paper compares with ResNet and GoogLeNet cells
@@ -30,9 +33,13 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.joint.front import group_networks, perf_per_area
 
-__all__ = ["CONSTRAINTS", "REFERENCE_CELLS", "REWARD_METRICS", "ConstrainedOptimum", "Reward", "constrained_optimum",
-           "reference_metrics"]
+__all__ = ["CONSTRAINTS", "MISS_SCORE", "REFERENCE_CELLS", "REWARD_METRICS", "ConstrainedOptimum", "Reward",
+           "constrained_optimum", "reference_metrics"]
 
+#: Share of a missing pair's punishment that is its score's shortfall: misses are still ranked by
+#: the objective (the side of the pair that cannot fix the violation, e.g. the accelerator when the
+#: network is not accurate enough, still learns), always below every pair that meets the constraints.
+MISS_SCORE = 0.1
 #: Metrics a reward may weigh, with +1 where higher is better.
 REWARD_METRICS = {"accuracy": 1.0, "perf_per_area": 1.0, "latency": -1.0, "area": -1.0, "energy": -1.0}
 #: Constraint -> (metric column of :meth:`NB201GridProblem.metrics`, +1 for a floor, -1 for a ceiling).
@@ -113,6 +120,9 @@ class Reward:
     def values(self, metrics: dict[str, np.ndarray], lo: dict[str, float], hi: dict[str, float]) -> np.ndarray:
         """The reward of each pair, float (n,): in [0, 1] when the constraints hold, in [-1, 0) otherwise.
 
+        Meeting pairs: the weighted mean of the normalised metrics (the score). Misses:
+        ``-((1 - MISS_SCORE) * min(1, violation) + MISS_SCORE * (1 - score))``.
+
         ``lo``/``hi``: the smallest and largest log10 value seen of each weighted metric but accuracy.
         """
         total = sum(self.weights.values())
@@ -130,7 +140,9 @@ class Reward:
             score += w * norm
         viol = self.violation(metrics)
         priced = ~np.isnan(metrics["perf_per_area"])
-        return np.where(priced & (viol == 0), score / total, -np.minimum(1.0, np.where(priced, viol, 1.0)))
+        score = np.where(priced, score / total, 0.0)
+        miss = (1.0 - MISS_SCORE) * np.minimum(1.0, np.where(priced, viol, 1.0)) + MISS_SCORE * (1.0 - score)
+        return np.where(priced & (viol == 0), score, -miss)
 
     def single_metric(self) -> str | None:
         """The metric of a one-weight reward (whose optimum is well defined), else None."""

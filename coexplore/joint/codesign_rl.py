@@ -7,8 +7,8 @@ Search strategies (``search``), after the paper's three ways of navigating the c
 * ``phase``: two controllers, used in turn: a network phase (the accelerator fixed to the best
   pair's so far) then an accelerator phase (the network fixed to the best pair's), for
   ``phase_pairs`` pairs each, and so on; both learn from the same reward.
-* ``separate``: the conventional two-step flow: the network controller first, on the
-  network's own part of the reward (its accuracy terms and floor; the accelerator held at the
+* ``separate``: the conventional two-step flow: the network controller first, rewarded for
+  accuracy alone (under the reward's accuracy floor, if any; the accelerator held at the
   template design), for ``separate_share`` of the budget; then the accelerator controller for
   the best network found, on the full reward.
 """
@@ -40,13 +40,16 @@ class CodesignNasRl(JointStrategy):
     of normalised metrics (``weights``: accuracy, perf_per_area, latency, area, energy) when the
     constraints hold (``min_accuracy``, ``max_latency_cycles``, ``max_area_mm2``,
     ``min_perf_per_area``: a number, or ``resnet`` / ``googlenet`` for that NAS-Bench-201 cell's
-    value on its best-perf/area accelerator), and minus the relative violation otherwise.
+    value on its best-perf/area accelerator), and a punishment otherwise: mostly the relative
+    violation, partly the score's shortfall, so misses still rank by the objective.
     Default: maximise perf/area. Accelerator decisions are masked to the designs of the space.
 
     Departures from the paper: NAS-Bench-201 cells x the Eyeriss-budget ASIC grid (priced by
     the cost table) instead of NASBench-101 cells x CHaiDNN FPGA designs; accuracies come from
     the NB201 table instead of training; the punishment's exact form and the normalisation
-    (log10 of each cost, min-max over the pairs seen so far) are ours; ``separate`` reads the
+    (log10 of each cost, min-max over the pairs seen so far) are ours, as are the accelerator
+    masks and the phase search's first accelerator (drawn by its untrained controller) and
+    its baseline reset at each phase change; ``separate`` reads the
     paper's separate search as the conventional network-first, accelerator-second flow;
     defaults (hidden 35, lr, batch, phase lengths) are tuned for budgets of 10^3-10^4 pairs.
     """
@@ -226,6 +229,7 @@ class CodesignNasRl(JointStrategy):
             return
         self.phase = "hardware" if self.phase == "network" else "network"
         self.phase_told = 0
+        self.baselines[self.phase] = None  # the other side changed: rewards of the last phase are no baseline
         self.fixed_arch = np.asarray(self.best["arch"], dtype=np.int64)
         self.fixed_hw = np.asarray(self.best["hw"], dtype=np.int64)
 
