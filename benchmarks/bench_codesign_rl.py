@@ -12,7 +12,7 @@ goes through the search driver (``optimize``; no storage: studies resume to the 
 elsewhere). Finally the Cod-1 / Cod-2 table (reference cell on its best accelerator, the pair the
 combined search found with seed 0, the exact optimum) and the exact (accuracy, perf/area) front.
 
-    python benchmarks/bench_codesign_rl.py --seeds 10 --budget 10000 --out rl.json
+    python benchmarks/bench_codesign_rl.py --seeds 10 --first-seed 10 --budget 10000 --out rl.json
 """
 
 from __future__ import annotations
@@ -88,6 +88,8 @@ def _row(name: str, m: dict[str, Any], ref: dict[str, Any] | None, clock_ghz: fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=10,
+                    help="seeds first-seed .. first-seed+seeds-1 (the defaults were chosen on seeds 0-9)")
     ap.add_argument("--budget", type=int, default=10000, help="pair evaluations per run")
     ap.add_argument("--checkpoints", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
@@ -100,7 +102,8 @@ def main() -> None:
     clock = problem.clock_ghz
     print(f"space: {problem.n_pairs:,} pairs; accuracy: {problem.accuracy_source}; clock {clock} GHz", file=sys.stderr)
     out: dict[str, Any] = {"space_pairs": problem.n_pairs, "accuracy_source": problem.accuracy_source,
-                           "seeds": args.seeds, "budget": args.budget, "rewards": {}}
+                           "seeds": list(range(args.first_seed, args.first_seed + args.seeds)), "budget": args.budget,
+                           "rewards": {}}
     tables = []
     for label, cell in REWARDS.items():
         ref = reference_metrics(problem, cell)
@@ -116,7 +119,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {}
         for strategy in args.strategies:
             runs[strategy] = [_run(problem, strategy, reward, cell, seed, args.budget, opt.value)
-                              for seed in range(args.seeds)]
+                              for seed in range(args.first_seed, args.first_seed + args.seeds)]
             r = runs[strategy]
             print(f"  {strategy:>12}: best/optimum {np.mean([x['running'][-1] for x in r]):.3f}, exact optimum in "
                   f"{sum(x['found_at'] is not None for x in r)}/{len(r)} runs, {np.mean([x['seconds'] for x in r]):.1f}"
@@ -130,7 +133,7 @@ def main() -> None:
                 "found_optimum_share": len(found) / len(r), "pairs_until_found": found,
                 "distinct_pairs_mean": float(np.mean([x["distinct"] for x in r])),
                 "seconds_mean": float(np.mean([x["seconds"] for x in r])),
-                "best_seed0": r[0]["best"]}
+                "best_first_seed": r[0]["best"]}
         out["rewards"][label] = {"reference": ref, "constraints": reward.constraints,
                                  "optimum": {"value": opt.value, "pairs": opt.pairs,
                                              "feasible_pairs": opt.feasible_pairs, **opt_row,
@@ -142,7 +145,7 @@ def main() -> None:
     for label, cell, ref, opt, _, summary in tables:
         print(f"\n{label}: max perf/area, accuracy >= {cell} ({ref['accuracy']:.2f} %), latency <= {cell} "
               f"({ref['latency_cycles']:,.0f} cycles); optimum {opt.value:,.0f} img/s/cm² ({opt.pairs} pairs of "
-              f"{problem.n_pairs:,}); {args.seeds} seeds")
+              f"{problem.n_pairs:,}); seeds {args.first_seed}-{args.first_seed + args.seeds - 1}")
         print("| strategy | " + " | ".join(f"best/opt @ {c:,}" for c in checks) +
               " | exact optimum found | pairs until found (median) | distinct pairs | s/run |")
         print("|---" * (len(checks) + 5) + "|")
@@ -159,11 +162,11 @@ def main() -> None:
             print(f"| {strategy} | " + " | ".join(cells) + f" | {100 * s['found_optimum_share']:.0f} % | {med} | "
                   f"{s['distinct_pairs_mean']:,.0f} | {s['seconds_mean']:.1f} |")
     print("\nThe seed's table (reference cell on its best-perf/area accelerator; Cod: the pair the combined RL "
-          f"search found, seed 0, {args.budget:,} pairs; the exact optimum by enumeration)")
+          f"search found, seed {args.first_seed}, {args.budget:,} pairs; the exact optimum by enumeration)")
     print("| CNN | accuracy % | perf/area img/s/cm² | latency ms | area mm² |\n|---|---|---|---|---|")
     for label, cell, ref, _, opt_row, summary in tables:
         print(_row(f"{cell} cell (NB201 #{ref['arch_index']})", ref, None, clock))
-        found = summary.get("rl-combined", {}).get("best_seed0")
+        found = summary.get("rl-combined", {}).get("best_first_seed")
         if found and found.get("perf_per_area", 0) > 0:
             print(_row(f"{label} (RL, #{found['arch_index']})", found, ref, clock))
         print(_row(f"{label} exact optimum", opt_row, ref, clock))

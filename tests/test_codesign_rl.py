@@ -141,6 +141,19 @@ def test_perf_per_area_front_equals_brute_force(problem: NB201GridProblem, limit
     assert np.all(np.diff(perf_per_area(front.latency_cycles, front.area_mm2, p.clock_ghz)) >= 0)
 
 
+def test_problem_front_of_accuracy_latency_area_and_perf_per_area_equals_brute_force(problem: NB201GridProblem) -> None:
+    p = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency", "area", "perf_per_area"))
+    everything = _all_pairs(p)
+    ev = p.evaluate(everything)
+    keep = np.flatnonzero(non_dominated(ev.values))
+    want = set(zip(p.arch_index(everything.arch[keep]).tolist(), p.column(everything.hw[keep]).tolist(),
+                   strict=True))
+    assert _pairs_of(p.exact_front) == want and len(want) >= 3
+    with pytest.raises(SpecError, match="does not take a latency limit"):
+        _ = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency", "area", "perf_per_area"),
+                             max_latency_cycles=1e6).exact_front
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_four_objective_front_with_perf_per_area_equals_brute_force_with_ties(seed: int) -> None:
     """(accuracy, latency, area, perf/area): small integer costs, ties everywhere, all kept."""
