@@ -10,8 +10,9 @@ from typing import Any
 __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
-STRATEGY_NAMES = "codesign-nas, naas, fnas, dance, sequential, hw-aware-nas, random"
-RECIPE_NAMES = "dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, nb201-eyeriss, nb201-eyeriss-codesign"
+STRATEGY_NAMES = "codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random"
+RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
+                "nb201-eyeriss, nb201-eyeriss-codesign")
 
 
 def _budget(text: str) -> int | str:
@@ -77,19 +78,29 @@ def _print(out: dict[str, Any]) -> None:
           f"{hv:.4g}" + (f" ({100 * frac:.2f} % of the exact front's)" if frac is not None else ""))
     if out.get("accuracy_source"):
         print(f"accuracy: {out['accuracy_source']}")
-    print(f"{'accuracy':>9}  {'latency cycles':>15}  {'energy pJ':>11}  {'EDP':>11}  accelerator  network")
+    ppa = any("perf_per_area" in e for e in out["front"])
+    print(f"{'accuracy':>9}  {'latency cycles':>15}  {'energy pJ':>11}  {'EDP':>11}  "
+          + (f"{'img/s/cm²':>10}  " if ppa else "") + "accelerator  network")
     for e in out["front"]:
         acc = e["accelerator"]
         hw = (f"{acc.get('array')} {acc.get('dataflow')}" if "array" in acc else
               f"Tm{acc.get('Tm')} Tn{acc.get('Tn')} Tr{acc.get('Tr')} Tc{acc.get('Tc')}")
         energy = f"{e['energy_pj']:.4g}" if e.get("energy_pj") is not None else "-"
         edp = f"{e['edp']:.4g}" if e.get("edp") is not None else "-"
-        print(f"{e['accuracy']:9.2f}  {e['latency_cycles']:15,}  {energy:>11}  {edp:>11}  {hw}  {e['arch']}")
+        perf = f"{e['perf_per_area']:10.4g}  " if ppa else ""
+        print(f"{e['accuracy']:9.2f}  {e['latency_cycles']:15,}  {energy:>11}  {edp:>11}  {perf}{hw}  {e['arch']}")
     if "pruning" in out:
         pr = out["pruning"]
         print(f"pruned before training: {pr['pruned_before_training']} of {pr['candidates']} candidates "
               f"({100 * pr['pruned_share']:.1f} %); {pr['networks_trained']} networks trained, "
               f"{pr['pruned_networks_never_trained']} pruned networks never trained")
+    if out.get("search") and out["search"].get("best"):
+        s, b = out["search"], out["search"]["best"]
+        limits = ", ".join(f"{k} {v:.6g}" for k, v in s["constraints"].items()) or "none"
+        print(f"{s['search']} RL search, reward {s['weights']} under {limits}: best pair (reward {b['reward']:.4f}, "
+              f"found at pair {b['found_at_pair']:,}): accuracy {b['accuracy']:.2f} %, perf/area "
+              f"{b['perf_per_area']:.4g} img/s/cm², latency {b['latency_cycles']:,.0f} cycles, area "
+              f"{b['area_mm2']:.4g} mm², NB201 index {b['arch_index']}, design {b['design']}")
     if "estimator" in out and "estimator_error_pct" in out["estimator"]:
         err = out["estimator"]["estimator_error_pct"]
         print(f"DANCE estimator error vs the cost model: latency {err['latency']:.2f} %, energy {err['energy']:.2f} %, "

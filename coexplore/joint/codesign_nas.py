@@ -19,7 +19,8 @@ class CodesignNas(JointStrategy):
 
     With a budget below the number of pairs, it prices a uniformly drawn subset of
     ``budget`` distinct pairs instead (what an enumeration cut short can do without
-    favouring one end of the space) and proposes that subset's front.
+    favouring one end of the space) and proposes that subset's front. The method's
+    reinforcement-learning search of the same space is strategy ``codesign-nas-rl``.
     """
 
     name = "codesign-nas"

@@ -1,6 +1,7 @@
 """Exact Pareto fronts over every (network, design) pair of a cost table, without listing 10^8 pairs.
 
-Objectives: accuracy is maximised; EDP, latency, energy and area are minimised. A pair
+Objectives: accuracy and perf/area (:func:`perf_per_area`) are maximised; EDP, latency, energy and
+area are minimised. A pair
 is on the front when no pair is at least as good in every objective and better in one;
 pairs with equal objective vectors are all kept (as :func:`~coexplore.search.pareto.non_dominated`).
 
@@ -39,7 +40,7 @@ from coexplore.joint.costtable import CostTable
 from coexplore.search.pareto import hypervolume_2d, non_dominated
 
 __all__ = ["SCALAR_COSTS", "FrontPairs", "edp_hypervolume", "edp_reference", "front_accuracy_cost",
-           "front_accuracy_costs", "front_accuracy_edp", "group_networks"]
+           "front_accuracy_costs", "front_accuracy_edp", "group_networks", "perf_per_area"]
 
 CHUNK_PAIRS = 1 << 22  # pairs whose costs are held at once (about 100 MB of float64 and int64)
 
@@ -102,13 +103,26 @@ def front_accuracy_edp(table: CostTable, counts: np.ndarray, accuracy: np.ndarra
                                max_latency_cycles=max_latency_cycles)
 
 
-#: The scalar costs :func:`front_accuracy_cost` takes, from a pair's energy, latency and area.
-SCALAR_COSTS = ("edp", "latency", "energy", "edap")
+#: The scalar costs :func:`front_accuracy_cost` takes, from a pair's energy, latency and area
+#: (``perf_per_area`` is maximised: its front is taken on minus its value).
+SCALAR_COSTS = ("edp", "latency", "energy", "edap", "perf_per_area")
+
+
+def perf_per_area(latency_cycles: np.ndarray, area_mm2: np.ndarray, clock_ghz: float) -> np.ndarray:
+    """Throughput per area, images/s per cm² (Codesign-NAS's Perf/Area), one image per inference.
+
+    ``clock_ghz * 1e9 / latency_cycles`` images/s over ``area_mm2 / 100`` cm². The one formula
+    every module uses, so that values, fronts and reports agree bit for bit. Broadcasts.
+    """
+    return 1e11 * clock_ghz / (np.asarray(latency_cycles, dtype=np.float64) * np.asarray(area_mm2, dtype=np.float64))
 
 
 def front_accuracy_cost(table: CostTable, counts: np.ndarray, accuracy: np.ndarray, *, cost: str = "edp",
-                        dedupe: bool = True, max_latency_cycles: float | None = None) -> FrontPairs:
+                        dedupe: bool = True, max_latency_cycles: float | None = None,
+                        clock_ghz: float | None = None) -> FrontPairs:
     """The exact front of (accuracy max, ``cost`` min) over all networks x feasible designs.
+
+    ``cost="perf_per_area"`` (needs ``clock_ghz``) is the front of (accuracy max, perf/area max).
 
     Per group: the minimum cost over designs and every design reaching it; a pair using
     another design is dominated by the same network on the best design. Then a 2-D
@@ -118,6 +132,8 @@ def front_accuracy_cost(table: CostTable, counts: np.ndarray, accuracy: np.ndarr
     """
     if cost not in SCALAR_COSTS:
         raise SpecError(f"cost: must be one of {', '.join(SCALAR_COSTS)}, got {cost!r}")
+    if cost == "perf_per_area" and (clock_ghz is None or not clock_ghz > 0):
+        raise SpecError(f"clock_ghz: perf_per_area needs the designs' clock (> 0), got {clock_ghz!r}")
     t0 = time.perf_counter()
     acc = _check(table, counts, accuracy)
     rows, group = group_networks(counts, dedupe=dedupe)
@@ -127,7 +143,7 @@ def front_accuracy_cost(table: CostTable, counts: np.ndarray, accuracy: np.ndarr
     ties: list[np.ndarray] = []
     for sl in _chunks(len(rows), len(cols)):
         energy, latency = sub.network_costs(rows[sl])
-        value = _scalar(cost, energy, latency, sub.area_mm2)
+        value = _scalar(cost, energy, latency, sub.area_mm2, clock_ghz)
         if max_latency_cycles is not None:
             value[latency > max_latency_cycles] = np.inf
         lo = value.min(axis=1)
@@ -143,8 +159,12 @@ def front_accuracy_cost(table: CostTable, counts: np.ndarray, accuracy: np.ndarr
     return _pairs(sub, cols, rows, group, acc, net, des, len(acc) * len(cols), len(rows) * len(cols), t0)
 
 
-def _scalar(cost: str, energy: np.ndarray, latency: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """The (networks, designs) matrix of ``cost`` (a new array: the caller may overwrite it)."""
+def _scalar(cost: str, energy: np.ndarray, latency: np.ndarray, area: np.ndarray,
+            clock_ghz: float | None = None) -> np.ndarray:
+    """The (networks, designs) matrix of ``cost``, minimised (a new array: the caller may overwrite it)."""
+    if cost == "perf_per_area":
+        assert clock_ghz is not None
+        return -perf_per_area(latency, area[None, :], clock_ghz)
     if cost == "latency":
         return latency.astype(np.float64)
     if cost == "energy":
@@ -153,14 +173,24 @@ def _scalar(cost: str, energy: np.ndarray, latency: np.ndarray, area: np.ndarray
     return edp * area[None, :] if cost == "edap" else edp
 
 
-def front_accuracy_costs(table: CostTable, counts: np.ndarray, accuracy: np.ndarray) -> FrontPairs:
-    """The exact front of (accuracy max, latency min, energy min, area min) over all pairs.
+#: The costs :func:`front_accuracy_costs` combines.
+VECTOR_COSTS = ("latency", "energy", "area")
 
-    Area is a property of the design alone. Per group, the designs on the 3-D front of
-    (latency, energy, area) are kept, each with the group's most accurate networks; a
-    4-D front over those (group, design) candidates is the front of all pairs (see the
-    module docstring).
+
+def front_accuracy_costs(table: CostTable, counts: np.ndarray, accuracy: np.ndarray,
+                         costs: tuple[str, ...] = VECTOR_COSTS) -> FrontPairs:
+    """The exact front of (accuracy max, each of ``costs`` min) over all pairs; default all three.
+
+    Area is a property of the design alone. Per group, the designs on the front of
+    ``costs`` (e.g. latency, energy, area) are kept, each with the group's most accurate
+    networks; a front over those (group, design) candidates is the front of all pairs
+    (see the module docstring). With ``costs=("latency", "area")`` it is also the front of
+    (accuracy, latency, area, perf/area): perf/area falls as latency x area grows, so a
+    pair dominated in (accuracy, latency, area) is dominated with perf/area added, and
+    pairs equal in those three have equal perf/area.
     """
+    if not costs or len(set(costs)) != len(costs) or any(c not in VECTOR_COSTS for c in costs):
+        raise SpecError(f"costs: must be distinct names among {', '.join(VECTOR_COSTS)}, got {list(costs)!r}")
     t0 = time.perf_counter()
     acc = _check(table, counts, accuracy)
     rows, group = group_networks(counts, dedupe=True)
@@ -172,7 +202,8 @@ def front_accuracy_costs(table: CostTable, counts: np.ndarray, accuracy: np.ndar
     for sl in _chunks(len(rows), len(cols)):
         energy, latency = sub.network_costs(rows[sl])
         for k, g in enumerate(range(sl.start, sl.stop)):
-            v = np.column_stack([latency[k].astype(np.float64), energy[k], sub.area_mm2])
+            by_name = {"latency": latency[k].astype(np.float64), "energy": energy[k], "area": sub.area_mm2}
+            v = np.column_stack([by_name[c] for c in costs])
             on = np.flatnonzero(_front_3d(v))
             cand_g.append(np.full(len(on), g))
             cand_d.append(on)
@@ -189,7 +220,7 @@ def front_accuracy_costs(table: CostTable, counts: np.ndarray, accuracy: np.ndar
 
 
 def _front_3d(values: np.ndarray) -> np.ndarray:
-    """:func:`non_dominated` of (n, 3) rows, after a cheap exact pre-filter.
+    """:func:`non_dominated` of (n, k) rows (k = 3 in the default front), after a cheap exact pre-filter.
 
     A row dominated by the row minimising one objective (ties broken by the others) is
     off the front; those comparisons are vectorised and usually leave few rows.

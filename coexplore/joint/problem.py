@@ -11,7 +11,8 @@ out by ``design_stride``, are infeasible pairs ("not a design of the space").
 
 Objectives: ``accuracy`` (CIFAR-100 top-1 %, maximised: after 200 epochs, read from the data
 directory, or the shipped 12-epoch column; :attr:`NB201GridProblem.accuracy_source` says which), ``latency``
-(cycles), ``energy`` (pJ), ``area`` (mm²), ``edp`` (pJ x cycles), ``edap`` (EDP x mm²).
+(cycles), ``energy`` (pJ), ``area`` (mm²), ``edp`` (pJ x cycles), ``edap`` (EDP x mm²), and
+``perf_per_area`` (images/s per cm² at the design's clock, maximised: Codesign-NAS's Perf/Area).
 Hard constraints ``max_latency_cycles`` and ``max_area_mm2`` make pairs infeasible.
 """
 
@@ -37,13 +38,18 @@ from coexplore.joint.front import (
     front_accuracy_cost,
     front_accuracy_costs,
     front_accuracy_edp,
+    perf_per_area,
 )
 from coexplore.joint.space import DesignGrid, eyeriss_grid
 from coexplore.search.problem import Evaluation
 
-__all__ = ["COST_OBJECTIVES", "NB201GridProblem", "PairBatch", "objective_values"]
+__all__ = ["COST_OBJECTIVES", "MAXIMISED", "OBJECTIVES", "NB201GridProblem", "PairBatch", "objective_values"]
 
 COST_OBJECTIVES = ("latency", "energy", "area", "edp", "edap")
+#: Every objective a grid problem offers after ``accuracy``: the costs, then perf/area (maximised).
+OBJECTIVES = (*COST_OBJECTIVES, "perf_per_area")
+#: Objectives that are maximised (stored negated in the minimised value matrix).
+MAXIMISED = ("accuracy", "perf_per_area")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -75,11 +81,12 @@ class PairBatch:
 
 
 def objective_values(objectives: tuple[str, ...], accuracy: np.ndarray, latency: np.ndarray, energy: np.ndarray,
-                     area: np.ndarray) -> np.ndarray:
-    """The minimised value matrix (n, k): accuracy negated, costs as they are."""
-    cols = {"accuracy": -accuracy, "latency": latency, "energy": energy, "area": area,
-            "edp": energy * latency, "edap": energy * latency * area}
-    return np.column_stack([np.asarray(cols[o], dtype=np.float64) for o in objectives])
+                     area: np.ndarray, clock_ghz: float = 1.0) -> np.ndarray:
+    """The minimised value matrix (n, k): accuracy and perf/area negated, costs as they are."""
+    cols = {"accuracy": lambda: -accuracy, "latency": lambda: latency, "energy": lambda: energy,
+            "area": lambda: area, "edp": lambda: energy * latency, "edap": lambda: energy * latency * area,
+            "perf_per_area": lambda: -perf_per_area(latency, area, clock_ghz)}
+    return np.column_stack([np.asarray(cols[o](), dtype=np.float64) for o in objectives])
 
 
 class NB201GridProblem:
@@ -90,7 +97,7 @@ class NB201GridProblem:
         dataset: NB201 accuracy and input size.
         accuracy_epochs: 200 (CIFAR-100 only; read from the data directory, an error without it) or
             12 (NB201's shipped 12-epoch test accuracy).
-        objectives: ``accuracy`` first, then costs among :data:`COST_OBJECTIVES`.
+        objectives: ``accuracy`` first, then any of :data:`OBJECTIVES`.
         design_stride: Keep every ``design_stride``-th grid design (and the reference), a
             smaller space for tests and quick looks; 1 is the whole grid.
         max_latency_cycles, max_area_mm2: Hard constraints (None: none).
@@ -106,12 +113,13 @@ class NB201GridProblem:
         from coexplore.nas.nb201 import NB201Space
         from coexplore.nas.tables import accuracy_label, load_accuracy
 
-        if not objectives or objectives[0] != "accuracy" or any(o not in COST_OBJECTIVES for o in objectives[1:]):
-            raise SpecError(f"objectives: must be accuracy then costs among {', '.join(COST_OBJECTIVES)}, got "
+        if not objectives or objectives[0] != "accuracy" or any(o not in OBJECTIVES for o in objectives[1:]):
+            raise SpecError(f"objectives: must be accuracy then any of {', '.join(OBJECTIVES)}, got "
                             f"{list(objectives)!r}")
         if not isinstance(design_stride, int) or design_stride < 1:
             raise SpecError(f"problem.design_stride: must be an integer >= 1, got {design_stride!r}")
         self.grid = grid or eyeriss_grid()
+        self.clock_ghz = float(self.grid.template.clock_ghz)  # every design keeps the template's clock
         self.space = NB201Space(dataset=dataset)
         self.objectives = tuple(objectives)
         self.max_latency_cycles, self.max_area_mm2 = max_latency_cycles, max_area_mm2
@@ -195,7 +203,8 @@ class NB201GridProblem:
         ok &= ~bad_table
         if ok.any():
             energy, latency, area = self.costs(idx[ok], col[ok])
-            v = objective_values(self.objectives, self.accuracy[idx[ok]], latency.astype(np.float64), energy, area)
+            v = objective_values(self.objectives, self.accuracy[idx[ok]], latency.astype(np.float64), energy, area,
+                                 self.clock_ghz)
             values[ok] = v
             limits = []
             if self.max_latency_cycles is not None:
@@ -210,6 +219,23 @@ class NB201GridProblem:
                 values[rows[over]] = np.inf
                 ok[rows[over]] = False
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
+
+    def metrics(self, cands: PairBatch) -> dict[str, np.ndarray]:
+        """Every metric of each pair, float (n,) arrays: ``accuracy`` (%), ``latency_cycles``, ``energy_pj``,
+        ``area_mm2``, ``perf_per_area`` (images/s/cm²); NaN where the pair has no cost (not a design of the
+        space, or a design that cannot map every layer). Hard limits are not applied: a strategy's reward
+        may need how far a pair is over one."""
+        idx, col = self.arch_index(cands.arch), self.column(cands.hw)
+        ok = (idx >= 0) & (col >= 0)
+        ok[ok] = self.table.feasible[col[ok]]
+        out = {k: np.full(len(cands), np.nan) for k in ("accuracy", "latency_cycles", "energy_pj", "area_mm2",
+                                                        "perf_per_area")}
+        out["accuracy"][idx >= 0] = self.accuracy[idx[idx >= 0]]
+        if ok.any():
+            energy, latency, area = self.costs(idx[ok], col[ok])
+            out["latency_cycles"][ok], out["energy_pj"][ok], out["area_mm2"][ok] = latency, energy, area
+            out["perf_per_area"][ok] = perf_per_area(latency, area, self.clock_ghz)
+        return out
 
     def describe(self, cands: PairBatch, i: int) -> dict[str, Any]:
         return self.describe_many(cands, [i])[0]
@@ -263,14 +289,18 @@ class NB201GridProblem:
         table = self._limited_table()
         if len(self.objectives) == 2 and self.objectives[1] in SCALAR_COSTS:
             return front_accuracy_cost(table, self.counts.counts, self.accuracy, cost=self.objectives[1],
-                                       max_latency_cycles=self.max_latency_cycles)
-        if set(self.objectives) == {"accuracy", "latency", "energy", "area"}:
+                                       max_latency_cycles=self.max_latency_cycles, clock_ghz=self.clock_ghz)
+        costs = {frozenset({"accuracy", "latency", "energy", "area"}): ("latency", "energy", "area"),
+                 frozenset({"accuracy", "latency", "area"}): ("latency", "area"),
+                 frozenset({"accuracy", "latency", "area", "perf_per_area"}): ("latency", "area")}  # see the front
+        if len(set(self.objectives)) == len(self.objectives) and frozenset(self.objectives) in costs:
             if self.max_latency_cycles is not None:
-                raise SpecError("problem.max_latency_cycles: the exact 4-objective front does not take a latency "
-                                "limit (latency is an objective there); leave it out")
-            return front_accuracy_costs(table, self.counts.counts, self.accuracy)
+                raise SpecError("problem.max_latency_cycles: the exact multi-objective front does not take a "
+                                "latency limit (latency is an objective there); leave it out")
+            return front_accuracy_costs(table, self.counts.counts, self.accuracy, costs[frozenset(self.objectives)])
         raise SpecError(f"objectives: the exact front exists for accuracy and one of {', '.join(SCALAR_COSTS)}, and "
-                        f"for (accuracy, latency, energy, area), got {list(self.objectives)!r}")
+                        f"for (accuracy, latency, energy, area), (accuracy, latency, area) and (accuracy, latency, "
+                        f"area, perf_per_area), got {list(self.objectives)!r}")
 
     def _limited_table(self) -> CostTable:
         """The cost table with designs over ``max_area_mm2`` marked infeasible (area is the design's alone)."""

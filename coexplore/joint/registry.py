@@ -15,15 +15,20 @@ __all__ = ["JOINT_STRATEGIES", "make_joint_strategy"]
 def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.baselines import HwAwareNas, RandomPairs, Sequential
     from coexplore.joint.codesign_nas import CodesignNas
+    from coexplore.joint.codesign_rl import CodesignNasRl
     from coexplore.joint.dance import DanceStrategy
     from coexplore.joint.fnas_controller import FnasController
     from coexplore.joint.naas import NaasNested
 
-    return {"codesign-nas": CodesignNas, "naas": NaasNested, "fnas": FnasController, "dance": DanceStrategy,
-            "sequential": Sequential, "hw-aware-nas": HwAwareNas, "random": RandomPairs}
+    return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
+            "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
+            "random": RandomPairs}
 
 
-JOINT_STRATEGIES = ("codesign-nas", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random")
+JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random")
+#: Strategies whose fitness takes every objective after accuracy as a positive cost (log-scaled):
+#: a maximised objective (perf_per_area) would be silently ignored, so it is refused.
+_COSTS_ONLY = ("naas", "fnas", "dance")
 
 
 def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **params: Any) -> Strategy:
@@ -32,6 +37,11 @@ def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **pa
     if name not in classes:
         raise SpecError(f"strategy.name: must be one of {', '.join(JOINT_STRATEGIES)}, got {name!r}")
     cls = classes[name]
+    objectives = tuple(getattr(problem, "objectives", ()))
+    if name in _COSTS_ONLY and "perf_per_area" in objectives:
+        raise SpecError(f"objectives: strategy {name} takes every objective after accuracy as a cost to minimise; "
+                        f"perf_per_area is maximised: use codesign-nas, codesign-nas-rl, sequential, hw-aware-nas "
+                        f"or random, or drop it, got {list(objectives)!r}")
     valid = [k for k in inspect.signature(cls).parameters if k not in ("problem", "seed", "budget")]
     unknown = sorted(set(params) - set(valid))
     if unknown:

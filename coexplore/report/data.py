@@ -40,7 +40,8 @@ BEST_LIST = 20
 REFERENCE_MARGIN = 0.1
 """The hypervolume reference point lies this fraction of the range beyond the worst value."""
 
-_UNITS = {"accuracy": "%", "energy": "pJ", "edp": "pJ·cycles", "edap": "pJ·cycles·mm²", "area": "mm²"}
+_UNITS = {"accuracy": "%", "energy": "pJ", "edp": "pJ·cycles", "edap": "pJ·cycles·mm²", "area": "mm²",
+          "perf_per_area": "img/s/cm²"}
 
 
 def study_kind(config: dict[str, Any]) -> str:

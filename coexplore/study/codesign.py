@@ -116,6 +116,9 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
 def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     """The codesign JSON of a stored study: strategy, pairs evaluated, hypervolume, the front.
 
+    Front entries of the grid space carry ``perf_per_area`` (images/s/cm²); a strategy with a
+    ``search_report`` (codesign-nas-rl) adds it as ``search`` (its reward and best pair).
+
     The hypervolume is over every feasible pair evaluated, in (accuracy, EDP) against the
     space's fixed reference (FNAS's FPGA space: accuracy and latency as a share of the
     timing spec), whatever the study's own objectives, so studies compare.
@@ -141,8 +144,11 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         idx = np.array([int(t.params["arch_index"]) for t in done], dtype=np.int64)
         col = np.searchsorted(problem.grid_index, np.array([int(t.params["design"]) for t in done], dtype=np.int64))
         energy, latency, area = problem.costs(idx, col)
+        from coexplore.joint.front import perf_per_area
+
+        ppa = perf_per_area(latency, area, problem.clock_ghz)
         out["front"] = [_entry(done[i], energy=float(energy[i]), latency_cycles=int(latency[i]),
-                               area_mm2=float(area[i])) for i in on_front]
+                               area_mm2=float(area[i]), perf=float(ppa[i])) for i in on_front]
         hv = problem.hypervolume(acc, energy * latency) if len(acc) else 0.0
         out["hypervolume"] = hv
         out["hypervolume_objectives"] = ["accuracy", "edp"]
@@ -160,26 +166,40 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     report = getattr(strategy, "report", None)
     if report:
         out["estimator"] = dict(report)
+    if strategy is not None and hasattr(strategy, "search_report"):
+        strategy.reattach(problem)  # the checkpoint holds no problem
+        out["search"] = strategy.search_report()
     return out
 
 
 def _front(done: list[Trial], cfg: StudyConfig) -> list[int]:
-    """Indices into ``done`` of the non-dominated trials, most accurate first."""
+    """Indices into ``done`` of the non-dominated trials, most accurate first; a pair evaluated again
+    (a converged controller repeats its samples) is listed once, at its first trial."""
     if not done:
         return []
     signs = np.array([-1.0 if d == "maximize" else 1.0 for d in cfg.directions])
     v = np.array([t.values for t in done], dtype=np.float64) * signs
-    return sorted(np.flatnonzero(non_dominated(v)).tolist(), key=lambda i: (-done[i].values[0], done[i].number))
+    seen: set[str] = set()
+    out = []
+    for i in sorted(np.flatnonzero(non_dominated(v)).tolist(), key=lambda i: (-done[i].values[0], done[i].number)):
+        p = done[i].params
+        key = repr((p.get("arch_index"), p.get("design"))) if "arch_index" in p else repr(sorted(p.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
 
 
 def _entry(t: Trial, *, latency_cycles: int, energy: float | None = None, area_mm2: float | None = None,
-           clock_mhz: float | None = None) -> dict[str, Any]:
+           clock_mhz: float | None = None, perf: float | None = None) -> dict[str, Any]:
     """A front entry of DESIGN.md: the pair, its accelerator and its costs (None where the space has none)."""
     p = t.params
     e: dict[str, Any] = {"trial": t.number, "arch_index": p.get("arch_index"), "design": p.get("design"),
                          "arch": p.get("arch"), "accelerator": p.get("accelerator", {}),
                          "accuracy": float(t.values[0]), "latency_cycles": latency_cycles, "energy_pj": energy,
                          "area_mm2": area_mm2, "edp": None if energy is None else energy * latency_cycles}
+    if perf is not None:
+        e["perf_per_area"] = perf  # images/s per cm² at the design's clock
     if clock_mhz is not None:
         e["latency_ms"] = latency_cycles / (clock_mhz * 1e3)
     return e

@@ -29,9 +29,10 @@ Problem keys by kind:
   ``auto``: 200 when the data directory has it, else 12, fixed when the study is created),
   ``design_stride``, ``max_latency_cycles``, ``max_area_mm2``; or ``space: chain`` (FNAS
   chains trained on the digits) with ``board``, ``timing_ms``, ``epochs``, ``prune``,
-  ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap
-  (chain: accuracy, latency). Strategies: codesign-nas, naas, fnas, dance, sequential,
-  hw-aware-nas, random (:mod:`coexplore.joint`).
+  ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap,
+  perf_per_area (images/s per cm², maximised) (chain: accuracy, latency). Strategies:
+  codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random
+  (:mod:`coexplore.joint`).
 
 Every mistake is reported with its field path in one :class:`~coexplore.errors.SpecError`.
 """
@@ -59,13 +60,15 @@ _OBJECTIVES = {
     "nas": ("accuracy", "latency"),
     "hwsearch": ("edp", "energy", "latency", "edap", "area"),
     "mapping": ("edp", "energy", "latency"),
-    "codesign": ("accuracy", "latency", "energy", "area", "edp", "edap"),
+    "codesign": ("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
 }
+#: Objectives that are maximised; every other one is minimised.
+_MAXIMISED = ("accuracy", "perf_per_area")
 _STRATEGIES = {
     "nas": ("random", "evolution", "reinforce", "brp"),
     "hwsearch": ("naas", "random", "grid", "nsga2"),
     "mapping": ("layers",),
-    "codesign": ("codesign-nas", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random"),
+    "codesign": ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random"),
 }
 _DEFAULT_STRATEGY = {"nas": "evolution", "hwsearch": "naas", "mapping": "layers", "codesign": "naas"}
 
@@ -88,8 +91,8 @@ class StudyConfig:
 
     @property
     def directions(self) -> tuple[str, ...]:
-        """``maximize`` for accuracy, ``minimize`` for every cost."""
-        return tuple("maximize" if o == "accuracy" else "minimize" for o in self.objectives)
+        """``maximize`` for accuracy and perf/area, ``minimize`` for every cost."""
+        return tuple("maximize" if o in _MAXIMISED else "minimize" for o in self.objectives)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"problem": dict(self.problem), "objectives": list(self.objectives),
