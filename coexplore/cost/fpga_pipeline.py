@@ -32,6 +32,8 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from coexplore.cost.fpga import FpgaDesign, layer_latency, resources_array
 from coexplore.errors import SpecError
 from coexplore.presets.boards import FpgaBoard
@@ -103,7 +105,7 @@ def _layer(design: FpgaDesign, layer: Layer, board: FpgaBoard, nxt: Layer | None
 
 @functools.lru_cache(maxsize=1 << 14)
 def _resources(design: FpgaDesign, layers: tuple[Layer, ...]) -> tuple[int, int]:
-    d, b = resources_array([design.tiles], layers, design.bits)[0]
+    d, b = resources_array(np.array([design.tiles]), layers, design.bits)[0]
     return int(d), int(b)
 
 
