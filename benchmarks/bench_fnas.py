@@ -1,10 +1,13 @@
 """FNAS early pruning, measured: the same controller run with and without pruning on the timing spec.
 
-Recipe fnas-digits-7z020 (chains trained on the digits x loop tilings on the Zynq 7Z020,
-timing spec 0.25 ms). A pair over the spec gets the same reward (-1) whether it is pruned
-before training or trained and rejected afterwards, so both runs propose the same
-candidates for a seed; only the training of rejected networks differs. Prints the share
-of candidates pruned, the networks trained in each run, both wall times and their ratio.
+Recipe fnas-digits-7z020 (chains trained on the digits x layer-pipelined FPGA designs, a
+tiling and an off-chip schedule per engine, on the Zynq 7Z020; timing spec 0.25 ms on
+latency = pipeline start + processing time; the LSTM controller with fast exploration). A
+pair over the spec gets the same reward (-1) whether it is pruned before training or
+trained and rejected afterwards, and fast exploration prices hardware analytically either
+way, so both runs propose the same candidates for a seed; only the training of rejected
+networks differs. Prints the share of candidates pruned, the networks trained in each run,
+both wall times and their ratio.
 
     python benchmarks/bench_fnas.py [--budget 160] [--seeds 0 1 2] [--out fnas.json]
 """

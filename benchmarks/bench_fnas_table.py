@@ -78,10 +78,12 @@ def _ablation(trials: list[dict[str, Any]], problem: Any) -> dict[str, float]:
     acc = np.array([t["values"][0] for t, o in zip(trials, ok, strict=True) if o])
     lat = np.array([t["values"][1] for t, o in zip(trials, ok, strict=True) if o])
     half = len(trials) // 2
+    late = [t["params"]["depth"] for t, o in zip(trials[half:], ok[half:], strict=True) if o]
     return {"best_reward": float(reward.max()), "mean_reward_second_half": float(reward[half:].mean()),
             "accepted_share": float(ok.mean()), "best_accuracy": float(acc.max()) if len(acc) else 0.0,
             "networks_accepted": len({t["params"]["arch"] for t, o in zip(trials, ok, strict=True) if o}),
-            "hypervolume": float(problem.hypervolume(acc, lat))}
+            "hypervolume": float(problem.hypervolume(acc, lat)),
+            "depth_accepted_second_half": float(np.mean(late)) if late else 0.0}
 
 
 def _fmt(v: float, col: str) -> str:
@@ -125,8 +127,16 @@ def main() -> None:
             print(f"| {row} (seed {r['seed']}, {r['table'][row]['arch']}) | {cells} |")
         mean = " | ".join(_fmt(float(np.mean([r["table"][row][c] for r in per_seed])), c) for c in COLUMNS)
         print(f"| **{row}, mean of {len(per_seed)} seeds** | {mean} |")
+    base_row = "Hardware-Aware NAS"
+    print(f"\nagainst {base_row} in the same run (mean over seeds): accuracy difference (points), ratios of pipeline "
+          f"efficiency, FPS and GOPS/W")
+    for row in per_seed[0]["table"]:
+        diff = np.mean([r["table"][row]["accuracy"] - r["table"][base_row]["accuracy"] for r in per_seed])
+        ratios = [np.mean([r["table"][row][c] / r["table"][base_row][c] for r in per_seed])
+                  for c in ("pipeline_efficiency", "fps", "gops_per_w")]
+        print(f"| {row} | {diff:+.2f} | " + " | ".join(f"{v:.2f}x" for v in ratios) + " |")
     metrics = ("best_reward", "mean_reward_second_half", "accepted_share", "best_accuracy", "networks_accepted",
-               "hypervolume")
+               "hypervolume", "depth_accepted_second_half")
     print("\n| controller | " + " | ".join(metrics) + " | best reward / random's |")
     print("|---|" + "---|" * (len(metrics) + 1))
     for k in (k for k in RUNS if k.startswith("fnas")):
