@@ -19,6 +19,17 @@ Tc in :data:`TILE_VALUES` and of the schedule in :data:`SCHEDULES`. Slots beyond
 network's depth are unused (:meth:`ChainFpgaProblem.canonical` zeroes them).
 
 Objectives: ``accuracy`` (maximised) and ``latency`` (cycles at the board's clock).
+
+Departures from FNAS (DAC 2019) and its co-exploration paper (TCAD 2020), all for lack of
+data, tools or time on a laptop: the digits stand in for MNIST and CIFAR-10 (filter sizes
+3/5/7, MNIST's 5/7/14 do not fit 8x8 images; a global pooling before the classifier); one
+board, so a stage is one layer's engine, not one FPGA of the paper's multi-FPGA pipeline;
+tilings from short value lists (:data:`TILE_VALUES`); the schedule is our reading of FNAS's
+off-chip schedule (tile order, which moves only the start time in Zhang et al.'s model,
+where every step reloads its tiles); pipeline efficiency and the power behind GOPS/W as
+:mod:`coexplore.cost.fpga_pipeline` defines them (a one-stage design is balanced by
+definition); hardware-aware NAS's fixed design is our even split of the board
+(:attr:`ChainFpgaProblem.reference_hw`).
 """
 
 from __future__ import annotations
