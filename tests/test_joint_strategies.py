@@ -1,6 +1,6 @@
 """Joint strategies through the study driver on a small subspace (every 400th design of the grid):
 budgets, determinism, resume after a crash, the exact front of codesign-nas, DANCE's estimator
-report, FNAS's pruning before training, and the ``coexplore codesign`` command."""
+report, and the ``coexplore codesign`` command. FNAS's own FPGA problem: ``test_joint_fnas.py``."""
 
 from __future__ import annotations
 
@@ -188,35 +188,6 @@ def test_pairs_outside_the_space_and_over_a_limit_are_infeasible_with_a_reason(p
     assert tight.describe(PairBatch(arch, ok_hw), 0)["latency_cycles"] > 1
 
 
-def test_fnas_prunes_before_training_and_the_baseline_trains_then_rejects() -> None:
-    from coexplore.joint.fnas import PRUNED, ChainFpgaProblem
-    from coexplore.presets.boards import get_board
-
-    board = get_board("xc7z020")
-    # one layer (k3c9) on a small and a large engine; the spec sits between their latencies
-    arch = np.array([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])
-    small, large = np.array([[0, 0, 0, 0]]), np.array([[4, 0, 3, 3]])  # Tm 2 x Tr 1 x Tc 1 vs Tm 9 x Tr 8 x Tc 8
-    p = ChainFpgaProblem(board=board, timing_ms=1.0, epochs=1, max_layers=5)
-    lat_small = p.hardware(PairBatch(arch, small))[0][0]
-    lat_large = p.hardware(PairBatch(arch, large))[0][0]
-    assert lat_large < lat_small
-    spec_ms = (lat_small + lat_large) / 2 / (board.clock_mhz * 1e3)
-    pruning = ChainFpgaProblem(board=board, timing_ms=spec_ms, epochs=1, max_layers=5)
-    ev = pruning.evaluate(PairBatch(arch, small))
-    assert not ev.feasible[0] and ev.reasons[0].startswith(PRUNED) and "before training" in ev.reasons[0]
-    assert pruning.train_seconds == {}  # nothing was trained
-    ev = pruning.evaluate(PairBatch(arch, large))
-    assert ev.feasible[0] and 0 < -ev.values[0, 0] <= 100 and len(pruning.train_seconds) == 1
-    baseline = ChainFpgaProblem(board=board, timing_ms=spec_ms, epochs=1, max_layers=5, prune=False)
-    ev = baseline.evaluate(PairBatch(arch, small))
-    assert not ev.feasible[0] and "after training" in ev.reasons[0] and len(baseline.train_seconds) == 1
-    dsp_heavy = ChainFpgaProblem(board=board, timing_ms=10.0, epochs=1, tiles={"Tm": (36,), "Tn": (18,),
-                                                                             "Tr": (1,), "Tc": (1,)})
-    ev = dsp_heavy.evaluate(PairBatch(arch, np.zeros((1, 4), dtype=np.int64)))
-    assert not ev.feasible[0] and ev.reasons[0] == "fpga: DSP48 over the 220 of xc7z020"
-    assert dsp_heavy.describe(PairBatch(arch, np.zeros((1, 4), dtype=np.int64)), 0)["accelerator"]["dsp"] == 648
-
-
 def test_codesign_command_writes_a_study_a_report_and_the_design_json(problem: NB201GridProblem, tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str],
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
@@ -297,30 +268,6 @@ def load_recipe_text(name: str) -> str:
     from coexplore.study.codesign import RECIPES_DIR
 
     return (RECIPES_DIR / f"{name.replace('-', '_')}.yaml").read_text()
-
-
-def test_fnas_recipe_style_study_reports_its_pruning_and_repeats_for_a_seed(tmp_path: Path,
-                                                                           capsys: pytest.CaptureFixture[str],
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    cfg = tmp_path / "fnas.yaml"
-    cfg.write_text(yaml.safe_dump({"problem": {"kind": "codesign", "space": "chain", "board": "xc7z020",
-                                               "timing_ms": 0.25, "epochs": 1, "max_layers": 2},
-                                   "objectives": ["accuracy", "latency"], "strategy": {"name": "fnas"},
-                                   "budget": {"trials": 16}}))
-    runs = []
-    for name in ("one", "two"):
-        assert main(["codesign", str(cfg), "--name", name, "--json", "--no-report"]) == 0
-        runs.append(json.loads(capsys.readouterr().out))
-    a, b = runs
-    assert a["front"] == b["front"] and a["pairs_evaluated"] == 16 and a["front"]
-    pr = a["pruning"]
-    assert pr["candidates"] == 16 and 0 < pr["pruned_before_training"] < 16
-    assert pr["pruned_share"] == pytest.approx(pr["pruned_before_training"] / 16)
-    assert pr["networks_trained"] >= 1 and pr["rejected_after_training"] == 0
-    assert 0 < pr["pruned_networks_never_trained"] <= pr["pruned_before_training"]
-    e = a["front"][0]
-    assert e["latency_ms"] <= 0.25 and {"Tm", "Tn", "Tr", "Tc", "dsp", "bram18k"} <= set(e["accelerator"])
 
 
 def test_a_missing_package_stops_the_study_instead_of_failing_every_trial(problem: NB201GridProblem, tmp_path: Path,

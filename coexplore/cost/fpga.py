@@ -29,10 +29,20 @@ traffic / bandwidth) roofline, per output tile. The layer takes
 ``n_tiles*group + load + store`` (the first load and the last store overlap nothing),
 with n_tiles = batch * groups * ceil(M/Tm) * ceil(R/Tr) * ceil(C/Tc).
 
+**Schedule** (FNAS's off-chip schedule, ``FpgaDesign.schedule``): the order in which an
+engine produces its output tiles. ``row`` (row-major): row band, column band, then
+output-channel tile, as above. ``channel`` (channel-major): output-channel tile outermost,
+then row band and column band. Every step loads its own inputs and weights, so the
+order changes no layer's own latency or traffic; it changes which outputs exist first,
+hence when the next pipeline stage can start (:func:`layer_latency`'s
+``first_output_cycles``). Channel-major lets a consumer that reads few channels (e.g. a
+global pooling before the classifier) start after a few channel planes instead of
+after nearly the whole output.
+
 **Network.** A shared engine runs the layers in turn (sum). FNAS's layer-pipelined
 design has one engine per layer, and the engines share the board. FNAS defines its
 latency as "pipeline start time + processing time"; :func:`pipelined_latency` gives our
-reading.
+reading (:mod:`coexplore.cost.fpga_pipeline` for stages of several layers).
 """
 
 from __future__ import annotations
@@ -47,10 +57,11 @@ from coexplore.presets.boards import FpgaBoard
 from coexplore.spec.workload import Layer, Network
 
 __all__ = [
-    "FpgaDesign", "FpgaLatency", "FpgaResources", "LayerLatency", "check_fits", "layer_cycles_array",
+    "SCHEDULES", "FpgaDesign", "FpgaLatency", "FpgaResources", "LayerLatency", "check_fits", "layer_cycles_array",
     "layer_latency", "pipelined_latency", "resources", "resources_array", "shared_latency",
 ]
 
+SCHEDULES = ("row", "channel")  # output-tile order: row-major (channel tiles innermost) or channel-major
 DSP_PER_MAC = {8: 1, 16: 1, 32: 5}  # 32 = IEEE float (Zhang et al.: 3 DSPs multiply, 2 add)
 BRAM18_DEPTH = {8: 2048, 16: 1024, 32: 512}  # words per RAMB18 at 2Kx9, 1Kx18, 512x36
 
@@ -60,7 +71,8 @@ class FpgaDesign:
     """One tiled engine: a Tm x Tn MAC array with Tr x Tc output tiles, ``bits`` per word.
 
     ``pipeline_depth`` is Zhang et al.'s P, the extra cycles per tile to fill the MAC
-    pipeline (0 by default, as in their approximation).
+    pipeline (0 by default, as in their approximation). ``schedule`` is the order of the
+    output tiles (:data:`SCHEDULES`, module doc): it sets when a next pipeline stage can start.
     """
 
     Tm: int
@@ -69,6 +81,7 @@ class FpgaDesign:
     Tc: int
     bits: int = 16
     pipeline_depth: int = 0
+    schedule: str = "row"
 
     def __post_init__(self) -> None:
         problems = [f"fpga_design.{f}: must be a positive integer, got {getattr(self, f)!r}"
@@ -78,6 +91,8 @@ class FpgaDesign:
             problems.append(f"fpga_design.bits: must be one of {sorted(DSP_PER_MAC)}, got {self.bits!r}")
         if not isinstance(self.pipeline_depth, int) or self.pipeline_depth < 0:
             problems.append(f"fpga_design.pipeline_depth: must be an integer >= 0, got {self.pipeline_depth!r}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"fpga_design.schedule: must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if problems:
             raise SpecError(problems)
 
@@ -234,13 +249,13 @@ def _first_tiles(design: FpgaDesign, layer: Layer, nxt_design: FpgaDesign, nxt: 
 
     ``nxt``'s first tile reads its first Tn input channels over one input tile's rows and
     columns, less the padding. Those are ``layer``'s outputs, scaled by any pooling in
-    between. Groups, row bands, column bands and Tm tiles are counted in loop order up to
-    the last one needed. If ``nxt`` does not read ``layer``'s channels one to one (e.g. a
-    flatten into a fully connected layer), it waits for the whole output.
+    between. Groups, row bands, column bands and Tm tiles are counted in ``design``'s
+    schedule order up to the last one needed. If ``nxt`` does not read ``layer``'s channels
+    one to one (e.g. a flatten into a fully connected layer), it waits for the whole output.
     """
     b = layer.bounds()
-    n_m, n_c = -(-b["K"] // design.Tm), -(-layer.Q // design.Tc)
-    per_group = n_m * n_c * -(-layer.P // design.Tr)
+    n_m, n_c, n_r = -(-b["K"] // design.Tm), -(-layer.Q // design.Tc), -(-layer.P // design.Tr)
+    per_group = n_m * n_c * n_r
     if nxt is None or nxt.C != layer.K:
         return layer.groups * per_group
     h, w = nxt.input_hw
@@ -250,6 +265,8 @@ def _first_tiles(design: FpgaDesign, layer: Layer, nxt_design: FpgaDesign, nxt: 
     chans = min(nxt_design.Tn, nxt.C // nxt.groups)
     full_groups, chans = divmod(chans - 1, b["K"])  # groups of ``layer`` needed in full, channels of the last
     r_b, c_b, m_b = -(-rows // design.Tr), -(-cols // design.Tc), -(-(chans + 1) // design.Tm)
+    if design.schedule == "channel":
+        return full_groups * per_group + (m_b - 1) * n_r * n_c + (r_b - 1) * n_c + c_b
     return full_groups * per_group + ((r_b - 1) * n_c + (c_b - 1)) * n_m + m_b
 
 

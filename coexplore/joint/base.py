@@ -147,14 +147,22 @@ class PairArchive:
 
 def fill_fresh(strategy: JointStrategy, archive: PairArchive, arch: np.ndarray, hw: np.ndarray,
           tries: int = 20) -> PairBatch:
-    """``arch``/``hw`` with repeats of earlier proposals replaced by mutants (then random networks)."""
+    """``arch``/``hw`` with repeats of earlier proposals replaced by mutants (then random networks).
+
+    Where the problem has unused decisions (``canonical``, e.g. layers beyond a chain's
+    depth), pairs are compared in canonical form, so a change to an unused decision is no new pair.
+    """
+    canon = getattr(strategy.problem, "canonical", None)
     arch, hw = arch.copy(), hw.copy()
-    todo = np.flatnonzero(~archive.fresh(arch, hw))
+    pa, ph = canon(arch, hw) if canon is not None else (arch, hw)  # the pairs as proposed
+    todo = np.flatnonzero(~archive.fresh(pa, ph))
     for t in range(tries):
         if len(todo) == 0:
             break
         arch[todo] = mutate_rows(arch[todo], strategy.problem.arch_cards, strategy.rng) if t < tries // 2 else \
             strategy._random_archs(len(todo))
-        todo = todo[~archive.fresh(arch[todo], hw[todo])]
+        if canon is not None:  # canonical form of the new network with the hardware as given
+            pa[todo], ph[todo] = canon(arch[todo], hw[todo])
+        todo = todo[~archive.fresh(pa[todo], ph[todo])]
     keep = np.setdiff1d(np.arange(len(arch)), todo)
-    return PairBatch(arch[keep], hw[keep])
+    return PairBatch(pa[keep], ph[keep])

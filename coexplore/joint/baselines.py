@@ -3,6 +3,11 @@
 * ``sequential`` (seeds 000 and 003): NAS for accuracy first, then the best hardware for that network.
 * ``hw-aware-nas`` (seeds 000 and 003): NAS on one fixed accelerator (the template preset).
 * ``random``: uniform random pairs.
+
+The first two run on any problem that names a fixed design (``reference_hw``: the grid's
+template preset, the FPGA problem's even split of the board) and can list designs for a
+network (``design_sweep``: the grid's feasible designs in a random order, the FPGA
+problem's random designs that fit the board).
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ class HwAwareNas(JointStrategy):
     def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int = 20,
                  random_share: float = 0.2, initial: int = 20) -> None:
         super().__init__(problem, seed=seed, budget=budget)
-        if not hasattr(problem, "reference_column"):
-            raise SpecError("strategy hw-aware-nas: needs a problem with a reference accelerator (a design grid)")
+        if not hasattr(problem, "reference_hw"):
+            raise SpecError("strategy hw-aware-nas: needs a problem with a reference accelerator (a design grid or "
+                            "an FPGA board)")
         self.batch, self.random_share, self.initial = batch, random_share, initial
-        self.hw = problem.hw_choices[problem.reference_column]
+        self.hw = np.asarray(problem.reference_hw, dtype=np.int64)
         self.archive = PairArchive()
         self.n_archs = int(np.prod(problem.arch_cards))
         self.done = False
@@ -81,7 +87,8 @@ class Sequential(JointStrategy):
 
     Phase 1 (``nas_share`` of the budget) is regularised evolution on accuracy alone, with
     networks evaluated on the template accelerator; phase 2 evaluates the most accurate
-    network found on designs in a random order, until the budget or the designs run out.
+    network found on designs in a random order (the problem's ``design_sweep``), until the
+    budget or the designs run out.
     """
 
     name = "sequential"
@@ -89,19 +96,21 @@ class Sequential(JointStrategy):
     def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, nas_share: float = 0.5,
                  population: int = 50, sample: int = 10, batch: int = 10) -> None:
         super().__init__(problem, seed=seed, budget=budget)
-        if not hasattr(problem, "reference_column"):
-            raise SpecError("strategy sequential: needs a problem with a reference accelerator (a design grid)")
+        if not hasattr(problem, "reference_hw") or not hasattr(problem, "design_sweep"):
+            raise SpecError("strategy sequential: needs a problem with a reference accelerator and a design sweep "
+                            "(a design grid or an FPGA board)")
         if not 0 < nas_share < 1:
             raise SpecError(f"strategy.params.nas_share: must be in (0, 1), got {nas_share!r}")
         self.nas_evals = max(1, min(int(nas_share * budget), int(np.prod(problem.arch_cards))))
         self.population, self.sample, self.batch = population, sample, batch
-        self.hw = problem.hw_choices[problem.reference_column]
+        self.hw = np.asarray(problem.reference_hw, dtype=np.int64)
         self.archive = PairArchive()
         self.pop_arch: list[np.ndarray] = []
         self.pop_acc: list[float] = []
         self.asked = 0
         self.best: tuple[float, np.ndarray] | None = None
         self.order: np.ndarray | None = None
+        self.network = np.zeros(len(problem.arch_cards), dtype=np.int64)  # the network of phase 2
         self.pos = 0
 
     @property
@@ -123,12 +132,13 @@ class Sequential(JointStrategy):
             self.asked += max(len(out), 1)
             return out
         if self.order is None:
-            ok = np.flatnonzero(self.problem.table.feasible)
-            self.order = ok[self.rng.permutation(len(ok))]
-        cols = self.order[self.pos:self.pos + 256]
-        self.pos += len(cols)
-        arch = np.repeat(self.best[1][None] if self.best is not None else self._random_archs(1), len(cols), axis=0)
-        return PairBatch(arch, self.problem.hw_choices[cols])
+            network = self.best[1] if self.best is not None else self._random_archs(1)[0]
+            self.order = np.asarray(self.problem.design_sweep(self.rng, max(self.budget - self.asked, 1), network),
+                                    dtype=np.int64)
+            self.network = network
+        hw = self.order[self.pos:self.pos + 256]
+        self.pos += len(hw)
+        return PairBatch(np.repeat(self.network[None], len(hw), axis=0), hw)
 
     def tell(self, candidates: Any, evaluation: Evaluation) -> None:
         if self.order is not None:

@@ -168,6 +168,17 @@ class NB201GridProblem:
         return PairBatch(self.arch_choices[np.asarray(arch_index, dtype=np.int64)],
                          self.hw_choices[np.asarray(column, dtype=np.int64)])
 
+    @property
+    def reference_hw(self) -> np.ndarray:
+        """Hardware choices of the template preset (the fixed design of hardware-aware NAS)."""
+        return self.hw_choices[self.reference_column]
+
+    def design_sweep(self, rng: np.random.Generator, n: int, arch: np.ndarray) -> np.ndarray:
+        """Every feasible design's hardware choices in a random order (sequential's hardware phase;
+        ``n`` and ``arch`` do not matter here: the grid is small enough to sweep whole)."""
+        ok = np.flatnonzero(self.table.feasible)
+        return self.hw_choices[ok[rng.permutation(len(ok))]]
+
     def sample_hw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` hardware choice rows drawn uniformly from the feasible designs."""
         ok = np.flatnonzero(self.table.feasible)

@@ -160,6 +160,8 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         lat = np.array([t.values[1] for t in done], dtype=np.float64)
         out["front"] = [_entry(done[i], latency_cycles=int(lat[i]), clock_mhz=problem.board.clock_mhz)
                         for i in on_front]
+        for e, i in zip(out["front"], on_front, strict=True):  # FNAS's table columns (coexplore.cost.fpga_pipeline)
+            e.update({k: done[i].params[k] for k in _PIPELINE_KEYS if k in done[i].params})
         out["hypervolume"] = problem.hypervolume(acc, lat) if len(acc) else 0.0
         out["hypervolume_objectives"] = ["accuracy", "latency / timing spec"]
         out["pruning"] = _pruning(trials, problem)
@@ -170,6 +172,9 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         strategy.reattach(problem)  # the checkpoint holds no problem
         out["search"] = strategy.search_report()
     return out
+
+
+_PIPELINE_KEYS = ("depth", "params", "pipeline_efficiency", "fps", "gops", "power_w", "gops_per_w")
 
 
 def _front(done: list[Trial], cfg: StudyConfig) -> list[int]:

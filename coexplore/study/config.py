@@ -28,7 +28,8 @@ Problem keys by kind:
   ``accuracy_epochs`` (CIFAR-100: 200, read from the data directory, the default; 12, shipped;
   ``auto``: 200 when the data directory has it, else 12, fixed when the study is created),
   ``design_stride``, ``max_latency_cycles``, ``max_area_mm2``; or ``space: chain`` (FNAS
-  chains trained on the digits) with ``board``, ``timing_ms``, ``epochs``, ``prune``,
+  chains trained on the digits, each with its layer-pipelined FPGA design) with ``board``,
+  ``timing_ms`` (the spec on latency = pipeline start + processing time), ``epochs``, ``prune``,
   ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap,
   perf_per_area (images/s per cm², maximised) (chain: accuracy, latency). Strategies:
   codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random
