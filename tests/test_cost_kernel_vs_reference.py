@@ -46,9 +46,12 @@ def cases(draw):  # type: ignore[no-untyped-def]
     levels = []
     for i in range(n_levels):
         container = 0 < i < n_levels - 1 and draw(st.booleans()) and draw(st.booleans())
+        n_inst = mesh[i][0] * mesh[i][1]
+        cluster = draw(st.sampled_from([c for c in (1, 2, 3, 4, 8) if n_inst % c == 0]))
         levels.append(MemoryLevel(
-            name=f"L{i}", size_words=0 if container else None, instances=mesh[i][0] * mesh[i][1],
+            name=f"L{i}", size_words=0 if container else None, instances=n_inst,
             mesh_x=mesh[i][0], mesh_y=mesh[i][1], block_size_words=draw(st.sampled_from([1, 2, 4])),
+            cluster_size=cluster,
             keeps=frozenset() if container else frozenset(DATASPACES),
             multicast=draw(st.booleans()),
             read_energy_pj=draw(st.floats(0.1, 5)), write_energy_pj=draw(st.floats(0.1, 5)),

@@ -51,16 +51,19 @@ def _level_arrays(acc: Accelerator) -> tuple[np.ndarray, ...]:
     def arr(f, dtype=np.float64):  # type: ignore[no-untyped-def]
         return np.array([f(x) for x in lv], dtype=dtype)
 
+    block = np.repeat(arr(lambda x: x.block_size_words, np.int64)[:, None], 3, axis=1)
     return (
-        arr(lambda x: x.block_size_words, np.int64),
+        block,
         arr(lambda x: x.read_energy_pj),
         arr(lambda x: x.write_energy_pj),
         arr(lambda x: x.update_energy_pj),
         arr(lambda x: x.leakage_pj_per_cycle),
+        arr(lambda x: x.clusters, np.int64),
         arr(lambda x: x.multicast, np.bool_),
         arr(lambda x: x.read_bandwidth_words_per_cycle or 0.0),
         arr(lambda x: x.write_bandwidth_words_per_cycle or 0.0),
         arr(lambda x: x.shared_bandwidth_words_per_cycle or 0.0),
+        np.ones((len(lv), 3), dtype=np.float64),
     )
 
 
@@ -135,11 +138,13 @@ def evaluate(
             b = lv.block_size_words
             e = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj \
                 + (-(-u // b)) * lv.update_energy_pj
+            clusters = min(util, lv.clusters)
             dss[ds] = DataspaceCost(reads=r, fills=f, updates=u, utilized_instances=util,
-                                    tile_words=int(tiles[i][ds]), energy_pj=e * util)
+                                    utilized_clusters=clusters, tile_words=int(tiles[i][ds]),
+                                    energy_pj=e * clusters)
         leak_inst = util if mapping.levels[i].keep else 1
         levels.append(LevelCost(name=lv.name, dataspaces=dss, utilized_instances=util,
-                                leakage_pj=lv.leakage_pj_per_cycle * int(bc.compute_cycles[0]) * leak_inst))
+                                leakage_pj=lv.leakage_pj_per_cycle * int(bc.latency_cycles[0]) * leak_inst))
     util_macs = int(np.prod([np.prod(lm.spatial_x) * np.prod(lm.spatial_y) for lm in mapping.levels]))
     return CostBreakdown(
         layer=layer.name, macs=layer.macs, latency_cycles=int(bc.latency_cycles[0]),

@@ -182,7 +182,7 @@ def reference_counts(
         b = lv.block_size_words
         per_inst = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj \
             + (-(-u // b)) * lv.update_energy_pj
-        energy += per_inst * util[lvl]
+        energy += per_inst * min(util[lvl], lv.clusters)  # Timeloop charges utilized clusters
     for lvl, lv in enumerate(accelerator.levels):
         kept = bool(mapping.levels[lvl].keep)
         energy += lv.leakage_pj_per_cycle * cycles * (util[lvl] if kept else 1)

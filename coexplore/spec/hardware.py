@@ -30,6 +30,10 @@ class MemoryLevel:
         size_words: Capacity per instance in words; ``None`` means unbounded (DRAM).
         word_bits: Bits per word.
         block_size_words: Words moved per vector access (``width / datawidth``).
+        cluster_size: Instances that share one physical array and so one access
+            (Timeloop's ``cluster_size``): the level's energies are per access of the
+            whole cluster, ``word_bits * block_size_words * cluster_size`` bits wide,
+            and a dataspace's access energy is charged per utilized cluster.
         instances, mesh_x, mesh_y: Copies of this level and their 2-D arrangement.
         keeps: Dataspaces this level may hold; a mapping may bypass any of them.
         must_keep: Dataspaces every mapping must keep here (Timeloop ``keep`` constraint).
@@ -48,6 +52,7 @@ class MemoryLevel:
     size_words: int | None
     word_bits: int = 8
     block_size_words: int = 1
+    cluster_size: int = 1
     instances: int = 1
     mesh_x: int = 1
     mesh_y: int = 1
@@ -81,14 +86,16 @@ class MemoryLevel:
         out = []
         if self.size_words is not None and (not isinstance(self.size_words, int) or self.size_words < 0):
             out.append(f"{p}.size_words: must be >= 0 or null, got {self.size_words!r}")
-        for f in ("word_bits", "block_size_words", "instances", "mesh_x", "mesh_y"):
+        for f in ("word_bits", "block_size_words", "cluster_size", "instances", "mesh_x", "mesh_y"):
             v = getattr(self, f)
-            if not isinstance(v, int) or v <= 0:
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 out.append(f"{p}.{f}: must be a positive integer, got {v!r}")
         if not out and self.mesh_x * self.mesh_y != self.instances:
             out.append(
                 f"{p}.instances: must equal mesh_x*mesh_y={self.mesh_x * self.mesh_y}, got {self.instances}"
             )
+        if not out and self.instances % self.cluster_size:
+            out.append(f"{p}.cluster_size: must divide instances={self.instances}, got {self.cluster_size}")
         for f in ("keeps", "must_keep"):
             bad = sorted(set(getattr(self, f)) - set(DATASPACES))
             if bad:
@@ -117,6 +124,11 @@ class MemoryLevel:
     @property
     def size_bits(self) -> int | None:
         return None if self.size_words is None else self.size_words * self.word_bits
+
+    @property
+    def clusters(self) -> int:
+        """Physical arrays of this level: a dataspace's accesses are charged to at most this many."""
+        return self.instances // self.cluster_size
 
     @property
     def is_container(self) -> bool:

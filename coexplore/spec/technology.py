@@ -302,6 +302,7 @@ def make_level(
     size_words: int | None,
     word_bits: int = 8,
     block_size_words: int = 1,
+    cluster_size: int = 1,
     mesh_x: int = 1,
     mesh_y: int = 1,
     keeps: Iterable[str] = DATASPACES,
@@ -323,7 +324,10 @@ def make_level(
     ``mesh_x * mesh_y`` copies are made. A "container" stores nothing (size 0, keeps
     nothing) and costs nothing. A "dram" level has no area or leakage. ``banks`` splits
     an SRAM for energy: an access reads one bank. Leakage per cycle depends on
-    ``clock_ghz``.
+    ``clock_ghz``. With ``cluster_size`` > 1, that many instances form one array of
+    ``size_words * cluster_size`` words whose access is ``cluster_size`` vectors wide
+    (Timeloop's clusters), and the energies are per such access; leakage and area stay
+    per instance.
     """
     tech = get_technology(technology)
     keeps = frozenset(keeps)
@@ -340,7 +344,8 @@ def make_level(
         raise SpecError(problems)
     try:
         read, write, leak, area = _level_costs(
-            tech, technology_class, size_words, word_bits, block_size_words, banks, dram_type, clock_ghz
+            tech, technology_class, size_words, word_bits, block_size_words, cluster_size, banks, dram_type,
+            clock_ghz,
         )
     except SpecError as e:
         raise SpecError([f"level {name!r}: {p}" for p in e.problems]) from None
@@ -349,6 +354,7 @@ def make_level(
         size_words=0 if technology_class == "container" else size_words,
         word_bits=word_bits,
         block_size_words=block_size_words,
+        cluster_size=cluster_size,
         instances=mesh_x * mesh_y,
         mesh_x=mesh_x,
         mesh_y=mesh_y,
@@ -372,21 +378,24 @@ def make_level(
 
 def _level_costs(
     tech: Technology, technology_class: str, size_words: int | None, word_bits: int, block_size_words: int,
-    banks: int, dram_type: str | None, clock_ghz: float,
+    cluster_size: int, banks: int, dram_type: str | None, clock_ghz: float,
 ) -> tuple[float, float, float, float]:
-    """(read pJ, write pJ, leakage pJ/cycle, area mm²) of one instance of a level."""
+    """(read pJ, write pJ, leakage pJ/cycle, area mm²) of one instance of a level (energies per cluster access)."""
     if technology_class == "dram":
+        if cluster_size != 1:
+            raise SpecError(f"cluster_size: a dram level has no clusters (Timeloop asserts 1), got {cluster_size}")
         energy = tech.dram_energy_pj(word_bits, block_size_words, dram_type=dram_type)
         return energy, energy, 0.0, 0.0
     if technology_class == "container" or size_words is None:
         return 0.0, 0.0, 0.0, 0.0
     bits = size_words * word_bits
+    words, vector = size_words * cluster_size, block_size_words * cluster_size
     if technology_class == "regfile":
-        read = write = tech.regfile_energy_pj(size_words, word_bits, block_size_words)
+        read = write = tech.regfile_energy_pj(words, word_bits, vector)
         area = tech.regfile_area_mm2(bits)
     else:
-        read = tech.sram_read_energy_pj(size_words, word_bits, block_size_words, banks=banks)
-        write = tech.sram_write_energy_pj(size_words, word_bits, block_size_words, banks=banks)
+        read = tech.sram_read_energy_pj(words, word_bits, vector, banks=banks)
+        write = tech.sram_write_energy_pj(words, word_bits, vector, banks=banks)
         area = tech.sram_area_mm2(bits)
     leak = tech.leakage_pj_per_cycle(bits, technology_class=technology_class, clock_ghz=clock_ghz)
     return read, write, leak, area

@@ -36,7 +36,7 @@ def _tech_class(cls: str) -> str:
 
 def _memory_level(
     *, name: str, cls: str, dummy: bool, size_words: int | None, word_bits: int, block: int,
-    instances: int, mesh: tuple[int, int], bandwidth: tuple[float | None, float | None, float | None],
+    cluster: int = 1, instances: int, mesh: tuple[int, int], bandwidth: tuple[float | None, float | None, float | None],
     ert: dict[str, float] | None, constraint: tuple[set[str], set[str]] | None, reduction: bool,
     ds_of: dict[str, str], path: str,
 ) -> MemoryLevel:
@@ -57,7 +57,8 @@ def _memory_level(
         keeps -= {ds_of[n] for n in constraint[1]} - must
     e = ert or {}
     return MemoryLevel(
-        size_words=size_words, word_bits=word_bits, block_size_words=block, keeps=frozenset(keeps),
+        size_words=size_words, word_bits=word_bits, block_size_words=block, cluster_size=cluster,
+        keeps=frozenset(keeps),
         must_keep=frozenset(must), read_bandwidth_words_per_cycle=bandwidth[0],
         write_bandwidth_words_per_cycle=bandwidth[1], shared_bandwidth_words_per_cycle=bandwidth[2],
         read_energy_pj=float(e.get("read", 0.0)), write_energy_pj=float(e.get("write", 0.0)),
@@ -204,13 +205,12 @@ def _yaml_level(
     wb = 8 if c.dummy or wb_raw is None else _positive_int(wb_raw, f"{path}.datawidth", problems)
     if wb_raw is None and not c.dummy:
         log.warning("Timeloop import %s: no datawidth, assuming 8-bit words", path)
-    width, block = _attr(a, "width"), _attr(a, "block_size", "block-size")
-    if width is not None and not c.dummy:
-        w = _positive_int(width, f"{path}.width", problems)
-        if w % wb:
-            problems.append(f"{path}.width: must be a multiple of datawidth {wb}, got {w}")
-        block = w // wb
-    block = 1 if c.dummy or block is None else _positive_int(block, f"{path}.block_size", problems)
+    width, block = _attr(a, "width"), _attr(a, "block_size", "block-size", "n_words")
+    cluster = _attr(a, "cluster_size", "cluster-size")
+    if c.dummy:
+        block, cluster = 1, 1
+    else:
+        block, cluster = _block_and_cluster(width, block, cluster, wb, path, problems)
     depth, entries, size_kb = _attr(a, "depth"), _attr(a, "entries"), _attr(a, "sizeKB")
     size: int | None = None
     if depth is not None:
@@ -219,18 +219,47 @@ def _yaml_level(
         size = int(entries)
     elif size_kb is not None:
         size = int(float(size_kb) * 8192) // wb
-    for k, default in (("cluster_size", 1), ("multiple_buffering", 1)):
-        if not c.dummy and float(a.get(k, default)) != default:
-            log.warning("Timeloop import %s: %s=%s is not modelled by coexplore, ignored", path, k, a[k])
+    if not c.dummy and float(a.get("multiple_buffering", 1)) != 1:
+        log.warning("Timeloop import %s: multiple_buffering=%s is not modelled by coexplore, ignored", path,
+                    a["multiple_buffering"])
     bw = tuple(None if (v := _attr(a, f"{k}_bandwidth", f"{k}-bandwidth")) is None else float(v)
                for k in ("read", "write", "shared"))
     if problems:
         raise InteropError(problems)
     return _memory_level(
-        name=c.name, cls=c.cls, dummy=c.dummy, size_words=size, word_bits=wb, block=block,
+        name=c.name, cls=c.cls, dummy=c.dummy, size_words=size, word_bits=wb, block=block, cluster=cluster,
         instances=c.instances, mesh=c.mesh, bandwidth=bw, ert=ert, constraint=cons,  # type: ignore[arg-type]
         reduction=str(a.get("reduction_supported", True)).lower() != "false", ds_of=an.ds_of, path=path,
     )
+
+
+def _block_and_cluster(width: Any, block: Any, cluster: Any, wb: int, path: str,
+                       problems: list[str]) -> tuple[int, int]:
+    """Timeloop's rule (``BufferLevel::ParseSpecs``): ``width = datawidth * block_size * cluster_size``;
+    the one of block and cluster not given follows from the width, block first."""
+    b = None if block is None else _positive_int(block, f"{path}.block_size", problems)
+    k = None if cluster is None else _positive_int(cluster, f"{path}.cluster_size", problems)
+    if width is None:
+        return b or 1, k or 1
+    w = _positive_int(width, f"{path}.width", problems)
+    if problems:
+        return 1, 1
+    if b is not None and k is not None:
+        if b * wb * k != w:
+            problems.append(f"{path}.width: must equal datawidth {wb} x block_size {b} x cluster_size {k}, got {w}")
+        return b, k
+    if k is not None:
+        if w % (wb * k):
+            problems.append(f"{path}.width: must be a multiple of datawidth {wb} x cluster_size {k}, got {w}")
+        return max(1, w // (wb * k)), k
+    b = b or 0
+    if b:
+        if w % (wb * b):
+            problems.append(f"{path}.width: must be a multiple of datawidth {wb} x block_size {b}, got {w}")
+        return b, max(1, w // (wb * b))
+    if w % wb:
+        problems.append(f"{path}.width: must be a multiple of datawidth {wb}, got {w}")
+    return max(1, w // wb), 1
 
 
 def _ert_tables(ert: object) -> dict[str, dict[str, float]]:

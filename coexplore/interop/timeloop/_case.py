@@ -106,7 +106,8 @@ def _load_case(p: Path) -> TimeloopCase:
             levels.append(_memory_level(
                 name=lv["name"], cls=str(lv.get("class", "")), dummy=dummy,
                 size_words=None if size is None else int(size), word_bits=int(lv.get("word_bits", 8)),
-                block=int(lv.get("block_size_words", 1)), instances=int(lv["instances"]),
+                block=int(lv.get("block_size_words", 1)), cluster=int(lv.get("cluster_size") or 1),
+                instances=int(lv["instances"]),
                 mesh=(int(lv["meshX"]), int(lv["meshY"])),
                 bandwidth=(lv.get("read_bandwidth_words_per_cycle"),
                            lv.get("write_bandwidth_words_per_cycle"),
