@@ -33,6 +33,9 @@ def cases(draw):  # type: ignore[no-untyped-def]
         S=draw(st.sampled_from([1, 2, 3])),
         stride=(draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2]))),
         dilation=(draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 3]))),
+        # quantized half of the time: narrow words pack several to an access (levels are 8 bits x 1..4)
+        **({f: draw(st.sampled_from([2, 3, 4, 8])) for f in ("weight_bits", "input_bits", "output_bits")}
+           if draw(st.booleans()) else {}),
     )
     n_levels = draw(st.integers(2, 4))
     # instances: innermost largest; mesh sizes chosen so every fan-out is 1..4 per axis

@@ -4,8 +4,10 @@ Both sources end in the same level builders (:func:`_memory_level`, :func:`_acce
 so a reference case and the YAML it was made from give equal accelerators. The YAML side
 flattens a timeloopfe v0.4 ``nodes`` list or a v0.3 ``subtree``/``local`` tree into a
 linear list of components (:class:`_Comp`); Timeloop's spatial dummies
-(``inter_<container>_spatial``) become container levels (``keeps`` empty). Missing
-energies are set to 0 with a logged warning, never guessed.
+(``inter_<container>_spatial``) become container levels (``keeps`` empty). Energies
+missing from the ERT are priced from coexplore's table for the architecture's
+``technology`` (a logged warning says so); without such a table the import is refused,
+naming the field. Areas are 0 (Timeloop's ART is not read).
 """
 
 from __future__ import annotations
@@ -56,14 +58,21 @@ def _memory_level(
         must = {ds_of[n] for n in constraint[0]}
         keeps -= {ds_of[n] for n in constraint[1]} - must
     e = ert or {}
+
+    def action(*names: str) -> float | None:
+        return next((float(e[n]) for n in names if e.get(n) is not None), None)
+
     return MemoryLevel(
         size_words=size_words, word_bits=word_bits, block_size_words=block, cluster_size=cluster,
         keeps=frozenset(keeps),
         must_keep=frozenset(must), read_bandwidth_words_per_cycle=bandwidth[0],
         write_bandwidth_words_per_cycle=bandwidth[1], shared_bandwidth_words_per_cycle=bandwidth[2],
-        read_energy_pj=float(e.get("read", 0.0)), write_energy_pj=float(e.get("write", 0.0)),
-        update_energy_pj=float(e.get("update", 0.0)), leakage_pj_per_cycle=float(e.get("leak", 0.0)),
-        technology_class=_tech_class(cls), **common,
+        # Unset actions are priced from the architecture's technology (or refused); an ERT
+        # without a leak action means no leakage, as in Timeloop. Area comes from Timeloop's
+        # ART, which is not read: 0.
+        read_energy_pj=action("read"), write_energy_pj=action("write"),
+        update_energy_pj=action("update", "write"), leakage_pj_per_cycle=action("leak") if not e else
+        (action("leak") or 0.0), area_mm2=0.0, technology_class=_tech_class(cls), **common,
     )
 
 
@@ -71,13 +80,13 @@ def _accelerator(
     name: str, levels: list[MemoryLevel], mac: MacUnit, gcs: object, tech: object,
     missing: list[str], where: str,
 ) -> Accelerator:
-    if missing:
-        log.warning(
-            "Timeloop import %s: no energies found for %s; their energies are set to 0 "
-            "(pass the *.ERT.yaml to get them)", where, ", ".join(missing),
-        )
     clock = 1.0 if gcs is None else 1e-9 / float(gcs)  # type: ignore[arg-type]
     tech_s = str(tech[0] if isinstance(tech, list) and tech else tech or "unknown")
+    if missing:
+        log.warning(
+            "Timeloop import %s: no energies found for %s; they are priced from coexplore's %r technology "
+            "table (pass the *.ERT.yaml to get Accelergy's)", where, ", ".join(missing), tech_s,
+        )
     try:
         return Accelerator(
             name=name, levels=tuple(levels), mac=mac, clock_ghz=clock, technology=tech_s,

@@ -130,7 +130,8 @@ def _load_case(p: Path) -> TimeloopCase:
     try:
         mac = MacUnit(name=comp["name"], instances=int(comp["instances"]), mesh_x=int(comp["meshX"]),
                       mesh_y=int(comp["meshY"]), bits=int(attrs.get("width", attrs.get("datawidth", 8))),
-                      energy_pj=float(ert_c.get("compute", 0.0)))
+                      energy_pj=None if ert_c.get("compute") is None else float(ert_c["compute"]),
+                      area_mm2=0.0)
     except SpecError as e:
         problems += [f"{where}: architecture.compute: {x}" for x in e.problems]
     except (TypeError, ValueError) as e:
