@@ -198,3 +198,19 @@ def test_onnx_qdq_and_qlinear_layers_carry_their_bits(tmp_path) -> None:  # type
     conv, qconv = network_from_onnx(path).layers
     assert (conv.weight_bits, conv.input_bits, conv.output_bits, conv.K, conv.P) == (4, 8, 8, 4, 8)
     assert (qconv.weight_bits, qconv.input_bits, qconv.output_bits, qconv.K, qconv.C) == (8, 8, 8, 4, 4)
+
+
+def test_bitfusion_preset_computes_more_products_per_cycle_at_fewer_bits() -> None:
+    """K=64 x C=64: 16 rows x 32 columns of units; at 4 x 4 bits each unit fuses 4 lanes over C."""
+    from coexplore.mapper.network import map_layer
+    from coexplore.presets.accelerators import get_accelerator
+
+    acc = get_accelerator("bitfusion")
+    layer = Layer(K=64, C=64, P=4, Q=4)
+    cycles = {}
+    for w, a in ((8, 8), (4, 4), (8, 4), (6, 6)):
+        res = map_layer(replace(layer, weight_bits=w, input_bits=a), acc, max_evals=2000)
+        cycles[(w, a)] = res.cost.compute_cycles
+        assert res.cost.total_macs == 512 * precision.lanes(acc, w, a)
+    full = layer.macs // 512  # every unit busy every cycle: 128 cycles at 8 x 8 bits
+    assert cycles == {(8, 8): full, (4, 4): full // 4, (8, 4): full // 2, (6, 6): full}  # 6 bits fuse as 8

@@ -157,6 +157,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
     ent = np.zeros((n_l, 3), dtype=np.int64)
     dist = np.ones((n_l, 3), dtype=np.int64)
     util = np.empty(n_l, dtype=np.int64)
+    ucls = np.empty(n_l, dtype=np.int64)  # utilized clusters: whose accesses are charged
     lf = np.empty(n_l * n_d + 1, dtype=np.int64)
     ldim = np.empty(n_l * n_d + 1, dtype=np.int64)
     lstep = np.empty(n_l * n_d + 1, dtype=np.int64)
@@ -187,6 +188,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
         sp_acc = 1
         for lv in range(n_l - 1, -1, -1):
             util[lv] = sp_acc
+            ucls[lv] = sp_acc if sp_acc < clusters[lv] else clusters[lv]
             sp = 1
             for d in range(n_d):
                 sp *= spatial_x[b, lv, d] * spatial_y[b, lv, d]
@@ -346,7 +348,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
                 counts[cb, lv, t, 2] = updates
                 bs = block[lv, t]
                 sft = block_shift[lv, t]
-                ucl = util[lv] if util[lv] < clusters[lv] else clusters[lv]
+                ucl = ucls[lv]
                 if bs == 1:
                     e_total += ucl * (reads * e_read[lv] + fills * e_write[lv] + updates * e_update[lv])
                 elif sft > 0:  # power-of-two block: ceil division by shifting
@@ -363,7 +365,10 @@ def evaluate_arrays(  # pragma: no cover - compiled
                     )
                 child = lv
         lat = cyc
+        leak_rate = 0.0
         for lv in range(n_l):
+            kept = keep[b, lv, 0] or keep[b, lv, 1] or keep[b, lv, 2]
+            leak_rate += leak[lv] * (util[lv] if kept else 1)
             if throttle:
                 rd = 0.0
                 wr = 0.0
@@ -376,9 +381,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
                     lat = max(lat, int(np.ceil(wr / write_bw[lv])))
                 if shared_bw[lv] > 0:
                     lat = max(lat, int(np.ceil((rd + wr) / shared_bw[lv])))
-        for lv in range(n_l):
-            kept = keep[b, lv, 0] or keep[b, lv, 1] or keep[b, lv, 2]
-            e_total += leak[lv] * lat * (util[lv] if kept else 1)
+        e_total += leak_rate * lat
         compute_cycles[b] = cyc
         latency_cycles[b] = lat
         energy[b] = e_total
