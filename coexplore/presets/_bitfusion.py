@@ -16,8 +16,8 @@ _KIB = 1024
 # 3.6735 mW / 16 / 500 MHz = 0.4592 pJ per cycle, whatever the precision (more products at fewer bits).
 _UNIT_AREA_UM2 = 27752.83558 / 16
 _UNIT_PJ_PER_CYCLE = 3.6735e-3 / 16 / 500e6 * 1e12
-# The simulator's default memory interface (conf.ini: if_width = 128 bits per cycle).
-_INTERFACE_BITS = 128
+# The edge configuration's memory interface (bf_e_conf.ini: if_width = 192 bits per cycle).
+_INTERFACE_BITS = 192
 # Calibrated, not sourced: no DRAM energy of the simulator was found; 2 pJ/bit (a quarter of the
 # 45 nm table's LPDDR4 8 pJ/bit) gives off-chip energy the share APQ's Bit Fusion table implies.
 _DRAM_PJ_PER_BIT = 2.0
@@ -33,8 +33,8 @@ def bitfusion() -> Accelerator:
     unit 16 BitBricks that fuse, in powers of two, into 1 (8x8-bit), 2 (8x4), 4 (4x4, 8x2)
     or 16 (2x2) products per cycle; a 64 KB weight buffer banked per unit, a 32 KB input
     buffer banked per row, a 16 KB output buffer of 32-bit partial sums banked per column,
-    and a 192-bit memory interface (128 bits in the simulator's default ``conf.ini``). 6-bit
-    operands run as 8-bit ones (fusion is in powers of two). 45 nm, as the paper's synthesis.
+    and a 192-bit memory interface. 6-bit operands run as 8-bit ones (fusion is in powers of
+    two). 45 nm, as the paper's synthesis.
 
     Model: the MAC array is precision-scalable (``brick_bits=2``,
     :mod:`coexplore.spec.precision`): at a layer's bits each unit becomes ``lanes`` MACs
@@ -43,7 +43,7 @@ def bitfusion() -> Accelerator:
     rows' channel throughput, and over groups G, as the simulator runs depthwise layers);
     then a per-column output buffer whose 16-row fan-out unrolls C (reduced down the column)
     or G; then the input buffer, whose 32-column fan-out unrolls output channels K and
-    multicasts inputs along the rows; then DRAM behind a 128-bit interface. The simulator
+    multicasts inputs along the rows; then DRAM behind the 192-bit interface. The simulator
     double-buffers every SRAM and so uses half of each: the capacities here are those
     halves. Buffer accesses are one bank word: 32 bits for WBUF/IBUF (``8 x 8 / 2``), 32 for
     OBUF. A Fusion Unit costs the energy and area of Bit Fusion's own 45 nm synthesis (per
@@ -52,12 +52,10 @@ def bitfusion() -> Accelerator:
     bandwidth option (``throttle``) is on, which the comparison with APQ's Bit Fusion table
     (benchmarks/bench_bitfusion.py) uses.
 
-    Calibrated against that table (so its agreement is not independent evidence): the
-    128-bit interface (the simulator's default configuration rather than the edge
-    configuration's 192 bits, which leaves the array compute-bound far more often than the
-    table) and the DRAM energy, 2 pJ/bit (no source found for the simulator's; the 45 nm
-    table's LPDDR4 8 pJ/bit makes off-chip traffic, which lower precision barely cuts for
-    32-bit partial sums, dominate the energy far more than the table's ratios allow).
+    Calibrated against that table (so its energy agreement is not independent evidence):
+    the DRAM energy, 2 pJ/bit (no source found for the simulator's; the 45 nm table's
+    LPDDR4 8 pJ/bit makes off-chip traffic, which lower precision barely cuts for 32-bit
+    partial sums, dominate the energy far more than the table's ratios allow).
     """
     clock, units = 0.5, (32, 16)  # X: the M = 32 columns, Y: the N = 16 rows
 
