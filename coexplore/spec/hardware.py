@@ -10,7 +10,7 @@ them; cross-field rules live in :func:`Accelerator.problems`.
 
 No silent zero cost: an energy, leakage or area left unset (``None``) is priced from the
 accelerator's ``technology`` table when the :class:`Accelerator` is built (see
-:func:`coexplore.spec.technology.price_level`), and an accelerator whose MACs or whose
+:func:`coexplore.spec.pricing.price_level`), and an accelerator whose MACs or whose
 storage levels would cost nothing per access is refused, naming the field, unless the
 part says ``cost_free=True`` (the documented opt-in, e.g. for an idealised level). A
 level that keeps nothing (a spatial container) never costs anything and needs no opt-in.
@@ -179,7 +179,7 @@ class MemoryLevel:
 def _priced(v: float | None, name: str, f: str) -> float:
     if v is None:
         raise SpecError(f"level {name!r}.{f}: not priced; build the level into an Accelerator (or use "
-                        f"coexplore.spec.technology.price_level) to take it from a technology table")
+                        f"coexplore.spec.pricing.price_level) to take it from a technology table")
     return v
 
 
@@ -266,7 +266,7 @@ class Accelerator:
         problems = self.problems()
         if not problems and not (self.mac.energy_pj is not None and self.mac.area_mm2 is not None
                                  and all(lv.is_priced for lv in self.levels)):
-            from coexplore.spec.technology import price_accelerator_parts  # technology imports this module
+            from coexplore.spec.pricing import price_accelerator_parts  # it imports this module
 
             levels, mac, problems = price_accelerator_parts(self)
             object.__setattr__(self, "levels", levels)
