@@ -172,11 +172,15 @@ def hwsearch_cli(
     *, networks: list[str], budget: str, objective: str = "edp", strategy: str = "naas", mode: str = "full",
     seed: int = 0, budget_evals: int = 300, max_seconds: float | None = None, jobs: int = 1,
     progress: bool = True, out: str | None = None, throttle: bool = False, fpga_mode: str = "shared",
+    precisions: str | None = None, max_accuracy_drop: float | None = None,
 ) -> dict[str, Any]:
     """``coexplore hwsearch``: the best accelerator under a preset's resources, in the JSON shape of DESIGN.md.
 
     An FPGA board as ``budget`` searches the FNAS tiling template instead (exhaustively:
-    the space is small); its best design has a latency and resources, no energy.
+    the space is small); its best design has a latency and resources, no energy. With
+    ``precisions`` (``"8x8,4x4:1.5"``) the search runs once per precision choice
+    (:mod:`coexplore.hwsearch.precision`); ``best`` is then the lowest-EDP choice's and
+    ``precision`` lists every choice with its EDP gain over the first.
     """
     from coexplore.errors import RegistryError
     from coexplore.hwsearch.search import search_accelerator
@@ -193,11 +197,23 @@ def hwsearch_cli(
         except RegistryError as e:
             raise RegistryError(f"--network: {e}") from None
     if budget in BOARDS:
+        if precisions is not None:
+            raise SpecError(f"--precisions: searches accelerator presets only, got FPGA board {budget!r}")
         return _fpga_search(nets, budget, fpga_mode)
-    result = search_accelerator(nets, budget, objective, strategy=strategy, mode=mode, seed=seed,
-                                budget_evals=budget_evals, max_seconds=max_seconds, jobs=jobs, progress=progress,
-                                throttle=throttle)
+    search = {"objective": objective, "strategy": strategy, "mode": mode, "seed": seed, "budget_evals": budget_evals,
+              "max_seconds": max_seconds, "jobs": jobs, "progress": progress, "throttle": throttle}
+    sweep = None
+    if precisions is not None:
+        from coexplore.hwsearch.precision import parse_precisions, search_precisions
+
+        sweep = search_precisions(nets, budget, parse_precisions(precisions), max_accuracy_drop=max_accuracy_drop,
+                                  **search)
+        result = sweep.best[1]
+    else:
+        result = search_accelerator(nets, budget, **search)  # type: ignore[arg-type]
     data = result.to_dict()
+    if sweep is not None:
+        data["precision"] = sweep.to_dict()
     data["networks"] = [n.name for n in nets]
     data["kind"] = "asic"
     if out:

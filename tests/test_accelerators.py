@@ -17,11 +17,13 @@ from coexplore.spec.io import (
     load_accelerator_yaml,
     save_accelerator_yaml,
 )
+from coexplore.spec.precision import bind
 from coexplore.spec.technology import get_technology
+from coexplore.spec.workload import Layer
 
 KB = 1024
 MB = 1024 * 1024
-NAMES = ["eyeriss", "nvdla-256", "nvdla-1024", "shidiannao", "edgetpu", "tpu", "simba"]
+NAMES = ["eyeriss", "nvdla-256", "nvdla-1024", "shidiannao", "edgetpu", "tpu", "simba", "bitfusion"]
 
 # name -> (MACs, (mesh_x, mesh_y), MAC bits, clock GHz), from the papers cited in the presets
 PUBLISHED = {
@@ -32,6 +34,7 @@ PUBLISHED = {
     "edgetpu": (4096, (64, 64), 8, 0.5),
     "tpu": (65536, (256, 256), 8, 0.7),
     "simba": (1024, (32, 32), 8, 1.0),
+    "bitfusion": (512, (32, 16), 8, 0.5),  # Fusion Units at 8 x 8 bits (more products at lower bits)
 }
 # name -> published on-chip SRAM in bytes (buffers only)
 SRAM_BYTES = {
@@ -42,6 +45,7 @@ SRAM_BYTES = {
     "edgetpu": 8 * MB,
     "tpu": 24 * MB + 4 * MB + 4 * 64 * KB,
     "simba": 64 * KB + 16 * (32 + 8 + 3) * KB,
+    "bitfusion": (64 + 32 + 16) * KB // 2,  # the simulator double-buffers: half of each SRAM is usable
 }
 # name -> register-file bits (all instances)
 REGFILE_BITS = {
@@ -52,6 +56,7 @@ REGFILE_BITS = {
     "edgetpu": 4096 * (8 + 32),
     "tpu": 65536 * 8,
     "simba": 1024 * 8,
+    "bitfusion": 0,
 }
 
 
@@ -69,7 +74,10 @@ def test_preset_builds_with_published_shape(name):
     assert acc.mac.bits == bits
     assert acc.clock_ghz == clock
     assert acc.technology == "45nm"
-    assert acc.mac.energy_pj == pytest.approx(get_technology("45nm").mac_energy_pj(bits))
+    if acc.mac.brick_bits is None:  # bitfusion's Fusion Units cost what Bit Fusion's synthesis says
+        assert acc.mac.energy_pj == pytest.approx(get_technology("45nm").mac_energy_pj(bits))
+    else:
+        assert acc.mac.energy_pj == pytest.approx(0.4592, abs=1e-4)
     assert dict(acc.metadata)["source"]  # every preset cites its paper
     assert ACCELERATORS.describe(name)
 
@@ -87,6 +95,8 @@ def test_preset_onchip_storage_as_documented(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_preset_hierarchy_is_sane(name):
     acc = ACCELERATORS.get(name)
+    if acc.mac.brick_bits is not None:  # at 2 x 2 bits every fused lane of a scalable array fans out
+        acc = bind(Layer(K=1, C=1, weight_bits=2, input_bits=2), acc)
     top = acc.levels[-1]
     assert top.technology_class == "dram" and top.size_words is None
     assert top.shared_bandwidth_words_per_cycle is not None and top.shared_bandwidth_words_per_cycle > 0

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from coexplore.cost.model import evaluate, evaluate_batch
-from coexplore.mapping.encoding import encode
+from coexplore.mapping.encoding import decode, encode
 from coexplore.mapping.sampling import sample_legal
 from coexplore.presets.accelerators import get_accelerator
 from coexplore.presets.networks import get_network
@@ -73,7 +74,14 @@ def test_throttle_only_slows_down() -> None:
     assert np.all(free.latency_cycles == free.compute_cycles)
     assert np.all(limited.latency_cycles >= free.latency_cycles)
     assert np.any(limited.latency_cycles > free.latency_cycles)  # Eyeriss's DRAM link is narrow
-    assert np.allclose(limited.energy_pj, free.energy_pj)
+    # Only leakage grows, over the throttled cycles (Timeloop's total_cycles)
+    i = int(np.argmax(limited.latency_cycles > free.latency_cycles))
+    m = decode(batch, i)
+    a, b = evaluate(layer, acc, m), evaluate(layer, acc, m, throttle=True)
+    leak_a, leak_b = sum(lv.leakage_pj for lv in a.levels), sum(lv.leakage_pj for lv in b.levels)
+    assert leak_b == pytest.approx(leak_a * b.latency_cycles / a.latency_cycles)
+    assert b.energy_pj - a.energy_pj == pytest.approx(leak_b - leak_a)
+    assert limited.energy_pj[i] == pytest.approx(b.energy_pj) and free.energy_pj[i] == pytest.approx(a.energy_pj)
 
 
 def test_single_and_batch_agree_and_area() -> None:

@@ -120,3 +120,35 @@ def test_bench_rejects_zero_mappings() -> None:
 def test_missing_case_file(tmp_path: Path) -> None:
     r = run("timeloop-case", str(tmp_path / "nope.json"), "--json")
     assert_clean_error(r, "nope.json")
+
+
+@pytest.mark.parametrize(("value", "rule"), [("0", "must be an integer from 1 to 64 bits, got 0"),
+                                             ("65", "must be an integer from 1 to 64 bits, got 65"),
+                                             ("4.5", "must be an integer, got '4.5'")])
+def test_bad_bit_width_in_a_layer_spec(value: str, rule: str) -> None:
+    r = run("map", "--layer", f"K=16,C=16,P=4,Q=4,weight_bits={value}", "--accelerator", "eyeriss", "--json")
+    assert_clean_error(r, "weight_bits", rule)
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_bad_bit_width_in_a_network_yaml(tmp_path: Path) -> None:
+    r = run("evaluate", "--network", _net_yaml(tmp_path, input_bits=65), "--accelerator", "eyeriss")
+    assert_clean_error(r, "layers[0].input_bits", "got 65")
+
+
+def test_word_wider_than_the_memory_access(tmp_path: Path) -> None:
+    """nvdla's per-MAC weight register is one 8-bit word: 16-bit weights do not fit."""
+    r = run("map", "--layer", "K=16,C=16,P=4,Q=4,weight_bits=16", "--accelerator", "nvdla-256", "--json")
+    assert_clean_error(r, "layer.weight_bits", "16-bit word of weights does not fit level 'weight_reg'")
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_accelerator_with_zero_cost_levels(tmp_path: Path) -> None:
+    acc = {"name": "free", "mac": {"instances": 4, "mesh_x": 4},
+           "levels": [{"name": "rf", "size_words": 64, "instances": 4, "mesh_x": 4, "read_energy_pj": 0.0,
+                       "write_energy_pj": 0.0, "update_energy_pj": 0.0},
+                      {"name": "dram", "size_words": None}]}
+    path = tmp_path / "free.yaml"
+    path.write_text(yaml.safe_dump(acc))
+    r = run("evaluate", "--network", "resnet18", "--accelerator", str(path), "--json")
+    assert_clean_error(r, "accelerator.levels[0].read_energy_pj", "level 'rf' keeps data", "cost_free")

@@ -33,6 +33,9 @@ def cases(draw):  # type: ignore[no-untyped-def]
         S=draw(st.sampled_from([1, 2, 3])),
         stride=(draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 2]))),
         dilation=(draw(st.sampled_from([1, 2])), draw(st.sampled_from([1, 3]))),
+        # quantized half of the time: narrow words pack several to an access (levels are 8 bits x 1..4)
+        **({f: draw(st.sampled_from([2, 3, 4, 8])) for f in ("weight_bits", "input_bits", "output_bits")}
+           if draw(st.booleans()) else {}),
     )
     n_levels = draw(st.integers(2, 4))
     # instances: innermost largest; mesh sizes chosen so every fan-out is 1..4 per axis
@@ -46,9 +49,12 @@ def cases(draw):  # type: ignore[no-untyped-def]
     levels = []
     for i in range(n_levels):
         container = 0 < i < n_levels - 1 and draw(st.booleans()) and draw(st.booleans())
+        n_inst = mesh[i][0] * mesh[i][1]
+        cluster = draw(st.sampled_from([c for c in (1, 2, 3, 4, 8) if n_inst % c == 0]))
         levels.append(MemoryLevel(
-            name=f"L{i}", size_words=0 if container else None, instances=mesh[i][0] * mesh[i][1],
+            name=f"L{i}", size_words=0 if container else None, instances=n_inst,
             mesh_x=mesh[i][0], mesh_y=mesh[i][1], block_size_words=draw(st.sampled_from([1, 2, 4])),
+            cluster_size=cluster,
             keeps=frozenset() if container else frozenset(DATASPACES),
             multicast=draw(st.booleans()),
             read_energy_pj=draw(st.floats(0.1, 5)), write_energy_pj=draw(st.floats(0.1, 5)),

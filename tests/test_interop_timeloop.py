@@ -151,15 +151,28 @@ def test_input_files_with_ert_equal_the_case(ref_dir: Path, case_id: str) -> Non
     _assert_same_case(load_case(ref_dir / f"{case_id}.json"), load_timeloop_yaml(*inputs, *extra))
 
 
-def test_missing_energies_are_zero_with_a_warning(ref_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_energies_are_priced_from_the_technology(ref_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Without the ERT, the arch's "40nm" prices every level from coexplore's table: Accelergy's ERT again."""
     inputs = sorted((ref_dir / "original" / "03-model-conv1d+oc-3level-bypass" / "inputs").glob("*.yaml"))
     with caplog.at_level(logging.WARNING, logger="coexplore.interop.timeloop"):
         case = load_timeloop_yaml(*inputs)
-    assert "no energies" in caplog.text and "MainMemory" in caplog.text
-    assert all(lv.read_energy_pj == lv.write_energy_pj == lv.leakage_pj_per_cycle == 0.0
-               for lv in case.accelerator.levels)
-    assert case.accelerator.mac.energy_pj == 0.0
-    assert case.mapping == load_case(ref_dir / "03-model-conv1d+oc-3level-bypass.json").mapping
+    assert "no energies" in caplog.text and "MainMemory" in caplog.text and "'40nm'" in caplog.text
+    ref = load_case(ref_dir / "03-model-conv1d+oc-3level-bypass.json")
+    for got, want in zip(case.accelerator.levels, ref.accelerator.levels, strict=True):
+        for f in ("read_energy_pj", "write_energy_pj", "update_energy_pj", "leakage_pj_per_cycle"):
+            assert getattr(got, f) == pytest.approx(getattr(want, f), rel=1e-6), (got.name, f)
+    assert case.accelerator.mac.energy_pj == pytest.approx(ref.accelerator.mac.energy_pj)
+    assert case.mapping == ref.mapping
+
+
+def test_missing_energies_without_a_technology_table_are_refused(ref_dir: Path, tmp_path: Path) -> None:
+    src = ref_dir / "original" / "03-model-conv1d+oc-3level-bypass" / "inputs"
+    inputs = []
+    for f in sorted(src.glob("*.yaml")):
+        inputs.append(_write(tmp_path, f.name, f.read_text().replace('"40nm"', '"7nm-unknown"')))
+    with pytest.raises(InteropError, match=r"level 'RegisterFile'\.read_energy_pj: not given, and technology "
+                                           r"'7nm-unknown' has no table"):
+        load_timeloop_yaml(*inputs)
 
 
 _CNN = """

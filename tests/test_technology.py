@@ -180,6 +180,21 @@ def test_make_level_fills_costs_from_the_table():
     assert box.is_container and box.read_energy_pj == 0.0 and box.instances == 16
 
 
+def test_make_level_cluster_prices_one_cluster_wide_access():
+    """64 one-word registers sharing a 512-bit array (Simba's PE weight registers): energy per cluster access."""
+    t = get_technology("45nm")
+    one = make_level(name="r", technology_class="regfile", size_words=1, word_bits=8, mesh_x=64)
+    cl = make_level(name="r", technology_class="regfile", size_words=1, word_bits=8, cluster_size=64, mesh_x=64)
+    assert cl.cluster_size == 64 and cl.clusters == 1
+    assert cl.read_energy_pj == pytest.approx(t.regfile_energy_pj(64, 8, 64))
+    assert cl.read_energy_pj > 32 * one.read_energy_pj
+    assert (cl.area_mm2, cl.leakage_pj_per_cycle) == (one.area_mm2, one.leakage_pj_per_cycle)
+    with pytest.raises(SpecError, match=r"level 'd': cluster_size: a dram level has no clusters"):
+        make_level(name="d", technology_class="dram", size_words=None, cluster_size=2, mesh_x=2)
+    with pytest.raises(SpecError, match=r"cluster_size: must divide instances=6, got 4"):
+        MemoryLevel(name="m", size_words=4, instances=6, mesh_x=6, cluster_size=4)
+
+
 def test_make_level_errors_name_the_level():
     with pytest.raises(SpecError, match=r"level 'x'\.technology_class"):
         make_level(name="x", technology_class="flash", size_words=8)

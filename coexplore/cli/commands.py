@@ -75,6 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", help="write the best design as accelerator YAML")
     p.add_argument("--fpga-mode", default="shared", choices=["shared", "pipelined"],
                    help="FPGA boards: one shared engine, or one engine per layer (FNAS's pipeline)")
+    p.add_argument("--precisions", default=None, metavar="WxA[:DROP],...",
+                   help="also search the precision: one search per choice (e.g. 8x8,4x4:1.5,8x4:0.4, weights x "
+                        "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
+    p.add_argument("--max-accuracy-drop", type=float, default=None,
+                   help="skip --precisions choices whose accuracy drop exceeds this")
     _add_json(p)
     p.set_defaults(func=cmd_hwsearch)
 
@@ -169,6 +174,7 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
         networks=args.network, budget=args.budget, objective=args.objective, strategy=args.strategy,
         mode=args.mode, seed=args.seed, budget_evals=args.budget_evals, max_seconds=args.max_seconds,
         jobs=args.jobs, progress=not args.json, out=args.out, throttle=args.throttle, fpga_mode=args.fpga_mode,
+        precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
     )
     if not args.json and out["kind"] == "fpga":
         best = out["best"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from coexplore.spec import precision
 from coexplore.spec.dims import DATASPACES, DIM_INDEX
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
@@ -170,6 +171,8 @@ def energy_lower_bound(
         per_choice: return float (C, n), the bound for each row of :func:`choices`
             (which stationary class is innermost at each level) instead of their minimum.
     """
+    accelerator = precision.bind(layer, accelerator)
+    packs = precision.pack(accelerator, precision.layer_bits(layer, accelerator))
     n, n_l, _ = temporal.shape
     bounds = np.array(layer.bounds_tuple(), dtype=np.int64)
     spatial = sx * sy
@@ -182,9 +185,9 @@ def energy_lower_bound(
     cycles = int(np.prod(rem))
     choice = choices(n_l) if per_choice or (orders and complete >= 1) else np.zeros((1, n_l), dtype=np.int64)
     n_c = len(choice)
-    energy = np.full((n_c, n), layer.macs * accelerator.mac.energy_pj, dtype=np.float64)
+    energy = np.full((n_c, n), layer.macs * accelerator.mac.pj, dtype=np.float64)
     for lv, level in enumerate(accelerator.levels):
-        energy += level.leakage_pj_per_cycle * cycles * (util[lv] if keep[lv].any() else 1)
+        energy += level.leak_pj * cycles * (util[lv] if keep[lv].any() else 1)
     entries: dict[tuple[int, int], np.ndarray] = {}
     for ds in range(len(DATASPACES)):
         holders = [lv for lv in range(n_l) if keep[lv, ds]]
@@ -213,7 +216,7 @@ def energy_lower_bound(
         child = -1
         for lv in holders:
             level = accelerator.levels[lv]
-            b = level.block_size_words
+            b = packs[lv][ds]
             delivered = entries[(child, ds)] if child >= 0 else np.full((n_c, n), cycles, dtype=np.float64)
             for s in range(child + 1, lv + 1):
                 delivered = delivered * (_distinct_min(sx, sy, s, ds) if accelerator.levels[s].multicast
@@ -226,8 +229,8 @@ def energy_lower_bound(
                 fills = np.maximum(fills - part, 0) if lv != n_l - 1 else fills
             else:
                 reads, updates = delivered, np.zeros((n_c, n))
-            per = np.ceil(reads / b) * level.read_energy_pj + np.ceil(fills / b) * level.write_energy_pj \
-                + np.ceil(updates / b) * level.update_energy_pj
-            energy += per * util[lv]
+            per = np.ceil(reads / b) * level.read_pj + np.ceil(fills / b) * level.write_pj \
+                + np.ceil(updates / b) * level.update_pj
+            energy += per * min(util[lv], level.clusters)
             child = lv
     return energy if per_choice else energy.min(axis=0)

@@ -116,15 +116,21 @@ def _entries(n, lf, vnz, vr, vval, tile, ext, slab, resets):  # pragma: no cover
 def evaluate_arrays(  # pragma: no cover - compiled
     temporal, order, spatial_x, spatial_y, keep,
     conv, rank_of, coef_of,
-    block, e_read, e_write, e_update, leak, multicast,
-    read_bw, write_bw, shared_bw, throttle,
+    block, e_read, e_write, e_update, leak, clusters, multicast,
+    read_bw, write_bw, shared_bw, bw_scale, throttle,
     macs, mac_energy, resets,
     counts, utilized, compute_cycles, latency_cycles, energy, detail, valid,
 ):
     """Fill the output arrays for every mapping of the batch (see module docstring).
 
     ``conv`` holds (stride_h, dil_h, stride_w, dil_w); ``rank_of``/``coef_of`` come from
-    :func:`rank_tables`; level arrays have shape (L,); bandwidths <= 0 mean unlimited;
+    :func:`rank_tables`; level arrays have shape (L,) except ``block`` int64 (L, 3), the
+    words of each dataspace one vector access moves (more when narrow words are packed),
+    and ``bw_scale`` float64 (L, 3), a dataspace word in the level's words (its bits over
+    the level's ``word_bits``; 1 without precision). ``clusters`` caps the instances whose
+    accesses are charged (Timeloop's utilized clusters: ``instances // cluster_size``);
+    leakage is charged per utilized instance over the total (throttled) cycles, as
+    Timeloop's ``FinalizeBufferEnergy`` does. Bandwidths <= 0 mean unlimited;
     ``throttle`` turns on bandwidth-limited latency. With ``detail`` False, ``counts``
     and ``utilized`` may have batch size 1 and are scratch (a search needs only energy
     and latency; skipping 45 stores per mapping is measurably faster). Rows whose ``valid``
@@ -136,12 +142,13 @@ def evaluate_arrays(  # pragma: no cover - compiled
     n_b, n_l = temporal.shape[0], temporal.shape[1]
     n_d = 8
     sh, dh, sw, dw = conv[0], conv[1], conv[2], conv[3]
-    block_shift = np.zeros(n_l, dtype=np.int64)
+    block_shift = np.zeros((n_l, 3), dtype=np.int64)
     for lv in range(n_l):
-        bs = block[lv]
-        if bs > 1 and (bs & (bs - 1)) == 0:
-            while (1 << block_shift[lv]) < bs:
-                block_shift[lv] += 1
+        for t in range(3):
+            bs = block[lv, t]
+            if bs > 1 and (bs & (bs - 1)) == 0:
+                while (1 << block_shift[lv, t]) < bs:
+                    block_shift[lv, t] += 1
     below = np.empty((n_l + 1, n_d), dtype=np.int64)
     above_t = np.empty((n_l + 1, n_d), dtype=np.int64)
     ext = np.empty((n_l, 3, 5), dtype=np.int64)
@@ -150,6 +157,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
     ent = np.zeros((n_l, 3), dtype=np.int64)
     dist = np.ones((n_l, 3), dtype=np.int64)
     util = np.empty(n_l, dtype=np.int64)
+    ucls = np.empty(n_l, dtype=np.int64)  # utilized clusters: whose accesses are charged
     lf = np.empty(n_l * n_d + 1, dtype=np.int64)
     ldim = np.empty(n_l * n_d + 1, dtype=np.int64)
     lstep = np.empty(n_l * n_d + 1, dtype=np.int64)
@@ -180,6 +188,7 @@ def evaluate_arrays(  # pragma: no cover - compiled
         sp_acc = 1
         for lv in range(n_l - 1, -1, -1):
             util[lv] = sp_acc
+            ucls[lv] = sp_acc if sp_acc < clusters[lv] else clusters[lv]
             sp = 1
             for d in range(n_d):
                 sp *= spatial_x[b, lv, d] * spatial_y[b, lv, d]
@@ -337,37 +346,42 @@ def evaluate_arrays(  # pragma: no cover - compiled
                 counts[cb, lv, t, 0] = reads
                 counts[cb, lv, t, 1] = fills
                 counts[cb, lv, t, 2] = updates
-                bs = block[lv]
-                sft = block_shift[lv]
+                bs = block[lv, t]
+                sft = block_shift[lv, t]
+                ucl = ucls[lv]
                 if bs == 1:
-                    e_total += util[lv] * (reads * e_read[lv] + fills * e_write[lv] + updates * e_update[lv])
+                    e_total += ucl * (reads * e_read[lv] + fills * e_write[lv] + updates * e_update[lv])
                 elif sft > 0:  # power-of-two block: ceil division by shifting
-                    e_total += util[lv] * (
+                    e_total += ucl * (
                         ((reads + bs - 1) >> sft) * e_read[lv]
                         + ((fills + bs - 1) >> sft) * e_write[lv]
                         + ((updates + bs - 1) >> sft) * e_update[lv]
                     )
                 else:
-                    e_total += util[lv] * (
+                    e_total += ucl * (
                         ((reads + bs - 1) // bs) * e_read[lv]
                         + ((fills + bs - 1) // bs) * e_write[lv]
                         + ((updates + bs - 1) // bs) * e_update[lv]
                     )
                 child = lv
         lat = cyc
+        leak_rate = 0.0
         for lv in range(n_l):
             kept = keep[b, lv, 0] or keep[b, lv, 1] or keep[b, lv, 2]
-            e_total += leak[lv] * cyc * (util[lv] if kept else 1)
+            leak_rate += leak[lv] * (util[lv] if kept else 1)
             if throttle:
-                rd = counts[cb, lv, 0, 0] + counts[cb, lv, 1, 0] + counts[cb, lv, 2, 0]
-                wr = counts[cb, lv, 0, 1] + counts[cb, lv, 1, 1] + counts[cb, lv, 2, 1] \
-                    + counts[cb, lv, 0, 2] + counts[cb, lv, 1, 2] + counts[cb, lv, 2, 2]
+                rd = 0.0
+                wr = 0.0
+                for t in range(3):
+                    rd += counts[cb, lv, t, 0] * bw_scale[lv, t]
+                    wr += (counts[cb, lv, t, 1] + counts[cb, lv, t, 2]) * bw_scale[lv, t]
                 if read_bw[lv] > 0:
                     lat = max(lat, int(np.ceil(rd / read_bw[lv])))
                 if write_bw[lv] > 0:
                     lat = max(lat, int(np.ceil(wr / write_bw[lv])))
                 if shared_bw[lv] > 0:
                     lat = max(lat, int(np.ceil((rd + wr) / shared_bw[lv])))
+        e_total += leak_rate * lat
         compute_cycles[b] = cyc
         latency_cycles[b] = lat
         energy[b] = e_total

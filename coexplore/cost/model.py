@@ -15,15 +15,17 @@ import numpy as np
 from coexplore.cost import kernels
 from coexplore.cost.kernels import STATIONARY_STEP_RESETS
 from coexplore.cost.results import CostBreakdown, DataspaceCost, LevelCost, NetworkCost
+from coexplore.errors import SpecError
 from coexplore.mapping.encoding import MappingBatch, encode
 from coexplore.mapping.mapping import Mapping
 from coexplore.mapping.tiles import tile_words_one
 from coexplore.mapping.validate import validate
+from coexplore.spec import precision
 from coexplore.spec.dims import DATASPACES
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer, Network
 
-__all__ = ["STATIONARY_STEP_RESETS", "BatchCost", "evaluate", "evaluate_batch", "evaluate_network"]
+__all__ = ["STATIONARY_STEP_RESETS", "BatchCost", "bound", "evaluate", "evaluate_batch", "evaluate_network"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +47,38 @@ class BatchCost:
 
 
 @functools.lru_cache(maxsize=256)
-def _level_arrays(acc: Accelerator) -> tuple[np.ndarray, ...]:
+def _level_arrays(acc: Accelerator, bits: tuple[int, int, int] | None) -> tuple[np.ndarray, ...]:
+    """The kernel's per-level arrays for ``acc`` and a layer's (weights, inputs, outputs) bits."""
     lv = acc.levels
 
     def arr(f, dtype=np.float64):  # type: ignore[no-untyped-def]
         return np.array([f(x) for x in lv], dtype=dtype)
 
+    word = arr(lambda x: x.word_bits)
     return (
-        arr(lambda x: x.block_size_words, np.int64),
-        arr(lambda x: x.read_energy_pj),
-        arr(lambda x: x.write_energy_pj),
-        arr(lambda x: x.update_energy_pj),
-        arr(lambda x: x.leakage_pj_per_cycle),
+        np.array(precision.pack(acc, bits), dtype=np.int64),
+        arr(lambda x: x.read_pj),
+        arr(lambda x: x.write_pj),
+        arr(lambda x: x.update_pj),
+        arr(lambda x: x.leak_pj),
+        arr(lambda x: x.clusters, np.int64),
         arr(lambda x: x.multicast, np.bool_),
         arr(lambda x: x.read_bandwidth_words_per_cycle or 0.0),
         arr(lambda x: x.write_bandwidth_words_per_cycle or 0.0),
         arr(lambda x: x.shared_bandwidth_words_per_cycle or 0.0),
+        np.array(precision.data_bits(acc, bits), dtype=np.float64) / word[:, None],
     )
 
+
+def bound(layer: Layer, accelerator: Accelerator) -> tuple[Accelerator, tuple[int, int, int] | None]:
+    """The accelerator as ``layer`` sees it and the layer's bits; refuses a precision it cannot run."""
+    if not layer.quantized:
+        return precision.bind(layer, accelerator), None
+    acc = precision.bind(layer, accelerator)
+    problems = precision.precision_problems(layer, acc)
+    if problems:
+        raise SpecError(problems)
+    return acc, precision.layer_bits(layer, acc)
 
 
 def evaluate_batch(
@@ -81,6 +97,7 @@ def evaluate_batch(
     empty), which is what a search needs and is faster. ``valid`` (bool, one per row)
     skips the rows that are False: their energy is ``inf`` and their latency 0.
     """
+    accelerator, bits = bound(layer, accelerator)
     n, n_l = batch.temporal.shape[:2]
     if n_l != len(accelerator.levels):
         raise ValueError(f"batch has {n_l} levels, accelerator {accelerator.name!r} has {len(accelerator.levels)}")
@@ -98,8 +115,8 @@ def evaluate_batch(
         np.ascontiguousarray(batch.spatial_y, dtype=np.int64),
         np.ascontiguousarray(batch.keep, dtype=np.bool_),
         conv, *kernels.rank_tables(layer.stride, layer.dilation),
-        *_level_arrays(accelerator), throttle,
-        layer.macs, accelerator.mac.energy_pj, stationary_step_resets,
+        *_level_arrays(accelerator, bits), throttle,
+        layer.macs, accelerator.mac.pj, stationary_step_resets,
         counts, utilized, compute, latency, energy, detail,
         np.ones(n, dtype=np.bool_) if valid is None else np.ascontiguousarray(valid, dtype=np.bool_),
     )
@@ -118,12 +135,18 @@ def evaluate(
     throttle: bool = False,
     stationary_step_resets: bool = STATIONARY_STEP_RESETS,
 ) -> CostBreakdown:
-    """Cost of one mapping with the per-level, per-dataspace breakdown."""
+    """Cost of one mapping with the per-level, per-dataspace breakdown.
+
+    A precision-scalable MAC array is seen at the layer's bits (:func:`bound`): its
+    ``total_macs`` then counts the fused products per cycle, not the physical units.
+    """
+    accelerator, bits = bound(layer, accelerator)
     if check:
         validate(layer, accelerator, mapping)
     bc = evaluate_batch(layer, accelerator, encode([mapping]), throttle=throttle,
                         stationary_step_resets=stationary_step_resets)
     tiles = tile_words_one(layer, mapping)
+    packs = precision.pack(accelerator, bits)
     levels = []
     for i, lv in enumerate(accelerator.levels):
         util = int(bc.utilized[0, i])
@@ -132,19 +155,21 @@ def evaluate(
             if ds not in mapping.levels[i].keep:
                 continue
             r, f, u = (int(x) for x in bc.counts[0, i, t])
-            b = lv.block_size_words
-            e = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj \
-                + (-(-u // b)) * lv.update_energy_pj
+            b = packs[i][t]
+            e = (-(-r // b)) * lv.read_pj + (-(-f // b)) * lv.write_pj \
+                + (-(-u // b)) * lv.update_pj
+            clusters = min(util, lv.clusters)
             dss[ds] = DataspaceCost(reads=r, fills=f, updates=u, utilized_instances=util,
-                                    tile_words=int(tiles[i][ds]), energy_pj=e * util)
+                                    utilized_clusters=clusters, tile_words=int(tiles[i][ds]),
+                                    energy_pj=e * clusters)
         leak_inst = util if mapping.levels[i].keep else 1
         levels.append(LevelCost(name=lv.name, dataspaces=dss, utilized_instances=util,
-                                leakage_pj=lv.leakage_pj_per_cycle * int(bc.compute_cycles[0]) * leak_inst))
+                                leakage_pj=lv.leak_pj * int(bc.latency_cycles[0]) * leak_inst))
     util_macs = int(np.prod([np.prod(lm.spatial_x) * np.prod(lm.spatial_y) for lm in mapping.levels]))
     return CostBreakdown(
         layer=layer.name, macs=layer.macs, latency_cycles=int(bc.latency_cycles[0]),
         compute_cycles=int(bc.compute_cycles[0]), utilized_macs=util_macs,
-        total_macs=accelerator.mac.instances, mac_energy_pj=layer.macs * accelerator.mac.energy_pj,
+        total_macs=accelerator.mac.instances, mac_energy_pj=layer.macs * accelerator.mac.pj,
         levels=tuple(levels), area_mm2=accelerator.area_mm2, clock_ghz=accelerator.clock_ghz,
     )
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from coexplore.cost.kernels import STATIONARY_STEP_RESETS
 from coexplore.mapping.mapping import Mapping
+from coexplore.spec import precision
 from coexplore.spec.dims import DATASPACES, DIMS, TENSOR_RANKS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
@@ -75,7 +76,13 @@ def reference_counts(
     layer: Layer, accelerator: Accelerator, mapping: Mapping, *,
     stationary_step_resets: bool = STATIONARY_STEP_RESETS,
 ) -> ReferenceCounts:
-    """Counts and energy of one (legal) mapping, by explicit enumeration."""
+    """Counts and energy of one (legal) mapping, by explicit enumeration.
+
+    A quantized layer packs ``width // bits`` words of a dataspace into one vector access
+    (:mod:`coexplore.spec.precision`); a precision-scalable MAC array is bound to its bits.
+    """
+    accelerator = precision.bind(layer, accelerator)
+    packs = precision.pack(accelerator, precision.layer_bits(layer, accelerator))
     nest = loop_nest(mapping)
     coef = _coefficients(layer)
     n_levels = len(accelerator.levels)
@@ -176,16 +183,16 @@ def reference_counts(
                 fills = 0 if lvl == top else ent[lvl]
             counts[(lvl, ds)] = (reads, fills, updates)
 
-    energy = layer.macs * accelerator.mac.energy_pj
-    for (lvl, _ds), (r, f, u) in counts.items():
+    energy = layer.macs * accelerator.mac.pj
+    for (lvl, ds), (r, f, u) in counts.items():
         lv = accelerator.levels[lvl]
-        b = lv.block_size_words
-        per_inst = (-(-r // b)) * lv.read_energy_pj + (-(-f // b)) * lv.write_energy_pj \
-            + (-(-u // b)) * lv.update_energy_pj
-        energy += per_inst * util[lvl]
+        b = packs[lvl][DATASPACES.index(ds)]
+        per_inst = (-(-r // b)) * lv.read_pj + (-(-f // b)) * lv.write_pj \
+            + (-(-u // b)) * lv.update_pj
+        energy += per_inst * min(util[lvl], lv.clusters)  # Timeloop charges utilized clusters
     for lvl, lv in enumerate(accelerator.levels):
         kept = bool(mapping.levels[lvl].keep)
-        energy += lv.leakage_pj_per_cycle * cycles * (util[lvl] if kept else 1)
+        energy += lv.leak_pj * cycles * (util[lvl] if kept else 1)
     return ReferenceCounts(
         cycles=cycles, utilized_macs=util_macs, counts=counts, utilized_instances=util,
         tile_words=tiles, energy_pj=energy,

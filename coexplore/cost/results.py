@@ -16,12 +16,15 @@ OBJECTIVES = ("edp", "energy", "latency", "edap")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataspaceCost:
+    """Counts per utilized instance; ``energy_pj`` is the total, charged per utilized cluster."""
+
     reads: int
     fills: int
     updates: int
     utilized_instances: int
     tile_words: int
     energy_pj: float
+    utilized_clusters: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

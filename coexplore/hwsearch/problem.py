@@ -39,6 +39,7 @@ from coexplore.search.driver import optimize
 from coexplore.search.problem import Evaluation
 from coexplore.search.vector import VectorBatch
 from coexplore.spec.hardware import Accelerator
+from coexplore.spec.precision import bind
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["HW_OBJECTIVES", "SEARCH_MAPPER", "AcceleratorSearchProblem", "DesignCost", "MapperConfig",
@@ -71,6 +72,7 @@ SEARCH_MAPPER = MapperConfig(samples=1024, beam=8, moves=32, patience=3, polish_
 def map_shape(layer: Layer, accelerator: Accelerator, *, config: MapperConfig, objective: str, seed: int,
               throttle: bool = False) -> tuple[float, int, MappingBatch]:
     """(energy pJ, latency cycles, best mapping as a 1-row batch) of ``layer``; InfeasibleError if none."""
+    accelerator = bind(layer, accelerator)  # a precision-scalable array as the layer's bits see it
     problem = LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective, throttle=throttle)
     res = optimize(problem, config.make(layer, accelerator, seed), max_evals=config.max_evals)
     if not res.found:

@@ -9,6 +9,12 @@ Shapes come from ONNX shape inference after the graph inputs' symbolic dimension
 * ``Gemm`` as ``op="fc"`` (transA/transB honoured);
 * ``MatMul`` as ``op="matmul"``: K = output columns, C = inner dim, N = batch x rows.
 
+Quantized graphs set the layer's bit widths (:mod:`coexplore.spec.precision`): in the
+QDQ form (a ``Conv``/``Gemm``/``MatMul`` whose input or weight comes from a
+``DequantizeLinear``, and whose output goes to a ``QuantizeLinear``) and as ``QLinearConv``
+/ ``QLinearMatMul``, a tensor's bits are those of its zero point's integer type (``int8``
+and ``uint8`` -> 8, ``int4``/``uint4`` -> 4; ``uint8`` when the zero point is omitted).
+
 Operators that carry no MACs worth modelling pass through from an explicit allow-list;
 anything else (LSTM, Einsum, custom-domain ops ...) raises
 :class:`~coexplore.errors.InteropError` naming the node and its op type, so no compute
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +36,10 @@ from coexplore.spec.workload import Layer, Network
 
 __all__ = ["MAC_OPS", "PASS_THROUGH_OPS", "network_from_onnx"]
 
-MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul"})
+MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul"})
 PASS_THROUGH_OPS = frozenset({
+    # quantization (their bits become the layers' precision)
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
     # activations
     "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu",
     "Celu", "Gelu", "Erf", "Softplus", "Softsign", "Mish", "Softmax", "LogSoftmax",
@@ -87,6 +96,7 @@ def network_from_onnx(path: str | Path, name: str | None = None, *,
     except Exception as e:
         raise InteropError(f"{p}: ONNX shape inference failed: {e}") from None
     shapes = _shapes(model)
+    bits = _QuantBits(model, onnx)
 
     layers: list[Layer] = []
     seen: dict[str, int] = {}
@@ -96,10 +106,58 @@ def network_from_onnx(path: str | Path, name: str | None = None, *,
         label = _label(node)
         count = seen[label] = seen.get(label, 0) + 1
         unique = label if count == 1 else f"{label}#{count}"
-        layers.append(_layer(node, unique, shapes, onnx))
+        layer = _layer(node, unique, shapes, onnx)
+        precision: dict[str, Any] = bits.of(node)
+        layers.append(replace(layer, **precision) if precision else layer)
     if not layers:
         raise InteropError(f"{p}: no Conv, ConvTranspose, Gemm or MatMul node found")
     return Network(name=name or p.stem, layers=tuple(layers))
+
+
+_QLINEAR = {"QLinearConv": (2, 5, 7), "QLinearMatMul": (2, 5, 7)}  # zero-point inputs: x, w, y
+
+
+class _QuantBits:
+    """Bit widths of the tensors a MAC node reads and writes, from the quantization around it."""
+
+    def __init__(self, model: Any, onnx: Any) -> None:
+        self.onnx = onnx
+        g = model.graph
+        self.producer = {o: n for n in g.node for o in n.output}
+        self.consumers: dict[str, list[Any]] = {}
+        for n in g.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
+        self.elem = {t.name: t.data_type for t in g.initializer}
+        for v in (*g.input, *g.value_info, *g.output):
+            if v.type.HasField("tensor_type"):
+                self.elem.setdefault(v.name, v.type.tensor_type.elem_type)
+
+    def _zero_point_bits(self, node: Any, index: int) -> int:
+        """Bits of the integer type of ``node``'s zero-point input ``index`` (uint8 when omitted)."""
+        zp = node.input[index] if len(node.input) > index and node.input[index] else None
+        if zp is None:
+            return 8
+        name = self.onnx.TensorProto.DataType.Name(self.elem.get(zp, self.onnx.TensorProto.UINT8))
+        if not name.startswith(("INT", "UINT")):
+            raise InteropError(f"onnx node {_label(node)!r} (op {node.op_type}): zero point {zp!r} has type "
+                               f"{name}; only integer quantization sets a layer's bits")
+        return int(name.lstrip("UINT"))
+
+    def of(self, node: Any) -> dict[str, int]:
+        if node.op_type in _QLINEAR:
+            x, w, y = _QLINEAR[node.op_type]
+            return {"input_bits": self._zero_point_bits(node, x), "weight_bits": self._zero_point_bits(node, w),
+                    "output_bits": self._zero_point_bits(node, y)}
+        out: dict[str, int] = {}
+        for field, index in (("input_bits", 0), ("weight_bits", 1)):
+            src = self.producer.get(node.input[index]) if len(node.input) > index else None
+            if src is not None and src.op_type == "DequantizeLinear":
+                out[field] = self._zero_point_bits(src, 2)
+        quant = [n for n in self.consumers.get(node.output[0], []) if n.op_type == "QuantizeLinear"]
+        if out and quant:
+            out["output_bits"] = self._zero_point_bits(quant[0], 2)
+        return out
 
 
 def _label(node: Any) -> str:
@@ -139,6 +197,14 @@ def _layer(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], o
         return tuple(int(d) for d in s if d is not None)
 
     op = node.op_type
+    if op == "QLinearConv":  # x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B]
+        x, w = shape(node.input[0], "input"), shape(node.input[3], "weight")
+        return _conv(name, x, w, shape(node.output[0], "output"), attrs, int(attrs.get("group", 1)))
+    if op == "QLinearMatMul":  # a, a_scale, a_zp, b, ...
+        a, b = shape(node.input[0], "input A"), shape(node.input[3], "input B")
+        y = shape(node.output[0], "output")
+        cols = 1 if len(b) == 1 else b[-1]
+        return Layer(name=name, K=cols, C=a[-1], N=max(1, math.prod(y) // cols), op="matmul")
     if op in ("Conv", "ConvTranspose"):
         x, w = shape(node.input[0], "input"), shape(node.input[1], "weight")
         if len(x) not in (3, 4):

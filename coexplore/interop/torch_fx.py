@@ -14,6 +14,14 @@ rather than from a re-implementation of its formulas. Extracted, in execution or
 * ``torch.matmul``, ``torch.mm``, ``torch.bmm``, ``@`` and ``Tensor.matmul`` as
   ``op="matmul"``: K = output columns, C = inner dim, N = batch x rows.
 
+Quantized graphs set the layer's bit widths (:mod:`coexplore.spec.precision`): a
+quantization-aware module (``torch.ao.nn.qat`` and fused ``intrinsic.qat`` convs and
+linears, from ``prepare_qat``/``prepare_qat_fx``) gives ``weight_bits`` from its
+``weight_fake_quant`` range, and the fake-quantize (or observer) modules on its input and
+output give ``input_bits`` and ``output_bits``; a converted module (``torch.ao.nn.quantized``
+and ``intrinsic.quantized`` Conv2d / Linear) gives 8 bits for its ``qint8``/``quint8``
+tensors (4 for ``quint4x2``). Bits are ``ceil(log2(quant_max - quant_min + 1))``.
+
 Layer names are the fx node target (the module path, ``layer2.0.conv2``), or the fx
 node name for functional calls; a module called more than once gets ``#2``, ``#3``...
 Modules that carry MACs but are not modelled (RNNs, attention, 3-D convs) raise
@@ -60,7 +68,7 @@ def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224
 
     net_name = name or type(module).__name__
     try:
-        gm = torch.fx.symbolic_trace(module)
+        gm = module if isinstance(module, torch.fx.GraphModule) else _trace(module, torch)
     except Exception as e:
         raise InteropError(f"torch.fx cannot trace {net_name}: {type(e).__name__}: {e}") from None
     param = next(module.parameters(), None)
@@ -85,6 +93,9 @@ def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224
         layer = _layer(gm, node, torch)
         if layer is None:
             continue
+        bits = _precision(gm, node)
+        if bits:
+            layer = Layer(**{**_fields(layer), **bits})
         count = calls[layer.name] = calls.get(layer.name, 0) + 1
         if count > 1:
             layer = Layer(**{**_fields(layer), "name": f"{layer.name}#{count}"})
@@ -92,6 +103,18 @@ def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224
     if not layers:
         raise InteropError(f"{net_name}: no convolution, linear or matmul layer found")
     return Network(name=net_name, layers=tuple(layers))
+
+
+def _trace(module: Any, torch: Any) -> Any:
+    """``symbolic_trace``, with torch's quantization modules (fake-quantize, observers,
+    quantized layers) kept as leaves: their forward has data-dependent control flow."""
+
+    class Tracer(torch.fx.Tracer):  # type: ignore[misc,name-defined]
+        def is_leaf_module(self, m: Any, qualname: str) -> bool:
+            return type(m).__module__.startswith("torch.ao.") or super().is_leaf_module(m, qualname)
+
+    graph = Tracer().trace(module)
+    return torch.fx.GraphModule(module, graph, type(module).__name__)
 
 
 def _fields(layer: Layer) -> dict[str, Any]:
@@ -131,11 +154,54 @@ def _conv2d(name: str, x: tuple[int, ...], y: tuple[int, ...], w: tuple[int, ...
                  dilation=dil, padding=pad, groups=groups, op="depthwise" if depthwise else "conv")
 
 
+def _range_bits(obj: Any) -> int | None:
+    """Bits of a fake-quantize / observer module's integer range, if it has one."""
+    lo, hi = getattr(obj, "quant_min", None), getattr(obj, "quant_max", None)
+    if lo is None or hi is None:
+        return None
+    return max(1, math.ceil(math.log2(int(hi) - int(lo) + 1)))
+
+
+def _quantizer(gm: Any, node: Any) -> Any:
+    if node is None or getattr(node, "op", None) != "call_module":
+        return None
+    mod = gm.get_submodule(node.target)
+    return mod if _range_bits(mod) is not None and "weight" not in dict(mod.named_parameters()) else None
+
+
+def _precision(gm: Any, node: Any) -> dict[str, int]:
+    """Bit widths a quantized or quantization-aware layer declares (empty for a float layer)."""
+    out: dict[str, int] = {}
+    if node.op == "call_module":
+        mod = gm.get_submodule(node.target)
+        wfq = getattr(mod, "weight_fake_quant", None)
+        if wfq is not None and _range_bits(wfq) is not None:
+            out["weight_bits"] = _range_bits(wfq)  # type: ignore[assignment]
+        elif hasattr(mod, "_packed_params") or hasattr(mod, "_weight_bias"):  # converted quantized module
+            w = mod.weight() if callable(getattr(mod, "weight", None)) else None
+            dtype = str(getattr(w, "dtype", "torch.qint8"))
+            out["weight_bits"] = 4 if "4x2" in dtype else 2 if "2x4" in dtype else 8
+            out["input_bits"] = out["output_bits"] = 8
+            return out
+    src = node.args[0] if node.args else None
+    q_in = _quantizer(gm, src)
+    q_out = next((q for u in node.users if (q := _quantizer(gm, u)) is not None), None)
+    if out or q_in is not None:
+        if q_in is not None:
+            out["input_bits"] = _range_bits(q_in)  # type: ignore[assignment]
+        if q_out is not None:
+            out["output_bits"] = _range_bits(q_out)  # type: ignore[assignment]
+    return out
+
+
 def _module_layer(gm: Any, node: Any, torch: Any) -> Layer | None:
     nn = torch.nn
     mod = gm.get_submodule(node.target)
     name = str(node.target)
     kind = type(mod).__name__
+    quantized = _quantized_module_layer(name, node, mod)
+    if quantized is not None:
+        return quantized
     if isinstance(mod, nn.Conv2d):
         x, y = _shape(node.args[0], "input", name), _shape(node, "output", name)
         return _conv2d(name, x, y, tuple(mod.weight.shape), mod.stride, mod.padding, mod.dilation, mod.groups)
@@ -165,6 +231,20 @@ def _module_layer(gm: Any, node: Any, torch: Any) -> Layer | None:
         raise InteropError(f"fx node {name!r}: module type {kind} carries MACs but is not supported; "
                            "supported: Conv1d, Conv2d, ConvTranspose2d, Linear, conv2d, linear, matmul")
     return None
+
+
+def _quantized_module_layer(name: str, node: Any, mod: Any) -> Layer | None:
+    """A converted ``torch.ao.nn.quantized`` Conv2d / Linear (not an ``nn.Conv2d`` subclass)."""
+    kind = type(mod).__name__
+    module_path = type(mod).__module__
+    if ".quantized" not in module_path or kind not in ("Conv2d", "ConvReLU2d", "Linear", "LinearReLU"):
+        return None
+    if kind.startswith("Conv"):
+        x, y = _shape(node.args[0], "input", name), _shape(node, "output", name)
+        w = (mod.out_channels, mod.in_channels // mod.groups, *mod.kernel_size)
+        return _conv2d(name, x, y, w, mod.stride, mod.padding, mod.dilation, mod.groups)
+    y = _shape(node, "output", name)
+    return Layer(name=name, K=mod.out_features, C=mod.in_features, N=math.prod(y[:-1]), op="fc")
 
 
 def _unmodelled_functions(torch: Any) -> tuple[Any, ...]:

@@ -488,6 +488,7 @@ def _level(plan: _Plan, i: int) -> MemoryLevel:
         shared_bandwidth_words_per_cycle=r + w + rw if rw else None,
         read_energy_pj=m.r_cost * -(-block * word // r_bits), write_energy_pj=m.w_cost * -(-block * word // w_bits),
         update_energy_pj=m.w_cost * -(-block * word // w_bits), area_mm2=m.area, technology_class=cls,
+        leakage_pj_per_cycle=0.0,  # ZigZag models no leakage
     )
 
 

@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from coexplore.cost.model import evaluate
+from coexplore.cost.model import bound, evaluate
 from coexplore.cost.results import objective_value
 from coexplore.errors import InfeasibleError
 from coexplore.mapper.problem import LayerMappingProblem
@@ -38,28 +38,31 @@ class _Job:
     max_seconds: float | None
     constraints: MapConstraints | None = None
     padding: bool = False
+    throttle: bool = False
 
 
 def map_layer(
     layer: Layer, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
     max_evals: int | None = None, max_seconds: float | None = None, constraints: MapConstraints | None = None,
-    padding: bool = False,
+    padding: bool = False, throttle: bool = False,
 ) -> LayerMapResult:
     """The best mapping ``mapper`` finds for ``layer``; INFEASIBLE raises with the reason.
 
     With ``padding``, padded copies of the layer (:func:`~coexplore.mapper.padding.padded_variants`)
-    are mapped too and the best of all is kept (imperfect factorization).
+    are mapped too and the best of all is kept (imperfect factorization). With ``throttle``,
+    latency is bandwidth-limited (the cost model's option) during the search and in the result.
     """
-    best = _map_exact(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints)
+    best = _map_exact(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints, throttle)
     if not padding:
         return best
     from coexplore.mapper.padding import padded_variants, padding_of
 
     area = accelerator.area_mm2
     evaluated = best.evaluated
-    for variant in padded_variants(layer, accelerator):
+    for variant in padded_variants(layer, bound(layer, accelerator)[0]):
         try:
-            res = _map_exact(variant, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints)
+            res = _map_exact(variant, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints,
+                             throttle)
         except InfeasibleError:
             continue
         evaluated += res.evaluated
@@ -75,10 +78,12 @@ def _value(objective: str, res: LayerMapResult, area: float) -> float:
 
 def _map_exact(layer: Layer, accelerator: Accelerator, mapper: str, objective: str, seed: int,
                max_evals: int | None, max_seconds: float | None,
-               constraints: MapConstraints | None) -> LayerMapResult:
+               constraints: MapConstraints | None, throttle: bool = False) -> LayerMapResult:
+    accelerator, _ = bound(layer, accelerator)  # precision checked; a scalable array fixed at the layer's bits
     strategy, default_budget = make_mapper(mapper, layer, accelerator, seed, constraints)
     budget = max_evals if max_evals is not None else default_budget
-    problem = LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective, constraints=constraints)
+    problem = LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective, constraints=constraints,
+                                  throttle=throttle)
     result = optimize(problem, strategy, max_evals=budget, max_seconds=max_seconds)
     if not result.found:
         from coexplore.mapping.sampling import sample_legal
@@ -90,14 +95,14 @@ def _map_exact(layer: Layer, accelerator: Accelerator, mapper: str, objective: s
             f"{mapper!r} in {result.evaluated} evaluations: {reasons}"
         )
     mapping = decode(result.best, 0)
-    return LayerMapResult(layer=layer, mapping=mapping, cost=evaluate(layer, accelerator, mapping),
+    return LayerMapResult(layer=layer, mapping=mapping, cost=evaluate(layer, accelerator, mapping, throttle=throttle),
                           evaluated=result.evaluated, mapper=mapper, optimal=result.exhausted)
 
 
 def _run(job: _Job) -> LayerMapResult:
     return map_layer(job.layer, job.accelerator, mapper=job.mapper, objective=job.objective, seed=job.seed,
                      max_evals=job.max_evals, max_seconds=job.max_seconds, constraints=job.constraints,
-                     padding=job.padding)
+                     padding=job.padding, throttle=job.throttle)
 
 
 def _warm_up(layer: Layer, accelerator: Accelerator) -> None:
@@ -118,13 +123,14 @@ def map_network(
     network: Network, accelerator: Accelerator, *, mapper: str = "default", objective: str = "edp", seed: int = 0,
     jobs: int | None = None, max_evals: int | None = None, max_seconds: float | None = None,
     progress: bool = True, constraints: MapConstraints | None = None, padding: bool = False,
+    throttle: bool = False,
 ) -> NetworkMapResult:
     """Map every layer; identical shapes map once; distinct shapes in parallel on ``jobs`` processes."""
     t0 = time.perf_counter()
     shapes: dict[tuple[int, ...], Layer] = {}
     for layer in network.layers:
         shapes.setdefault(layer.shape_key(), layer)
-    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints, padding)
+    todo = [_Job(layer, accelerator, mapper, objective, seed, max_evals, max_seconds, constraints, padding, throttle)
             for layer in sorted(shapes.values(), key=lambda x: -x.macs)]  # big first: balances the pool
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     bar = None
@@ -154,7 +160,7 @@ def map_network(
         hit = results[layer.shape_key()]
         same = replace(hit, layer=layer)
         cost = hit.cost if hit.layer.name == layer.name else evaluate(same.mapped_layer, accelerator, hit.mapping,
-                                                                        check=False)
+                                                                        check=False, throttle=throttle)
         layers.append(replace(same, cost=cost))
     return NetworkMapResult(network=network.name, accelerator=accelerator.name, objective=objective,
                             layers=tuple(layers), seconds=time.perf_counter() - t0)

@@ -20,7 +20,8 @@ from coexplore.spec.workload import Layer
 
 __all__ = ["padded_variants", "padding_of"]
 
-_PADDABLE = ("K", "C", "P", "Q", "N")
+_PADDABLE = ("K", "C", "P", "Q", "N", "G")
+_ATTR = {"G": "groups"}  # G is the layer's group count; K and C are padded per group
 
 
 def _axis_sizes(accelerator: Accelerator, dim: str) -> set[int]:
@@ -56,25 +57,28 @@ def padded_variants(layer: Layer, accelerator: Accelerator, *, max_overhead: flo
     ``max_overhead`` too.
     """
     per_group = {"K": layer.K // layer.groups, "C": layer.C // layer.groups}
-    choices = []
-    for dim in _PADDABLE:
-        bound = per_group.get(dim, getattr(layer, dim))
-        choices.append(_options(bound, _axis_sizes(accelerator, dim), max_overhead))
+
+    def size(d: str) -> int:
+        return per_group.get(d, getattr(layer, _ATTR.get(d, d)))
+
+    choices = [_options(size(dim), _axis_sizes(accelerator, dim), max_overhead) for dim in _PADDABLE]
     variants = []
     for combo in itertools.product(*choices):
         new = dict(zip(_PADDABLE, combo, strict=True))
-        grow = math.prod(new[d] / per_group.get(d, getattr(layer, d)) for d in _PADDABLE)
+        grow = math.prod(new[d] / size(d) for d in _PADDABLE)
         if grow == 1 or grow > 1 + max_overhead:
             continue
         variants.append((grow, new))
     variants.sort(key=lambda v: (v[0], sorted(v[1].items())))
     out = []
     for _, new in variants[:limit]:
-        fields: dict[str, Any] = {d: new[d] * layer.groups if d in per_group else new[d] for d in _PADDABLE}
+        fields: dict[str, Any] = {_ATTR.get(d, d): new[d] * new["G"] if d in per_group else new[d]
+                                  for d in _PADDABLE}
         out.append(replace(layer, **fields))
     return out
 
 
 def padding_of(original: Layer, padded: Layer) -> dict[str, int]:
     """The dimensions ``padded`` enlarged, with their padded sizes (empty when none)."""
-    return {d: getattr(padded, d) for d in _PADDABLE if getattr(padded, d) != getattr(original, d)}
+    return {d: getattr(padded, a) for d in _PADDABLE
+            if getattr(padded, a := _ATTR.get(d, d)) != getattr(original, a)}

@@ -61,7 +61,7 @@ def sample_candidates(
     n_lv = len(accelerator.levels)
     if n <= 0:
         return empty(n_lv)
-    tab = level_tables(accelerator)
+    tab = level_tables(accelerator, layer)
     bounds = np.array(layer.bounds_tuple(), dtype=np.int64)
     units = [(d, p) for d in range(_ND) for p, e in prime_factorization(int(bounds[d])) for _ in range(e)]
     unit_arr = np.array(units, dtype=np.int64).reshape(-1, 2)
@@ -73,7 +73,7 @@ def sample_candidates(
     keep = np.empty((n, n_lv, len(DATASPACES)), np.bool_)
     _compiled_generate()(
         int(rng.integers(0, 2**32)), bounds, unit_arr, coef, tab.fanout, tab.allowed_x, tab.allowed_y,
-        tab.keeps, tab.must_keep, tab.container, tab.size_words, _P_GREEDY, _P_KEEP, _permutations(),
+        tab.keeps, tab.must_keep, tab.container, tab.size_bits, tab.data_bits, _P_GREEDY, _P_KEEP, _permutations(),
         temporal, spatial_x, spatial_y, order, keep,
     )
     return MappingBatch(temporal=temporal, order=order, spatial_x=spatial_x, spatial_y=spatial_y, keep=keep)
@@ -96,7 +96,7 @@ def _compiled_generate() -> Callable[..., None]:
 
 
 def _generate(  # pragma: no cover - compiled
-    seed, bounds, units, coef, fanout, allowed_x, allowed_y, keeps, must_keep, container, size,
+    seed, bounds, units, coef, fanout, allowed_x, allowed_y, keeps, must_keep, container, size, data_bits,
     p_greedy, p_keep, perms, temporal, spatial_x, spatial_y, order, keep,
 ):
     """Fill the output arrays (B, L, ...) with random mappings; see the module docstring.
@@ -192,15 +192,15 @@ def _generate(  # pragma: no cover - compiled
             fits[n_lv] = True
             for lv in range(n_lv - 1, slots[draw] - 1, -1):
                 t[lv, d] *= p  # as if placed at or below lv
-                need = 0
+                need = 0  # in bits
                 if keep[b, lv, 0]:
-                    need += t[lv, 1] * t[lv, 2] * t[lv, 3] * t[lv, 6] * t[lv, 7]
+                    need += t[lv, 1] * t[lv, 2] * t[lv, 3] * t[lv, 6] * t[lv, 7] * data_bits[lv, 0]
                 if keep[b, lv, 1]:
                     h = sh * (t[lv, 4] - 1) + dh * (t[lv, 6] - 1) + 1
                     w = sw * (t[lv, 5] - 1) + dw * (t[lv, 7] - 1) + 1
-                    need += t[lv, 0] * t[lv, 1] * t[lv, 3] * h * w
+                    need += t[lv, 0] * t[lv, 1] * t[lv, 3] * h * w * data_bits[lv, 1]
                 if keep[b, lv, 2]:
-                    need += t[lv, 0] * t[lv, 1] * t[lv, 2] * t[lv, 4] * t[lv, 5]
+                    need += t[lv, 0] * t[lv, 1] * t[lv, 2] * t[lv, 4] * t[lv, 5] * data_bits[lv, 2]
                 t[lv, d] //= p
                 fits[lv] = fits[lv + 1] and need <= size[lv]
             s = draw
@@ -214,20 +214,27 @@ def _generate(  # pragma: no cover - compiled
 
 def _capacity_precheck(layer: Layer, accelerator: Accelerator) -> None:
     """Raise if some level cannot hold even the smallest tiles it must keep."""
-    tab = level_tables(accelerator)
+    tab = level_tables(accelerator, layer)
     top = len(accelerator.levels) - 1
     full = {"weights": layer.weights_words, "inputs": layer.inputs_words, "outputs": layer.outputs_words}
     reasons = []
     for i, lv in enumerate(accelerator.levels):
         if lv.size_words is None:
             continue
-        must = [ds for ds, m in zip(DATASPACES, tab.must_keep[i]) if m]
-        need = {ds: full[ds] if i == top else 1 for ds in must}
-        if sum(need.values()) > lv.size_words:
+        must = [(t, ds) for t, (ds, m) in enumerate(zip(DATASPACES, tab.must_keep[i])) if m]
+        need = {ds: full[ds] if i == top else 1 for _, ds in must}
+        if not layer.quantized and sum(need.values()) > lv.size_words:
             parts = " + ".join(f"{ds} {w}" for ds, w in need.items())
             reasons.append(
                 f"level {lv.name!r}: the smallest possible tile of the dataspaces it must keep needs "
                 f"{sum(need.values())} words ({parts}) but size_words is {lv.size_words}"
+            )
+        elif layer.quantized and sum(need[ds] * tab.data_bits[i, t] for t, ds in must) > tab.size_bits[i]:
+            parts = " + ".join(f"{ds} {need[ds]} x {tab.data_bits[i, t]} b" for t, ds in must)
+            reasons.append(
+                f"level {lv.name!r}: the smallest possible tile of the dataspaces it must keep needs "
+                f"{sum(need[ds] * tab.data_bits[i, t] for t, ds in must)} bits ({parts}) but the level holds "
+                f"{int(tab.size_bits[i])} bits"
             )
     if reasons:
         raise InfeasibleError(
@@ -237,16 +244,16 @@ def _capacity_precheck(layer: Layer, accelerator: Accelerator) -> None:
 
 def _rejection_reason(layer: Layer, accelerator: Accelerator, batch: MappingBatch) -> str:
     """Which level's capacity rejected the candidates, and how often."""
-    tab = level_tables(accelerator)
-    need = np.where(batch.keep, tile_words(layer, batch), 0).sum(axis=2)
-    over = need > tab.size_words
+    tab = level_tables(accelerator, layer)
+    need = np.where(batch.keep, tile_words(layer, batch) * tab.data_bits[None], 0).sum(axis=2)
+    over = need > tab.size_bits
     parts = []
     for i in np.argsort(-over.sum(axis=0)):
         if over[:, i].any():
             lv = accelerator.levels[i]
             parts.append(
                 f"level {lv.name!r} (size_words {lv.size_words}) overflowed in {over[:, i].mean():.0%} "
-                f"of them (smallest need {int(need[:, i].min())} words)"
+                f"of them (smallest need {int(need[:, i].min())} bits)"
             )
     return "; ".join(parts) or "no capacity overflow seen"
 

@@ -38,6 +38,7 @@ from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.factors import divisors
 from coexplore.mapping.tiles import tile_words_from_products
 from coexplore.mapping.validate import level_tables
+from coexplore.spec import precision
 from coexplore.spec.dims import DATASPACES, DIM_INDEX, DIMS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
@@ -68,7 +69,7 @@ class MapSpace:
 
     def __init__(self, *, layer: Layer, accelerator: Accelerator, constraints: MapConstraints | None = None) -> None:
         self.layer = layer
-        self.accelerator = accelerator
+        self.accelerator = precision.bind(layer, accelerator)  # a precision-scalable array at the layer's bits
         self.constraints = constraints or MapConstraints()
         self._class_order_cache: dict[tuple[int, int], np.ndarray] = {}
         self._combined_cache: dict[tuple[int, ...], np.ndarray] = {}
@@ -83,7 +84,7 @@ class MapSpace:
 
     def temporal_allowed(self) -> np.ndarray:
         """bool (L, 8): which dims may take a temporal factor > 1 at each level."""
-        tab = level_tables(self.accelerator)
+        tab = level_tables(self.accelerator, self.layer)
         out = np.ones((len(self.accelerator.levels), ND), dtype=bool)
         for i in range(len(out)):
             if tab.container[i]:
@@ -95,7 +96,7 @@ class MapSpace:
 
     def spatial_options(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every spatial assignment as (spatial_x, spatial_y) int64 (L, 8) arrays."""
-        tab = level_tables(self.accelerator)
+        tab = level_tables(self.accelerator, self.layer)
         bounds = np.array(self.layer.bounds_tuple(), dtype=np.int64)
         n_l = len(self.accelerator.levels)
         per_slot: list[list[tuple[int, int, dict[int, int]]]] = []
@@ -142,14 +143,14 @@ class MapSpace:
         first with bounded chunks, so memory stays small however large the space is.
         """
         n_l = len(self.accelerator.levels)
-        tab = level_tables(self.accelerator)
+        tab = level_tables(self.accelerator, self.layer)
         bounds = np.array(self.layer.bounds_tuple(), dtype=np.int64)
         spatial = sx * sy
         rem = bounds // np.prod(spatial, axis=0)
         ctx = _TilingContext(
             layer=self.layer, rem=rem, sp_cum=np.cumprod(spatial, axis=0), allowed=self.temporal_allowed(),
             divs=[np.array(divisors(int(r)), dtype=np.int64) for r in rem],
-            keep=tab.must_keep if keep is None else keep, size=tab.size_words,
+            keep=tab.must_keep if keep is None else keep, size=tab.size_bits, data_bits=tab.data_bits,
             fixed=[{DIM_INDEX[d]: f for d, f in self._level_constraint(i).factors.items()} for i in range(n_l)],
         )
         slots = [(lv, d) for lv in range(n_l - 1) for d in range(ND)
@@ -186,7 +187,7 @@ class MapSpace:
 
     def keep_options(self) -> np.ndarray:
         """bool (k, L, 3): every keep choice the levels (and constraints) allow."""
-        tab = level_tables(self.accelerator)
+        tab = level_tables(self.accelerator, self.layer)
         per_level = []
         for lv in range(len(self.accelerator.levels)):
             lc = self._level_constraint(lv)
@@ -366,13 +367,14 @@ class _TilingContext:
     allowed: np.ndarray
     divs: list[np.ndarray]
     keep: np.ndarray
-    size: np.ndarray
+    size: np.ndarray  # bits
+    data_bits: np.ndarray
     fixed: list[dict[int, int]]
 
 
 def _fits(ctx: _TilingContext, lv: int, cum: np.ndarray) -> np.ndarray:
     words = tile_words_from_products(ctx.layer, cum * ctx.sp_cum[lv][None, :])
-    return (words * ctx.keep[lv][None, :]).sum(axis=1) <= ctx.size[lv]
+    return (words * (ctx.keep[lv] * ctx.data_bits[lv])[None, :]).sum(axis=1) <= ctx.size[lv]
 
 
 def _dfs(ctx: _TilingContext, slots: list[tuple[int, int]], k: int, factors: np.ndarray, cum: np.ndarray,

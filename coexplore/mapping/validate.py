@@ -15,7 +15,11 @@ field and the value); :func:`legal_mask` applies the same rules to a whole
 5. ``keep`` is a subset of the level's ``keeps`` and a superset of its ``must_keep``;
    the outermost level keeps every dataspace;
 6. a spatial container (``keeps`` empty) has no temporal loops (all factors 1);
-7. capacity: the kept tiles of a level fit its ``size_words`` (``None`` = unbounded).
+7. capacity: the kept tiles of a level fit its ``size_words`` (``None`` = unbounded);
+   for a quantized layer, in bits: each dataspace's words at its bits fit
+   ``size_words * word_bits`` (:mod:`coexplore.spec.precision`).
+
+A precision-scalable MAC array is checked as the layer sees it (:func:`~coexplore.spec.precision.bind`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from coexplore.errors import MappingError
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.mapping import Mapping
 from coexplore.mapping.tiles import tile_words_one
+from coexplore.spec import precision
 from coexplore.spec.dims import DATASPACES, DIMS, REDUCTION_DIMS
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer
@@ -52,6 +57,10 @@ class LevelTables:
             outermost level must keep all.
         container: bool (L,): the level keeps nothing and has no temporal loops.
         size_words: float64 (L,): capacity, ``inf`` when unbounded.
+        size_bits: float64 (L,): capacity in bits (``size_words * word_bits``).
+        data_bits: int64 (L, 3): bits of one word of each dataspace there; the
+            capacity rule is ``sum(tile_words * data_bits) <= size_bits`` (the level's
+            ``word_bits`` without precision, which is ``sum(tile_words) <= size_words``).
     """
 
     fanout: np.ndarray
@@ -61,11 +70,24 @@ class LevelTables:
     must_keep: np.ndarray
     container: np.ndarray
     size_words: np.ndarray
+    size_bits: np.ndarray
+    data_bits: np.ndarray
+
+
+def level_tables(accelerator: Accelerator, layer: Layer | None = None) -> LevelTables:
+    """The constraint arrays of ``accelerator`` as ``layer`` sees it (precision, bound MACs).
+
+    Without ``layer``: the accelerator as given, capacities in its own words. Cached;
+    the arrays are read-only.
+    """
+    if layer is None or (not layer.quantized and accelerator.mac.brick_bits is None):
+        return _tables(accelerator, None)
+    acc = precision.bind(layer, accelerator)
+    return _tables(acc, precision.layer_bits(layer, acc))
 
 
 @lru_cache(maxsize=64)
-def level_tables(accelerator: Accelerator) -> LevelTables:
-    """The constraint arrays of ``accelerator`` (cached; the arrays are read-only)."""
+def _tables(accelerator: Accelerator, bits: tuple[int, int, int] | None) -> LevelTables:
     levels = accelerator.levels
     n = len(levels)
 
@@ -85,6 +107,10 @@ def level_tables(accelerator: Accelerator) -> LevelTables:
         size_words=np.array(
             [np.inf if lv.size_words is None else float(lv.size_words) for lv in levels], dtype=np.float64
         ),
+        size_bits=np.array(
+            [np.inf if lv.size_bits is None else float(lv.size_bits) for lv in levels], dtype=np.float64
+        ),
+        data_bits=np.array(precision.data_bits(accelerator, bits), dtype=np.int64),
     )
     for f in fields(tables):
         getattr(tables, f.name).setflags(write=False)
@@ -97,6 +123,8 @@ def _names(items: frozenset[str] | set[str], vocab: tuple[str, ...]) -> str:
 
 def problems(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> list[str]:
     """Every rule ``mapping`` violates for ``layer`` on ``accelerator`` (empty when legal)."""
+    accelerator = precision.bind(layer, accelerator)
+    bits = precision.layer_bits(layer, accelerator)
     levels = accelerator.levels
     n = len(levels)
     if len(mapping.levels) != n:
@@ -164,13 +192,20 @@ def problems(layer: Layer, accelerator: Accelerator, mapping: Mapping) -> list[s
     tiles = tile_words_one(layer, mapping)
     for i, (lv, lm) in enumerate(zip(levels, mapping.levels)):
         kept = [ds for ds in DATASPACES if ds in lm.keep]
-        need = sum(tiles[i][ds] for ds in kept)
-        if lv.size_words is not None and kept and need > lv.size_words:
-            parts = " + ".join(f"{ds} {tiles[i][ds]}" for ds in kept)
-            out.append(
-                f"mapping.levels[{i}] ({lv.name}): tile needs {need} words ({parts}) "
-                f"but size_words is {lv.size_words}"
-            )
+        if lv.size_words is None or not kept:
+            continue
+        if bits is None:
+            need = sum(tiles[i][ds] for ds in kept)
+            if need > lv.size_words:
+                parts = " + ".join(f"{ds} {tiles[i][ds]}" for ds in kept)
+                out.append(f"mapping.levels[{i}] ({lv.name}): tile needs {need} words ({parts}) "
+                           f"but size_words is {lv.size_words}")
+            continue
+        need_bits = sum(tiles[i][ds] * bits[DATASPACES.index(ds)] for ds in kept)
+        if need_bits > lv.size_words * lv.word_bits:
+            parts = " + ".join(f"{ds} {tiles[i][ds]} x {bits[DATASPACES.index(ds)]} b" for ds in kept)
+            out.append(f"mapping.levels[{i}] ({lv.name}): tile needs {need_bits} bits ({parts}) but the level "
+                       f"holds {lv.size_words * lv.word_bits} bits (size_words {lv.size_words} x {lv.word_bits} b)")
     return out
 
 
@@ -191,14 +226,14 @@ def legal_mask(layer: Layer, accelerator: Accelerator, batch: MappingBatch) -> n
     b = len(batch)
     if batch.n_levels != len(accelerator.levels):
         return np.zeros(b, dtype=bool)
-    tab = level_tables(accelerator)
+    tab = level_tables(accelerator, layer)
     out = np.empty(b, dtype=np.bool_)
     conv = np.array([layer.stride[0], layer.dilation[0], layer.stride[1], layer.dilation[1]], dtype=np.int64)
     _legal_kernel()(
         np.ascontiguousarray(batch.temporal), np.ascontiguousarray(batch.order), np.ascontiguousarray(batch.spatial_x),
         np.ascontiguousarray(batch.spatial_y), np.ascontiguousarray(batch.keep),
         np.array(layer.bounds_tuple(), dtype=np.int64), conv, tab.fanout, tab.allowed_x, tab.allowed_y, tab.keeps,
-        tab.must_keep, tab.container, tab.size_words, out,
+        tab.must_keep, tab.container, tab.size_bits, tab.data_bits, out,
     )
     return out
 
@@ -210,7 +245,7 @@ def _legal_kernel():  # type: ignore[no-untyped-def]
 
     @njit(cache=True, nogil=True)
     def kernel(temporal, order, sx, sy, keep, bounds, conv, fanout, allowed_x, allowed_y, keeps, must_keep,
-               container, size_words, out):  # pragma: no cover - compiled
+               container, size_bits, data_bits, out):  # pragma: no cover - compiled
         n_b, n_l, n_d = temporal.shape
         sh, dh, sw, dw = conv[0], conv[1], conv[2], conv[3]
         cum = np.empty(n_d, dtype=np.int64)
@@ -252,13 +287,13 @@ def _legal_kernel():  # type: ignore[no-untyped-def]
                         ok = False
                     if k_:
                         if q == 0:
-                            need += cum[1] * cum[2] * cum[3] * cum[6] * cum[7]
+                            need += cum[1] * cum[2] * cum[3] * cum[6] * cum[7] * data_bits[lv, 0]
                         elif q == 1:
                             need += cum[0] * cum[1] * cum[3] * (sh * (cum[4] - 1) + dh * (cum[6] - 1) + 1) \
-                                * (sw * (cum[5] - 1) + dw * (cum[7] - 1) + 1)
+                                * (sw * (cum[5] - 1) + dw * (cum[7] - 1) + 1) * data_bits[lv, 1]
                         else:
-                            need += cum[0] * cum[1] * cum[2] * cum[4] * cum[5]
-                if need > size_words[lv]:
+                            need += cum[0] * cum[1] * cum[2] * cum[4] * cum[5] * data_bits[lv, 2]
+                if need > size_bits[lv]:
                     ok = False
             if ok:
                 for d in range(n_d):

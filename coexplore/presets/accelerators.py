@@ -14,7 +14,8 @@ modelling choices so that they can be compared with each other:
   out list the loop dimensions each array axis may unroll (coexplore names: R/P are
   filter/output rows, S/Q columns). Levels that do not fan out list none.
 
-Names: ``eyeriss nvdla-256 nvdla-1024 shidiannao edgetpu tpu simba``.
+Names: ``eyeriss nvdla-256 nvdla-1024 shidiannao edgetpu tpu simba bitfusion`` (the last
+in :mod:`coexplore.presets._bitfusion`: a precision-scalable array).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from coexplore.presets._bitfusion import bitfusion
 from coexplore.registry import Registry
 from coexplore.spec.hardware import Accelerator, MemoryLevel
 from coexplore.spec.io import load_accelerator_yaml
@@ -276,6 +278,9 @@ def simba() -> Accelerator:
     )
     return _accelerator("simba", levels, 8, macs, clock, "Simba-like chiplet (16 PEs x 64 MACs, int8)",
                         "Shao et al., MICRO 2019", "weight-stationary (PE-level), K/C unrolled")
+
+
+ACCELERATORS.register("bitfusion")(bitfusion)
 
 
 def get_accelerator(name_or_path: str | Path) -> Accelerator:

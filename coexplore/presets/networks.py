@@ -11,7 +11,8 @@ out. Layer lists are built by the small helpers below rather than written out, s
 stride, padding, groups and output sizes follow from one formula.
 
 The YAML format (``{name, layers: [{name, K, C, P, Q, R, S, N, stride, dilation,
-padding, groups, op}]}``, pairs as an int or ``[rows, cols]``) is read and written by
+padding, groups, op}]}``, pairs as an int or ``[rows, cols]``, plus optional
+``weight_bits``/``input_bits``/``output_bits`` for a quantized layer) is read and written by
 :func:`load_network_yaml` / :func:`save_network_yaml`; :func:`get_network` accepts a
 preset name or a path to such a file.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from coexplore.errors import SpecError
 from coexplore.registry import Registry
-from coexplore.spec.workload import Layer, Network
+from coexplore.spec.workload import PRECISION_FIELDS, Layer, Network
 
 __all__ = [
     "NETWORKS",
@@ -286,7 +287,7 @@ def unet() -> Network:
 
 
 # -- YAML ---------------------------------------------------------------------------------------
-_INT_FIELDS = ("K", "C", "P", "Q", "R", "S", "N", "groups")
+_INT_FIELDS = ("K", "C", "P", "Q", "R", "S", "N", "groups", *PRECISION_FIELDS)
 _PAIR_FIELDS = ("stride", "dilation", "padding")
 _LAYER_KEYS = frozenset(("name", "op", *_INT_FIELDS, *_PAIR_FIELDS))
 
@@ -300,7 +301,8 @@ def network_to_dict(net: Network) -> dict[str, Any]:
     return {"name": net.name, "layers": [
         {"name": x.name, "K": x.K, "C": x.C, "P": x.P, "Q": x.Q, "R": x.R, "S": x.S, "N": x.N,
          "stride": _pair_out(x.stride), "dilation": _pair_out(x.dilation),
-         "padding": _pair_out(x.padding), "groups": x.groups, "op": x.op}
+         "padding": _pair_out(x.padding), "groups": x.groups, "op": x.op,
+         **{f: getattr(x, f) for f in PRECISION_FIELDS if getattr(x, f) is not None}}
         for x in net.layers
     ]}
 

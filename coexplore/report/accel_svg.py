@@ -52,7 +52,7 @@ def _text(x: float, y: float, s: str, *, size: int = 11, weight: str = "normal",
 
 def _level_box(lv: MemoryLevel, y: float, n_macs: int) -> list[str]:
     x, w = _MARGIN, _WIDTH - 2 * _MARGIN - 8
-    fill = _FILL.get(lv.technology_class, "#f8f9fa")
+    fill = _FILL.get(lv.technology_class or "", "#f8f9fa")
     out = []
     if lv.instances > 1:  # a stack: this level is replicated
         for off in (8, 4):

@@ -31,7 +31,6 @@ __all__ = [
     "save_accelerator_yaml",
 ]
 
-_TECHNOLOGY_CLASSES = ("regfile", "sram", "dram", "container")
 _ORDER = {name: i for i, name in enumerate((*DATASPACES, *DIMS))}
 
 
@@ -42,8 +41,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Fields added after the format was first used, written only when not at their default, so
+# that existing files and cache keys (hashes of these dicts) stay as they were.
+_OMIT_AT_DEFAULT = {"cluster_size": 1, "cost_free": False, "accumulator_bits": None, "brick_bits": None}
+
+
 def _fields_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+            if f.name not in _OMIT_AT_DEFAULT or getattr(obj, f.name) != _OMIT_AT_DEFAULT[f.name]}
 
 
 def accelerator_to_dict(acc: Accelerator) -> dict[str, Any]:
@@ -79,6 +84,7 @@ def _names(v: Any) -> frozenset[str] | None:
 # annotation string -> (converter returning the value or None when invalid, rule text)
 _CHECKERS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "str": (lambda v: v if isinstance(v, str) else None, "must be a string"),
+    "str | None": (lambda v: v if v is None or isinstance(v, str) else None, "must be a string or null"),
     "int": (lambda v: v if _is_int(v) else None, "must be an integer"),
     "int | None": (lambda v: v if v is None or _is_int(v) else None, "must be an integer or null"),
     "float": (lambda v: v if _is_number(v) else None, "must be a number"),
@@ -86,7 +92,7 @@ _CHECKERS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "bool": (lambda v: v if isinstance(v, bool) else None, "must be true or false"),
     "frozenset[str]": (_names, "must be a list of names"),
 }
-_NULLABLE = {"int | None", "float | None"}
+_NULLABLE = {"int | None", "float | None", "str | None"}
 
 
 def _read_fields(cls: type, data: Any, path: str, problems: list[str]) -> dict[str, Any] | None:
@@ -123,9 +129,6 @@ def _level(data: Any, path: str, problems: list[str]) -> MemoryLevel | None:
     if values is None:
         return None
     n_before = len(problems)
-    if values["technology_class"] not in _TECHNOLOGY_CLASSES:
-        problems.append(f"{path}.technology_class: must be one of {list(_TECHNOLOGY_CLASSES)}, "
-                        f"got {values['technology_class']!r}")
     draft = object.__new__(MemoryLevel)  # unvalidated, to collect problems under our path
     for name, v in values.items():
         object.__setattr__(draft, name, v)

@@ -27,6 +27,9 @@ The "40nm" table uses the Accelergy/CACTI/Aladdin values that produced the Timel
 reference cases in ``data/timeloop_reference``, and it reproduces their ERT exactly.
 The two come from different tools, so do not compare energies across tables (40 nm
 MACs cost more than 45 nm ones here). Compare designs within one table.
+
+An accelerator's unset costs are priced from its technology's table by
+:mod:`coexplore.spec.pricing`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from dataclasses import dataclass
 from coexplore.errors import SpecError
 from coexplore.registry import Registry
 from coexplore.spec.dims import DATASPACES, DIMS
-from coexplore.spec.hardware import MacUnit, MemoryLevel
+from coexplore.spec.hardware import TECHNOLOGY_CLASSES, MacUnit, MemoryLevel
 
 __all__ = [
     "DEFAULT_TECHNOLOGY",
@@ -52,7 +55,6 @@ __all__ = [
 ]
 
 DEFAULT_TECHNOLOGY = "45nm"
-TECHNOLOGY_CLASSES = ("regfile", "sram", "dram", "container")
 _KIB_BITS = 8 * 1024
 
 
@@ -195,12 +197,21 @@ class Technology:
             )
         return per_bit[kind] * word_bits * block_size_words
 
-    def mac_energy_pj(self, bits: int, *, kind: str = "int") -> float:
-        """One multiply-accumulate of ``bits``-wide operands (multiplier + adder)."""
-        self._check("mac_energy_pj", bits=bits)
+    def mac_energy_pj(self, bits: int, *, kind: str = "int", weight_bits: int | None = None,
+                      input_bits: int | None = None, accumulator_bits: int | None = None) -> float:
+        """One multiply-accumulate: a ``weight_bits x input_bits`` multiplier plus an ``accumulator_bits`` adder.
+
+        Operand widths default to ``bits`` and the adder to ``bits`` (the tables' square
+        MACs). The multiplier's energy follows the product of its operand widths (an
+        array multiplier has ``w * a`` partial-product cells; the tables grow as bits**2,
+        Accelergy's scaling): it is the table at ``sqrt(w * a)``. The adder scales with its width.
+        """
+        w, a = weight_bits or bits, input_bits or bits
+        acc = accumulator_bits or bits
+        self._check("mac_energy_pj", bits=bits, weight_bits=w, input_bits=a, accumulator_bits=acc)
         mult = self._kind(self.mult_pj, kind, "mac_energy_pj")
         add = self._kind(self.add_pj, kind, "mac_energy_pj")
-        return mult(bits) + add(bits)
+        return mult(math.sqrt(w * a)) + add(acc)
 
     # -- area and leakage ----------------------------------------------------------------
     def sram_area_mm2(self, size_bits: int) -> float:
@@ -211,9 +222,12 @@ class Technology:
         self._check("regfile_area_mm2", size_bits=size_bits)
         return size_bits * self.regfile_area_um2_per_bit * 1e-6
 
-    def mac_area_mm2(self, bits: int, *, kind: str = "int") -> float:
-        self._check("mac_area_mm2", bits=bits)
-        return self._kind(self.mac_area_um2, kind, "mac_area_mm2")(bits) * 1e-6
+    def mac_area_mm2(self, bits: int, *, kind: str = "int", weight_bits: int | None = None,
+                     input_bits: int | None = None) -> float:
+        """Area of one MAC; like its energy, it follows the product of the operand widths."""
+        w, a = weight_bits or bits, input_bits or bits
+        self._check("mac_area_mm2", bits=bits, weight_bits=w, input_bits=a)
+        return self._kind(self.mac_area_um2, kind, "mac_area_mm2")(math.sqrt(w * a)) * 1e-6
 
     def leakage_pj_per_cycle(self, size_bits: int, *, technology_class: str = "sram",
                              clock_ghz: float = 1.0) -> float:
@@ -302,6 +316,7 @@ def make_level(
     size_words: int | None,
     word_bits: int = 8,
     block_size_words: int = 1,
+    cluster_size: int = 1,
     mesh_x: int = 1,
     mesh_y: int = 1,
     keeps: Iterable[str] = DATASPACES,
@@ -323,7 +338,10 @@ def make_level(
     ``mesh_x * mesh_y`` copies are made. A "container" stores nothing (size 0, keeps
     nothing) and costs nothing. A "dram" level has no area or leakage. ``banks`` splits
     an SRAM for energy: an access reads one bank. Leakage per cycle depends on
-    ``clock_ghz``.
+    ``clock_ghz``. With ``cluster_size`` > 1, that many instances form one array of
+    ``size_words * cluster_size`` words whose access is ``cluster_size`` vectors wide
+    (Timeloop's clusters), and the energies are per such access; leakage and area stay
+    per instance.
     """
     tech = get_technology(technology)
     keeps = frozenset(keeps)
@@ -340,7 +358,8 @@ def make_level(
         raise SpecError(problems)
     try:
         read, write, leak, area = _level_costs(
-            tech, technology_class, size_words, word_bits, block_size_words, banks, dram_type, clock_ghz
+            tech, technology_class, size_words, word_bits, block_size_words, cluster_size, banks, dram_type,
+            clock_ghz,
         )
     except SpecError as e:
         raise SpecError([f"level {name!r}: {p}" for p in e.problems]) from None
@@ -349,6 +368,7 @@ def make_level(
         size_words=0 if technology_class == "container" else size_words,
         word_bits=word_bits,
         block_size_words=block_size_words,
+        cluster_size=cluster_size,
         instances=mesh_x * mesh_y,
         mesh_x=mesh_x,
         mesh_y=mesh_y,
@@ -372,31 +392,41 @@ def make_level(
 
 def _level_costs(
     tech: Technology, technology_class: str, size_words: int | None, word_bits: int, block_size_words: int,
-    banks: int, dram_type: str | None, clock_ghz: float,
+    cluster_size: int, banks: int, dram_type: str | None, clock_ghz: float,
 ) -> tuple[float, float, float, float]:
-    """(read pJ, write pJ, leakage pJ/cycle, area mm²) of one instance of a level."""
+    """(read pJ, write pJ, leakage pJ/cycle, area mm²) of one instance of a level (energies per cluster access)."""
     if technology_class == "dram":
+        if cluster_size != 1:
+            raise SpecError(f"cluster_size: a dram level has no clusters (Timeloop asserts 1), got {cluster_size}")
         energy = tech.dram_energy_pj(word_bits, block_size_words, dram_type=dram_type)
         return energy, energy, 0.0, 0.0
     if technology_class == "container" or size_words is None:
         return 0.0, 0.0, 0.0, 0.0
     bits = size_words * word_bits
+    words, vector = size_words * cluster_size, block_size_words * cluster_size
     if technology_class == "regfile":
-        read = write = tech.regfile_energy_pj(size_words, word_bits, block_size_words)
+        read = write = tech.regfile_energy_pj(words, word_bits, vector)
         area = tech.regfile_area_mm2(bits)
     else:
-        read = tech.sram_read_energy_pj(size_words, word_bits, block_size_words, banks=banks)
-        write = tech.sram_write_energy_pj(size_words, word_bits, block_size_words, banks=banks)
+        read = tech.sram_read_energy_pj(words, word_bits, vector, banks=banks)
+        write = tech.sram_write_energy_pj(words, word_bits, vector, banks=banks)
         area = tech.sram_area_mm2(bits)
     leak = tech.leakage_pj_per_cycle(bits, technology_class=technology_class, clock_ghz=clock_ghz)
     return read, write, leak, area
 
 
-def make_mac(*, bits: int, mesh_x: int, mesh_y: int = 1, kind: str = "int",
-             technology: str | Technology = DEFAULT_TECHNOLOGY) -> MacUnit:
-    """A :class:`MacUnit` of ``mesh_x * mesh_y`` MACs with energy and area from the table."""
+def make_mac(*, bits: int, mesh_x: int, mesh_y: int = 1, kind: str = "int", accumulator_bits: int | None = None,
+             brick_bits: int | None = None, technology: str | Technology = DEFAULT_TECHNOLOGY) -> MacUnit:
+    """A :class:`MacUnit` of ``mesh_x * mesh_y`` MACs with energy and area from the table.
+
+    ``accumulator_bits`` sets the partial-sum width (the adder's energy uses it);
+    ``brick_bits`` makes the MACs precision-scalable (:mod:`coexplore.spec.precision`), the
+    energy and area then being those of one full ``bits x bits`` unit.
+    """
     tech = get_technology(technology)
     return MacUnit(
         name="mac", instances=mesh_x * mesh_y, mesh_x=mesh_x, mesh_y=mesh_y, bits=bits,
-        energy_pj=tech.mac_energy_pj(bits, kind=kind), area_mm2=tech.mac_area_mm2(bits, kind=kind),
+        accumulator_bits=accumulator_bits, brick_bits=brick_bits,
+        energy_pj=tech.mac_energy_pj(bits, kind=kind, accumulator_bits=accumulator_bits),
+        area_mm2=tech.mac_area_mm2(bits, kind=kind),
     )

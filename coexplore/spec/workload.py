@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from coexplore.errors import SpecError
 from coexplore.spec.dims import DIMS
 
-__all__ = ["Layer", "Network", "parse_layer_spec"]
+__all__ = ["PRECISION_FIELDS", "Layer", "Network", "parse_layer_spec"]
+
+PRECISION_FIELDS = ("weight_bits", "input_bits", "output_bits")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +32,10 @@ class Layer:
         stride, dilation, padding: (rows, cols) pairs; padding only sets the input size.
         groups: Channel groups; ``groups == C == K`` is a depthwise convolution.
         op: What the layer came from ("conv", "depthwise", "fc", "matmul").
+        weight_bits, input_bits, output_bits: Quantization (1..64 bits). All ``None``:
+            not quantized, every memory keeps its own word size (Timeloop's semantics);
+            any given: the others default to 8, 8 and the MAC's accumulator width
+            (:mod:`coexplore.spec.precision`).
     """
 
     name: str = "layer"
@@ -45,6 +51,9 @@ class Layer:
     padding: tuple[int, int] = (0, 0)
     groups: int = 1
     op: str = "conv"
+    weight_bits: int | None = None
+    input_bits: int | None = None
+    output_bits: int | None = None
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -64,6 +73,10 @@ class Layer:
                 out.append(f"{path}.{f}: must be two positive integers, got {v!r}")
         if len(self.padding) != 2 or any((not isinstance(x, int)) or x < 0 for x in self.padding):
             out.append(f"{path}.padding: must be two integers >= 0, got {self.padding!r}")
+        for f in PRECISION_FIELDS:
+            v = getattr(self, f)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 64):
+                out.append(f"{path}.{f}: must be an integer from 1 to 64 bits, got {v!r}")
         if not out:
             for f in ("K", "C"):
                 if getattr(self, f) % self.groups:
@@ -112,9 +125,16 @@ class Layer:
         w = (self.Q - 1) * self.stride[1] + (self.S - 1) * self.dilation[1] + 1
         return self.N * self.C * h * w
 
+    @property
+    def quantized(self) -> bool:
+        return self.weight_bits is not None or self.input_bits is not None or self.output_bits is not None
+
     def shape_key(self) -> tuple[int, ...]:
         """Everything that determines cost, without the name: the mapping-cache key."""
-        return (*self.bounds_tuple(), *self.stride, *self.dilation)
+        key = (*self.bounds_tuple(), *self.stride, *self.dilation)
+        if self.quantized:  # 0 marks a default, so unquantized keys stay as they were
+            key += tuple(getattr(self, f) or 0 for f in PRECISION_FIELDS)
+        return key
 
     def spec_string(self) -> str:
         """The ``K=..,C=..`` form accepted by :func:`parse_layer_spec`."""
@@ -124,6 +144,9 @@ class Layer:
         )
         if self.dilation != (1, 1):
             s += f",dilation={_pair_str(self.dilation)}"
+        for f in PRECISION_FIELDS:
+            if getattr(self, f) is not None:
+                s += f",{f}={getattr(self, f)}"
         return s
 
 
@@ -162,13 +185,15 @@ class Network:
         raise SpecError(f"network {self.name!r}: no layer named {name!r}; layers: {names}")
 
 
-_SPEC_KEYS = {"K", "C", "P", "Q", "R", "S", "N", "stride", "dilation", "padding", "groups", "name"}
+_SPEC_KEYS = {"K", "C", "P", "Q", "R", "S", "N", "stride", "dilation", "padding", "groups", "name",
+              *PRECISION_FIELDS}
 
 
 def parse_layer_spec(text: str, *, name: str = "layer") -> Layer:
     """Parse ``K=64,C=64,P=56,Q=56,R=3,S=3,stride=1,groups=1,N=1`` into a :class:`Layer`.
 
-    Pairs may be written ``2`` or ``2x1`` (rows x cols). Every bad item is reported.
+    Pairs may be written ``2`` or ``2x1`` (rows x cols); ``weight_bits=4,input_bits=8,
+    output_bits=16`` quantize the layer. Every bad item is reported.
     """
     kwargs: dict[str, object] = {"name": name}
     problems = []

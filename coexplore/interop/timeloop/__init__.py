@@ -13,8 +13,9 @@ weights and inputs is C, one in all three is G (depthwise), an input rank
 ``P*stride + R*dilation`` gives the output-row / filter-row pair, and so on. A projection
 coexplore cannot express raises :class:`~coexplore.errors.InteropError` naming the
 dataspace and the projection. Timeloop's spatial dummies (``inter_<container>_spatial``)
-become container levels (``keeps`` empty). Missing energies are set to 0 with a logged
-warning, never guessed.
+become container levels (``keeps`` empty). Energies missing from the ERT are priced from
+coexplore's table for the architecture's ``technology`` (with a logged warning), or the
+import is refused naming the field when there is no such table.
 
 The package is split by responsibility, imports flowing one way: ``_problem`` (dimension
 analysis -> Layer) <- ``_arch`` (architecture trees -> Accelerator) <- ``_mapping``

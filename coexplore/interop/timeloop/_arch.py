@@ -4,8 +4,10 @@ Both sources end in the same level builders (:func:`_memory_level`, :func:`_acce
 so a reference case and the YAML it was made from give equal accelerators. The YAML side
 flattens a timeloopfe v0.4 ``nodes`` list or a v0.3 ``subtree``/``local`` tree into a
 linear list of components (:class:`_Comp`); Timeloop's spatial dummies
-(``inter_<container>_spatial``) become container levels (``keeps`` empty). Missing
-energies are set to 0 with a logged warning, never guessed.
+(``inter_<container>_spatial``) become container levels (``keeps`` empty). Energies
+missing from the ERT are priced from coexplore's table for the architecture's
+``technology`` (a logged warning says so); without such a table the import is refused,
+naming the field. Areas are 0 (Timeloop's ART is not read).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _tech_class(cls: str) -> str:
 
 def _memory_level(
     *, name: str, cls: str, dummy: bool, size_words: int | None, word_bits: int, block: int,
-    instances: int, mesh: tuple[int, int], bandwidth: tuple[float | None, float | None, float | None],
+    cluster: int = 1, instances: int, mesh: tuple[int, int], bandwidth: tuple[float | None, float | None, float | None],
     ert: dict[str, float] | None, constraint: tuple[set[str], set[str]] | None, reduction: bool,
     ds_of: dict[str, str], path: str,
 ) -> MemoryLevel:
@@ -56,13 +58,21 @@ def _memory_level(
         must = {ds_of[n] for n in constraint[0]}
         keeps -= {ds_of[n] for n in constraint[1]} - must
     e = ert or {}
+
+    def action(*names: str) -> float | None:
+        return next((float(e[n]) for n in names if e.get(n) is not None), None)
+
     return MemoryLevel(
-        size_words=size_words, word_bits=word_bits, block_size_words=block, keeps=frozenset(keeps),
+        size_words=size_words, word_bits=word_bits, block_size_words=block, cluster_size=cluster,
+        keeps=frozenset(keeps),
         must_keep=frozenset(must), read_bandwidth_words_per_cycle=bandwidth[0],
         write_bandwidth_words_per_cycle=bandwidth[1], shared_bandwidth_words_per_cycle=bandwidth[2],
-        read_energy_pj=float(e.get("read", 0.0)), write_energy_pj=float(e.get("write", 0.0)),
-        update_energy_pj=float(e.get("update", 0.0)), leakage_pj_per_cycle=float(e.get("leak", 0.0)),
-        technology_class=_tech_class(cls), **common,
+        # Unset actions are priced from the architecture's technology (or refused); an ERT
+        # without a leak action means no leakage, as in Timeloop. Area comes from Timeloop's
+        # ART, which is not read: 0.
+        read_energy_pj=action("read"), write_energy_pj=action("write"),
+        update_energy_pj=action("update", "write"), leakage_pj_per_cycle=action("leak") if not e else
+        (action("leak") or 0.0), area_mm2=0.0, technology_class=_tech_class(cls), **common,
     )
 
 
@@ -70,13 +80,13 @@ def _accelerator(
     name: str, levels: list[MemoryLevel], mac: MacUnit, gcs: object, tech: object,
     missing: list[str], where: str,
 ) -> Accelerator:
-    if missing:
-        log.warning(
-            "Timeloop import %s: no energies found for %s; their energies are set to 0 "
-            "(pass the *.ERT.yaml to get them)", where, ", ".join(missing),
-        )
     clock = 1.0 if gcs is None else 1e-9 / float(gcs)  # type: ignore[arg-type]
     tech_s = str(tech[0] if isinstance(tech, list) and tech else tech or "unknown")
+    if missing:
+        log.warning(
+            "Timeloop import %s: no energies found for %s; they are priced from coexplore's %r technology "
+            "table (pass the *.ERT.yaml to get Accelergy's)", where, ", ".join(missing), tech_s,
+        )
     try:
         return Accelerator(
             name=name, levels=tuple(levels), mac=mac, clock_ghz=clock, technology=tech_s,
@@ -204,13 +214,12 @@ def _yaml_level(
     wb = 8 if c.dummy or wb_raw is None else _positive_int(wb_raw, f"{path}.datawidth", problems)
     if wb_raw is None and not c.dummy:
         log.warning("Timeloop import %s: no datawidth, assuming 8-bit words", path)
-    width, block = _attr(a, "width"), _attr(a, "block_size", "block-size")
-    if width is not None and not c.dummy:
-        w = _positive_int(width, f"{path}.width", problems)
-        if w % wb:
-            problems.append(f"{path}.width: must be a multiple of datawidth {wb}, got {w}")
-        block = w // wb
-    block = 1 if c.dummy or block is None else _positive_int(block, f"{path}.block_size", problems)
+    width, block = _attr(a, "width"), _attr(a, "block_size", "block-size", "n_words")
+    cluster = _attr(a, "cluster_size", "cluster-size")
+    if c.dummy:
+        block, cluster = 1, 1
+    else:
+        block, cluster = _block_and_cluster(width, block, cluster, wb, path, problems)
     depth, entries, size_kb = _attr(a, "depth"), _attr(a, "entries"), _attr(a, "sizeKB")
     size: int | None = None
     if depth is not None:
@@ -219,18 +228,47 @@ def _yaml_level(
         size = int(entries)
     elif size_kb is not None:
         size = int(float(size_kb) * 8192) // wb
-    for k, default in (("cluster_size", 1), ("multiple_buffering", 1)):
-        if not c.dummy and float(a.get(k, default)) != default:
-            log.warning("Timeloop import %s: %s=%s is not modelled by coexplore, ignored", path, k, a[k])
+    if not c.dummy and float(a.get("multiple_buffering", 1)) != 1:
+        log.warning("Timeloop import %s: multiple_buffering=%s is not modelled by coexplore, ignored", path,
+                    a["multiple_buffering"])
     bw = tuple(None if (v := _attr(a, f"{k}_bandwidth", f"{k}-bandwidth")) is None else float(v)
                for k in ("read", "write", "shared"))
     if problems:
         raise InteropError(problems)
     return _memory_level(
-        name=c.name, cls=c.cls, dummy=c.dummy, size_words=size, word_bits=wb, block=block,
+        name=c.name, cls=c.cls, dummy=c.dummy, size_words=size, word_bits=wb, block=block, cluster=cluster,
         instances=c.instances, mesh=c.mesh, bandwidth=bw, ert=ert, constraint=cons,  # type: ignore[arg-type]
         reduction=str(a.get("reduction_supported", True)).lower() != "false", ds_of=an.ds_of, path=path,
     )
+
+
+def _block_and_cluster(width: Any, block: Any, cluster: Any, wb: int, path: str,
+                       problems: list[str]) -> tuple[int, int]:
+    """Timeloop's rule (``BufferLevel::ParseSpecs``): ``width = datawidth * block_size * cluster_size``;
+    the one of block and cluster not given follows from the width, block first."""
+    b = None if block is None else _positive_int(block, f"{path}.block_size", problems)
+    k = None if cluster is None else _positive_int(cluster, f"{path}.cluster_size", problems)
+    if width is None:
+        return b or 1, k or 1
+    w = _positive_int(width, f"{path}.width", problems)
+    if problems:
+        return 1, 1
+    if b is not None and k is not None:
+        if b * wb * k != w:
+            problems.append(f"{path}.width: must equal datawidth {wb} x block_size {b} x cluster_size {k}, got {w}")
+        return b, k
+    if k is not None:
+        if w % (wb * k):
+            problems.append(f"{path}.width: must be a multiple of datawidth {wb} x cluster_size {k}, got {w}")
+        return max(1, w // (wb * k)), k
+    b = b or 0
+    if b:
+        if w % (wb * b):
+            problems.append(f"{path}.width: must be a multiple of datawidth {wb} x block_size {b}, got {w}")
+        return b, max(1, w // (wb * b))
+    if w % wb:
+        problems.append(f"{path}.width: must be a multiple of datawidth {wb}, got {w}")
+    return max(1, w // wb), 1
 
 
 def _ert_tables(ert: object) -> dict[str, dict[str, float]]:

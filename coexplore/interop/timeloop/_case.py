@@ -106,7 +106,8 @@ def _load_case(p: Path) -> TimeloopCase:
             levels.append(_memory_level(
                 name=lv["name"], cls=str(lv.get("class", "")), dummy=dummy,
                 size_words=None if size is None else int(size), word_bits=int(lv.get("word_bits", 8)),
-                block=int(lv.get("block_size_words", 1)), instances=int(lv["instances"]),
+                block=int(lv.get("block_size_words", 1)), cluster=int(lv.get("cluster_size") or 1),
+                instances=int(lv["instances"]),
                 mesh=(int(lv["meshX"]), int(lv["meshY"])),
                 bandwidth=(lv.get("read_bandwidth_words_per_cycle"),
                            lv.get("write_bandwidth_words_per_cycle"),
@@ -129,7 +130,8 @@ def _load_case(p: Path) -> TimeloopCase:
     try:
         mac = MacUnit(name=comp["name"], instances=int(comp["instances"]), mesh_x=int(comp["meshX"]),
                       mesh_y=int(comp["meshY"]), bits=int(attrs.get("width", attrs.get("datawidth", 8))),
-                      energy_pj=float(ert_c.get("compute", 0.0)))
+                      energy_pj=None if ert_c.get("compute") is None else float(ert_c["compute"]),
+                      area_mm2=0.0)
     except SpecError as e:
         problems += [f"{where}: architecture.compute: {x}" for x in e.problems]
     except (TypeError, ValueError) as e:

@@ -199,7 +199,7 @@ def _load_yaml(files: list[Path]) -> TimeloopCase:
     try:
         mac = MacUnit(name=compute.name, instances=compute.instances, mesh_x=compute.mesh[0],
                       mesh_y=compute.mesh[1], bits=int(_attr(a, "width", "datawidth") or 8),
-                      energy_pj=float(e_mac or 0.0))
+                      energy_pj=None if e_mac is None else float(e_mac), area_mm2=0.0)
     except SpecError as e:
         raise InteropError([f"{where}: architecture compute {compute.name!r}: {x}"
                             for x in e.problems]) from None
