@@ -30,7 +30,7 @@ from coexplore.study.study import resume_study, run_study, show_study
 torch = pytest.importorskip("torch")
 
 STRIDE = 400
-FAST = {"samples": 600, "epochs": 60, "sweep": 16, "restarts": 4, "steps": 100}
+FAST = {"samples": 600, "epochs": 60, "sweep": 16, "restarts": 4, "steps": 50}
 TINY = {"epochs": 5, "sweep": 2, "restarts": 2, "steps": 10}  # where the search's quality is not checked
 BUDGET = 1000
 

@@ -73,7 +73,8 @@ class DanceStrategy(JointStrategy):
             edp, latency for accuracy + latency...), ``edap`` (energy x latency x area) or
             ``weighted`` (``weights`` lambda on latency, energy, area, each over its geometric
             mean in the samples); a loss that ignores one of the study's costs is refused.
-        sweep, restarts, steps: Trade-off weights, random starts per weight, Adam steps.
+        sweep, restarts, steps: Trade-off weights, random starts per weight (default: what the
+            budget left after the samples allows, at most 16), Adam steps per search.
         epochs: Training epochs of the cost estimator.
         hardware, search: Ablations. ``hardware``: ``generator`` (DANCE), ``estimator`` (the
             design the estimator ranks best among all, for each found network) or ``random``;
@@ -86,7 +87,7 @@ class DanceStrategy(JointStrategy):
     def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, samples: int | None = None,
                  labels: str = "sampled", labelled: int | None = None,
                  loss: str = "objectives", weights: Mapping[str, float] | None = None, sweep: int = 32,
-                 restarts: int = 16, steps: int = 200, epochs: int = 120, hardware: str = "generator",
+                 restarts: int | None = None, steps: int = 50, epochs: int = 120, hardware: str = "generator",
                  search: str = "gradient") -> None:
         super().__init__(problem, seed=seed, budget=budget)
         _torch()  # fail before the sampling phase, not after it
@@ -99,15 +100,19 @@ class DanceStrategy(JointStrategy):
                                    ("search", search, SEARCH)):
             if value not in valid:
                 errs.append(f"strategy.params.{name}: must be one of {', '.join(valid)}, got {value!r}")
-        for key, number in (("sweep", sweep), ("restarts", restarts),
-                            ("steps", steps), ("epochs", epochs)):
-            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-                errs.append(f"strategy.params.{key}: must be an integer >= 1, got {number!r}")
         default = int(min(20_000, max(64, budget // 2)))
         self.samples: int = (default if default < budget else budget // 2) if samples is None else samples
         if isinstance(self.samples, bool) or not isinstance(self.samples, int) or not 1 <= self.samples < budget:
             errs.append(f"strategy.params.samples: must be an integer in [1, budget {budget}), got {samples!r}")
             self.samples = 1
+        if restarts is None and isinstance(sweep, int) and sweep >= 1:  # searches the budget left can use, <= 16
+            restarts = max(1, min(16, (budget - self.samples) // sweep))
+        for key, number in (("sweep", sweep), ("restarts", restarts),
+                            ("steps", steps), ("epochs", epochs)):
+            if (key, number) == ("restarts", None):
+                continue  # sweep is invalid, already reported
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                errs.append(f"strategy.params.{key}: must be an integer >= 1, got {number!r}")
         n_designs = len(design_columns(problem))
         self.labelled = 0
         if labels == "exhaustive":
@@ -122,7 +127,7 @@ class DanceStrategy(JointStrategy):
         if errs:
             raise SpecError(errs)
         self.labels = labels
-        self.sweep, self.restarts, self.steps, self.epochs = sweep, restarts, steps, epochs
+        self.sweep, self.restarts, self.steps, self.epochs = sweep, int(restarts or 1), steps, epochs
         self.hardware, self.search = hardware, search
         self.plan = self._plan(n_designs)
         self.sampled: list[tuple[np.ndarray, np.ndarray]] = []  # (NB201 index, table column) told, feasible
@@ -130,7 +135,7 @@ class DanceStrategy(JointStrategy):
         self.asked = 0
         self.queue: PairBatch | None = None
         self.pos = 0
-        self.report: dict[str, Any] = {"hardware_cost": self.cost.describe()}
+        self.report: dict[str, Any] = {"hardware_cost": self.cost.describe(), "labels": labels}
         self.evaluator: DanceEvaluator | None = None
         self.found = np.zeros(0, np.int64)
 
