@@ -107,6 +107,13 @@ def test_the_generators_design_is_what_is_evaluated_and_mostly_the_exact_optimum
         assert len(nets) > 5 and set(nets.tolist()) <= set(s.found.tolist())
         assert np.array_equal(chosen, s.evaluator.generator.choose(torch, s.evaluator.onehot(nets)))
         shares.append(float(np.mean(chosen == np.argmin(_edp_all_designs(problem, nets), axis=1))))
+        # the estimator's ranking (an ablation) is another chooser: it picks its own argmin, not the generator's
+        alt = s.ablation(hardware="estimator")
+        ev = s.evaluator
+        every = ev.features(torch, ev.code.columns)
+        for a, c in zip(problem.arch_index(alt.arch)[:5].tolist(), problem.column(alt.hw)[:5].tolist(), strict=True):
+            pred = ev.estimator.predict(torch, np.repeat(ev.counts(np.array([a])), len(every), axis=0), every)
+            assert c == ev.code.columns[np.argmin(pred[:, 0] + pred[:, 1])]
     # random designs would be the optimum 1 time in 23; the generator learned it from best-of-sampled labels
     assert np.mean(shares) >= 0.5, shares
 
