@@ -1,6 +1,6 @@
 """Joint strategies through the study driver on a small subspace (every 400th design of the grid):
-budgets, determinism, resume after a crash, the exact front of codesign-nas, DANCE's estimator
-report, and the ``coexplore codesign`` command. FNAS's own FPGA problem: ``test_joint_fnas.py``."""
+budgets, determinism, resume after a crash, the exact front of codesign-nas, and the ``coexplore codesign``
+command. FNAS's own FPGA problem: ``test_joint_fnas.py``; DANCE: ``test_joint_dance.py``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from coexplore.study.storage import SQLiteStorage
 from coexplore.study.study import resume_study, run_study, show_study
 
 STRIDE = 400
-FAST = {"dance": {"samples": 200, "epochs": 5, "lambdas": 2, "restarts": 1, "steps": 10, "designs_per_arch": 2}}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,7 +46,7 @@ def problem(cache_dir: Path) -> NB201GridProblem:
 def _config(strategy: str, trials: int, seed: int = 0, **problem: Any) -> StudyConfig:
     return StudyConfig.from_dict({
         "problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE, **problem},
-        "objectives": ["accuracy", "edp"], "strategy": {"name": strategy, "params": FAST.get(strategy, {})},
+        "objectives": ["accuracy", "edp"], "strategy": {"name": strategy, "params": {}},
         "budget": {"trials": trials}, "seed": seed})
 
 
@@ -83,7 +82,7 @@ def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
             for t in show_study(name, storage=storage)["trials"]]
 
 
-@pytest.mark.parametrize("strategy", ["random", "naas", "fnas", "sequential", "hw-aware-nas", "dance"])
+@pytest.mark.parametrize("strategy", ["random", "naas", "fnas", "sequential", "hw-aware-nas"])
 def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, problem: NB201GridProblem,
                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     budget = 400
@@ -160,18 +159,6 @@ def test_exact_front_under_a_constraint_is_the_front_of_the_feasible_pairs(probl
     assert 0.2 < feasible < 0.8
     assert _pairs_of(limited.exact_front) == set(zip(arch.tolist(), col.tolist(), strict=True))
     assert limited.exact_hypervolume <= problem.exact_hypervolume
-
-
-def test_dance_reports_its_estimator_error(problem: NB201GridProblem) -> None:
-    from coexplore.joint.dance import DanceStrategy
-    from coexplore.search.driver import optimize
-
-    s = DanceStrategy(problem, seed=0, budget=300, **FAST["dance"])
-    r = optimize(problem, s, max_evals=300)
-    assert s.finished and r.evaluated > 200
-    err = s.report["estimator_error_pct"]
-    assert set(err) == {"latency", "energy", "area", "edp"} and all(np.isfinite(v) and v >= 0 for v in err.values())
-    assert s.report["train_pairs"] + s.report["test_pairs"] == 200 and s.report["estimator_us_per_pair"] > 0
 
 
 def test_pairs_outside_the_space_and_over_a_limit_are_infeasible_with_a_reason(problem: NB201GridProblem) -> None:
