@@ -9,10 +9,10 @@ share of the remaining fan-out; softmax shares of each bound over the levels;
 positive keep genes keep an optional dataspace). Decoded mappings are repaired to fit
 the buffers, so almost every candidate is feasible.
 
-One driver ``ask`` is one CMA-ES population (``cma.CMAEvolutionStrategy``, seeded and
-fed by this strategy's own generator). Fitness is ``log(objective)``; an infeasible
-candidate ranks after every feasible one of its population, ordered by how far it
-overflows capacity.
+One driver ``ask`` is one CMA-ES population, sampled from this strategy's own generator
+(:class:`._sepcma.SepCmaEs`; ``cma.CMAEvolutionStrategy`` for the full covariance).
+Fitness is ``log(objective)``; an infeasible candidate ranks after every feasible one of
+its population, ordered by how far it overflows capacity.
 
 Runs and restarts (what made it beat random search at equal evaluations; measured by
 ``benchmarks/bench_mapper_naas.py`` on the 63 layer/accelerator rows of the optimality
@@ -40,7 +40,10 @@ resnet18 layer2.0.conv2 / Eyeriss it found mappings as good as the full covarian
 (geometric mean over 6 seeds within 1 % at 20k and 100k evaluations) at a fraction of
 the time, since the full update's eigendecompositions and products go through a
 threaded BLAS that slows down badly on a busy machine. ``diagonal=False`` gives the
-full covariance.
+full covariance (``cma``). The diagonal one is our numpy implementation: the same
+quality on the 63 rows at 1,000 and 5,000 evaluations as ``cma``'s (geometric mean
+against random 0.949 and 0.968 for both), 5x faster (20,000 evaluations of
+resnet18 layer2.0.conv2 / Eyeriss in 0.4 s instead of 1.8 s).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from coexplore.mapper.strategies._decode import (
     overflow,
 )
 from coexplore.mapper.strategies._encode import encode_mappings
+from coexplore.mapper.strategies._sepcma import SepCmaEs
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.mapping.sampling import sample_candidates
 from coexplore.search.problem import Evaluation
@@ -178,13 +182,18 @@ class NaasMapper(Strategy):
 
     def _start(self, x0: np.ndarray, sigma: float, lam: int) -> None:
         """A fresh CMA-ES run of population ``lam`` around ``x0``."""
+        self._lam = lam
+        self._run_best = math.inf
+        self._since_improved = 0
+        if self.diagonal:
+            self._es = SepCmaEs(np.asarray(x0, dtype=np.float64), sigma, lam, self.rng, min_std=self.min_std)
+            return
         cma = _import_cma()
         rng = self.rng
-        self._lam = lam
         opts = {
             "popsize": lam, "seed": int(rng.integers(1, 2**31 - 1)), "verbose": -9,
             "randn": lambda lam, dim: rng.standard_normal((lam, dim)),
-            "tolflatfitness": 10, "CMA_diagonal": self.diagonal,
+            "tolflatfitness": 10,
             # Eigendecompose the covariance every 5 generations rather than every one: the
             # default gap is < 1 generation here, and a threaded LAPACK eigh on a busy machine
             # can cost more than decoding and evaluating the whole population.
@@ -193,8 +202,6 @@ class NaasMapper(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._es = cma.CMAEvolutionStrategy(np.asarray(x0, dtype=np.float64), sigma, opts)
-        self._run_best = math.inf
-        self._since_improved = 0
 
     def _restart(self) -> MappingBatch | None:
         """Start the next run; a global run with a warm start first returns its random sample."""
@@ -242,9 +249,12 @@ class NaasMapper(Strategy):
             self._x = None
             return
         f = self._fitness(candidates, evaluation)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._es.tell(list(self._x), f.tolist())
+        if self.diagonal:
+            self._es.tell(f)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._es.tell(list(self._x), f.tolist())
         i = int(np.argmin(f))
         best = float(f[i])
         if best < self._best_f:
