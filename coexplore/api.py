@@ -172,6 +172,7 @@ def hwsearch_cli(
     *, networks: list[str], budget: str, objective: str = "edp", strategy: str = "naas", mode: str = "full",
     seed: int = 0, budget_evals: int = 300, max_seconds: float | None = None, jobs: int = 1,
     progress: bool = True, out: str | None = None, throttle: bool = False, fpga_mode: str = "shared",
+    mapper: str = "default",
 ) -> dict[str, Any]:
     """``coexplore hwsearch``: the best accelerator under a preset's resources, in the JSON shape of DESIGN.md.
 
@@ -196,7 +197,7 @@ def hwsearch_cli(
         return _fpga_search(nets, budget, fpga_mode)
     result = search_accelerator(nets, budget, objective, strategy=strategy, mode=mode, seed=seed,
                                 budget_evals=budget_evals, max_seconds=max_seconds, jobs=jobs, progress=progress,
-                                throttle=throttle)
+                                throttle=throttle, mapper=mapper)
     data = result.to_dict()
     data["networks"] = [n.name for n in nets]
     data["kind"] = "asic"
