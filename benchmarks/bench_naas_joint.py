@@ -83,14 +83,14 @@ def main() -> None:
                 print(f"{v:>26} {budget:>7,}: {r['mean']:.4f} +- {r['std']:.4f} (min {r['min']:.4f}), "
                       f"{r['seconds_mean']:.2f} s a run", file=sys.stderr, flush=True)
     base = rows.get("random")
-    print(f"\nhypervolume fraction, mean +- std of {args.seeds} seeds (min) | difference from random | "
-          + " | ".join(f"{b:,} pairs" for b in args.budgets))
+    print(f"\nvariant | hypervolume fraction, mean +- std of {args.seeds} seeds (min, difference from random) at "
+          + " | ".join(f"{b:,} pairs" for b in args.budgets) + f" | s per {max(args.budgets):,}-pair run")
     for v, by in rows.items():
         cells = []
         for b in args.budgets:
             d = f", {by[b]['mean'] - base[b]['mean']:+.4f}" if base and v != "random" else ""
             cells.append(f"{by[b]['mean']:.4f} +- {by[b]['std']:.4f} ({by[b]['min']:.4f}{d})")
-        print(f"{v} | " + " | ".join(cells))
+        print(f"{v} | " + " | ".join(cells) + f" | {by[max(args.budgets)]['seconds_mean']:.2f}")
     if args.out:
         args.out.write_text(json.dumps({"variants": {v: VARIANTS[v] for v in rows}, "rows": rows,
                                         "seeds": args.seeds, "budgets": args.budgets,

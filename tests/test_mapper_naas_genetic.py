@@ -238,3 +238,24 @@ def test_genetic_20k_evaluations_within_bound_of_random_with_100k() -> None:
     rand = optimize(problem, RandomMapper(layer=layer, accelerator=acc, seed=0), max_evals=100_000)
     ratio = ours / rand.best_values[0, 0]
     assert math.isfinite(ratio) and ratio <= 1.05, ratio
+
+
+def test_the_sep_cma_es_minimises_an_ill_scaled_ellipsoid_and_repeats_for_a_seed() -> None:
+    from coexplore.mapper.strategies._sepcma import SepCmaEs
+
+    scale = 10.0 ** np.linspace(0, 3, 10)  # axis lengths over three decades: the diagonal must adapt
+
+    def run(seed: int) -> tuple[float, SepCmaEs]:
+        es = SepCmaEs(np.full(10, 3.0), 1.0, 10, np.random.default_rng(seed))
+        best = math.inf
+        for _ in range(600):
+            x = es.ask()
+            f = ((scale * x) ** 2).sum(axis=1)
+            es.tell(f)
+            best = min(best, float(f.min()))
+        return best, es
+
+    best, es = run(0)
+    assert best < 1e-8, best  # from 9e6 at the start
+    assert es.c[-1] < 1e-3 * es.c[0]  # the long axis got the small variance
+    assert run(0)[0] == best and run(1)[0] != best
