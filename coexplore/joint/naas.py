@@ -92,6 +92,7 @@ class NaasNested(JointStrategy):
         self.archive = PairArchive()
         self._x: np.ndarray | None = None
         self._cols: np.ndarray | None = None
+        self._first = np.zeros(0, dtype=np.int64)  # per population member: the first member with its design
         self._gen = 0
         self._per_design: list[list[tuple[np.ndarray, np.ndarray]]] = []
 
