@@ -45,17 +45,18 @@ from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["HW_OBJECTIVES", "INNER_MAPPERS", "SEARCH_MAPPER", "AcceleratorSearchProblem", "DesignCost",
-           "MapperConfig", "map_shape"]
+           "InnerMapper", "MapperConfig", "NaasMapperConfig", "map_shape"]
 
 HW_OBJECTIVES = ("edp", "energy", "latency", "edap", "area")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MapperConfig:
-    """An inner mapper: ``kind`` "default" (:class:`LocalSearchMapper`, ``None`` fields keep its defaults) or
-    "naas" (:class:`NaasMapper` with its defaults), and the evaluations per layer shape at most."""
+    """Settings of :class:`LocalSearchMapper` (``None`` fields keep the mapper's defaults).
 
-    kind: str = "default"
+    Its fields are part of the cost tables' cache key (:func:`coexplore.joint.costtable.table_key`).
+    """
+
     samples: int | None = None
     beam: int | None = None
     moves: int | None = None
@@ -64,22 +65,34 @@ class MapperConfig:
     max_evals: int = 2_000_000
 
     def make(self, layer: Layer, accelerator: Accelerator, seed: int) -> Strategy:
-        if self.kind == "naas":
-            from coexplore.mapper.strategies.naas import NaasMapper
-
-            return NaasMapper(layer=layer, accelerator=accelerator, seed=seed)
         opts = {k: getattr(self, k) for k in ("samples", "beam", "moves", "patience", "polish_cap")
                 if getattr(self, k) is not None}
         return LocalSearchMapper(layer=layer, accelerator=accelerator, seed=seed, **opts)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NaasMapperConfig:
+    """NAAS's mapping search (:class:`~coexplore.mapper.strategies.naas.NaasMapper`, its defaults) as an inner
+    mapper, with ``max_evals`` evaluations per layer shape."""
+
+    max_evals: int = 2000
+
+    def make(self, layer: Layer, accelerator: Accelerator, seed: int) -> Strategy:
+        from coexplore.mapper.strategies.naas import NaasMapper
+
+        return NaasMapper(layer=layer, accelerator=accelerator, seed=seed)
+
+
+#: Any inner mapper: what it makes per layer, and its evaluations per layer shape.
+InnerMapper = MapperConfig | NaasMapperConfig
+
 DEFAULT_MAPPER = MapperConfig()
 SEARCH_MAPPER = MapperConfig(samples=1024, beam=8, moves=32, patience=3, polish_cap=2048, max_evals=100_000)
 #: The inner mapping searches of accelerator search, by name (``--mapper``).
-INNER_MAPPERS = {"default": SEARCH_MAPPER, "naas": MapperConfig(kind="naas", max_evals=2000)}
+INNER_MAPPERS: dict[str, InnerMapper] = {"default": SEARCH_MAPPER, "naas": NaasMapperConfig()}
 
 
-def map_shape(layer: Layer, accelerator: Accelerator, *, config: MapperConfig, objective: str, seed: int,
+def map_shape(layer: Layer, accelerator: Accelerator, *, config: InnerMapper, objective: str, seed: int,
               throttle: bool = False) -> tuple[float, int, MappingBatch]:
     """(energy pJ, latency cycles, best mapping as a 1-row batch) of ``layer``; InfeasibleError if none."""
     problem = LayerMappingProblem(layer=layer, accelerator=accelerator, objective=objective, throttle=throttle)
@@ -101,7 +114,7 @@ def _layer_objective(objectives: Sequence[str]) -> str:
 class _Job:
     accelerator: Accelerator
     layers: tuple[Layer, ...]
-    config: MapperConfig
+    config: InnerMapper
     objective: str
     seed: int
     throttle: bool
@@ -167,7 +180,7 @@ class AcceleratorSearchProblem:
     """
 
     def __init__(self, *, space: AcceleratorSpace, networks: Sequence[Network], objectives: Sequence[str] = ("edp",),
-                 mapper: MapperConfig = SEARCH_MAPPER, seed: int = 0, jobs: int = 1, progress: bool = False,
+                 mapper: InnerMapper = SEARCH_MAPPER, seed: int = 0, jobs: int = 1, progress: bool = False,
                  throttle: bool = False) -> None:
         if not networks:
             raise SpecError("networks: must name at least one network, got none")
