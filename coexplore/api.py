@@ -172,7 +172,7 @@ def hwsearch_cli(
     *, networks: list[str], budget: str, objective: str = "edp", strategy: str = "naas", mode: str = "full",
     seed: int = 0, budget_evals: int = 300, max_seconds: float | None = None, jobs: int = 1,
     progress: bool = True, out: str | None = None, throttle: bool = False, fpga_mode: str = "shared",
-    precisions: str | None = None, max_accuracy_drop: float | None = None,
+    precisions: str | None = None, max_accuracy_drop: float | None = None, mapper: str = "default",
 ) -> dict[str, Any]:
     """``coexplore hwsearch``: the best accelerator under a preset's resources, in the JSON shape of DESIGN.md.
 
@@ -201,7 +201,7 @@ def hwsearch_cli(
             raise SpecError(f"--precisions: searches accelerator presets only, got FPGA board {budget!r}")
         return _fpga_search(nets, budget, fpga_mode)
     search = {"objective": objective, "strategy": strategy, "mode": mode, "seed": seed, "budget_evals": budget_evals,
-              "max_seconds": max_seconds, "jobs": jobs, "progress": progress, "throttle": throttle}
+              "max_seconds": max_seconds, "jobs": jobs, "progress": progress, "throttle": throttle, "mapper": mapper}
     sweep = None
     if precisions is not None:
         from coexplore.hwsearch.precision import parse_precisions, search_precisions

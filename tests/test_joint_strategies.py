@@ -125,6 +125,25 @@ def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, prob
     assert priced["pairs"] == s.evaluated_now == len(a) - stored, (priced, s, stored)
 
 
+def test_naas_beats_random_pairs_at_equal_pairs_where_the_exact_front_is_known(problem: NB201GridProblem) -> None:
+    """Hypervolume fraction of the subspace's exact front after 2,000 pairs, seeds 0-5. Measured: naas 0.9988,
+    0.9984, 0.9825, 0.9987, 0.9907, 0.9909 (median 0.9946); random 0.9893-0.9913 (median 0.9906); the first
+    NAAS (argmax over dataflows, noisy hypervolume fitness, duplicates priced again) median 0.9903."""
+    from coexplore.joint.registry import make_joint_strategy
+    from coexplore.search.driver import optimize
+
+    def fractions(name: str) -> np.ndarray:
+        out = []
+        for seed in range(6):
+            r = optimize(problem, make_joint_strategy(name, problem, seed=seed, budget=2000), max_evals=2000)
+            assert r.evaluated == 2000
+            out.append(problem.hypervolume(-r.best_values[:, 0], r.best_values[:, 1]) / problem.exact_hypervolume)
+        return np.array(out)
+
+    naas, rand = fractions("naas"), fractions("random")
+    assert naas.mean() > rand.mean() and np.median(naas) > np.median(rand) + 0.002, (naas, rand)
+
+
 def test_codesign_nas_proposes_the_exact_front_of_every_pair(problem: NB201GridProblem, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     run_study(_config("codesign-nas", problem.n_pairs), name="x", storage=url, progress=False, problem=problem)

@@ -1,8 +1,10 @@
 """The NAAS (CMA-ES over importance-encoded vectors) and GAMMA-style genetic mappers.
 
 Checked on three real layer/accelerator pairs: decoding and repair give structurally
-legal mappings, both strategies find legal mappings better than the median random one,
-they are deterministic for a seed, and with 20k evaluations they stay within a measured
+legal mappings, encoding a legal mapping decodes back to it, both strategies find legal
+mappings better than the median random one, they are deterministic for a seed; NAAS beats
+``RandomMapper`` at equal evaluations (the three layers, and the optimality benchmark's 21
+layers on Eyeriss), and the genetic mapper with 20k evaluations stays within a measured
 bound of ``RandomMapper`` given 5x more.
 """
 
@@ -17,6 +19,7 @@ import pytest
 from coexplore.errors import SpecError
 from coexplore.mapper.problem import LayerMappingProblem
 from coexplore.mapper.strategies._decode import decode_vectors, gene_tables, naas_layout, overflow, repair
+from coexplore.mapper.strategies._encode import canonical, encode_mappings, same
 from coexplore.mapper.strategies.genetic import GeneticMapper
 from coexplore.mapper.strategies.naas import NaasMapper
 from coexplore.mapper.strategies.random import RandomMapper
@@ -169,17 +172,90 @@ def test_deterministic_for_a_seed(strategy: str) -> None:
     np.testing.assert_array_equal(a.best.order, b.best.order)
 
 
-# Measured on resnet18 layer2.0.conv2 / eyeriss, seeds 0-5 (best of strategy with 20k
-# evaluations / best of RandomMapper with 100k, same seed): NAAS 0.94-1.12 (geometric
-# mean 1.02), genetic 0.94-1.02 (0.97). Seed 0, tested here: 1.05 and 0.94.
-BOUND_VS_RANDOM_5X = {"naas": 1.2, "genetic": 1.05}
+@pytest.mark.parametrize("name", CASES)
+def test_an_encoded_legal_mapping_decodes_back_to_itself(name: str) -> None:
+    layer, acc = case(name)
+    space = gene_tables(layer, acc)
+    layout = naas_layout(space)
+    batch = sample_legal(layer, acc, 300, seed=4)
+    x = encode_mappings(space, layout, batch)
+    assert same(decode_vectors(space, layout, x), canonical(layout, batch))
+    # loops without genes (bound 1, or levels without temporal loops) go last, in DIMS order
+    assert not same(canonical(layout, batch), batch) or not layout.order_gene.min() < 0
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-def test_20k_evaluations_within_bound_of_random_with_100k(strategy: str) -> None:
+def _ratio_to_random(name: str, evals: int, seed: int) -> float:
+    layer, acc = case(name)
+    problem = LayerMappingProblem(layer=layer, accelerator=acc)
+    ours = run("naas", name, evals, seed=seed).best_values[0, 0]
+    rand = optimize(problem, RandomMapper(layer=layer, accelerator=acc, seed=seed), max_evals=evals)
+    return float(ours / rand.best_values[0, 0])
+
+
+# NAAS / RandomMapper at equal evaluations, measured: resnet18 layer2.0.conv2 / Eyeriss at 3,000
+# evaluations 0.919, 0.827, 0.909 (seeds 0-2; with the first version's settings 1.038, 0.928, 0.962),
+# at 20,000 evaluations 0.946 (seed 0); the other two layers reach the same optimum as random
+# search (ratio 1.000). See benchmarks/bench_mapper_naas.py for all 63 rows.
+def test_naas_beats_random_at_equal_evaluations_on_the_three_layers() -> None:
+    ratios = [_ratio_to_random("resnet18-eyeriss", 3000, seed) for seed in range(3)]
+    assert max(ratios) < 1.0 and math.exp(np.mean(np.log(ratios))) < 0.95, ratios
+    assert _ratio_to_random("resnet18-eyeriss", 20_000, 0) < 0.97
+    for name in ("mobilenetv2-dw-shidiannao", "resnet18-fc-nvdla256"):
+        assert _ratio_to_random(name, 3000, 0) <= 1.0 + 1e-12
+
+
+# The 21 layers of benchmarks/bench_mapper_optimality.py on Eyeriss, 2,000 evaluations, seed 0:
+# geometric mean NAAS / random 0.936, 2 layers worse than random (the first version's settings:
+# 1.018, 8 layers worse).
+def test_naas_beats_random_at_equal_evaluations_on_the_optimality_layers() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_mapper_optimality.py"
+    spec = importlib.util.spec_from_file_location("bench_mapper_optimality", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    acc = get_accelerator("eyeriss")
+    ratios = []
+    for net, name in bench.LAYERS:
+        layer = get_network(net).layer(name)
+        problem = LayerMappingProblem(layer=layer, accelerator=acc)
+        ours = optimize(problem, NaasMapper(layer=layer, accelerator=acc, seed=0), max_evals=2000)
+        rand = optimize(problem, RandomMapper(layer=layer, accelerator=acc, seed=0), max_evals=2000)
+        ratios.append(float(ours.best_values[0, 0] / rand.best_values[0, 0]))
+    assert math.exp(np.mean(np.log(ratios))) < 0.97, ratios
+    assert sum(r > 1.0 + 1e-9 for r in ratios) <= 5, ratios
+
+
+# Measured on resnet18 layer2.0.conv2 / eyeriss, seeds 0-5 (best of the genetic mapper with 20k
+# evaluations / best of RandomMapper with 100k, same seed): 0.94-1.02 (geometric mean 0.97).
+# Seed 0, tested here: 0.94.
+def test_genetic_20k_evaluations_within_bound_of_random_with_100k() -> None:
     layer, acc = case("resnet18-eyeriss")
     problem = LayerMappingProblem(layer=layer, accelerator=acc)
-    ours = run(strategy, "resnet18-eyeriss", 20_000, seed=0).best_values[0, 0]
+    ours = run("genetic", "resnet18-eyeriss", 20_000, seed=0).best_values[0, 0]
     rand = optimize(problem, RandomMapper(layer=layer, accelerator=acc, seed=0), max_evals=100_000)
     ratio = ours / rand.best_values[0, 0]
-    assert math.isfinite(ratio) and ratio <= BOUND_VS_RANDOM_5X[strategy], ratio
+    assert math.isfinite(ratio) and ratio <= 1.05, ratio
+
+
+def test_the_sep_cma_es_minimises_an_ill_scaled_ellipsoid_and_repeats_for_a_seed() -> None:
+    from coexplore.mapper.strategies._sepcma import SepCmaEs
+
+    scale = 10.0 ** np.linspace(0, 3, 10)  # axis lengths over three decades: the diagonal must adapt
+
+    def run(seed: int) -> tuple[float, SepCmaEs]:
+        es = SepCmaEs(np.full(10, 3.0), 1.0, 10, np.random.default_rng(seed))
+        best = math.inf
+        for _ in range(600):
+            x = es.ask()
+            f = ((scale * x) ** 2).sum(axis=1)
+            es.tell(f)
+            best = min(best, float(f.min()))
+        return best, es
+
+    best, es = run(0)
+    assert best < 1e-8, best  # from 9e6 at the start
+    assert es.c[-1] < 1e-3 * es.c[0]  # the long axis got the small variance
+    assert run(0)[0] == best and run(1)[0] != best

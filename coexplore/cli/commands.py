@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--strategy", default="naas", choices=["naas", "random", "grid", "nsga2"])
     p.add_argument("--mode", default="full", choices=["full", "sizing"],
                    help="full: sizing and connectivity; sizing: the preset's connectivity")
+    p.add_argument("--mapper", default="default", choices=["default", "naas"],
+                   help="inner mapping search for every layer of every candidate: default (local search) or naas "
+                        "(CMA-ES over importance-encoded mappings, NAAS's nested loop)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget-evals", type=int, default=300, help="accelerator candidates to evaluate")
     p.add_argument("--max-seconds", type=float, default=None, help="time limit of the search loop")
@@ -174,7 +177,7 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
         networks=args.network, budget=args.budget, objective=args.objective, strategy=args.strategy,
         mode=args.mode, seed=args.seed, budget_evals=args.budget_evals, max_seconds=args.max_seconds,
         jobs=args.jobs, progress=not args.json, out=args.out, throttle=args.throttle, fpga_mode=args.fpga_mode,
-        precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
+        precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop, mapper=args.mapper,
     )
     if not args.json and out["kind"] == "fpga":
         best = out["best"]
@@ -201,7 +204,7 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
                           for lv in acc["levels"]))
         verdict = (f"no searched design beat {base['preset']}" if out["best_is_preset"] else
                    f"EDP {out['edp_ratio']:.2f}x lower than {base['preset']}")
-        print(f"{verdict} ({out['strategy']}, {out['mode']}); "
+        print(f"{verdict} ({out['strategy']}, {out['mode']}, inner mapper {out['mapper']}); "
               f"{out['evaluations']} evaluations in {out['seconds']:.1f} s ({out['evaluations_per_second']:.2f}/s)"
               + (f"; saved {out['saved']}" if "saved" in out else ""))
     return out

@@ -1,11 +1,13 @@
 """Accelerator search as a :class:`~coexplore.search.problem.Problem`: vectors in, network costs out.
 
 Each candidate vector is decoded by an :class:`AcceleratorSpace` into an accelerator;
-every distinct layer shape of the networks is then mapped onto it by the default
-mapper's local search in a cheaper configuration (:data:`SEARCH_MAPPER`: fewer
-samples, a narrower beam, less patience; within a few percent of the default on
-the zoo, at a quarter of the time or less). That is NAAS's nested loop: the outer
-search over accelerators, the inner one over mappings per layer.
+every distinct layer shape of the networks is then mapped onto it by an inner mapping
+search (:data:`INNER_MAPPERS`): by default the default mapper's local search in a cheaper
+configuration (:data:`SEARCH_MAPPER`: fewer samples, a narrower beam, less patience;
+within a few percent of the default on the zoo, at a quarter of the time or less), or
+NAAS's own mapping search (``naas``: CMA-ES over importance-encoded mappings, 2,000
+evaluations per layer shape). That is NAAS's nested loop: the outer search over
+accelerators, the inner one over mappings per layer.
 
 Per-layer results are cached by (layer shape, design) for the life of the problem.
 Designs of a batch are evaluated in parallel on a process pool of ``jobs`` workers.
@@ -37,20 +39,24 @@ from coexplore.mapper.strategies.local import LocalSearchMapper
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.search.driver import optimize
 from coexplore.search.problem import Evaluation
+from coexplore.search.strategy import Strategy
 from coexplore.search.vector import VectorBatch
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.precision import bind
 from coexplore.spec.workload import Layer, Network
 
-__all__ = ["HW_OBJECTIVES", "SEARCH_MAPPER", "AcceleratorSearchProblem", "DesignCost", "MapperConfig",
-           "map_shape"]
+__all__ = ["HW_OBJECTIVES", "INNER_MAPPERS", "SEARCH_MAPPER", "AcceleratorSearchProblem", "DesignCost",
+           "InnerMapper", "MapperConfig", "NaasMapperConfig", "map_shape"]
 
 HW_OBJECTIVES = ("edp", "energy", "latency", "edap", "area")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MapperConfig:
-    """Settings of :class:`LocalSearchMapper` (``None`` fields keep the mapper's defaults)."""
+    """Settings of :class:`LocalSearchMapper` (``None`` fields keep the mapper's defaults).
+
+    Its fields are part of the cost tables' cache key (:func:`coexplore.joint.costtable.table_key`).
+    """
 
     samples: int | None = None
     beam: int | None = None
@@ -59,17 +65,35 @@ class MapperConfig:
     polish_cap: int | None = None
     max_evals: int = 2_000_000
 
-    def make(self, layer: Layer, accelerator: Accelerator, seed: int) -> LocalSearchMapper:
+    def make(self, layer: Layer, accelerator: Accelerator, seed: int) -> Strategy:
         opts = {k: getattr(self, k) for k in ("samples", "beam", "moves", "patience", "polish_cap")
                 if getattr(self, k) is not None}
         return LocalSearchMapper(layer=layer, accelerator=accelerator, seed=seed, **opts)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NaasMapperConfig:
+    """NAAS's mapping search (:class:`~coexplore.mapper.strategies.naas.NaasMapper`, its defaults) as an inner
+    mapper, with ``max_evals`` evaluations per layer shape."""
+
+    max_evals: int = 2000
+
+    def make(self, layer: Layer, accelerator: Accelerator, seed: int) -> Strategy:
+        from coexplore.mapper.strategies.naas import NaasMapper
+
+        return NaasMapper(layer=layer, accelerator=accelerator, seed=seed)
+
+
+#: Any inner mapper: what it makes per layer, and its evaluations per layer shape.
+InnerMapper = MapperConfig | NaasMapperConfig
+
 DEFAULT_MAPPER = MapperConfig()
 SEARCH_MAPPER = MapperConfig(samples=1024, beam=8, moves=32, patience=3, polish_cap=2048, max_evals=100_000)
+#: The inner mapping searches of accelerator search, by name (``--mapper``).
+INNER_MAPPERS: dict[str, InnerMapper] = {"default": SEARCH_MAPPER, "naas": NaasMapperConfig()}
 
 
-def map_shape(layer: Layer, accelerator: Accelerator, *, config: MapperConfig, objective: str, seed: int,
+def map_shape(layer: Layer, accelerator: Accelerator, *, config: InnerMapper, objective: str, seed: int,
               throttle: bool = False) -> tuple[float, int, MappingBatch]:
     """(energy pJ, latency cycles, best mapping as a 1-row batch) of ``layer``; InfeasibleError if none."""
     accelerator = bind(layer, accelerator)  # a precision-scalable array as the layer's bits see it
@@ -92,7 +116,7 @@ def _layer_objective(objectives: Sequence[str]) -> str:
 class _Job:
     accelerator: Accelerator
     layers: tuple[Layer, ...]
-    config: MapperConfig
+    config: InnerMapper
     objective: str
     seed: int
     throttle: bool
@@ -158,7 +182,7 @@ class AcceleratorSearchProblem:
     """
 
     def __init__(self, *, space: AcceleratorSpace, networks: Sequence[Network], objectives: Sequence[str] = ("edp",),
-                 mapper: MapperConfig = SEARCH_MAPPER, seed: int = 0, jobs: int = 1, progress: bool = False,
+                 mapper: InnerMapper = SEARCH_MAPPER, seed: int = 0, jobs: int = 1, progress: bool = False,
                  throttle: bool = False) -> None:
         if not networks:
             raise SpecError("networks: must name at least one network, got none")
@@ -287,7 +311,7 @@ class AcceleratorSearchProblem:
             return out
         if self._pool is None:
             if jobs[0].layers:
-                _run(_Job(jobs[0].accelerator, jobs[0].layers[:1], SEARCH_MAPPER, "edp", 0, False))  # compile once
+                _run(_Job(jobs[0].accelerator, jobs[0].layers[:1], self.mapper, "edp", 0, False))  # compile once
             self._pool = ProcessPoolExecutor(max_workers=self.jobs)
         for res in self._pool.map(_run, jobs):
             out.append(res)

@@ -9,7 +9,11 @@ Strategies: ``naas`` (CMA-ES over NAAS's encoding, started at the preset's encod
 shape and buffer sizes that fits the evaluation budget; connectivity genes stay at the
 preset's) and ``nsga2`` (multi-objective; the result's ``front`` is its Pareto set). Every
 strategy evaluates the preset's own encoding first, so the search never ends worse than
-the preset as its mapper sees it.
+the preset as its mapper sees it. ``mapper`` chooses the inner mapping search run for every
+layer shape of every candidate (:data:`~coexplore.hwsearch.problem.INNER_MAPPERS`:
+``default`` local search, or ``naas``, NAAS's CMA-ES over importance-encoded mappings, the
+paper's nested loop); the final comparison with the preset uses the default mapper either
+way, keeping the inner mapper's mappings where they are better.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from coexplore.errors import InfeasibleError, SpecError
 from coexplore.hwsearch.budget import Budget, resolve_budget
-from coexplore.hwsearch.problem import AcceleratorSearchProblem, DesignCost, check_objectives
+from coexplore.hwsearch.problem import INNER_MAPPERS, AcceleratorSearchProblem, DesignCost, check_objectives
 from coexplore.hwsearch.space import AcceleratorSpace, Design
 from coexplore.search.driver import optimize
 from coexplore.search.strategy import Strategy
@@ -85,6 +89,7 @@ class HwSearchResult:
     search_value: float
     front: tuple[FrontPoint, ...] = ()
     history: tuple[tuple[int, float], ...] = ()
+    mapper: str = "default"
 
     @property
     def evaluations_per_second(self) -> float:
@@ -111,7 +116,8 @@ class HwSearchResult:
                          "energy_pj": self.baseline_energy_pj, "latency_cycles": self.baseline_latency_cycles,
                          "area_mm2": self.baseline_area_mm2},
             "edp_ratio": self.edp_ratio, "objective": ",".join(self.objectives), "strategy": self.strategy,
-            "mode": self.mode, "seed": self.seed, "evaluations": self.evaluations, "designs": self.designs,
+            "mode": self.mode, "mapper": self.mapper, "seed": self.seed, "evaluations": self.evaluations,
+            "designs": self.designs,
             "seconds": self.seconds, "search_seconds": self.search_seconds,
             "evaluations_per_second": self.evaluations_per_second, "search_value": self.search_value,
             "best_is_preset": self.design is None,
@@ -156,7 +162,7 @@ def search_accelerator(
     networks: Sequence[str | Network], budget_preset: str | Accelerator, objective: str | Sequence[str] = "edp", *,
     strategy: str = "naas", mode: str = "full", seed: int = 0, budget_evals: int = 300,
     max_seconds: float | None = None, jobs: int = 1, progress: bool = False, popsize: int | None = None,
-    throttle: bool = False, finalists: int = 3,
+    throttle: bool = False, finalists: int = 3, mapper: str = "default",
 ) -> HwSearchResult:
     """Search the best accelerator for ``networks`` under the resources of ``budget_preset``.
 
@@ -175,6 +181,7 @@ def search_accelerator(
         progress: A progress bar on stderr.
         popsize: Candidates per batch (CMA-ES population, NSGA-II population, ...).
         throttle: Bandwidth-limited latency (then the DRAM bandwidth is searched too).
+        mapper: The inner mapping search per layer shape and candidate: ``default`` or ``naas``.
         finalists: The best designs of the search (by the search mapper) that are re-mapped
             with the default mapper; the best of them, or the preset if none beats it, is
             the result's ``best`` (``design`` is None when it is the preset).
@@ -187,6 +194,8 @@ def search_accelerator(
     objectives = check_objectives(objective.split(",") if isinstance(objective, str) else list(objective))
     if strategy not in STRATEGIES:
         raise SpecError(f"strategy: must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if mapper not in INNER_MAPPERS:
+        raise SpecError(f"mapper: must be one of {', '.join(INNER_MAPPERS)}, got {mapper!r}")
     if not isinstance(budget_evals, int) or budget_evals < 1:
         raise SpecError(f"budget_evals: must be an integer >= 1, got {budget_evals!r}")
     if len(objectives) > 1 and strategy != "nsga2":
@@ -204,7 +213,7 @@ def search_accelerator(
                 seen[d] = float(v)
 
     with AcceleratorSearchProblem(space=space, networks=nets, objectives=objectives, seed=seed, jobs=jobs,
-                                  progress=progress, throttle=throttle) as problem:
+                                  progress=progress, throttle=throttle, mapper=INNER_MAPPERS[mapper]) as problem:
         strat = make_hw_strategy(strategy, space, seed=seed, budget_evals=budget_evals, popsize=popsize, jobs=jobs)
         res = optimize(problem, strat, max_evals=budget_evals, max_seconds=max_seconds, on_batch=record)
         search_seconds = time.perf_counter() - t0
@@ -238,7 +247,7 @@ def search_accelerator(
         baseline_energy_pj=base.energy_pj, baseline_latency_cycles=base.latency_cycles,
         baseline_area_mm2=template.area_mm2, budget=budget, objectives=objectives, strategy=strategy, mode=mode,
         seed=seed, evaluations=res.evaluated, designs=problem.evaluated_designs, search_seconds=search_seconds,
-        seconds=time.perf_counter() - t0, search_value=ranked[0][1], front=front, history=res.history,
+        seconds=time.perf_counter() - t0, search_value=ranked[0][1], front=front, history=res.history, mapper=mapper,
     )
 
 

@@ -19,7 +19,8 @@ Problem keys by kind:
 * ``nas``: ``space`` (nb201, chain, blocks), ``dataset``, ``accuracy`` (table, train),
   ``latency`` (table, cost-model, none), ``accelerator``, ``latency_file``, ``framework``,
   ``max_latency_ms`` or ``latency_percentile``, ``epochs``. Objectives: accuracy [, latency].
-* ``hwsearch``: ``networks`` (list), ``budget`` (accelerator preset), ``mode`` (full, sizing).
+* ``hwsearch``: ``networks`` (list), ``budget`` (accelerator preset), ``mode`` (full, sizing),
+  ``mapper`` (the inner mapping search: default, naas).
   Objectives: any of edp, energy, latency, edap, area. Strategies: naas, random, grid, nsga2.
 * ``mapping``: ``network`` and ``accelerator``, ``mapper`` (default, exhaustive, ...): one trial
   maps one distinct layer shape. Objectives: edp, energy or latency.
@@ -52,7 +53,7 @@ KINDS = ("nas", "hwsearch", "mapping", "codesign")
 _PROBLEM_KEYS = {
     "nas": {"kind", "space", "dataset", "accuracy", "latency", "accelerator", "latency_file", "framework",
             "max_latency_ms", "latency_percentile", "epochs"},
-    "hwsearch": {"kind", "networks", "budget", "mode"},
+    "hwsearch": {"kind", "networks", "budget", "mode", "mapper"},
     "mapping": {"kind", "network", "accelerator", "mapper"},
     "codesign": {"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride", "max_latency_cycles",
                  "max_area_mm2", "board", "timing_ms", "epochs", "prune", "max_layers"},
@@ -207,6 +208,8 @@ def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
         string("budget", required=True)
         if p.get("mode", "full") not in ("full", "sizing"):
             errs.append(f"{path}.mode: must be full or sizing, got {p.get('mode')!r}")
+        if p.get("mapper", "default") not in ("default", "naas"):
+            errs.append(f"{path}.mapper: must be default or naas (the inner mapping search), got {p.get('mapper')!r}")
     elif kind == "codesign":
         space = p.get("space", "nb201")
         if space not in ("nb201", "chain"):

@@ -58,7 +58,7 @@ def build_problem(config: StudyConfig) -> Any:
         return _codesign_problem(config)
     if config.kind == "hwsearch":
         from coexplore.hwsearch.budget import resolve_budget
-        from coexplore.hwsearch.problem import AcceleratorSearchProblem
+        from coexplore.hwsearch.problem import INNER_MAPPERS, AcceleratorSearchProblem
         from coexplore.hwsearch.space import AcceleratorSpace
         from coexplore.presets.networks import get_network
 
@@ -67,7 +67,8 @@ def build_problem(config: StudyConfig) -> Any:
             raise SpecError(f"problem.budget: must be an accelerator preset, got {p['budget']!r}")
         hw_space = AcceleratorSpace(template=template, budget=budget, mode=p.get("mode", "full"))
         return AcceleratorSearchProblem(space=hw_space, networks=[get_network(n) for n in p["networks"]],
-                                        objectives=config.objectives, seed=config.seed, jobs=1)
+                                        objectives=config.objectives, seed=config.seed, jobs=1,
+                                        mapper=INNER_MAPPERS[p.get("mapper", "default")])
     from coexplore.mapper.network_problem import NetworkMappingProblem
     from coexplore.resolve import resolve_accelerator, resolve_network
 
