@@ -71,6 +71,7 @@ def optimize(
     """
     if max_evals is None and max_seconds is None and stop is None and not strategy.exhaustive:
         raise ValueError("optimize: give max_evals or max_seconds for a strategy that does not terminate")
+    strategy.bind(problem, max_evals)
     t0 = time.perf_counter()
     evaluated = feasible = 0
     best: Any = None

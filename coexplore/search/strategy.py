@@ -20,6 +20,19 @@ class Strategy(ABC):
 
     name: str = "strategy"
 
+    def setup(self, problem: Any, budget: int | None) -> None:  # noqa: B027 - optional hook
+        """Bind to ``problem`` before the first ask (generic strategies read its ``encoding`` and
+        ``objectives``; ``budget`` is the number of evaluations the driver will allow, or None).
+
+        Strategies written for one problem take it in their constructor and need nothing here.
+        """
+
+    def bind(self, problem: Any, budget: int | None) -> None:
+        """:meth:`setup` once (the driver calls this; a strategy restored from a checkpoint is bound already)."""
+        if not getattr(self, "_setup_done", False):
+            self.setup(problem, budget)
+            self._setup_done = True
+
     @abstractmethod
     def ask(self) -> Any:
         """The next batch of candidates (non-empty unless ``finished``)."""

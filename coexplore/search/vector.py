@@ -64,20 +64,48 @@ def _initial(initial: Any, dim: int) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
+class _BoxStrategy(Strategy):
+    """Binds to a problem's :class:`~coexplore.search.encoding.Box` when the dimension was not given."""
+
+    dim: int
+
+    def _bind(self, dim: int) -> None:
+        raise NotImplementedError
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        from coexplore.search.encoding import Box, encoding_of
+
+        enc = encoding_of(problem)
+        if enc is None and getattr(self, "dim", None) is not None:
+            return  # built for its problem already (dim given): nothing to bind
+        if not isinstance(enc, Box):
+            raise SpecError(f"strategy {self.name}: searches a box of reals in [0, 1]^d, got a problem with "
+                            f"{'no' if enc is None else enc.kind} encoding")
+        if getattr(self, "dim", None) not in (None, enc.dim):
+            raise SpecError(f"strategy {self.name}: built for dim {self.dim}, the problem has {enc.dim}")
+        self._bind(enc.dim)
+
+
 def _ok(evaluation: Evaluation) -> np.ndarray:
     return evaluation.feasible & np.isfinite(evaluation.values).all(axis=1)
 
 
-class RandomVectors(Strategy):
+class RandomVectors(_BoxStrategy):
     """Uniform random vectors, ``batch`` per ask; ``initial`` vectors come first."""
 
     name = "random"
 
-    def __init__(self, *, dim: int, seed: int = 0, batch: int = 32, initial: Any = None) -> None:
-        _check(dim, batch=batch)
-        self.dim, self.batch = dim, batch
+    def __init__(self, *, dim: int | None = None, seed: int = 0, batch: int = 32, initial: Any = None) -> None:
+        _check(dim or 1, batch=batch)
+        self.batch, self._initial_arg = batch, initial
         self.rng = np.random.default_rng(seed)
-        self._initial = _initial(initial, dim)
+        if dim is not None:
+            self._bind(dim)
+
+    def _bind(self, dim: int) -> None:
+        _check(dim)
+        self.dim = dim
+        self._initial = _initial(self._initial_arg, dim)
 
     def ask(self) -> VectorBatch:
         first, self._initial = self._initial, np.zeros((0, self.dim))
@@ -134,7 +162,7 @@ def _import_cma() -> Any:
     return cma
 
 
-class CmaEs(Strategy):
+class CmaEs(_BoxStrategy):
     """CMA-ES (``cma`` package) bounded to [0, 1]^d, restarted (IPOP) when it stops.
 
     One ask is one population. Infeasible candidates get the worst feasible value of
@@ -145,21 +173,26 @@ class CmaEs(Strategy):
 
     name = "cmaes"
 
-    def __init__(self, *, dim: int, seed: int = 0, popsize: int | None = None, sigma0: float = 0.3,
+    def __init__(self, *, dim: int | None = None, seed: int = 0, popsize: int | None = None, sigma0: float = 0.3,
                  x0: Any = None, max_popsize: int | None = None) -> None:
-        _check(dim)
         if popsize is not None and (not isinstance(popsize, int) or popsize < 2):
             raise SpecError(f"popsize: must be None or an integer >= 2, got {popsize!r}")
         if not 0 < sigma0 <= 1:
             raise SpecError(f"sigma0: must be in (0, 1], got {sigma0!r}")
-        self.dim, self.sigma0 = dim, sigma0
-        self.popsize = popsize or 4 + int(3 * math.log(dim))
-        self.max_popsize = max_popsize or 8 * self.popsize
+        self.sigma0, self._popsize_arg, self._max_popsize_arg, self._x0_arg = sigma0, popsize, max_popsize, x0
         self.rng = np.random.default_rng(seed)
-        self.x0 = None if x0 is None else _initial(x0, dim)[0]
         self.restarts = -1
         self._es: Any = None
         self._x: np.ndarray | None = None
+        if dim is not None:
+            self._bind(dim)
+
+    def _bind(self, dim: int) -> None:
+        _check(dim)
+        self.dim = dim
+        self.popsize = self._popsize_arg or 4 + int(3 * math.log(dim))
+        self.max_popsize = self._max_popsize_arg or 8 * self.popsize
+        self.x0 = None if self._x0_arg is None else _initial(self._x0_arg, dim)[0]
 
     def _restart(self) -> None:
         cma = _import_cma()
@@ -189,8 +222,10 @@ class CmaEs(Strategy):
         if self._x is None or len(evaluation) != len(self._x):  # a budget-truncated batch: nothing to learn
             self._x = None
             return
-        v = evaluation.values[:, 0].astype(np.float64)
         ok = _ok(evaluation)
+        # several objectives: the non-domination rank in the population (a scalar CMA-ES can rank)
+        v = (evaluation.values[:, 0] if evaluation.values.shape[1] == 1 else
+             fronts(evaluation.values, ok)).astype(np.float64)
         f = np.where(ok, v, 0.0)
         if not ok.all():
             top = float(f[ok].max()) if ok.any() else 0.0
@@ -255,26 +290,33 @@ def crowding_distance(values: np.ndarray) -> np.ndarray:
     return dist
 
 
-class Nsga2(Strategy):
+class Nsga2(_BoxStrategy):
     """NSGA-II over [0, 1]^d: the first ask is ``pop`` random vectors (``initial`` first),
     every later ask ``pop`` offspring (binary tournament on rank and crowding, SBX
     crossover, polynomial mutation); tell keeps the best ``pop`` of parents + offspring."""
 
     name = "nsga2"
 
-    def __init__(self, *, dim: int, seed: int = 0, pop: int = 40, crossover_prob: float = 0.9,
+    def __init__(self, *, dim: int | None = None, seed: int = 0, pop: int = 40, crossover_prob: float = 0.9,
                  eta_crossover: float = 15.0, eta_mutation: float = 20.0, mutation_prob: float | None = None,
                  initial: Any = None) -> None:
-        _check(dim, pop=pop)
-        self.dim, self.pop = dim, pop
+        _check(dim or 1, pop=pop)
+        self.pop = pop
         self.crossover_prob, self.eta_c, self.eta_m = crossover_prob, eta_crossover, eta_mutation
-        self.mutation_prob = mutation_prob if mutation_prob is not None else 1.0 / dim
+        self._mutation_prob_arg, self._initial_arg = mutation_prob, initial
         self.rng = np.random.default_rng(seed)
-        self._initial = _initial(initial, dim)
-        self._x = np.zeros((0, dim))
         self._f: np.ndarray | None = None
         self._rank = np.zeros(0, dtype=np.int64)
         self._crowd = np.zeros(0)
+        if dim is not None:
+            self._bind(dim)
+
+    def _bind(self, dim: int) -> None:
+        _check(dim)
+        self.dim = dim
+        self.mutation_prob = self._mutation_prob_arg if self._mutation_prob_arg is not None else 1.0 / dim
+        self._initial = _initial(self._initial_arg, dim)
+        self._x = np.zeros((0, dim))
 
     def ask(self) -> VectorBatch:
         if self._f is None or len(self._x) < 2:
