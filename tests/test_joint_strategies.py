@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -255,12 +256,20 @@ def test_a_different_config_under_an_existing_name_is_refused(problem: NB201Grid
     assert "study 'mine': exists" in capsys.readouterr().err
 
 
-def test_help_lists_every_recipe_and_strategy() -> None:
-    from coexplore.cli.codesign_commands import RECIPE_NAMES, STRATEGY_NAMES
+def test_help_lists_every_recipe_and_strategy(capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from coexplore.cli.codesign_commands import RECIPE_NAMES
+    from coexplore.cli.main import main
     from coexplore.joint.registry import JOINT_STRATEGIES
+    from coexplore.search.registry import generic_names
     from coexplore.study.codesign import load_recipe, recipe_names
 
-    assert [s.strip() for s in STRATEGY_NAMES.split(",")] == list(JOINT_STRATEGIES)
+    monkeypatch.setenv("COLUMNS", "4000")  # no line breaks inside hyphenated names
+    with pytest.raises(SystemExit):
+        main(["codesign", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in [*JOINT_STRATEGIES, *generic_names()]:
+        assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text), name
     assert [s.strip() for s in RECIPE_NAMES.split(",")] == list(recipe_names())
     for name in recipe_names():
         cfg = load_recipe(name)

@@ -10,7 +10,6 @@ from typing import Any
 __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
-STRATEGY_NAMES = "codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random"
 RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
                 "nb201-eyeriss, nb201-eyeriss-codesign")
 
@@ -32,7 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--recipe", default=None, help=f"a shipped recipe: {RECIPE_NAMES}")
     src.add_argument("config", nargs="?", default=None, help="a study YAML of kind codesign")
-    p.add_argument("--strategy", default=None, help=f"override the recipe's strategy: {STRATEGY_NAMES}")
+    from coexplore.study.kinds import kind_strategies  # names from the registries (light imports)
+
+    own, generic = kind_strategies("codesign")
+    p.add_argument("--strategy", default=None, help=f"override the recipe's strategy: {', '.join(own)}; or a generic "
+                   f"one: {', '.join(generic)} (coexplore list strategies)")
     p.add_argument("--budget-evals", type=_budget, default=None, metavar="N",
                    help="pair evaluations (or 'all': every pair, for codesign-nas)")
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")

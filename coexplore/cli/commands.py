@@ -18,9 +18,10 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("list", help="list presets: networks, accelerators, layers NET, technologies")
-    p.add_argument("what", choices=["networks", "accelerators", "layers", "technologies"])
+    p = sub.add_parser("list", help="list presets (networks, accelerators, layers NET, technologies) or strategies")
+    p.add_argument("what", choices=["networks", "accelerators", "layers", "technologies", "strategies"])
     p.add_argument("name", nargs="?", help="network for `list layers`")
+    p.add_argument("--kind", help="with `list strategies`: one problem kind (nas, hwsearch, mapping, codesign)")
     _add_json(p)
     p.set_defaults(func=cmd_list)
 
@@ -121,6 +122,16 @@ def cmd_list(args: argparse.Namespace) -> Any:
         if not args.json:
             fmt.table(["layer", "shape", "MACs"], [[r["name"], r["spec"], f"{r['macs']:,}"] for r in rows])
         return rows
+    if args.what == "strategies":
+        from coexplore.study.kinds import strategy_table
+
+        table = strategy_table(args.kind)
+        if not args.json:
+            for kind, entries in table.items():
+                print(f"{kind}:")
+                for e in entries:
+                    print(f"  {e['name']:16s} {e['origin']:22s} {e['description']}")
+        return table
     registries: dict[str, Registry[Any]] = {
         "networks": NETWORKS, "accelerators": ACCELERATORS, "technologies": TECHNOLOGIES,
     }

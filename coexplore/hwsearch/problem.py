@@ -38,6 +38,7 @@ from coexplore.mapper.problem import LayerMappingProblem
 from coexplore.mapper.strategies.local import LocalSearchMapper
 from coexplore.mapping.encoding import MappingBatch
 from coexplore.search.driver import optimize
+from coexplore.search.encoding import Box
 from coexplore.search.problem import Evaluation
 from coexplore.search.strategy import Strategy
 from coexplore.search.vector import VectorBatch
@@ -204,6 +205,11 @@ class AcceleratorSearchProblem:
     @property
     def objectives(self) -> tuple[str, ...]:
         return self._objectives
+
+    @property
+    def encoding(self) -> Box:
+        """NAAS's accelerator genome in [0, 1]^dim (what generic strategies search)."""
+        return Box(self.space.dim, tuple(self.space.genes))
 
     def __enter__(self) -> AcceleratorSearchProblem:
         return self

@@ -36,9 +36,16 @@ from coexplore.spec.hardware import Accelerator
 from coexplore.spec.io import accelerator_to_dict, save_accelerator_yaml
 from coexplore.spec.workload import Network
 
-__all__ = ["STRATEGIES", "FrontPoint", "HwSearchResult", "make_hw_strategy", "search_accelerator"]
+__all__ = [
+    "STRATEGIES", "STRATEGY_DESCRIPTIONS", "FrontPoint", "HwSearchResult", "make_hw_strategy", "search_accelerator"]
 
 STRATEGIES = ("naas", "random", "grid", "nsga2")
+STRATEGY_DESCRIPTIONS = {
+    "naas": "NAAS: CMA-ES over the accelerator encoding, started at the preset's",
+    "random": "uniform random encodings, the preset's first",
+    "grid": "full factorial grid over PE count, array shape and buffer sizes within the budget",
+    "nsga2": "NSGA-II over the encoding (several objectives: the result's front), the preset's first",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,7 +44,7 @@ import numpy as np
 from coexplore.cost.fpga import SCHEDULES, FpgaDesign
 from coexplore.cost.fpga_pipeline import PipelineCost, pipeline_cost
 from coexplore.errors import SpecError
-from coexplore.joint.problem import PairBatch
+from coexplore.joint.problem import PairEncoded
 from coexplore.presets.boards import FpgaBoard
 from coexplore.search.problem import Evaluation
 from coexplore.spec.workload import Layer
@@ -66,7 +66,7 @@ class PairHardware:
     designs: tuple[FpgaDesign, ...]
 
 
-class ChainFpgaProblem:
+class ChainFpgaProblem(PairEncoded):
     """FNAS chains on the digits x layer-pipelined tilings on ``board`` under ``timing_ms``.
 
     Args:
@@ -154,8 +154,9 @@ class ChainFpgaProblem:
                                                      params=params, designs=designs)
         return hit
 
-    def hardware(self, cands: PairBatch) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def hardware(self, cands: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(latency cycles, resources (n, 2) DSP and BRAM18, resource violations) from the analytical model."""
+        cands = self.as_pairs(cands)
         latency = np.zeros(len(cands), dtype=np.int64)
         res = np.zeros((len(cands), 2), dtype=np.int64)
         reasons = [""] * len(cands)
@@ -169,13 +170,15 @@ class ChainFpgaProblem:
                 reasons[i] = f"fpga: BRAM18 over the {self.board.bram18k} of {self.board.name}"
         return latency, res, reasons
 
-    def meets_spec(self, cands: PairBatch) -> np.ndarray:
+    def meets_spec(self, cands: Any) -> np.ndarray:
         """bool (n,): the pair fits the board and meets the timing spec (analytical; nothing is trained)."""
+        cands = self.as_pairs(cands)
         latency, _, reasons = self.hardware(cands)
         return np.array([not r for r in reasons], dtype=bool) & (latency <= self.spec_cycles)
 
-    def efficiency(self, cands: PairBatch) -> np.ndarray:
+    def efficiency(self, cands: Any) -> np.ndarray:
         """Pipeline efficiency in [0, 1] of each pair (:mod:`coexplore.cost.fpga_pipeline`)."""
+        cands = self.as_pairs(cands)
         return np.array([self.pair(cands.arch[i], cands.hw[i]).cost.efficiency for i in range(len(cands))])
 
     def accuracy(self, arch_row: np.ndarray) -> float:
@@ -188,7 +191,8 @@ class ChainFpgaProblem:
             self.train_seconds[key] = time.perf_counter() - t0
         return self._accuracy[key]
 
-    def evaluate(self, cands: PairBatch) -> Evaluation:
+    def evaluate(self, cands: Any) -> Evaluation:
+        cands = self.as_pairs(cands)
         latency, _, reasons = self.hardware(cands)
         values = np.full((len(cands), 2), np.inf)
         ok = np.array([not r for r in reasons], dtype=bool)
@@ -206,7 +210,8 @@ class ChainFpgaProblem:
             values[i] = (-acc, float(latency[i]))
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
 
-    def describe(self, cands: PairBatch, i: int) -> dict[str, Any]:
+    def describe(self, cands: Any, i: int) -> dict[str, Any]:
+        cands = self.as_pairs(cands)
         arch, hw = self.canonical(cands.arch[i:i + 1], cands.hw[i:i + 1])
         chain = self.space.from_choices(arch[0].tolist())
         p = self.pair(arch[0], hw[0])

@@ -41,6 +41,7 @@ from coexplore.joint.front import (
     perf_per_area,
 )
 from coexplore.joint.space import DesignGrid, eyeriss_grid
+from coexplore.search.encoding import Categorical, ChoiceBatch
 from coexplore.search.problem import Evaluation
 
 __all__ = ["COST_OBJECTIVES", "MAXIMISED", "OBJECTIVES", "NB201GridProblem", "PairBatch", "objective_values"]
@@ -80,6 +81,38 @@ class PairBatch:
                          np.asarray(hw, dtype=np.int64).reshape(len(hw), -1))
 
 
+class PairEncoded:
+    """A joint problem's candidates as one categorical vector: the network's decisions, then the
+    hardware's (what generic strategies search); :meth:`as_pairs` accepts either form."""
+
+    arch_cards: tuple[int, ...]
+    hw_cards: tuple[int, ...]
+
+    @property
+    def encoded_hw_cards(self) -> tuple[int, ...]:
+        """The hardware's decisions in the encoding (the problem's own by default)."""
+        return tuple(self.hw_cards)
+
+    def decode_hw(self, rows: np.ndarray) -> np.ndarray:
+        """Hardware choices of encoded hardware decisions (the identity by default)."""
+        return rows
+
+    @property
+    def encoding(self) -> Categorical:
+        hw = self.encoded_hw_cards
+        return Categorical(tuple(self.arch_cards) + hw, tuple(f"net{i}" for i in range(len(self.arch_cards))) +
+                           tuple(f"hw{i}" for i in range(len(hw))))
+
+    def as_pairs(self, cands: Any) -> PairBatch:
+        if isinstance(cands, PairBatch):
+            return cands
+        if isinstance(cands, ChoiceBatch):
+            self.encoding.check(cands)
+            a = len(self.arch_cards)
+            return PairBatch(cands.x[:, :a], self.decode_hw(cands.x[:, a:]))
+        raise SpecError(f"candidates: must be a PairBatch or a ChoiceBatch, got {type(cands).__name__}")
+
+
 def objective_values(objectives: tuple[str, ...], accuracy: np.ndarray, latency: np.ndarray, energy: np.ndarray,
                      area: np.ndarray, clock_ghz: float = 1.0) -> np.ndarray:
     """The minimised value matrix (n, k): accuracy and perf/area negated, costs as they are."""
@@ -89,7 +122,7 @@ def objective_values(objectives: tuple[str, ...], accuracy: np.ndarray, latency:
     return np.column_stack([np.asarray(cols[o](), dtype=np.float64) for o in objectives])
 
 
-class NB201GridProblem:
+class NB201GridProblem(PairEncoded):
     """NAS-Bench-201 cells x a design grid under a preset budget, priced by the cost table.
 
     Args:
@@ -119,6 +152,7 @@ class NB201GridProblem:
         if not isinstance(design_stride, int) or design_stride < 1:
             raise SpecError(f"problem.design_stride: must be an integer >= 1, got {design_stride!r}")
         self.grid = grid or eyeriss_grid()
+        self.design_stride = design_stride
         self.clock_ghz = float(self.grid.template.clock_ghz)  # every design keeps the template's clock
         self.space = NB201Space(dataset=dataset)
         self.objectives = tuple(objectives)
@@ -146,6 +180,15 @@ class NB201GridProblem:
         self.reference_column = int(np.searchsorted(self.grid_index, self.reference_design))
 
     # -- decisions <-> indices ---------------------------------------------------------------
+    @property
+    def encoded_hw_cards(self) -> tuple[int, ...]:
+        """The grid's axes; with ``design_stride`` > 1 one decision over the kept designs instead (the axes
+        would mostly name designs the thinned space left out)."""
+        return tuple(self.hw_cards) if self.design_stride == 1 else (len(self.designs),)
+
+    def decode_hw(self, rows: np.ndarray) -> np.ndarray:
+        return rows if self.design_stride == 1 else self.hw_choices[rows[:, 0]]
+
     @property
     def n_pairs(self) -> int:
         """Pairs of the space: networks x designs (infeasible designs included)."""
@@ -198,7 +241,8 @@ class NB201GridProblem:
             latency += c[:, s] * self.table.latency_cycles[s, column]
         return energy, latency, self.table.area_mm2[column]
 
-    def evaluate(self, cands: PairBatch) -> Evaluation:
+    def evaluate(self, cands: Any) -> Evaluation:
+        cands = self.as_pairs(cands)
         n = len(cands)
         idx = self.arch_index(cands.arch)
         col = self.column(cands.hw)
@@ -231,11 +275,12 @@ class NB201GridProblem:
                 ok[rows[over]] = False
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
 
-    def metrics(self, cands: PairBatch) -> dict[str, np.ndarray]:
+    def metrics(self, cands: Any) -> dict[str, np.ndarray]:
         """Every metric of each pair, float (n,) arrays: ``accuracy`` (%), ``latency_cycles``, ``energy_pj``,
         ``area_mm2``, ``perf_per_area`` (images/s/cm²); NaN where the pair has no cost (not a design of the
         space, or a design that cannot map every layer). Hard limits are not applied: a strategy's reward
         may need how far a pair is over one."""
+        cands = self.as_pairs(cands)
         idx, col = self.arch_index(cands.arch), self.column(cands.hw)
         ok = (idx >= 0) & (col >= 0)
         ok[ok] = self.table.feasible[col[ok]]
@@ -248,12 +293,13 @@ class NB201GridProblem:
             out["perf_per_area"][ok] = perf_per_area(latency, area, self.clock_ghz)
         return out
 
-    def describe(self, cands: PairBatch, i: int) -> dict[str, Any]:
+    def describe(self, cands: Any, i: int) -> dict[str, Any]:
         return self.describe_many(cands, [i])[0]
 
-    def describe_many(self, cands: PairBatch, rows: Sequence[int]) -> list[dict[str, Any]]:
+    def describe_many(self, cands: Any, rows: Sequence[int]) -> list[dict[str, Any]]:
         """The parameters of candidates ``rows``: the pair, its accelerator and (for a priced design) its
         latency and energy, priced in one vectorised sum (a study describes every trial it stores)."""
+        cands = self.as_pairs(cands)
         r = np.asarray(rows, dtype=np.int64)
         idx, col = self.arch_index(cands.arch[r]), self.column(cands.hw[r])
         priced = (idx >= 0) & (col >= 0)

@@ -9,7 +9,7 @@ from typing import Any
 from coexplore.errors import SpecError
 from coexplore.search.strategy import Strategy
 
-__all__ = ["JOINT_STRATEGIES", "make_joint_strategy"]
+__all__ = ["JOINT_STRATEGIES", "describe_joint_strategy", "make_joint_strategy"]
 
 
 def _classes() -> dict[str, Callable[..., Strategy]]:
@@ -29,6 +29,12 @@ JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", 
 #: Strategies whose fitness takes every objective after accuracy as a positive cost (log-scaled):
 #: a maximised objective (perf_per_area) would be silently ignored, so it is refused.
 _COSTS_ONLY = ("naas", "fnas", "dance")
+
+
+def describe_joint_strategy(name: str) -> str:
+    """The first line of strategy ``name``'s docstring (what ``coexplore list strategies`` prints)."""
+    doc = (_classes()[name].__doc__ or "").strip().splitlines()
+    return doc[0] if doc else ""
 
 
 def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **params: Any) -> Strategy:

@@ -18,6 +18,7 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.nas.evaluators import Evaluator
 from coexplore.nas.space import ArchSpace
+from coexplore.search.encoding import Categorical, ChoiceBatch
 from coexplore.search.problem import Evaluation
 
 __all__ = ["NAS_OBJECTIVES", "NasProblem", "Query"]
@@ -61,6 +62,18 @@ class NasProblem:
     def objectives(self) -> tuple[str, ...]:
         return self._objectives
 
+    @property
+    def encoding(self) -> Categorical:
+        """The space's decisions: what generic strategies search."""
+        return Categorical(tuple(self.space.cardinalities))
+
+    def archs(self, candidates: Any) -> list[Any]:
+        """Architectures of a candidate list, or of a :class:`ChoiceBatch`'s decision vectors."""
+        if isinstance(candidates, ChoiceBatch):
+            self.encoding.check(candidates)
+            return [self.space.from_choices(row.tolist()) for row in candidates.x]
+        return list(candidates)
+
     def latency_ms(self, archs: Sequence[Any]) -> np.ndarray:
         """Latency of ``archs`` (NaN without a latency evaluator)."""
         if self.latency is None:
@@ -82,7 +95,7 @@ class NasProblem:
         return self.screen(archs)[1]
 
     def evaluate(self, candidates: Any) -> Evaluation:
-        archs = list(candidates)
+        archs = self.archs(candidates)
         lat, ok, reasons = self.screen(archs)
         values = np.full((len(archs), len(self._objectives)), np.inf)
         todo = [i for i in np.flatnonzero(ok) if archs[i] not in self._known]
@@ -100,7 +113,7 @@ class NasProblem:
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
 
     def describe(self, candidates: Any, i: int) -> dict[str, Any]:
-        arch = candidates[i]
+        arch = self.archs(candidates.take([i]))[0] if isinstance(candidates, ChoiceBatch) else candidates[i]
         out: dict[str, Any] = {"arch": self.space.format(arch)}
         index = getattr(self.space, "index", None)
         if callable(index):

@@ -36,6 +36,12 @@ Problem keys by kind:
   codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random
   (:mod:`coexplore.joint`).
 
+Generic strategies: every kind whose problem declares an encoding (nas and codesign:
+categorical decision vectors; hwsearch: the NAAS genome in [0, 1]^d) also runs the generic
+strategies of :mod:`coexplore.search.registry` (``evolution``, ``reinforce``, ``nsga2``,
+``cma-es``, ``optuna-tpe``, ``optuna-nsga2``, ``random``) where the kind has no strategy of its
+own by that name; ``coexplore list strategies`` prints which is which (:mod:`coexplore.study.kinds`).
+
 Every mistake is reported with its field path in one :class:`~coexplore.errors.SpecError`.
 """
 
@@ -46,33 +52,14 @@ from pathlib import Path
 from typing import Any
 
 from coexplore.errors import SpecError
+from coexplore.study.kinds import KINDS as PROBLEM_KINDS
+from coexplore.study.kinds import kind_strategies
 
 __all__ = ["KINDS", "StudyConfig", "load_config"]
 
-KINDS = ("nas", "hwsearch", "mapping", "codesign")
-_PROBLEM_KEYS = {
-    "nas": {"kind", "space", "dataset", "accuracy", "latency", "accelerator", "latency_file", "framework",
-            "max_latency_ms", "latency_percentile", "epochs"},
-    "hwsearch": {"kind", "networks", "budget", "mode", "mapper"},
-    "mapping": {"kind", "network", "accelerator", "mapper"},
-    "codesign": {"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride", "max_latency_cycles",
-                 "max_area_mm2", "board", "timing_ms", "epochs", "prune", "max_layers"},
-}
-_OBJECTIVES = {
-    "nas": ("accuracy", "latency"),
-    "hwsearch": ("edp", "energy", "latency", "edap", "area"),
-    "mapping": ("edp", "energy", "latency"),
-    "codesign": ("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
-}
+KINDS = tuple(PROBLEM_KINDS.names())
 #: Objectives that are maximised; every other one is minimised.
 _MAXIMISED = ("accuracy", "perf_per_area")
-_STRATEGIES = {
-    "nas": ("random", "evolution", "reinforce", "brp"),
-    "hwsearch": ("naas", "random", "grid", "nsga2"),
-    "mapping": ("layers",),
-    "codesign": ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random"),
-}
-_DEFAULT_STRATEGY = {"nas": "evolution", "hwsearch": "naas", "mapping": "layers", "codesign": "naas"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,23 +112,27 @@ class StudyConfig:
                 errs.append(f"{source}.problem.kind: must be one of {', '.join(KINDS)}, got {kind!r}")
                 kind = None
             else:
+                keys = PROBLEM_KINDS.get(kind).keys
                 errs += [f"{source}.problem.{k}: unknown key for kind {kind}; valid: "
-                         f"{', '.join(sorted(_PROBLEM_KEYS[kind] - {'kind'}))}"
-                         for k in sorted(set(problem) - _PROBLEM_KEYS[kind])]
+                         f"{', '.join(sorted(keys - {'kind'}))}"
+                         for k in sorted(set(problem) - keys)]
                 errs += _check_problem(kind, problem, f"{source}.problem")
-        objectives = data.get("objectives", ["accuracy"] if kind == "nas" else ["accuracy", "edp"]
-                              if kind == "codesign" else ["edp"])
+        objectives = data.get("objectives", list(PROBLEM_KINDS.get(kind).default_objectives) if kind else ["edp"])
+        if kind is not None and PROBLEM_KINDS.get(kind).free_objectives and "objectives" not in data:
+            errs.append(f"{source}.objectives: required for kind {kind} (the problem's objective names), got nothing")
         if isinstance(objectives, str):
             objectives = [o.strip() for o in objectives.split(",")]
         if not isinstance(objectives, list) or not objectives or not all(isinstance(o, str) for o in objectives):
             errs.append(f"{source}.objectives: must be a non-empty list of names, got {objectives!r}")
             objectives = []
         elif kind is not None:
-            bad = [o for o in objectives if o not in _OBJECTIVES[kind]]
+            pk = PROBLEM_KINDS.get(kind)
+            valid_objectives = pk.objectives
+            bad = [] if pk.free_objectives else [o for o in objectives if o not in valid_objectives]
             if bad:
                 errs.append(f"{source}.objectives: {', '.join(map(repr, bad))} not valid for kind {kind}; valid: "
-                            f"{', '.join(_OBJECTIVES[kind])}")
-            if kind in ("nas", "codesign") and objectives and objectives[0] != "accuracy":
+                            f"{', '.join(valid_objectives)}")
+            if PROBLEM_KINDS.get(kind).accuracy_first and objectives and objectives[0] != "accuracy":
                 errs.append(f"{source}.objectives: a {kind} study's first objective must be accuracy, got "
                             f"{objectives[0]!r}")
         strat = data.get("strategy", {})
@@ -150,10 +141,11 @@ class StudyConfig:
         if not isinstance(strat, dict):
             errs.append(f"{source}.strategy: must be a name or {{name, params}}, got {strat!r}")
             strat = {}
-        sname = strat.get("name", _DEFAULT_STRATEGY.get(kind or "", ""))
+        sname = strat.get("name", PROBLEM_KINDS.get(kind).default_strategy if kind else "")
         params = strat.get("params", {})
-        if kind is not None and sname not in _STRATEGIES[kind]:
-            errs.append(f"{source}.strategy.name: must be one of {', '.join(_STRATEGIES[kind])} for kind {kind}, "
+        own, generic = kind_strategies(kind) if kind is not None else ([], [])
+        if kind is not None and sname not in own + generic:
+            errs.append(f"{source}.strategy.name: must be one of {', '.join(own + generic)} for kind {kind}, "
                         f"got {sname!r}")
         if not isinstance(params, dict):
             errs.append(f"{source}.strategy.params: must be a mapping, got {params!r}")
@@ -235,6 +227,8 @@ def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
                         f"got {p.get('accuracy_epochs')!r}")
         if space == "chain" and p.get("timing_ms") is None:
             errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
+    elif kind == "custom":
+        string("class", required=True)
     else:
         string("network", required=True)
         string("accelerator", required=True)

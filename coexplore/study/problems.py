@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from coexplore.errors import SpecError
+from coexplore.errors import SpecError, StudyError
 from coexplore.search.strategy import Strategy
 from coexplore.study.config import StudyConfig
+from coexplore.study.kinds import kind_strategies
 
-__all__ = ["build_problem", "build_strategy", "resolve_config"]
+__all__ = ["build_problem", "build_strategy", "is_generic", "resolve_config", "search_problem"]
 
 
 def resolve_config(config: StudyConfig) -> StudyConfig:
@@ -36,6 +37,9 @@ def resolve_config(config: StudyConfig) -> StudyConfig:
 def build_problem(config: StudyConfig) -> Any:
     """The problem of ``config`` (evaluated in one process; the study parallelises over candidates)."""
     p = config.problem
+    if config.kind == "custom":
+        raise StudyError(f"problem.kind: custom: the problem ({p.get('class', '?')}) is a Python object; pass it "
+                         f"again, e.g. Study.load(name, storage=...).optimize(problem=...)")
     if config.kind == "nas":
         from coexplore.nas.build import build_accuracy, build_latency, build_space, latency_limit
         from coexplore.nas.nb201 import NB201Space
@@ -98,9 +102,36 @@ def _codesign_problem(config: StudyConfig) -> Any:
                             progress=True)
 
 
+def is_generic(config: StudyConfig) -> bool:
+    """True when ``config``'s strategy is a generic one (not the kind's own of that name)."""
+    own, generic = kind_strategies(config.kind)
+    return config.strategy not in own and config.strategy in generic
+
+
+def search_problem(config: StudyConfig, problem: Any) -> Any:
+    """The problem the study's strategy searches: ``problem`` itself, or ``problem`` seen in the other
+    encoding when a generic strategy made for that one was chosen (decided by the config alone, so a
+    resumed study bridges the same way)."""
+    if not is_generic(config):
+        return problem
+    from coexplore.search.encoding import bridge, encoding_of
+    from coexplore.search.registry import made_for
+
+    enc = encoding_of(problem)
+    if enc is None:
+        raise SpecError(f"strategy.name: {config.strategy} is a generic strategy; a {config.kind} problem declares no "
+                        f"encoding for it")
+    return bridge(problem, made_for(config.strategy, enc.kind))
+
+
 def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
-    """A fresh, seeded strategy for ``problem``."""
+    """A fresh, seeded strategy for ``problem`` (for a generic strategy: :func:`search_problem`'s)."""
     params = dict(config.strategy_params)
+    if is_generic(config):
+        from coexplore.search.registry import make_strategy
+
+        strategy, _ = make_strategy(config.strategy, problem, seed=config.seed, budget=config.trials, params=params)
+        return strategy
     if config.kind == "codesign":
         from coexplore.joint.registry import make_joint_strategy
 
