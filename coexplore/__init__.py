@@ -10,6 +10,69 @@ Layers, lowest first (imports only go down; ``tests/test_layering.py`` enforces 
 * L3 ``search`` (the one ask/tell driver, problems, strategies' base, Pareto);
 * L4 ``mapper`` (mapping search for a layer and a network);
 * L8 ``api`` and ``cli`` (thin shells over the above).
+
+The names below are the curated Python API (imported on first use, so ``import coexplore``
+stays light); ``help(coexplore.<name>)`` documents each::
+
+    import coexplore as cx
+    net, acc = cx.resolve_network("resnet18"), cx.resolve_accelerator("eyeriss")
+    cost = cx.map_network(net, acc, progress=False)            # best mapping per layer shape
+    hw = cx.search_accelerator(["mobilenetv2"], "eyeriss", budget_evals=100)
+    study = cx.Study.create("mine", storage="sqlite:///mine.db", problem=my_problem, strategy="nsga2")
+    study.optimize(problem=my_problem); study.best()
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+#: name -> (module, attribute) of the curated API.
+_EXPORTS = {
+    # specs and names
+    "Layer": ("coexplore.spec.workload", "Layer"),
+    "Network": ("coexplore.spec.workload", "Network"),
+    "Accelerator": ("coexplore.spec.hardware", "Accelerator"),
+    "resolve_network": ("coexplore.resolve", "resolve_network"),
+    "resolve_accelerator": ("coexplore.resolve", "resolve_accelerator"),
+    # cost and mapping
+    "evaluate": ("coexplore.cost.model", "evaluate"),
+    "evaluate_network": ("coexplore.api", "evaluate_network_default"),
+    "map_layer": ("coexplore.mapper.network", "map_layer"),
+    "map_network": ("coexplore.mapper.network", "map_network"),
+    # searches
+    "search_accelerator": ("coexplore.api", "search_accelerator"),
+    "search_networks": ("coexplore.nas.search", "search_nas"),
+    "codesign": ("coexplore.study.codesign", "run_codesign"),
+    # the search layer: encodings, strategies, the driver
+    "Categorical": ("coexplore.search.encoding", "Categorical"),
+    "Box": ("coexplore.search.encoding", "Box"),
+    "ChoiceBatch": ("coexplore.search.encoding", "ChoiceBatch"),
+    "VectorBatch": ("coexplore.search.vector", "VectorBatch"),
+    "Evaluation": ("coexplore.search.problem", "Evaluation"),
+    "make_strategy": ("coexplore.search.registry", "make_strategy"),
+    "optimize": ("coexplore.search.driver", "optimize"),
+    "list_strategies": ("coexplore.study.kinds", "strategy_table"),
+    # studies
+    "Study": ("coexplore.study.handle", "Study"),
+    "Trial": ("coexplore.search.trial", "Trial"),
+    "TrialState": ("coexplore.search.trial", "TrialState"),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'coexplore' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

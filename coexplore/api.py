@@ -7,6 +7,7 @@ below; they hold no cost or search logic of their own.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from coexplore.mapping.mapping import Mapping
 from coexplore.mapping.sampling import sample_legal
 from coexplore.resolve import resolve_accelerator, resolve_network
 from coexplore.spec.dims import DATASPACES
+from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
 __all__ = [
@@ -168,6 +170,42 @@ def map_network_cli(
             "seconds": time.perf_counter() - t0, "optimal": all(x.optimal for x in res.layers), "layers": layers}
 
 
+def search_accelerator(networks: Sequence[str | Network], budget: str | Accelerator, *, fpga_mode: str = "shared",
+                       **search: Any) -> Any:
+    """The best accelerator for ``networks`` under ``budget``'s resources.
+
+    ``networks``: presets, YAML files, searched cells (``nb201:INDEX``) or :class:`Network` objects.
+    ``budget``: an accelerator preset or object (NAAS search, :func:`coexplore.hwsearch.search.search_accelerator`,
+    whose keyword arguments ``search`` passes on), or an FPGA board (the FNAS tiling template, searched
+    exhaustively; ``fpga_mode`` shared or pipelined; returns :class:`~coexplore.hwsearch.fpga.FpgaSolution`).
+    """
+    from coexplore.errors import RegistryError
+    from coexplore.hwsearch.search import search_accelerator as search_asic
+    from coexplore.presets.accelerators import ACCELERATORS
+    from coexplore.presets.boards import BOARDS
+
+    if isinstance(networks, (str, Network)):
+        networks = [networks]
+    if isinstance(budget, str) and budget not in ACCELERATORS and budget not in BOARDS:
+        raise RegistryError(f"budget: unknown accelerator preset or FPGA board {budget!r}; valid: "
+                            f"{', '.join(ACCELERATORS)}, {', '.join(BOARDS)}")
+    nets = []
+    for n in networks:
+        try:
+            nets.append(n if isinstance(n, Network) else resolve_network(n))
+        except RegistryError as e:
+            raise RegistryError(f"networks: {e}") from None
+    if isinstance(budget, str) and budget in BOARDS:
+        from coexplore.hwsearch.fpga import best_design
+        from coexplore.presets.boards import get_board
+
+        if search:
+            raise SpecError(f"search_accelerator: an FPGA board is searched exhaustively; unused options "
+                            f"{', '.join(sorted(search))}")
+        return best_design([layer for net in nets for layer in net.layers], get_board(budget), fpga_mode)
+    return search_asic(nets, budget, **search)
+
+
 def hwsearch_cli(
     *, networks: list[str], budget: str, objective: str = "edp", strategy: str = "naas", mode: str = "full",
     seed: int = 0, budget_evals: int = 300, max_seconds: float | None = None, jobs: int = 1,
@@ -183,7 +221,6 @@ def hwsearch_cli(
     ``precision`` lists every choice with its EDP gain over the first.
     """
     from coexplore.errors import RegistryError
-    from coexplore.hwsearch.search import search_accelerator
     from coexplore.presets.accelerators import ACCELERATORS
     from coexplore.presets.boards import BOARDS
 

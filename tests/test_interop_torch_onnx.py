@@ -1,5 +1,6 @@
 """PyTorch (torch.fx) and ONNX importers: every field of small models, the zoo, errors."""
 
+# ruff: noqa: E402  (imports after the optional-extra skip)
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +9,10 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
-import onnx
 import pytest
-import torch
+
+onnx = pytest.importorskip("onnx", reason="the ONNX importer needs the extra 'onnx'")
+torch = pytest.importorskip("torch", reason="the torch.fx importer needs the extra 'torch'")
 from onnx import TensorProto, helper
 from torch import nn
 from torch.nn import functional as F

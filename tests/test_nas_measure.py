@@ -1,5 +1,6 @@
 """On-device latency: outlier rejection, timing a tiny model, an NB201 table that resumes."""
 
+# ruff: noqa: E402  (imports after the optional-extra skip)
 from __future__ import annotations
 
 import csv
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch", reason="measuring on-device latency needs the extra 'nas' (torch)")
 
 from coexplore.errors import DataError, SpecError
 from coexplore.nas.measure import CSV_COLUMNS, keep_mask, measure_latency, measure_nb201, summarize

@@ -1,10 +1,12 @@
 """Training evaluator on scikit-learn's digits: seeded split, determinism, sensible accuracy."""
 
+# ruff: noqa: E402  (imports after the optional-extra skip)
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
+
+torch = pytest.importorskip("torch", reason="training needs the extra 'nas' (torch, scikit-learn)")
 
 from coexplore.errors import SpecError
 from coexplore.nas.blocks import BlockSpace

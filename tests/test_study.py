@@ -148,9 +148,15 @@ def test_existing_study_is_never_overwritten(tmp_path: Path) -> None:
     cfg = StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 12}})
     run_study(cfg, storage=url, jobs=1, progress=False)
     before = show_study("smoke", storage=url)
-    with pytest.raises(StudyError, match="already exists"):
-        run_study(cfg, storage=url, jobs=1, progress=False)
+    other = StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 12},
+                                   "strategy": {"name": "random"}})
+    with pytest.raises(StudyError, match=r"exists in .* with another config \(strategy: stored \{'name': "
+                                         r"'evolution'.*given \{'name': 'random'.*nothing was changed"):
+        run_study(other, storage=url, jobs=1, progress=False)
     assert show_study("smoke", storage=url) == before
+    # the same config again (e.g. after a kill while the study was being created) continues it: nothing to do
+    again = run_study(cfg, storage=url, jobs=1, progress=False)
+    assert again.evaluated_now == 0 and show_study("smoke", storage=url)["trials"] == before["trials"]
 
 
 def test_bad_storage_and_unknown_study_are_named(tmp_path: Path) -> None:

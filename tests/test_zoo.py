@@ -6,12 +6,14 @@ by layer against the torch.fx import of its module, built on the ``meta`` device
 no weights are allocated and nothing is computed.
 """
 
+# ruff: noqa: E402  (imports after the optional-extra skip)
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch", reason="the zoo is checked against torch.fx imports: extra 'torch'")
 from torch import nn
 
 from coexplore.errors import RegistryError, SpecError

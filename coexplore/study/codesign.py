@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from coexplore.errors import SpecError, StudyError
+from coexplore.errors import SpecError
 from coexplore.search.pareto import non_dominated
 from coexplore.search.trial import Trial, TrialState
 from coexplore.study.config import StudyConfig, load_config
 from coexplore.study.problems import build_problem, resolve_config
 from coexplore.study.storage import open_storage
-from coexplore.study.study import resume_study, run_study
+from coexplore.study.study import run_study
 
 __all__ = ["RECIPES_DIR", "load_recipe", "recipe_names", "run_codesign"]
 
@@ -92,21 +92,7 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
         base = dataclasses.replace(base, trials=int(problem.n_pairs))
     label = Path(source).stem.replace("_", "-") if source.endswith((".yaml", ".yml")) else source
     study = name or f"{label}{suffix}-{base.strategy}-seed{base.seed}-{base.trials}"
-    store = open_storage(storage)
-    try:
-        try:
-            info = store.study(study)
-        except StudyError:
-            info = None
-    finally:
-        store.close()
-    if info is not None:
-        if info.config != base.to_dict():
-            raise StudyError(f"study {study!r}: exists in {storage} with another config; give --name or "
-                             f"another storage")
-        summary = resume_study(study, storage=storage, jobs=jobs, progress=progress, problem=problem)
-    else:
-        summary = run_study(base, name=study, storage=storage, jobs=jobs, progress=progress, problem=problem)
+    summary = run_study(base, name=study, storage=storage, jobs=jobs, progress=progress, problem=problem)
     out = summarize(study, storage=storage, problem=problem)
     out["seconds"] = time.perf_counter() - t0
     out["study_seconds"] = summary.seconds

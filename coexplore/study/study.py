@@ -28,10 +28,10 @@ from coexplore.search.problem import Evaluation
 from coexplore.search.trial import Trial, TrialState
 from coexplore.study.backends import Backend, make_backend
 from coexplore.study.config import StudyConfig
-from coexplore.study.problems import build_problem, build_strategy, resolve_config
+from coexplore.study.problems import build_problem, build_strategy, resolve_config, search_problem
 from coexplore.study.storage import Storage, StudyInfo, open_storage
 
-__all__ = ["StudySummary", "resume_study", "run_study", "show_study"]
+__all__ = ["StudySummary", "refuse_other_config", "resume_study", "run_study", "show_study"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,7 +132,8 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
          address: str | None, progress: bool, problem: Any = None) -> StudySummary:
     t0 = time.perf_counter()
     own_problem = problem is None
-    problem = build_problem(config) if own_problem else problem
+    native = build_problem(config) if own_problem else problem
+    problem = search_problem(config, native)
     ckpt = storage.checkpoint(info.name)
     if ckpt is None:
         strategy, batch, next_number = build_strategy(config, problem), 0, 0
@@ -160,7 +161,7 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
         engine.close()
         if bar is not None:
             bar.close()
-        closer = getattr(problem, "close", None)
+        closer = getattr(native, "close", None)
         if own_problem and callable(closer):
             closer()
     storage.set_state(info.name, "COMPLETE")
@@ -173,6 +174,10 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
               problem: Any = None) -> StudySummary:
     """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget.
 
+    If the study exists with the same config it is continued (a run killed while the study was being
+    created, or before its first checkpoint, starts again with the same command); with another config
+    it is refused before anything is read or written.
+
     ``problem``: the config's problem if the caller built it already (it is not closed here).
     """
     study_name = name or config.name
@@ -181,11 +186,27 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
     config = resolve_config(config)
     store = open_storage(storage)
     try:
-        info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
+        try:
+            info = store.study(study_name)
+        except StudyError:
+            info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
+        else:
+            refuse_other_config(study_name, storage, info.config, config.to_dict())
         return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
                     problem=problem)
     finally:
         store.close()
+
+
+def refuse_other_config(name: str, storage: str, stored: dict[str, Any], given: dict[str, Any]) -> None:
+    """Nothing if ``given`` is the stored config (the study goes on where it stopped, e.g. after a kill
+    while it was being created); else a StudyError naming what differs, before anything is touched."""
+    if stored == given:
+        return
+    diff = [f"{k}: stored {stored.get(k)!r}, given {given.get(k)!r}" for k in sorted(set(stored) | set(given))
+            if stored.get(k) != given.get(k)]
+    raise StudyError(f"study {name!r}: exists in {storage} with another config ({'; '.join(diff)}); nothing was "
+                     f"changed: run the same config to continue it, or choose another name or storage")
 
 
 def resume_study(name: str, *, storage: str, jobs: int | None = None, backend: str = "local",
