@@ -14,6 +14,13 @@ from coexplore.spec.hardware import Accelerator, MacUnit, MemoryLevel
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def skip_if_extra_missing(code: int, err: str) -> None:
+    """Skip a CLI test whose command stopped because an optional extra is absent (exit 2, the message
+    names the extra), as a test calling the same code in process would be skipped."""
+    if code == 2 and "install it with pip install 'coexplore[" in err:
+        pytest.skip(f"optional extra missing: {err.strip().splitlines()[-1]}")
+
+
 def data_root() -> Path:
     return Path(os.environ.get("COEXPLORE_DATA") or ROOT.parent / "shared" / "data")
 
@@ -60,3 +67,14 @@ def _skip_missing_extra() -> Any:
     err = outcome.excinfo
     if err is not None and issubclass(err[0], MissingDependencyError):
         outcome.force_exception(pytest.skip.Exception(f"optional extra missing: {err[1]}", _use_item_location=True))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    """A test module whose import needs an absent optional extra is skipped whole, with the reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "MissingDependencyError" in str(report.longrepr):
+        reason = str(report.longrepr).strip().splitlines()[-1].split("MissingDependencyError: ", 1)[-1]
+        report.outcome = "skipped"
+        report.longrepr = (str(collector.path), 0, f"Skipped: optional extra missing: {reason}")

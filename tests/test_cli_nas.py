@@ -13,11 +13,13 @@ import pytest
 
 from coexplore.cli.main import main
 from coexplore.nas.tables import load_device_latency
+from tests.conftest import skip_if_extra_missing
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
+    skip_if_extra_missing(code, err)
     return code, out, err
 
 

@@ -4,6 +4,7 @@ command. FNAS's own FPGA problem: ``test_joint_fnas.py``; DANCE: ``test_joint_da
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -201,14 +202,18 @@ def test_codesign_command_writes_a_study_a_report_and_the_design_json(problem: N
     monkeypatch.chdir(tmp_path)
     cfg = _small_yaml(tmp_path, "naas", 300)
     assert main(["codesign", str(cfg), "--budget-evals", "200", "--seed", "1", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert out["strategy"] == "naas" and out["pairs_evaluated"] == 200 and out["seconds"] > 0
     assert 0 < out["hypervolume"] <= problem.exact_hypervolume + 1e-9 and 0 < out["hypervolume_fraction"] <= 1
     e = out["front"][0]
     assert {"arch_index", "arch", "accelerator", "accuracy", "latency_cycles", "energy_pj", "area_mm2",
             "edp"} <= set(e)
     assert e["edp"] == pytest.approx(e["energy_pj"] * e["latency_cycles"])
-    assert Path(out["report"]).is_file() and "<svg" in Path(out["report"]).read_text()
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert Path(out["report"]).is_file() and "<svg" in Path(out["report"]).read_text()
+    else:  # the report needs the extra 'report': the command says so and still succeeds
+        assert "report" not in out and "no report (" in captured.err
     # the same command again resumes the finished study: nothing is evaluated twice
     assert main(["codesign", str(cfg), "--budget-evals", "200", "--seed", "1", "--json", "--no-report"]) == 0
     again = json.loads(capsys.readouterr().out)

@@ -49,6 +49,7 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 def pg_server() -> Iterator[dict[str, Any]]:
     """A PostgreSQL server of our own: initdb into a temporary directory, listen on a Unix socket
     there and on a free localhost port, trust authentication; stopped (immediately) at the end."""
+    psycopg = pytest.importorskip("psycopg", reason="PostgreSQL storage needs the extra 'postgres'")
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     assert found, "Debian package postgresql is needed: apt-get install -y postgresql"
     bindir = Path(found[-1]).parent
@@ -62,7 +63,6 @@ def pg_server() -> Iterator[dict[str, Any]]:
     subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"),
                                  "-w", "-t", "60", "start"]), check=True, capture_output=True)
     try:
-        import psycopg
 
         with psycopg.connect(host=str(root), port=port, user="postgres", dbname="postgres", autocommit=True) as c:
             for db in ("coexplore_a", "coexplore_b", "coexplore_c"):

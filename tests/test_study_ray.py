@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("ray", reason="the ray backend needs the extra 'ray'")
+
 from coexplore.errors import StudyError
 from coexplore.study.config import load_config
 from coexplore.study.study import run_study, show_study

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from coexplore.errors import InteropError
+from coexplore.optional import require
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["network_from_torch"]
@@ -62,6 +63,7 @@ def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224
         InteropError: the module cannot be traced or run, uses an unmodelled MAC-carrying
             module, or has no MAC-carrying layer.
     """
+    require("torch", extra="torch", who="the torch.fx importer")
     import torch
     import torch.fx
     from torch.fx.passes.shape_prop import ShapeProp

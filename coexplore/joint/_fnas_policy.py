@@ -16,8 +16,15 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-import torch
-from torch import nn
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - the core install has no torch
+    from coexplore.errors import MissingDependencyError
+
+    raise MissingDependencyError("coexplore: PyTorch models need torch; install it with pip install "
+                                 "'coexplore[torch]'") from None
 
 __all__ = ["LstmPolicy", "SoftmaxPolicy", "one_thread"]
 

@@ -18,6 +18,7 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.joint.base import JointStrategy
 from coexplore.joint.problem import PairBatch
+from coexplore.optional import require
 from coexplore.search.problem import Evaluation
 
 __all__ = ["CONTROLLERS", "FnasController"]
@@ -89,6 +90,7 @@ class FnasController(JointStrategy):
     def _attach(self, problem: Any) -> None:
         if self.controller == "random":
             return
+        require("torch", extra="nas", who="fnas (its controller is a PyTorch LSTM)")
         import torch
 
         from coexplore.joint._fnas_policy import LstmPolicy, SoftmaxPolicy
@@ -163,6 +165,7 @@ class FnasController(JointStrategy):
         self.baseline = mean if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * mean
         if self.policy is None:
             return
+        require("torch", extra="nas", who="fnas (its controller is a PyTorch LSTM)")
         import torch
 
         from coexplore.joint._fnas_policy import one_thread

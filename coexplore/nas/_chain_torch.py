@@ -9,8 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
-from torch import nn
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - the core install has no torch
+    from coexplore.errors import MissingDependencyError
+
+    raise MissingDependencyError("coexplore: PyTorch models need torch; install it with pip install "
+                                 "'coexplore[torch]'") from None
 
 __all__ = ["chain_network"]
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from coexplore.errors import DataError, SpecError
+from coexplore.optional import require
 
 __all__ = ["CSV_COLUMNS", "LatencyMeasurement", "NB201MeasureRun", "default_device_name", "keep_mask",
            "measure_latency", "measure_nb201", "summarize"]
@@ -103,6 +104,7 @@ def measure_latency(model: Any, input_shape: Sequence[int], *, warmup: int = 10,
 
     The caller's thread count and the model's train/eval mode are restored afterwards.
     """
+    require("torch", extra="nas", who="measuring latency (PyTorch)")
     import torch
 
     _check_counts(warmup, repeats, threads)
@@ -175,6 +177,7 @@ def measure_nb201(indices: Iterable[int], out_csv: str | Path, *, warmup: int = 
         SpecError: an index outside 0..15624 or a bad count.
         DataError: ``out_csv`` exists with other columns.
     """
+    require("torch", extra="nas", who="measuring latency (PyTorch)")
     import torch
     from tqdm import tqdm
 

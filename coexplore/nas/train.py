@@ -28,6 +28,7 @@ import numpy as np
 
 from coexplore.errors import SpecError
 from coexplore.nas.space import ArchSpace
+from coexplore.optional import require
 
 __all__ = ["DIGITS_INPUT_SHAPE", "DigitsSplit", "TrainingEvaluator", "TrainingResult", "digits_split", "train_model"]
 
@@ -97,6 +98,7 @@ def train_model(model: Any, split: DigitsSplit, *, epochs: int = 10, seed: int =
     The batch order and dropout follow ``seed``; initialise the model under the same
     seed (as :meth:`TrainingEvaluator.train` does) for a fully reproducible run.
     """
+    require("torch", extra="nas", who="training networks on the digits")
     import torch
     import torch.nn.functional as F
 
@@ -181,6 +183,7 @@ class TrainingEvaluator:
 
     def train(self, arch: Any) -> TrainingResult:
         """Build ``arch``'s model under the seed and train it."""
+        require("torch", extra="nas", who="training networks on the digits")
         import torch
 
         split = digits_split(seed=self.seed, test_fraction=self.test_fraction)
