@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
-STRATEGY_NAMES = "codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random"
+STRATEGY_NAMES = "codesign-nas, codesign-nas-rl, naas, fnas, dance, grouped, sequential, hw-aware-nas, random"
 RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
                 "nb201-eyeriss, nb201-eyeriss-codesign")
 

@@ -33,7 +33,7 @@ Problem keys by kind:
   ``timing_ms`` (the spec on latency = pipeline start + processing time), ``epochs``, ``prune``,
   ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap,
   perf_per_area (images/s per cm², maximised) (chain: accuracy, latency). Strategies:
-  codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random
+  codesign-nas, codesign-nas-rl, naas, fnas, dance, grouped, sequential, hw-aware-nas, random
   (:mod:`coexplore.joint`).
 
 Every mistake is reported with its field path in one :class:`~coexplore.errors.SpecError`.
@@ -70,7 +70,8 @@ _STRATEGIES = {
     "nas": ("random", "evolution", "reinforce", "brp"),
     "hwsearch": ("naas", "random", "grid", "nsga2"),
     "mapping": ("layers",),
-    "codesign": ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random"),
+    "codesign": ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
+                 "random"),
 }
 _DEFAULT_STRATEGY = {"nas": "evolution", "hwsearch": "naas", "mapping": "layers", "codesign": "naas"}
 
