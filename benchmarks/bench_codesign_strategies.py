@@ -104,6 +104,15 @@ def _front_entries(problem: NB201GridProblem, pairs: PairBatch) -> tuple[float, 
     return hv, out
 
 
+def _strategy(spec: str) -> dict[str, Any]:
+    """``name`` or ``name:key=value,key=value`` (an ablation row) as a study config's strategy entry."""
+    import yaml
+
+    name, _, rest = spec.partition(":")
+    params = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in rest.split(",") if kv)}
+    return {"name": name, "params": params}
+
+
 def _lowest_edp(front: list[dict[str, Any]], target: float) -> float:
     ok = [e["edp"] for e in front if e["accuracy"] >= target]
     return min(ok) if ok else float("inf")
@@ -114,11 +123,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--strategies", nargs="+", default=[*JOINT_STRATEGIES, *OPTUNA_ROWS],
-                    help=f"joint strategies ({', '.join(JOINT_STRATEGIES)}) and {', '.join(OPTUNA_ROWS)}")
+                    help=f"joint strategies ({', '.join(JOINT_STRATEGIES)}), each optionally with parameters "
+                         f"(an ablation row: grouped:designs=random,solve=false), and {', '.join(OPTUNA_ROWS)}")
     ap.add_argument("--target", type=float, default=70.0, help="accuracy (%%) of the lowest-EDP chosen design")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
-    bad = [s for s in args.strategies if s not in (*JOINT_STRATEGIES, *OPTUNA_ROWS)]
+    bad = [s for s in args.strategies if s.partition(":")[0] not in (*JOINT_STRATEGIES, *OPTUNA_ROWS)]
     if bad:
         ap.error(f"--strategies: unknown {', '.join(bad)}; valid: {', '.join((*JOINT_STRATEGIES, *OPTUNA_ROWS))}")
 
@@ -138,7 +148,7 @@ def main() -> None:
     chosen: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for strategy in args.strategies:
-            url = f"sqlite:///{Path(tmp) / f'{strategy}.db'}"
+            url = "sqlite:///" + str(Path(tmp) / (strategy.replace(":", "_") + ".db"))
             runs: dict[int, list[dict[str, Any]]] = {b: [] for b in args.budgets}
             for seed in range(args.seeds):
                 if strategy in OPTUNA_ROWS:  # one run to the largest budget, measured at every budget
@@ -152,7 +162,7 @@ def main() -> None:
                     continue
                 for budget in args.budgets:
                     cfg = StudyConfig.from_dict({"problem": {"kind": "codesign", "space": "nb201"},
-                                                 "objectives": ["accuracy", "edp"], "strategy": strategy,
+                                                 "objectives": ["accuracy", "edp"], "strategy": _strategy(strategy),
                                                  "budget": {"trials": budget}, "seed": seed})
                     name = f"{strategy}-{budget}-{seed}"
                     t = time.perf_counter()
@@ -178,7 +188,7 @@ def main() -> None:
                                           "edp_at_target_over_exact_max": float(np.max(ratio)),
                                           "edp_at_target_over_exact": ratio}
                 r = rows[strategy][budget]
-                print(f"{strategy:>13} {budget:>7,}: hypervolume fraction {r['hv_fraction_mean']:.4f} "
+                print(f"{strategy:>24} {budget:>7,}: hypervolume fraction {r['hv_fraction_mean']:.4f} "
                       f"+- {r['hv_fraction_std']:.4f} (min {r['hv_fraction_min']:.4f}), exact front points found "
                       f"{100 * r['exact_points_found_mean']:.0f} %, lowest EDP at >= {args.target:g} % / exact "
                       f"{r['edp_at_target_over_exact_mean']:.4f} (worst {r['edp_at_target_over_exact_max']:.4f}), "
@@ -197,7 +207,7 @@ def main() -> None:
     print(f"\nmean of {args.seeds} seeds: hypervolume fraction (exact front points found of {len(exact_pairs)}; "
           f"lowest EDP at >= {args.target:g} % / exact) | " + " | ".join(f"{b:,} pairs" for b in args.budgets))
     for strategy, by_budget in rows.items():
-        print(f"{strategy:>13} | " + " | ".join(
+        print(f"{strategy:>24} | " + " | ".join(
             f"{by_budget[b]['hv_fraction_mean']:.4f} ({100 * by_budget[b]['exact_points_found_mean']:.0f} %; "
             f"{by_budget[b]['edp_at_target_over_exact_mean']:.3f}x)" for b in args.budgets))
     print("\nfirst budget with mean >= 0.98: " + ", ".join(

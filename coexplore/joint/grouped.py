@@ -25,13 +25,14 @@ learned or algebraic part with random choices at equal pairs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from coexplore.errors import SpecError
 from coexplore.joint.base import JointStrategy, PairArchive
-from coexplore.joint.grouped_models import design_features, network_features
+from coexplore.joint.grouped_models import design_features, grid_neighbours, network_features
 from coexplore.joint.grouped_plan import BatchPlan
 from coexplore.joint.problem import PairBatch
 from coexplore.joint.shape_algebra import ShapeGroups, solve_design
@@ -46,21 +47,29 @@ class GroupedSearch(JointStrategy):
     """Per-group best network x best design, completed from the layer-shape algebra (see the module docstring).
 
     Args:
-        batch: Pairs per ask (default: budget / 40, 4 to 32).
-        start: Designs solved first (``K`` pairs each, random networks of the basis groups).
-        cover: Networks of every group evaluated before groups compete for pairs by hypervolume gain.
+        batch: Pairs per ask (default: budget / 40, 4 to 64).
+        start: Designs solved first (``K`` pairs each, random networks of the basis groups; default 0 under
+            500 pairs, else budget / 100, 1 to 6).
+        cover: Networks of every group evaluated before groups compete for pairs by hypervolume gain
+            (default 0 under 500 pairs, else 2).
         networks: ``model`` (ridge accuracy predictor) or ``random`` (a random unseen network of the group).
         designs: ``model`` (ridge log-EDP predictor per group) or ``random`` (a random unpriced design).
         solve: Solve designs from ``K`` priced groups (False: only priced cells are known).
         slack: A design priced within this factor of a group's best is solved.
+        local: Design actions try the designs one axis away from the group's ``local`` best designs first.
+        step: The EDP improvement a design next to a group's best is hoped to bring (its hypervolume gain).
+        own: Known designs a group needs for its own EDP predictor (fewer: the pooled one of every group).
+        init: Uniformly random pairs first (default: 30 % of the budget, at most 50).
+        glance: Design actions also consider the predictor's ``glance`` best unknown designs anywhere.
     """
 
     name = "grouped"
-    transient = ("problem", "groups", "_xnet", "_xdes", "_cols", "_acc", "_cell", "_obs", "_solved")
+    transient = ("problem", "groups", "_xnet", "_xdes", "_neighbours", "_cols", "_acc", "_cell", "_obs", "_solved")
 
     def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int | None = None,
-                 start: int | None = None, cover: int = 2, networks: str = "model", designs: str = "model", solve: bool = True,
-                 slack: float = 1.1) -> None:
+                 start: int | None = None, cover: int | None = None, networks: str = "model", designs: str = "model",
+                 solve: bool = True, slack: float = 1.02, local: int = 3, step: float = 1.02, own: int = 50,
+                 init: int | None = None, glance: int = 0) -> None:
         super().__init__(problem, seed=seed, budget=budget)
         bad = []
         if not all(hasattr(problem, a) for a in ("counts", "hw_choices", "arch_choices", "table")):
@@ -71,23 +80,33 @@ class GroupedSearch(JointStrategy):
                        f"{list(problem.objectives)!r}")
         for field, v, ok in (("batch", batch, batch is None or (isinstance(batch, int) and batch >= 1)),
                              ("start", start, start is None or (isinstance(start, int) and start >= 0)),
-                             ("cover", cover, isinstance(cover, int) and cover >= 0),
+                             ("cover", cover, cover is None or (isinstance(cover, int) and cover >= 0)),
                              ("networks", networks, networks in CHOICES), ("designs", designs, designs in CHOICES),
                              ("solve", solve, isinstance(solve, bool)),
-                             ("slack", slack, isinstance(slack, (int, float)) and slack >= 1.0)):
+                             ("slack", slack, isinstance(slack, (int, float)) and slack >= 1.0),
+                             ("local", local, isinstance(local, int) and local >= 1),
+                             ("step", step, isinstance(step, (int, float)) and step >= 1.0),
+                             ("own", own, isinstance(own, int) and own >= 2),
+                             ("init", init, init is None or (isinstance(init, int) and init >= 0)),
+                             ("glance", glance, isinstance(glance, int) and glance >= 0)):
             if not ok:
-                bad.append(f"strategy.params.{field}: invalid, got {v!r} (batch >= 1, start and cover >= 0, networks and "
-                           f"designs one of {', '.join(CHOICES)}, solve a bool, slack >= 1)")
+                bad.append(f"strategy.params.{field}: invalid, got {v!r} (batch >= 1, start and cover >= 0, "
+                           f"networks and designs one of {', '.join(CHOICES)}, solve a bool, slack and step >= 1, "
+                           f"local >= 1, own >= 2, init and glance >= 0)")
         if bad:
             raise SpecError(bad)
-        self.batch = batch or int(np.clip(budget // 40, 4, 32))
-        self.start = start if start is not None else int(np.clip(budget // 100, 1, 6))
-        self.cover = cover
+        self.batch = batch or int(np.clip(budget // 40, 4, 64))
+        small = budget < 500  # too few pairs to solve designs or sample every group first
+        self.start = start if start is not None else 0 if small else int(np.clip(budget // 100, 1, 6))
+        self.cover = cover if cover is not None else 0 if small else 2
         self.networks, self.designs, self.solve, self.slack = networks, designs, solve, float(slack)
+        self.local, self.step, self.own, self.glance = local, float(step), own, glance
+        self.init = init if init is not None else min(50, 3 * budget // 10)
         self.archive = PairArchive()
         self.asked = 0
         self._done = False
         self.max_log_edp = 0.0  # log10 of the largest EDP evaluated (the hypervolume reference is 10x that)
+        self._fits: dict[str, tuple[int, np.ndarray, float, float]] = {}  # name -> (points, weights, bias, sd)
         self._net_obs: list[tuple[int, float]] = []  # (network, accuracy) in the order learnt
         self._cell_obs: list[tuple[int, int, float]] = []  # (group, design position, EDP) in the order priced
         self._attach(problem)
@@ -101,6 +120,7 @@ class GroupedSearch(JointStrategy):
         self._xnet = network_features(problem.arch_choices, tuple(problem.arch_cards), live, g.monomials[g.group])
         self._cols = np.flatnonzero(problem.table.feasible)
         self._xdes = design_features(problem.hw_choices[self._cols], tuple(problem.hw_cards))
+        self._neighbours = grid_neighbours(problem.hw_choices[self._cols], tuple(problem.hw_cards))
         self._acc = np.full(len(problem.arch_choices), np.nan)
         self._cell = np.full((g.n_groups, len(self._cols)), np.nan)
         self._obs = np.zeros(self._cell.shape, dtype=bool)
@@ -109,6 +129,15 @@ class GroupedSearch(JointStrategy):
             self._acc[n] = a
         for grp, pos, edp in self._cell_obs:
             self._learn_cell(grp, pos, edp)
+
+    def fitted(self, name: str, n: int, fit: Callable[[], tuple[np.ndarray, float, float]]
+               ) -> tuple[np.ndarray, float, float]:
+        """Predictor ``name`` fitted on ``n`` points: refitted once its data grew by a tenth (kept in the state,
+        so a resumed search predicts what the original did)."""
+        old = self._fits.get(name)
+        if old is None or n >= old[0] * 1.1 + 8 or n < old[0]:
+            self._fits[name] = (n, *fit())
+        return self._fits[name][1:]
 
     @property
     def finished(self) -> bool:
@@ -143,7 +172,8 @@ class GroupedSearch(JointStrategy):
     # -- proposals ----------------------------------------------------------------------------
     def ask(self) -> PairBatch:
         first = not self._obs.any()
-        room = min(max(self.batch, self.start * self.groups.k) if first else self.batch, self.budget - self.asked)
+        want = max(self.batch, self.init + self.start * self.groups.k) if first else self.batch
+        room = min(want, self.budget - self.asked)
         if room <= 0:
             self._done = True
             return PairBatch(np.zeros((0, len(self.problem.arch_cards)), np.int64),

@@ -7,14 +7,14 @@
 * log EDP of a shape group on a design from the design's decisions (one-hot axes and the
   array x dataflow pairs), one ridge fit per group over the designs whose EDP it knows.
 
-Both are closed-form ridge regressions (numpy only): they are refitted every batch.
+Both are closed-form ridge regressions (numpy only), refitted whenever their data grew by a tenth.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["design_features", "network_features", "ridge_fit"]
+__all__ = ["design_features", "grid_neighbours", "network_features", "ridge_fit"]
 
 
 def _one_hot(choices: np.ndarray, cards: tuple[int, ...]) -> np.ndarray:
@@ -42,6 +42,20 @@ def design_features(hw_choices: np.ndarray, hw_cards: tuple[int, ...]) -> np.nda
     """float (n, F): one-hot axes, plus one-hot (first axis, second axis) pairs (PE array x dataflow)."""
     pair = hw_choices[:, 0] * hw_cards[1] + hw_choices[:, 1]
     return np.column_stack([_one_hot(hw_choices, hw_cards), np.eye(hw_cards[0] * hw_cards[1])[pair]])
+
+
+def grid_neighbours(hw_choices: np.ndarray, hw_cards: tuple[int, ...]) -> np.ndarray:
+    """int64 (n, sum(cards) - len(cards)): the rows one decision away from each row (-1 where none is a row)."""
+    h = np.asarray(hw_choices, dtype=np.int64)
+    where = np.full(hw_cards, -1, dtype=np.int64)
+    where[tuple(h.T)] = np.arange(len(h))
+    out = []
+    for a, card in enumerate(hw_cards):
+        for shift in range(1, card):
+            moved = h.copy()
+            moved[:, a] = (moved[:, a] + shift) % card
+            out.append(where[tuple(moved.T)])
+    return np.column_stack(out)
 
 
 def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> tuple[np.ndarray, float, float]:

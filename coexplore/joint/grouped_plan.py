@@ -48,8 +48,10 @@ class BatchPlan:
         self._acc: np.ndarray | None = None
         self.acc_sd = 1.0
         self._edp: dict[int, np.ndarray] = {}
+        self._pooled: np.ndarray | None = None
         self._net_order: dict[int, list[int]] = {}
         self._pos_order: dict[int, list[int]] = {}
+        self._local: dict[int, set[int]] = {}  # per group: the designs next to its best ones
 
     # -- bookkeeping
     def full(self) -> bool:
@@ -75,25 +77,48 @@ class BatchPlan:
         p = np.array([[-acc, np.log10(edp)]])
         return max(hypervolume_2d(np.concatenate([self.front, p]), self.ref) - self.hv, 0.0)
 
-    # -- predictors, fitted on demand once per batch
+    # -- predictors, fitted on demand (refitted as their data grows)
     def acc_pred(self) -> np.ndarray:
         if self._acc is None:
             s = self.s
             known = ~np.isnan(s._acc)
             y = s._acc[known]
-            w, b, self.acc_sd = ridge_fit(s._xnet[known], np.maximum(y, np.median(y)) if len(y) else y, alpha=3.0)
+            w, b, self.acc_sd = s.fitted("accuracy", int(known.sum()), lambda: ridge_fit(
+                s._xnet[known], np.maximum(y, np.median(y)) if len(y) else y, alpha=3.0))
             self._acc = s._xnet @ w + b
         return self._acc
 
     def edp_pred(self, g: int) -> np.ndarray:
-        """Predicted log10 EDP of group ``g`` on every design (ridge on the designs whose EDP for it is known),
-        a half residual standard deviation optimistic."""
+        """Predicted log10 EDP of group ``g`` on every design, a half residual standard deviation optimistic.
+
+        A group with at least ``own`` known designs: ridge on them; else the pooled model (a group
+        offset plus a design effect shared by every group: the groups rank designs alike).
+        """
         if g not in self._edp:
             s = self.s
             known = ~np.isnan(s._cell[g])
-            w, b, sd = ridge_fit(s._xdes[known], np.log10(s._cell[g, known]), alpha=0.3)
-            self._edp[g] = s._xdes @ w + b - 0.5 * sd
+            if known.sum() >= s.own:
+                w, b, sd = s.fitted(f"edp{g}", int(known.sum()),
+                                    lambda: ridge_fit(s._xdes[known], np.log10(s._cell[g, known]), alpha=0.3))
+                self._edp[g] = s._xdes @ w + b - 0.5 * sd
+            else:
+                self._edp[g] = self.pooled()[g]
         return self._edp[g]
+
+    def pooled(self) -> np.ndarray:
+        """float (G, D): group offset + shared design effect, fitted on every priced cell and on the basis
+        groups of every solved design (the other groups of a solved design add nothing to this model)."""
+        if self._pooled is None:
+            s = self.s
+            use = s._obs.copy()
+            use[np.ix_(s.groups.basis, s._solved)] = True
+            use &= ~np.isnan(s._cell)
+            gi, di = np.nonzero(use)
+            G = s.groups.n_groups
+            x = np.column_stack([np.eye(G)[gi], s._xdes[di]])
+            w, b, sd = s.fitted("pooled", len(gi), lambda: ridge_fit(x, np.log10(s._cell[gi, di]), alpha=0.3))
+            self._pooled = (w[:G] + b)[:, None] + (s._xdes @ w[G:])[None, :] - 0.5 * sd
+        return self._pooled
 
     def next_net(self, g: int, peek: bool = True) -> int:
         """The group's most promising network not evaluated (nor taken by this batch); -1 if none."""
@@ -112,14 +137,31 @@ class BatchPlan:
         return stack[-1] if stack else -1
 
     def next_pos(self, g: int) -> int:
-        """The group's most promising design whose EDP for it is unknown (nor being priced); -1 if none."""
+        """The group's most promising design whose EDP for it is unknown (nor being priced); -1 if none.
+
+        Candidates are the designs one axis away from the group's ``local`` best known designs (the
+        EDP landscape of the grid is close to unimodal along each axis), by predicted EDP; when
+        they are all known, every unknown design by predicted EDP. ``designs="random"``: any
+        unknown design, in a random order.
+        """
         s = self.s
         if g not in self._pos_order:
-            free = np.flatnonzero(np.isnan(s._cell[g]))
+            unknown = np.isnan(s._cell[g])
             if s.designs == "random":
+                free = np.flatnonzero(unknown)
                 order = free[s.rng.permutation(len(free))]
             else:
-                order = free[np.argsort(self.edp_pred(g)[free], kind="stable")]
+                known = np.flatnonzero(~unknown)
+                top = known[np.argsort(s._cell[g, known], kind="stable")[:s.local]]
+                nb = np.unique(s._neighbours[top].ravel())
+                nb = nb[(nb >= 0)]
+                nb = nb[unknown[nb]]
+                pred = self.edp_pred(g)
+                far = np.flatnonzero(unknown)
+                far = far[np.argsort(pred[far], kind="stable")[:s.glance]]  # the predictor's own picks
+                free = np.union1d(nb, far)
+                order = free[np.argsort(pred[free], kind="stable")]
+                self._local[g] = set(nb.tolist())
             self._pos_order[g] = order[:4 * self.room].tolist()[::-1]
         stack = self._pos_order[g]
         while stack and self.pending[g, stack[-1]]:
@@ -128,8 +170,13 @@ class BatchPlan:
 
     # -- the phases
     def start(self) -> None:
-        """Solve ``start`` random designs: random networks of the basis groups on each."""
+        """``init`` uniformly random pairs, then ``start`` random designs solved (random networks of the basis
+        groups on each)."""
         s = self.s
+        for _ in range(4 * s.init):
+            if len(self.pairs) >= s.init:
+                break
+            self.add(int(s.rng.integers(len(s.problem.arch_choices))), int(s.rng.integers(len(s._cols))))
         for pos in s.rng.permutation(len(s._cols))[:s.start]:
             for g in s.groups.basis:
                 m = s.groups.members[g]
@@ -213,7 +260,10 @@ class BatchPlan:
         if p >= 0:  # design action
             use = n if n >= 0 else bn if bn >= 0 else int(s.groups.members[g][0])
             acc = self.best_acc[g] if bn >= 0 else self.acc_pred()[use]
-            gd = max(self.gain(acc, 10 ** self.edp_pred(g)[p]), 1e-12)
+            edp = 10 ** self.edp_pred(g)[p] if s.designs == "model" else self.best_edp[g]
+            if p in self._local.get(g, ()) or s.designs == "random":  # next to the best: it may be a little better
+                edp = min(edp, self.best_edp[g] / s.step)
+            gd = max(self.gain(acc, edp), 1e-12)
             if out is None or gd > out[0]:
                 out = (gd, use, p)
         return out
