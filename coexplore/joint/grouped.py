@@ -8,19 +8,22 @@ search uses that knowledge and nothing else beyond its own evaluated pairs:
   costs the same there), and ``K`` priced groups on a design *solve* it: the EDP of every
   group on it follows exactly (6 pairs for NAS-Bench-201's 28 groups);
 * the front of the whole space is made of each group's most accurate network on the
-  group's cheapest design, so the search keeps, per group, the best network and the
-  best design seen, and evaluates that pair as soon as it is known (it is on the front
-  of what is known without being priced again... but it must be evaluated to count);
+  group's cheapest design, so the search keeps, per group, the best network and the best
+  design seen, and evaluates that pair as soon as it would join the front (a deduced
+  pair still has to be evaluated to count);
 * each further pair is an *action* on one group: a network action (the group's most
   promising unseen network, by a ridge predictor of accuracy, on the group's best design)
-  or a design action (that network on the group's most promising unpriced design, by a
-  ridge predictor of log EDP from the design's decisions), chosen by the hypervolume the
-  action would add if it succeeded; designs that came close to a group's best are solved.
+  or a design action (that network on a design one axis away from the group's best ones,
+  ordered by a ridge predictor of log EDP), chosen by the hypervolume the action would add
+  if it succeeded; a design that comes within ``slack`` of a group's best is solved.
+  Small budgets start with random pairs and skip solving and group coverage.
 
-Never read: the accuracy or cost tables outside ``evaluate``. Read without pricing: the
-networks' shape-count rows (their layer shapes) and which designs the grid holds.
-Ablations (``networks="random"``, ``designs="random"``, ``solve=False``) replace each
-learned or algebraic part with random choices at equal pairs.
+Never read: the accuracy or cost tables outside ``evaluate`` (a test runs the search on a
+problem whose tables are NaN and gets the same pairs), nor the problem's hypervolume
+reference. Read without pricing: the networks' shape-count rows and live edges (their
+layer shapes) and which designs the grid holds. Ablations (``networks="random"``,
+``designs="random"``, ``solve=False``) replace each learned or algebraic part with random
+choices at equal pairs.
 """
 
 from __future__ import annotations
