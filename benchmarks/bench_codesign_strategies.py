@@ -1,13 +1,22 @@
 """Head to head on recipe nb201-eyeriss: hypervolume fraction of every joint strategy after N pair evaluations.
 
-Every run goes through the study driver (a SQLite study per run, in a temporary directory)
-on NAS-Bench-201 (CIFAR-100, 200 epochs) x the 8,430-design Eyeriss-budget grid; the
+Every coexplore strategy runs through the study driver (a SQLite study per run, in a temporary
+directory) on NAS-Bench-201 (CIFAR-100, 200 epochs) x the 8,430-design Eyeriss-budget grid; the
 hypervolume of the pairs a strategy evaluated is divided by the exact front's (fixed
-reference, :mod:`coexplore.joint.front`). Prints, per strategy and budget, the mean and
-standard deviation over seeds, the smallest budget where each strategy's mean reaches
-0.98 (and its share of the 131.7 M pairs), and the chosen design per approach (the most
-accurate pair found, and the lowest-EDP pair with accuracy >= ``--target``), next to the
-exact optimum. The cost table must be built (or cached); the first run builds it.
+reference, :mod:`coexplore.joint.front`). Rows ``optuna-tpe`` and ``optuna-nsga2`` are Optuna's
+samplers (extra ``optuna``) driving the very same pair pricing (:meth:`NB201GridProblem.evaluate`),
+one categorical parameter per decision (6 network edges, 6 hardware axes), objectives accuracy
+(maximised) and EDP (minimised), seeded; a pair outside the space is told as a FAILED trial. They
+run ask/tell in :func:`optuna_pairs` until Optuna is a registered coexplore strategy; one run per
+seed to the largest budget, measured at every budget (Optuna's samplers do not know the budget,
+so the first N trials of a longer run are the trials of an N-trial run).
+
+Prints, per strategy and budget, the mean and standard deviation over seeds, the share of
+the exact front's pairs found, the lowest EDP found at accuracy >= ``--target`` over the exact
+one (mean and worst seed), the smallest budget where each strategy's mean reaches 0.98 (and
+its share of the 131.7 M pairs), and the chosen design per approach (the most accurate pair
+found, and the lowest-EDP pair with accuracy >= ``--target``), next to the exact optimum. The
+cost table must be built (or cached); the first run builds it.
 
     python benchmarks/bench_codesign_strategies.py --seeds 10 --budgets 100 1000 10000 --out h2h.json
 """
@@ -24,11 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from coexplore.joint.problem import NB201GridProblem
+from coexplore.joint.problem import NB201GridProblem, PairBatch
 from coexplore.joint.registry import JOINT_STRATEGIES
 from coexplore.study.codesign import summarize
 from coexplore.study.config import StudyConfig
 from coexplore.study.study import run_study
+
+OPTUNA_ROWS = ("optuna-tpe", "optuna-nsga2")
 
 
 def _chosen(front: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -41,14 +52,85 @@ def _chosen(front: list[dict[str, Any]], target: float) -> dict[str, Any]:
             "lowest_edp_at_target": None if cheap is None else {k: cheap[k] for k in keep}}
 
 
+def optuna_pairs(problem: NB201GridProblem, sampler: str, seed: int, trials: int) -> PairBatch:
+    """The pairs Optuna's ``sampler`` (tpe or nsga2) asks for in ``trials`` ask/tell steps, in order.
+
+    One categorical parameter per decision (each network edge, each hardware axis), objectives
+    (accuracy, EDP) with directions (maximize, minimize); every pair is priced by ``problem.evaluate``;
+    a pair outside the space (over the budget, or unmappable) is told as FAILED.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+                "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed)}
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=samplers[sampler]())
+    names = [(f"edge{i}", c) for i, c in enumerate(problem.arch_cards)]
+    names += [(f"hw{i}", c) for i, c in enumerate(problem.hw_cards)]
+    na = len(problem.arch_cards)
+    rows = np.zeros((trials, len(names)), dtype=np.int64)
+    for t in range(trials):
+        trial = study.ask()
+        rows[t] = [trial.suggest_categorical(n, list(range(c))) for n, c in names]
+        ev = problem.evaluate(PairBatch.of(rows[t:t + 1, :na], rows[t:t + 1, na:]))
+        if ev.feasible[0]:
+            study.tell(trial, [float(-ev.values[0, 0]), float(ev.values[0, 1])])
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return PairBatch(rows[:, :na], rows[:, na:])
+
+
+def _front_entries(problem: NB201GridProblem, pairs: PairBatch) -> tuple[float, list[dict[str, Any]]]:
+    """(hypervolume fraction, front entries as ``summarize`` writes them) of evaluated ``pairs``."""
+    ev = problem.evaluate(pairs)
+    ok = np.flatnonzero(ev.feasible)
+    idx, col = problem.arch_index(pairs.arch[ok]), problem.column(pairs.hw[ok])
+    energy, latency, _ = problem.costs(idx, col)
+    acc = problem.accuracy[idx]
+    hv = problem.hypervolume(acc, energy * latency) / problem.exact_hypervolume
+    from coexplore.search.pareto import non_dominated
+
+    on = np.flatnonzero(non_dominated(ev.values[ok]))
+    seen, out = set(), []
+    for i in on:
+        key = (int(idx[i]), int(problem.grid_index[col[i]]))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({"arch_index": key[0], "design": key[1], "accuracy": float(acc[i]),
+                    "latency_cycles": int(latency[i]), "energy_pj": float(energy[i]),
+                    "edp": float(energy[i] * latency[i]), "area_mm2": float(problem.table.area_mm2[col[i]]),
+                    "accelerator": problem.accelerator_params(int(col[i]))})
+    return hv, out
+
+
+def _strategy(spec: str) -> dict[str, Any]:
+    """``name`` or ``name:key=value,key=value`` (an ablation row) as a study config's strategy entry."""
+    import yaml
+
+    name, _, rest = spec.partition(":")
+    params = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in rest.split(",") if kv)}
+    return {"name": name, "params": params}
+
+
+def _lowest_edp(front: list[dict[str, Any]], target: float) -> float:
+    ok = [e["edp"] for e in front if e["accuracy"] >= target]
+    return min(ok) if ok else float("inf")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", type=int, nargs="+", default=[100, 1000, 10000])
-    ap.add_argument("--strategies", nargs="+", default=list(JOINT_STRATEGIES))
+    ap.add_argument("--strategies", nargs="+", default=[*JOINT_STRATEGIES, *OPTUNA_ROWS],
+                    help=f"joint strategies ({', '.join(JOINT_STRATEGIES)}), each optionally with parameters "
+                         f"(an ablation row: grouped:designs=random,solve=false), and {', '.join(OPTUNA_ROWS)}")
     ap.add_argument("--target", type=float, default=70.0, help="accuracy (%%) of the lowest-EDP chosen design")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     args = ap.parse_args()
+    bad = [s for s in args.strategies if s.partition(":")[0] not in (*JOINT_STRATEGIES, *OPTUNA_ROWS)]
+    if bad:
+        ap.error(f"--strategies: unknown {', '.join(bad)}; valid: {', '.join((*JOINT_STRATEGIES, *OPTUNA_ROWS))}")
 
     t0 = time.perf_counter()
     problem = NB201GridProblem(progress=True)
@@ -57,57 +139,77 @@ def main() -> None:
           f"(set-up {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     f = problem.exact_front
     exact_pairs = {(int(a), int(problem.grid_index[d])) for a, d in zip(f.network, f.design, strict=True)}
-    rows: dict[str, dict[int, dict[str, Any]]] = {}
-    chosen: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for strategy in args.strategies:
-            rows[strategy] = {}
-            url = f"sqlite:///{Path(tmp) / f'{strategy}.db'}"
-            for budget in args.budgets:
-                fr, pairs, secs, hits = [], [], [], []
-                for seed in range(args.seeds):
-                    cfg = StudyConfig.from_dict({"problem": {"kind": "codesign", "space": "nb201"},
-                                                 "objectives": ["accuracy", "edp"], "strategy": strategy,
-                                                 "budget": {"trials": budget}, "seed": seed})
-                    name = f"{strategy}-{budget}-{seed}"
-                    t = time.perf_counter()
-                    run_study(cfg, name=name, storage=url, progress=False, problem=problem)
-                    secs.append(time.perf_counter() - t)
-                    s = summarize(name, storage=url, problem=problem)
-                    fr.append(s["hypervolume_fraction"])
-                    found = {(e["arch_index"], e["design"]) for e in s["front"]}
-                    hits.append(len(found & exact_pairs) / len(exact_pairs))
-                    pairs.append(s["pairs_evaluated"])
-                    if seed == 0 and budget == max(args.budgets):
-                        chosen[strategy] = _chosen(s["front"], args.target)
-                rows[strategy][budget] = {"hv_fraction_mean": float(np.mean(fr)), "hv_fraction_std": float(np.std(fr)),
-                                          "hv_fraction_min": float(np.min(fr)), "pairs_mean": float(np.mean(pairs)),
-                                          "seconds_mean": float(np.mean(secs)), "hv_fractions": fr,
-                                          "exact_points_found_mean": float(np.mean(hits))}
-                r = rows[strategy][budget]
-                print(f"{strategy:>13} {budget:>7,}: hypervolume fraction {r['hv_fraction_mean']:.4f} "
-                      f"+- {r['hv_fraction_std']:.4f} (min {r['hv_fraction_min']:.4f}), exact front points found "
-                      f"{100 * r['exact_points_found_mean']:.0f} %, {r['pairs_mean']:,.0f} pairs, "
-                      f"{r['seconds_mean']:.2f} s a run", file=sys.stderr)
     exact_front = [{"accuracy": float(f.accuracy[i]), "latency_cycles": int(f.latency_cycles[i]),
                     "energy_pj": float(f.energy_pj[i]), "edp": float(f.edp[i]), "area_mm2": float(f.area_mm2[i]),
                     "arch_index": int(f.network[i]), "accelerator": problem.accelerator_params(int(f.design[i]))}
                    for i in range(len(f))]
+    exact_edp = _lowest_edp(exact_front, args.target)
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    chosen: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for strategy in args.strategies:
+            url = "sqlite:///" + str(Path(tmp) / (strategy.replace(":", "_") + ".db"))
+            runs: dict[int, list[dict[str, Any]]] = {b: [] for b in args.budgets}
+            for seed in range(args.seeds):
+                if strategy in OPTUNA_ROWS:  # one run to the largest budget, measured at every budget
+                    t = time.perf_counter()
+                    pairs = optuna_pairs(problem, strategy.removeprefix("optuna-"), seed, max(args.budgets))
+                    secs = time.perf_counter() - t
+                    for budget in args.budgets:
+                        hv, front = _front_entries(problem, pairs.take(np.arange(budget)))
+                        runs[budget].append({"hv": hv, "front": front, "pairs": budget,
+                                             "seconds": secs * budget / max(args.budgets)})
+                    continue
+                for budget in args.budgets:
+                    cfg = StudyConfig.from_dict({"problem": {"kind": "codesign", "space": "nb201"},
+                                                 "objectives": ["accuracy", "edp"], "strategy": _strategy(strategy),
+                                                 "budget": {"trials": budget}, "seed": seed})
+                    name = f"{strategy}-{budget}-{seed}"
+                    t = time.perf_counter()
+                    run_study(cfg, name=name, storage=url, progress=False, problem=problem)
+                    secs = time.perf_counter() - t
+                    s = summarize(name, storage=url, problem=problem)
+                    runs[budget].append({"hv": s["hypervolume_fraction"], "front": s["front"],
+                                         "pairs": s["pairs_evaluated"], "seconds": secs})
+            rows[strategy] = {}
+            for budget in args.budgets:
+                rs = runs[budget]
+                fr = [r["hv"] for r in rs]
+                hits = [len({(e["arch_index"], e["design"]) for e in r["front"]} & exact_pairs) / len(exact_pairs)
+                        for r in rs]
+                ratio = [_lowest_edp(r["front"], args.target) / exact_edp for r in rs]
+                rows[strategy][budget] = {"hv_fraction_mean": float(np.mean(fr)), "hv_fraction_std": float(np.std(fr)),
+                                          "hv_fraction_min": float(np.min(fr)),
+                                          "pairs_mean": float(np.mean([r["pairs"] for r in rs])),
+                                          "seconds_mean": float(np.mean([r["seconds"] for r in rs])),
+                                          "hv_fractions": fr, "exact_points_found_mean": float(np.mean(hits)),
+                                          "exact_points_found": hits,
+                                          "edp_at_target_over_exact_mean": float(np.mean(ratio)),
+                                          "edp_at_target_over_exact_max": float(np.max(ratio)),
+                                          "edp_at_target_over_exact": ratio}
+                r = rows[strategy][budget]
+                print(f"{strategy:>24} {budget:>7,}: hypervolume fraction {r['hv_fraction_mean']:.4f} "
+                      f"+- {r['hv_fraction_std']:.4f} (min {r['hv_fraction_min']:.4f}), exact front points found "
+                      f"{100 * r['exact_points_found_mean']:.0f} %, lowest EDP at >= {args.target:g} % / exact "
+                      f"{r['edp_at_target_over_exact_mean']:.4f} (worst {r['edp_at_target_over_exact_max']:.4f}), "
+                      f"{r['pairs_mean']:,.0f} pairs, {r['seconds_mean']:.2f} s a run", file=sys.stderr)
+            chosen[strategy] = _chosen(runs[max(args.budgets)][0]["front"], args.target)
     chosen["exact (all pairs)"] = _chosen(exact_front, args.target)
     reach = {}
     for strategy, by_budget in rows.items():
         ok = [b for b in sorted(by_budget) if by_budget[b]["hv_fraction_mean"] >= 0.98]
         reach[strategy] = None if not ok else {"budget": ok[0], "share_of_pairs": ok[0] / problem.n_pairs}
-    out = {"space_pairs": problem.n_pairs, "exact_hypervolume": exact, "seeds": args.seeds, "budgets": args.budgets,
+    out = {"space_pairs": problem.n_pairs, "exact_hypervolume": exact, "exact_front_points": len(exact_pairs),
+           "exact_edp_at_target": exact_edp, "seeds": args.seeds, "budgets": args.budgets,
            "strategies": rows, "reach_0.98": reach, "chosen": chosen, "target_accuracy": args.target,
            "seconds": time.perf_counter() - t0}
 
-    print(f"\nhypervolume fraction, mean of {args.seeds} seeds (exact front points found) | "
-          + " | ".join(f"{b:,} pairs" for b in args.budgets))
+    print(f"\nmean of {args.seeds} seeds: hypervolume fraction (exact front points found of {len(exact_pairs)}; "
+          f"lowest EDP at >= {args.target:g} % / exact) | " + " | ".join(f"{b:,} pairs" for b in args.budgets))
     for strategy, by_budget in rows.items():
-        print(f"{strategy:>13} | " + " | ".join(f"{by_budget[b]['hv_fraction_mean']:.4f} "
-                                                f"({100 * by_budget[b]['exact_points_found_mean']:.0f} %)"
-                                                for b in args.budgets))
+        print(f"{strategy:>24} | " + " | ".join(
+            f"{by_budget[b]['hv_fraction_mean']:.4f} ({100 * by_budget[b]['exact_points_found_mean']:.0f} %; "
+            f"{by_budget[b]['edp_at_target_over_exact_mean']:.3f}x)" for b in args.budgets))
     print("\nfirst budget with mean >= 0.98: " + ", ".join(
         f"{s} {r['budget']:,} ({100 * r['share_of_pairs']:.4f} % of pairs)" if r else f"{s} never"
         for s, r in reach.items()))

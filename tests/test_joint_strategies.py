@@ -84,7 +84,7 @@ def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
             for t in show_study(name, storage=storage)["trials"]]
 
 
-@pytest.mark.parametrize("strategy", ["random", "naas", "fnas", "sequential", "hw-aware-nas"])
+@pytest.mark.parametrize("strategy", ["random", "naas", "fnas", "grouped", "sequential", "hw-aware-nas"])
 def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, problem: NB201GridProblem,
                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     budget = 400
@@ -95,7 +95,7 @@ def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, prob
     assert 0 < len(a) <= budget and a == b
     if strategy != "fnas":  # FNAS's controller samples hardware axes freely; the others only designs of the space
         assert all(s == "COMPLETE" for *_, s in a)
-    if strategy in ("random", "naas", "fnas"):  # the others may finish early (all designs, all networks...)
+    if strategy in ("random", "naas", "fnas", "grouped"):  # the others may finish early (all designs, all networks...)
         assert len(a) == budget
     # a crash in the middle of a later batch: the resumed study ends with the same trials
     calls = {"n": 0}
@@ -239,8 +239,8 @@ def test_codesign_command_names_bad_input(tmp_path: Path, capsys: pytest.Capture
     for part in ("problem.design_stride: must be an integer >= 1, got 0", "problem.timing_ms: required",
                  "first objective must be accuracy", "strategy.name: must be one of", "'fastest'"):
         assert part in err
-    assert main(["codesign", "--recipe", "nb201-eyeriss", "--budget-evals", "all"]) == 2  # naas: would never end
-    assert "'all' (every pair) is for strategy codesign-nas, got 'naas'" in capsys.readouterr().err
+    assert main(["codesign", "--recipe", "nb201-eyeriss", "--budget-evals", "all"]) == 2  # grouped: never ends
+    assert "'all' (every pair) is for strategy codesign-nas, got 'grouped'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["codesign", "--recipe", "nb201-eyeriss", "--budget-evals", "lots"])
     assert "must be a positive integer or 'all', got 'lots'" in capsys.readouterr().err

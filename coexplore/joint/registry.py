@@ -18,17 +18,19 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.codesign_rl import CodesignNasRl
     from coexplore.joint.dance import DanceStrategy
     from coexplore.joint.fnas_controller import FnasController
+    from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
 
     return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
-            "random": RandomPairs}
+            "random": RandomPairs, "grouped": GroupedSearch}
 
 
-JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "sequential", "hw-aware-nas", "random")
+JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
+                    "random")
 #: Strategies whose fitness takes every objective after accuracy as a positive cost (log-scaled):
 #: a maximised objective (perf_per_area) would be silently ignored, so it is refused.
-_COSTS_ONLY = ("naas", "fnas", "dance")
+_COSTS_ONLY = ("naas", "fnas", "dance", "grouped")
 
 
 def describe_joint_strategy(name: str) -> str:

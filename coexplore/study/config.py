@@ -33,7 +33,7 @@ Problem keys by kind:
   ``timing_ms`` (the spec on latency = pipeline start + processing time), ``epochs``, ``prune``,
   ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap,
   perf_per_area (images/s per cm², maximised) (chain: accuracy, latency). Strategies:
-  codesign-nas, codesign-nas-rl, naas, fnas, dance, sequential, hw-aware-nas, random
+  codesign-nas, codesign-nas-rl, naas, fnas, dance, grouped, sequential, hw-aware-nas, random
   (:mod:`coexplore.joint`).
 
 Generic strategies: every kind whose problem declares an encoding (nas and codesign:
