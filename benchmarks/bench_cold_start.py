@@ -6,7 +6,7 @@ coexplore cache), no ``COEXPLORE_*`` setting, report on. Times ``python3 -m venv
 install -e '.[report]'`` and ``coexplore codesign --recipe nb201-eyeriss`` separately; ``--cold``
 then runs the codesign step again in another empty HOME with ``COEXPLORE_SHIPPED_TABLES=0`` (the
 table built, as before it was shipped). The load average is printed with each step: the machine
-is shared.
+is shared, so the CPU time (user + system, all processes) is printed too.
 
 ``--precision`` (default on): the shipped table's file size against a float32 copy of its
 energies, and whether float32 energies keep the exact (accuracy, EDP) and (accuracy, latency,
@@ -22,6 +22,7 @@ import dataclasses
 import io
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,15 +44,19 @@ def _load() -> str:
 
 
 def _timed(cmd: str, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Wall time, and CPU time (user + system of every child process: what a quiet machine would not share)."""
     load = _load()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit(f"{cmd!r} failed ({r.returncode}):\n{r.stderr[-3000:]}")
-    out = {"command": cmd, "seconds": round(seconds, 2), "load_before": load, "load_after": _load(),
-           "stdout_head": r.stdout.splitlines()[:3]}
-    print(f"{seconds:7.1f} s  {cmd}  (load {load} -> {out['load_after']})", file=sys.stderr)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    out = {"command": cmd, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "load_before": load,
+           "load_after": _load(), "stdout_head": r.stdout.splitlines()[:3]}
+    print(f"{seconds:7.1f} s wall, {cpu:6.1f} s CPU  {cmd}  (load {load} -> {out['load_after']})", file=sys.stderr)
     return out
 
 
