@@ -72,9 +72,10 @@ class ShapeCounts:
 def nb201_shape_counts(indices: Sequence[int] | None = None, *, dataset: str = "cifar100") -> ShapeCounts:
     """The shape-count matrix of NAS-Bench-201 networks ``indices`` (default: all 15,625).
 
-    Networks differ only in which edges are live convolutions, so each distinct pattern
-    is built once (:meth:`NB201Space.to_network` is the ground truth for the layers).
-    The whole space's matrix (4 s to build) is kept for the life of the process.
+    Networks differ only in how many live edges carry each operation (an edge's layers do
+    not depend on its position), so each distinct multiset of live operations is built once
+    (:meth:`NB201Space.to_network` is the ground truth for the layers; a test compares every
+    row of a sample). The whole space's matrix is kept for the life of the process.
     """
     if indices is None:
         return _all_shape_counts(dataset)
@@ -100,7 +101,8 @@ def _shape_counts(indices: Sequence[int] | None, dataset: str) -> ShapeCounts:
     layers: dict[tuple[int, ...], Layer] = {}
     for i in idx.tolist():
         cell = cells[i]
-        pattern = tuple(o if live else "none" for o, live in zip(cell.ops, cell.live_edges()))
+        # every edge maps C->C at its stage's resolution, so a cell's layers depend on the multiset of its live ops
+        pattern = tuple(sorted(o for o, live in zip(cell.ops, cell.live_edges()) if live))
         if pattern not in per_pattern:
             hist: dict[tuple[int, ...], int] = {}
             for layer in space.to_network(cell).layers:
