@@ -94,9 +94,9 @@ def fresh_clone(repo: Path, cold: bool) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _npz_bytes(**arrays: np.ndarray) -> int:
+def _npz_bytes(array: np.ndarray) -> int:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, a=array)
     return len(buf.getvalue())
 
 
@@ -131,8 +131,8 @@ def precision() -> dict[str, Any]:
     out = {"file": str(path.relative_to(ROOT)), "file_bytes": path.stat().st_size, "member_bytes": members,
            "load_seconds": round(load_s, 3), "shapes": len(table.shapes), "designs": len(table.designs),
            "feasible_designs": int(table.feasible.sum()), "latency_max": int(table.latency_cycles.max()),
-           "energy_float32_bytes": _npz_bytes(e=table.energy_pj.astype(np.float32)),
-           "energy_float64_bytes": _npz_bytes(e=table.energy_pj),
+           "energy_float32_bytes": _npz_bytes(table.energy_pj.astype(np.float32)),
+           "energy_float64_bytes": _npz_bytes(table.energy_pj),
            "float32_max_relative_error": float(rel.max()), "accuracy_epochs": epochs, "fronts": fronts}
     print(json.dumps(out, indent=1), file=sys.stderr)
     return out

@@ -44,7 +44,7 @@ def test_shipped_table_equals_recomputation_on_a_sample(grid: DesignGrid, table:
     bad = np.flatnonzero(~table.feasible)
     if len(bad):  # an unmappable design must stay unmappable for the same reason
         cols = np.union1d(cols, rng.choice(bad, min(2, len(bad)), replace=False))
-    again = build_cost_table(grid, table.shapes, designs=grid.subset(cols), use_cache=False, jobs=1)
+    again = build_cost_table(grid, table.shapes, designs=grid.subset(cols.tolist()), use_cache=False, jobs=1)
     np.testing.assert_array_equal(again.energy_pj, table.energy_pj[:, cols])
     np.testing.assert_array_equal(again.latency_cycles, table.latency_cycles[:, cols])
     np.testing.assert_array_equal(again.area_mm2, table.area_mm2[cols])

@@ -250,15 +250,15 @@ def build_cost_table(grid: DesignGrid, shapes: Sequence[Layer], *, designs: Sequ
     layers = tuple(shapes)
     if not ds or not layers:
         raise SpecError(f"cost table: needs designs and shapes, got {len(ds)} designs and {len(layers)} shapes")
-    parts = key_parts(grid, ds, layers, mapper, seed)
-    key = key_of(parts)
+    inputs = key_parts(grid, ds, layers, mapper, seed)
+    key = key_of(inputs)
     path = Path(cache_dir or default_cache_dir()) / f"costtable-{key}.npz"
     if use_cache and path.is_file():
         return _load(path, key, layers, ds)
     from coexplore.joint import shipped as ship  # imports this module
 
     if (use_cache and ship.shipped_enabled()) if shipped is None else shipped:
-        found = ship.find_shipped(grid, ds, layers, parts)
+        found = ship.find_shipped(grid, ds, layers, inputs)
         if found is not None:
             return found
     t0 = time.perf_counter()

@@ -63,11 +63,11 @@ def find_shipped(grid: DesignGrid, designs: Sequence[Design], shapes: Sequence[L
         meta = _meta(path)
         if meta["key"] == key:
             return _load(path, meta, tuple(shapes), tuple(designs))
-        mine = meta["parts"]
-        if (meta["budget"] == grid.budget.name and mine["shapes"] == parts["shapes"] and len(designs) == len(grid)
+        stored = meta["parts"]
+        if (meta["budget"] == grid.budget.name and stored["shapes"] == parts["shapes"] and len(designs) == len(grid)
                 and (path.name, key) not in _said):
             _said.add((path.name, key))
-            print(f"coexplore: the shipped cost table {path.name} is not used: {_differences(parts, mine)}; "
+            print(f"coexplore: the shipped cost table {path.name} is not used: {_differences(parts, stored)}; "
                   f"building the table instead ({len(shapes)} shapes x {len(designs)} designs, minutes on a few "
                   f"cores, then cached)", file=sys.stderr)
     return None
