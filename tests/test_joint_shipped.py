@@ -38,9 +38,9 @@ def table(grid: DesignGrid) -> CostTable:
 
 
 def test_shipped_table_equals_recomputation_on_a_sample(grid: DesignGrid, table: CostTable) -> None:
-    """24 random designs x all 12 shapes (288 pairs) mapped again with the table's mapper: bit for bit equal."""
+    """10 random designs x all 12 shapes (120 pairs) mapped again with the table's mapper: bit for bit equal."""
     rng = np.random.default_rng(12)
-    cols = np.sort(rng.choice(len(grid), 24, replace=False))
+    cols = np.sort(rng.choice(len(grid), 10, replace=False))
     bad = np.flatnonzero(~table.feasible)
     if len(bad):  # an unmappable design must stay unmappable for the same reason
         cols = np.union1d(cols, rng.choice(bad, min(2, len(bad)), replace=False))
