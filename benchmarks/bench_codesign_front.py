@@ -27,7 +27,6 @@ from coexplore.joint.costtable import (
     build_cost_table,
     default_cache_dir,
     nb201_shape_counts,
-    table_key,
 )
 from coexplore.joint.front import (
     edp_hypervolume,
@@ -62,13 +61,12 @@ def main() -> None:
     counts = nb201_shape_counts()
     t_counts = time.perf_counter() - t
     accuracy = load_accuracy("cifar100", 200, "test")
-    key = table_key(grid, grid.designs(), counts.shapes, TABLE_MAPPER, args.seed)
-    loaded = not args.no_cache and (Path(args.cache_dir or default_cache_dir()) / f"costtable-{key}.npz").is_file()
     t = time.perf_counter()
     table = build_cost_table(grid, counts.shapes, jobs=args.jobs, cache_dir=args.cache_dir,
                              use_cache=not args.no_cache, seed=args.seed, progress=True)
     t_table = time.perf_counter() - t
-    how = f"loaded from the cache in {t_table:.2f} s" if loaded else "built now"
+    loaded = table.source != "built"
+    how = f"loaded from the {table.source} table in {t_table:.2f} s" if loaded else "built now"
     print(f"table: {len(counts.shapes)} shapes x {len(table.designs)} designs, built in {table.seconds:.1f} s "
           f"({how})", file=sys.stderr)
 
@@ -111,6 +109,7 @@ def main() -> None:
                     "table_this_run": t_table, "front_edp": front.seconds, "front_edp_all_pairs": brute.seconds,
                     "front_4d": four.seconds, "hypervolume": t_hv},
         "table_loaded_from_cache": loaded,
+        "table_source": table.source,
         "mappings": len(counts.shapes) * len(table.designs),
         "ms_per_mapping": 1000 * table.seconds * args.jobs / (len(counts.shapes) * len(table.designs)),
         "front_edp": {"size": len(front), "networks": len(set(front.network.tolist())),

@@ -3,6 +3,7 @@ cache, and the exact fronts over all pairs checked against brute-force dominance
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -88,15 +89,17 @@ def test_grid_violations_agree_with_the_built_accelerator(grid: DesignGrid) -> N
 
 
 def test_shape_counts_match_the_networks() -> None:
+    """Every row equals the layer-shape histogram of the network itself (rows are built once per multiset of
+    live operations), on 300 random cells and the whole space's matrix."""
     space = NB201Space()
-    idx = [0, 1, 7, 1000, 15624]
-    counts = nb201_shape_counts(idx)
-    keys = [x.shape_key() for x in counts.shapes]
-    for row, i in zip(counts.counts, idx):
-        net = space.to_network(space.cell(i))
-        assert row.sum() == len(net.layers)
-        for layer in net.layers:
-            assert row[keys.index(layer.shape_key())] > 0
+    idx = sorted({0, 1, 7, 1000, 15624, *np.random.default_rng(3).choice(15625, 300, replace=False).tolist()})
+    whole = nb201_shape_counts()
+    for counts, rows in ((nb201_shape_counts(idx), range(len(idx))), (whole, idx)):
+        keys = [x.shape_key() for x in counts.shapes]
+        for r, i in zip(rows, idx):
+            hist = Counter(layer.shape_key() for layer in space.to_network(space.cell(i)).layers)
+            assert {keys[k]: int(n) for k, n in enumerate(counts.counts[r]) if n} == dict(hist), i
+    assert len(whole.shapes) == 12 and len(np.unique(whole.counts, axis=0)) == 28
 
 
 def test_table_equals_mapping_the_networks_directly(grid: DesignGrid,

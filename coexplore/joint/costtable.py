@@ -11,7 +11,8 @@ mapping's energy and latency.
 
 Tables are cached as ``.npz`` files named by a hash of the designs (template, budget,
 every design), the shapes and the mapper settings, so a second run loads the table and
-a changed input can never load a stale one.
+a changed input can never load a stale one. The main recipe's table also ships with the
+package (:mod:`.shipped`), so its first run loads it instead of mapping for minutes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from coexplore.hwsearch.space import Design
 from coexplore.joint.space import DesignGrid
 from coexplore.spec.workload import Layer
 
-__all__ = ["TABLE_MAPPER", "CostTable", "ShapeCounts", "build_cost_table", "default_cache_dir",
+__all__ = ["TABLE_MAPPER", "CostTable", "ShapeCounts", "build_cost_table", "default_cache_dir", "key_of", "key_parts",
            "nb201_shape_counts", "table_key"]
 
 #: Mapper of the table: 512 samples, beam 8 x 32 moves, patience 2. About 5 ms a mapping (8x faster than
@@ -43,6 +44,8 @@ __all__ = ["TABLE_MAPPER", "CostTable", "ShapeCounts", "build_cost_table", "defa
 #: designs (``benchmarks/bench_codesign_front.py`` measures both).
 TABLE_MAPPER = MapperConfig(samples=512, beam=8, moves=32, patience=2, polish_cap=1024, max_evals=50_000)
 TABLE_OBJECTIVE = "edp"
+#: Version of what a table holds, part of its key: bump it when a change to the cost model or to how the
+#: table maps shapes changes its numbers, so cached and shipped tables of the old numbers are not loaded.
 FORMAT_VERSION = 1
 
 
@@ -69,9 +72,10 @@ class ShapeCounts:
 def nb201_shape_counts(indices: Sequence[int] | None = None, *, dataset: str = "cifar100") -> ShapeCounts:
     """The shape-count matrix of NAS-Bench-201 networks ``indices`` (default: all 15,625).
 
-    Networks differ only in which edges are live convolutions, so each distinct pattern
-    is built once (:meth:`NB201Space.to_network` is the ground truth for the layers).
-    The whole space's matrix (4 s to build) is kept for the life of the process.
+    Networks differ only in how many live edges carry each operation (an edge's layers do
+    not depend on its position), so each distinct multiset of live operations is built once
+    (:meth:`NB201Space.to_network` is the ground truth for the layers; a test compares every
+    row of a sample). The whole space's matrix is kept for the life of the process.
     """
     if indices is None:
         return _all_shape_counts(dataset)
@@ -97,7 +101,8 @@ def _shape_counts(indices: Sequence[int] | None, dataset: str) -> ShapeCounts:
     layers: dict[tuple[int, ...], Layer] = {}
     for i in idx.tolist():
         cell = cells[i]
-        pattern = tuple(o if live else "none" for o, live in zip(cell.ops, cell.live_edges()))
+        # every edge maps C->C at its stage's resolution, so a cell's layers depend on the multiset of its live ops
+        pattern = tuple(sorted(o for o, live in zip(cell.ops, cell.live_edges()) if live))
         if pattern not in per_pattern:
             hist: dict[tuple[int, ...], int] = {}
             for layer in space.to_network(cell).layers:
@@ -129,6 +134,7 @@ class CostTable:
         reasons: (D,) why a design is infeasible ("" when feasible).
         key: The cache key (:func:`table_key`).
         seconds: Time the table took to build (not to load).
+        source: Where this copy comes from: ``built`` now, the user's ``cache``, or ``shipped`` with the package.
     """
 
     shapes: tuple[Layer, ...]
@@ -140,6 +146,7 @@ class CostTable:
     reasons: tuple[str, ...]
     key: str
     seconds: float
+    source: str = "built"
 
     def network_costs(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(energy pJ float64 (n, D), latency cycles int64 (n, D)) of networks ``counts`` int (n, S).
@@ -159,13 +166,23 @@ class CostTable:
         return energy, latency
 
 
+def key_parts(grid: DesignGrid, designs: Sequence[Design], shapes: Sequence[Layer], mapper: MapperConfig,
+              seed: int) -> dict[str, object]:
+    """Everything a table's numbers depend on, by name (a shipped table says which part differs)."""
+    return {"version": FORMAT_VERSION, "grid": grid.fingerprint(designs),
+            "shapes": [list(x.shape_key()) for x in shapes], "mapper": asdict(mapper),
+            "objective": TABLE_OBJECTIVE, "seed": seed}
+
+
+def key_of(parts: dict[str, object]) -> str:
+    """The cache key of :func:`key_parts`."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
 def table_key(grid: DesignGrid, designs: Sequence[Design], shapes: Sequence[Layer], mapper: MapperConfig,
               seed: int) -> str:
     """Hash of everything a table's numbers depend on (a changed input never hits a stale cache)."""
-    blob = json.dumps({"version": FORMAT_VERSION, "grid": grid.fingerprint(designs),
-                       "shapes": [list(x.shape_key()) for x in shapes], "mapper": asdict(mapper),
-                       "objective": TABLE_OBJECTIVE, "seed": seed}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+    return key_of(key_parts(grid, designs, shapes, mapper, seed))
 
 
 def default_cache_dir() -> Path:
@@ -210,9 +227,9 @@ def _map_designs(designs: tuple[Design, ...]) -> tuple[np.ndarray, np.ndarray, n
 
 def build_cost_table(grid: DesignGrid, shapes: Sequence[Layer], *, designs: Sequence[Design] | None = None,
                      mapper: MapperConfig = TABLE_MAPPER, seed: int = 0, jobs: int | None = None,
-                     cache_dir: str | Path | None = None, use_cache: bool = True, chunk: int = 16,
-                     progress: bool = False) -> CostTable:
-    """Map every (shape, design) once, or load the table from the cache.
+                     cache_dir: str | Path | None = None, use_cache: bool = True, shipped: bool | None = None,
+                     chunk: int = 16, progress: bool = False) -> CostTable:
+    """Map every (shape, design) once, or load the table from the cache or the package.
 
     Args:
         grid: The accelerator space.
@@ -223,6 +240,9 @@ def build_cost_table(grid: DesignGrid, shapes: Sequence[Layer], *, designs: Sequ
         jobs: Worker processes (default: every core).
         cache_dir: Where tables are kept (default :func:`default_cache_dir`).
         use_cache: Load and store the table there.
+        shipped: Use a table shipped with the package whose key is exactly this one
+            (:mod:`coexplore.joint.shipped`); default: when ``use_cache`` and ``$COEXPLORE_SHIPPED_TABLES``
+            is not 0.
         chunk: Designs per pool task.
         progress: A progress bar on stderr.
     """
@@ -230,10 +250,17 @@ def build_cost_table(grid: DesignGrid, shapes: Sequence[Layer], *, designs: Sequ
     layers = tuple(shapes)
     if not ds or not layers:
         raise SpecError(f"cost table: needs designs and shapes, got {len(ds)} designs and {len(layers)} shapes")
-    key = table_key(grid, ds, layers, mapper, seed)
+    inputs = key_parts(grid, ds, layers, mapper, seed)
+    key = key_of(inputs)
     path = Path(cache_dir or default_cache_dir()) / f"costtable-{key}.npz"
     if use_cache and path.is_file():
         return _load(path, key, layers, ds)
+    from coexplore.joint import shipped as ship  # imports this module
+
+    if (use_cache and ship.shipped_enabled()) if shipped is None else shipped:
+        found = ship.find_shipped(grid, ds, layers, inputs)
+        if found is not None:
+            return found
     t0 = time.perf_counter()
     chunks = [ds[i:i + chunk] for i in range(0, len(ds), chunk)]
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks)))
@@ -295,4 +322,4 @@ def _load(path: Path, key: str, shapes: tuple[Layer, ...], designs: tuple[Design
     return CostTable(shapes=shapes, designs=designs, energy_pj=arrays["energy_pj"],
                      latency_cycles=arrays["latency_cycles"], area_mm2=arrays["area_mm2"],
                      feasible=arrays["feasible"], reasons=tuple(str(r) for r in arrays["reasons"]), key=key,
-                     seconds=float(arrays["seconds"]))
+                     seconds=float(arrays["seconds"]), source="cache")
