@@ -154,9 +154,10 @@ def test_existing_study_is_never_overwritten(tmp_path: Path) -> None:
                                          r"'evolution'.*given \{'name': 'random'.*nothing was changed"):
         run_study(other, storage=url, jobs=1, progress=False)
     assert show_study("smoke", storage=url) == before
-    # the same config again (e.g. after a kill while the study was being created) continues it: nothing to do
-    again = run_study(cfg, storage=url, jobs=1, progress=False)
-    assert again.evaluated_now == 0 and show_study("smoke", storage=url)["trials"] == before["trials"]
+    with pytest.raises(StudyError, match=r"already exists in .* with this config; resume it with `coexplore study "
+                                         r"resume smoke`"):
+        run_study(cfg, storage=url, jobs=1, progress=False)
+    assert show_study("smoke", storage=url) == before
 
 
 def test_bad_storage_and_unknown_study_are_named(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
         base = dataclasses.replace(base, trials=int(problem.n_pairs))
     label = Path(source).stem.replace("_", "-") if source.endswith((".yaml", ".yml")) else source
     study = name or f"{label}{suffix}-{base.strategy}-seed{base.seed}-{base.trials}"
-    summary = run_study(base, name=study, storage=storage, jobs=jobs, progress=progress, problem=problem)
+    summary = run_study(base, name=study, storage=storage, jobs=jobs, progress=progress, problem=problem,
+                        continue_existing=True)
     out = summarize(study, storage=storage, problem=problem)
     out["seconds"] = time.perf_counter() - t0
     out["study_seconds"] = summary.seconds

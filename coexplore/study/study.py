@@ -171,12 +171,13 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
 
 def run_study(config: StudyConfig, *, name: str | None = None, storage: str, jobs: int | None = None,
               backend: str = "local", address: str | None = None, progress: bool = True,
-              problem: Any = None) -> StudySummary:
+              problem: Any = None, continue_existing: bool = False) -> StudySummary:
     """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget.
 
-    If the study exists with the same config it is continued (a run killed while the study was being
-    created, or before its first checkpoint, starts again with the same command); with another config
-    it is refused before anything is read or written.
+    An existing study is refused before anything is read or written (two drivers racing to create one
+    study: one wins), naming what differs from its stored config or, for the same config, saying to
+    resume it; with ``continue_existing`` a study of the same config is continued instead (what
+    ``coexplore codesign`` does: the same command goes on where it stopped).
 
     ``problem``: the config's problem if the caller built it already (it is not closed here).
     """
@@ -192,6 +193,9 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
             info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
         else:
             refuse_other_config(study_name, storage, info.config, config.to_dict())
+            if not continue_existing:
+                raise StudyError(f"study {study_name!r}: already exists in {storage!r} with this config; resume it "
+                                 f"with `coexplore study resume {study_name}` or choose another --name")
         return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
                     problem=problem)
     finally:
