@@ -65,3 +65,24 @@ def test_brp_scores_are_mean_pairwise_win_probabilities(brp: tuple[BRPPredictor,
         others = [r for r in ref if r != i]
         expected.append(small.compare(f.take([i] * len(others)), f.take(others)).mean())
     np.testing.assert_allclose(small.predict(f), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_initialise_draws_every_linear_layer_from_numpy_in_float64() -> None:
+    from coexplore.predict._brp_nets import BRPNet
+    from coexplore.predict._nets import DTYPE, initialise
+
+    def weights(seed: int) -> dict[str, np.ndarray]:
+        net = initialise(BRPNet(7, 16, 2, 0.2, 8, True), np.random.default_rng(seed))
+        return {k: v.detach().numpy() for k, v in net.state_dict().items()}
+
+    a, b, c = weights(3), weights(3), weights(4)
+    assert all(v.dtype == np.float64 for v in a.values()) and str(DTYPE) == "torch.float64"
+    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["first.weight"], c["first.weight"])
+    # torch's default distribution for nn.Linear: uniform in +-1/sqrt(fan_in), weights and biases
+    fan_in = {"encoder.convs.0": 7, "encoder.convs.1": 16, "first": 16, "second": 16, "out": 8}
+    for layer, n in fan_in.items():
+        w = a[f"{layer}.weight"]
+        assert np.abs(w).max() <= 1 / np.sqrt(n) and np.abs(w).max() > 0.8 / np.sqrt(n)
+    # the same draws as (2 u - 1) / sqrt(fan_in) from the generator, in module order
+    u = np.random.default_rng(3).random((16, 7))
+    assert np.array_equal(a["encoder.convs.0.weight"], (2.0 * u - 1.0) * (1.0 / np.sqrt(7)))

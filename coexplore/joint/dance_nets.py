@@ -11,6 +11,12 @@
   Its choice for a network is the feasible design with the largest joint probability.
 
 All three are small torch MLPs; torch is imported by the caller and passed in (lazy import).
+The caller trains them on one intra-op thread (the thread count does not matter: the same
+pairs with 1 and 2 threads), in float32 from torch's initialisation, whose rounding depends
+on the CPU's kernels: with torch's portable kernels (ATEN_CPU_CAPABILITY=default) instead of
+AVX2, seed 0 on the stride-400 grid trained weights up to 1.3e-5 apart and evaluated the
+same 639 pairs; a larger run can differ where two networks or designs score that close.
+(BRP-NAS's predictors, where such differences did change the search, train in float64.)
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@
 * ``reinforce``: a REINFORCE controller with a factorised categorical policy over the
   space's decisions and a moving-average baseline (the NB201 paper's RL baseline; FNAS
   samples its decisions the same way).
-* ``brp``: BRP-NAS (Dudziak et al., NeurIPS 2020): a binary-relation GCN predictor
-  ranks the whole (feasible) pool; each round queries the top of the ranking and some
-  of the next best (iterative data selection), then refits on everything queried.
+* ``brp``: BRP-NAS (Dudziak et al., NeurIPS 2020; :mod:`coexplore.nas.brp_nas`): a
+  binary-relation GCN predictor ranks the whole (feasible) pool; each round queries the top
+  of the ranking and some of the next best (iterative data selection), then refits on
+  everything queried.
 
 Candidates are :class:`~coexplore.search.candidates.CandidateList` s of architectures;
 values are minimised (the NAS problem returns ``-accuracy``), infeasible ones are ``inf``.
@@ -18,12 +19,13 @@ Every strategy owns its ``numpy.random.Generator``: the same seed gives the same
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from coexplore.errors import SpecError
+from coexplore.nas.brp_nas import BrpNas
 from coexplore.nas.space import ArchSpace
 from coexplore.registry import Registry
 from coexplore.search.candidates import CandidateList
@@ -31,8 +33,6 @@ from coexplore.search.problem import Evaluation
 from coexplore.search.strategy import Strategy
 
 __all__ = ["NAS_STRATEGIES", "BrpNas", "RandomArchs", "RegularizedEvolution", "Reinforce", "make_nas_strategy"]
-
-Filter = Callable[[Sequence[Any]], np.ndarray]
 
 
 def _positive(who: str, **values: float) -> None:
@@ -166,110 +166,6 @@ class Reinforce(Strategy):
         for z, g, p in zip(self.logits, grads, probs, strict=True):
             ent_grad = -p * (np.log(p + 1e-12) + 1) + p * np.sum(p * (np.log(p + 1e-12) + 1))
             z += self.lr * (g / max(len(self._choices), 1) + self.entropy * ent_grad)
-
-
-class BrpNas(Strategy):
-    """BRP-NAS: predictor-guided search with iterative data selection.
-
-    Round 0 queries ``initial`` random members of the pool. Every later round fits the
-    predictor (binary relation GCN by default) on everything queried so far, ranks the
-    unqueried pool and queries ``batch`` of them: the ``exploit`` share from the very top,
-    the rest sampled from the next ``top_k`` (BRP-NAS trains on top-ranked models, so the
-    predictor sharpens where the search needs it).
-
-    Args:
-        pool: The architectures to rank (default: every valid one if the space has at
-            most 200,000 decision tuples, else 20,000 samples).
-        pool_filter: Drops infeasible pool members before ranking (e.g. the problem's
-            latency screen), so no query is wasted on them.
-        predictor_params: Hyper-parameters of the predictor (default for ``brp``: 100
-            epochs, which ranks as well as 200 on NB201 at half the fitting time).
-    """
-
-    name = "brp"
-
-    def __init__(self, *, space: ArchSpace[Any], seed: int = 0, predictor: str = "brp", initial: int = 10,
-                 batch: int = 10, exploit: float = 0.5, top_k: int = 100, pool: Sequence[Any] | None = None,
-                 pool_filter: Filter | None = None, predictor_params: dict[str, Any] | None = None) -> None:
-        _positive("brp", initial=initial, batch=batch, top_k=top_k)
-        if not 0 <= exploit <= 1:
-            raise SpecError(f"brp.exploit: must be in [0, 1], got {exploit!r}")
-        self.space, self.seed, self.predictor_name = space, seed, predictor
-        self.initial, self.batch, self.exploit, self.top_k = initial, batch, exploit, top_k
-        self.predictor_params = dict(predictor_params if predictor_params is not None else
-                                     ({"epochs": 100} if predictor == "brp" else {}))
-        self.rng = np.random.default_rng(seed)
-        self._pool_arg, self._filter = pool, pool_filter
-        self._pool: list[Any] | None = None
-        self._features: Any = None
-        self._queried: dict[int, float] = {}  # pool position -> value (minimised)
-        self._asked: set[int] = set()
-        self._round = 0
-
-    def _build_pool(self) -> None:
-        if self._pool_arg is not None:
-            pool = list(self._pool_arg)
-        elif self.space.size <= 200_000:
-            pool = [a for a in (self.space.from_choices(c) for c in np.ndindex(*self.space.cardinalities))
-                    if self.space.problem(a) is None]
-        else:
-            pool = self.space.sample(self.rng, 20_000)
-        pool = list(dict.fromkeys(pool))
-        if self._filter is not None:
-            keep = np.asarray(self._filter(pool), dtype=bool)
-            pool = [a for a, k in zip(pool, keep, strict=True) if k]
-        if not pool:
-            raise SpecError("brp: no architecture of the pool meets the constraints")
-        self._pool = pool
-        self._features = self.space.features(pool)
-
-    @property
-    def finished(self) -> bool:
-        return self._pool is not None and len(self._asked) >= len(self._pool)
-
-    def ask(self) -> CandidateList:
-        if self._pool is None:
-            self._build_pool()
-        assert self._pool is not None
-        free = np.array([i for i in range(len(self._pool)) if i not in self._asked], dtype=np.int64)
-        if len(free) == 0:
-            return CandidateList()
-        if len(self._queried) < 2 or self._round == 0:
-            pick = self.rng.choice(free, size=min(self.initial, len(free)), replace=False)
-        else:
-            scores = self._scores(free)
-            order = free[np.argsort(-scores, kind="stable")]
-            n_top = min(len(order), round(self.exploit * self.batch))
-            rest = order[n_top: n_top + self.top_k]
-            n_rest = min(len(rest), self.batch - n_top)
-            pick = np.concatenate([order[:n_top], self.rng.choice(rest, size=n_rest, replace=False)])
-        self._round += 1
-        self._asked.update(int(i) for i in pick)
-        self._last = [int(i) for i in pick]
-        return CandidateList(self._pool[i] for i in self._last)
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the pool's features (rebuilt on demand) and the filter (used once, at the start)."""
-        state = dict(self.__dict__)
-        state["_features"], state["_filter"] = None, None
-        return state
-
-    def _scores(self, free: np.ndarray) -> np.ndarray:
-        """Predicted goodness (higher = better) of the unqueried pool members."""
-        from coexplore.predict import make_predictor
-
-        if self._features is None and self._pool is not None:
-            self._features = self.space.features(self._pool)
-        done = np.array(sorted(self._queried), dtype=np.int64)
-        y = -np.array([self._queried[i] for i in done])  # higher is better
-        model = make_predictor(self.predictor_name, seed=self.seed + self._round, **self.predictor_params)
-        model.fit(self._features.take(done), y)
-        return np.asarray(model.predict(self._features.take(free)), dtype=np.float64)
-
-    def tell(self, candidates: Any, evaluation: Evaluation) -> None:
-        for i, v, ok in zip(self._last, evaluation.values[:, 0], evaluation.feasible, strict=False):
-            if ok and np.isfinite(v):
-                self._queried[i] = float(v)
 
 
 NAS_STRATEGIES: Registry[Callable[..., Strategy]] = Registry(kind="NAS strategy")

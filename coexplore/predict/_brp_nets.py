@@ -70,14 +70,14 @@ def train_pairs(net: BRPNet, inputs: tuple[torch.Tensor, ...], y: np.ndarray, *,
         for idx_np in pair_batches(y, batch_size, rng):
             idx = torch.from_numpy(idx_np)
             t = target[idx]
-            label = (t[:, None] > t[None, :]).float()
+            label = t[:, None] > t[None, :]
             keep = t[:, None] != t[None, :]  # ties (and a graph with itself) teach nothing
             if not bool(keep.any()):
                 continue
             e = net.encoder(*(a[idx] for a in inputs))
             logits = net.logits(net.first(e)[:, None, :], net.second(e)[None, :, :])
             opt.zero_grad(set_to_none=True)
-            bce(logits[keep], label[keep]).backward()
+            bce(logits[keep], label[keep].to(logits.dtype)).backward()
             opt.step()
     net.eval()
 
@@ -87,7 +87,7 @@ def embed(net: BRPNet, inputs: tuple[torch.Tensor, ...], chunk: int = 4096) -> t
     n = len(inputs[0])
     with torch.no_grad():
         parts = [net.encoder(*(a[s:s + chunk] for a in inputs)) for s in range(0, n, chunk)]
-    return torch.cat(parts) if parts else torch.zeros(0, net.encoder.out_features)
+    return torch.cat(parts) if parts else torch.zeros(0, net.encoder.out_features, dtype=inputs[0].dtype)
 
 
 def compare(net: BRPNet, ea: torch.Tensor, eb: torch.Tensor) -> np.ndarray:

@@ -10,6 +10,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -26,6 +27,17 @@ from coexplore.errors import SpecError
 from coexplore.predict.features import ArchFeatures
 
 PREDICT_CHUNK = 4096
+
+#: Every learnt predictor trains and predicts in double precision, so that a seed gives the
+#: same model on any CPU. Float32 results depend on the order in which a CPU's kernels round
+#: (AVX2 or AVX-512 code paths, MKL's blocking), and training amplifies that: on one machine,
+#: ATEN_CPU_CAPABILITY=default vs avx2 left the weights of a 100-epoch BRP fit 0.07 apart from
+#: identical initial weights in float32, 5e-16 apart in float64; float32 BRP-NAS queried other
+#: networks from its third round on. Float64 took 1.2-2.2x the CPU time of float32 (fits on 100
+#: NB201 cells and scoring 3,917; BRP, GCN and MLP predictors).
+DTYPE = torch.float64
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 @contextmanager
@@ -51,6 +63,28 @@ def session(seed: int | None = None) -> Iterator[None]:
     finally:
         torch.set_flush_denormal(False)
         torch.set_num_threads(threads)
+
+
+def initialise(model: ModuleT, rng: np.random.Generator) -> ModuleT:
+    """``model`` in :data:`DTYPE` with every linear layer drawn afresh from ``rng``, the same on every CPU.
+
+    The distribution is torch's default for ``nn.Linear``, weights and biases uniform in
+    +-1/sqrt(fan_in), but torch's ``uniform_`` computes ``from + u * (to - from)`` with a fused
+    multiply-add in its AVX2 kernel and without one in its default kernel, so the same seed
+    gave initial weights one rounding apart on different CPUs (measured: half the weights,
+    with ATEN_CPU_CAPABILITY=default vs avx2). Here ``u`` comes from numpy's generator and
+    ``(2 u - 1) * bound`` is exact up to the one rounding of the product.
+    """
+    model = model.to(DTYPE)
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / float(np.sqrt(layer.in_features))
+                for p in (layer.weight, layer.bias):
+                    if p is not None:
+                        u = rng.random(tuple(p.shape))
+                        p.copy_(torch.from_numpy((2.0 * u - 1.0) * bound))
+    return model
 
 
 def child_seed(seed: int, *keys: int) -> int:
@@ -90,14 +124,14 @@ def graph_tensors(features: ArchFeatures, *, direction: str, readout: str, aggre
     """The propagation matrices, node features and readout weights of a batch of graphs.
 
     Returns:
-        ``agg`` (n, V, V): row ``v`` averages node ``v`` with its predecessors ("forward")
-        or with all its neighbours ("both"), self loop included (``D^-1 (A + I)``, as
+        float64 tensors (:data:`DTYPE`): ``agg`` (n, V, V): row ``v`` averages node ``v`` with its
+        predecessors ("forward") or with all its neighbours ("both"), self loop included (``D^-1 (A + I)``, as
         BRP-NAS normalises); ``x`` (n, V, F): the one-hot operations; ``w`` (n, V): readout
         weights, one-hot on the output node (the last real node), uniform on real nodes
         ("mean") or one on each real node ("sum").
     """
-    adj: np.ndarray = np.asarray(features.require("adjacency", who), dtype=np.float32)
-    ops: np.ndarray = np.ascontiguousarray(features.require("node_ops", who), dtype=np.float32)
+    adj: np.ndarray = np.asarray(features.require("adjacency", who), dtype=np.float64)
+    ops: np.ndarray = np.ascontiguousarray(features.require("node_ops", who), dtype=np.float64)
     if adj.ndim != 3 or ops.ndim != 3 or adj.shape[:2] != ops.shape[:2] or adj.shape[1] != adj.shape[2]:
         raise SpecError(f"{who}: adjacency must be (n, V, V) and node_ops (n, V, F), got "
                         f"{adj.shape} and {ops.shape}")
@@ -107,18 +141,18 @@ def graph_tensors(features: ArchFeatures, *, direction: str, readout: str, aggre
     m = np.swapaxes(adj, 1, 2)  # m[i, v, u] = 1 for an edge u -> v: v gathers from u
     if direction == "both":
         m = m + adj
-    m = np.asarray(m > 0, dtype=np.float32) + np.eye(adj.shape[1], dtype=np.float32)
+    m = np.asarray(m > 0, dtype=np.float64) + np.eye(adj.shape[1])
     if aggregation == "mean":
         m /= m.sum(axis=2, keepdims=True)
     w: np.ndarray
     if readout == "output":
         last = adj.shape[1] - 1 - np.argmax(real[:, ::-1], axis=1)
-        w = np.zeros(real.shape, dtype=np.float32)
+        w = np.zeros(real.shape)
         w[np.arange(len(w)), last] = 1.0
     elif readout == "mean":
-        w = real.astype(np.float32) / real.sum(axis=1, keepdims=True).astype(np.float32)
+        w = real.astype(np.float64) / real.sum(axis=1, keepdims=True)
     else:
-        w = real.astype(np.float32)
+        w = real.astype(np.float64)
     return torch.from_numpy(m), torch.from_numpy(ops), torch.from_numpy(w)
 
 
@@ -190,7 +224,7 @@ def optimizer(model: nn.Module, *, lr: float, weight_decay: float, epochs: int,
 def train_regressor(model: nn.Module, inputs: tuple[torch.Tensor, ...], z: np.ndarray, *, epochs: int,
                     batch_size: int, lr: float, weight_decay: float, cosine: bool, rng: np.random.Generator) -> None:
     """Adam on the squared error over shuffled mini-batches (``model(*inputs[idx]) -> (b,)``)."""
-    target = torch.from_numpy(z.astype(np.float32))
+    target = torch.from_numpy(z.astype(np.float64))
     opt, sched = optimizer(model, lr=lr, weight_decay=weight_decay, epochs=epochs, cosine=cosine)
     model.train()
     n = len(target)

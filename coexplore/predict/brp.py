@@ -120,11 +120,12 @@ class BRPPredictor(Predictor):
             raise SpecError(f"{self.name}.fit: warm start needs {self.input_width_} operation kinds, got {width}")
         n_fits = self.n_fits_ + 1 if warm else 0
         seed = _nets.child_seed(self.seed, n_fits)
+        rng = np.random.default_rng(seed)
         with _nets.session(seed):
-            net = self.model_ if warm else _brp_nets.BRPNet(width, self.hidden, self.layers, self.dropout,
-                                                             self.head_hidden, self.self_weight)
+            net = self.model_ if warm else _nets.initialise(_brp_nets.BRPNet(
+                width, self.hidden, self.layers, self.dropout, self.head_hidden, self.self_weight), rng)
             _brp_nets.train_pairs(net, inputs, t, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                                  weight_decay=self.weight_decay, rng=np.random.default_rng(seed))
+                                  weight_decay=self.weight_decay, rng=rng)
         self.model_ = net
         self.input_width_ = width
         self.n_fits_ = n_fits

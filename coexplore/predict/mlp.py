@@ -59,7 +59,7 @@ class MLPPredictor(NeuralRegressor):
         x = features.require("vector", self.name).astype(np.float64)
         if x.ndim != 2 or x.shape[1] != len(self.x_mean_):
             raise SpecError(f"{self.name}: vector must be (n, {len(self.x_mean_)}), got {x.shape}")
-        return (torch.from_numpy(((x - self.x_mean_) / self.x_std_).astype(np.float32)),)
+        return (torch.from_numpy((x - self.x_mean_) / self.x_std_),)
 
     def _build(self, inputs: tuple[torch.Tensor, ...]) -> torch.nn.Module:
         import torch

@@ -99,12 +99,12 @@ class NeuralRegressor(Predictor):
         n_fits = self.n_fits_ + 1 if warm else 0
         scaler = self.scaler_ if warm else _nets.TargetScaler.fit(t, log=self.log_target)
         seed = _nets.child_seed(self.seed, n_fits)
+        rng = np.random.default_rng(seed)
         with _nets.session(seed):
-            model = self.model_ if warm else self._build(inputs)
+            model = self.model_ if warm else _nets.initialise(self._build(inputs), rng)
             _nets.train_regressor(model, inputs, scaler.transform(t), epochs=self.epochs,
                                   batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                                  cosine=self.lr_schedule == "cosine",
-                                  rng=np.random.default_rng(seed))
+                                  cosine=self.lr_schedule == "cosine", rng=rng)
         self.model_ = model
         self.scaler_ = scaler
         self.input_width_ = width
