@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,20 @@ def skip_if_extra_missing(code: int, err: str) -> None:
     names the extra), as a test calling the same code in process would be skipped."""
     if code == 2 and "install it with pip install 'coexplore[" in err:
         pytest.skip(f"optional extra missing: {err.strip().splitlines()[-1]}")
+
+
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Cost tables of one test module go to a fresh directory (never the user's cache): modules that
+    build tables use it with ``pytestmark = pytest.mark.usefixtures("module_cache")``."""
+    d = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("COEXPLORE_CACHE")
+    os.environ["COEXPLORE_CACHE"] = str(d)
+    yield d
+    if old is None:
+        del os.environ["COEXPLORE_CACHE"]
+    else:
+        os.environ["COEXPLORE_CACHE"] = old
 
 
 def data_root() -> Path:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +26,9 @@ STRIDE = 400
 
 
 @pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def cache_dir(module_cache: Path) -> Path:
     """Cost tables of this module go to a fresh directory (never the user's cache)."""
-    d = tmp_path_factory.mktemp("joint-cache")
-    old = os.environ.get("COEXPLORE_CACHE")
-    os.environ["COEXPLORE_CACHE"] = str(d)
-    yield d
-    if old is None:
-        del os.environ["COEXPLORE_CACHE"]
-    else:
-        os.environ["COEXPLORE_CACHE"] = old
+    return module_cache
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,7 @@ study driver (storage, checkpoints, resume); a kind without one refuses them bef
 from __future__ import annotations
 
 import importlib.util
-import os
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +28,7 @@ PROBLEMS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Cost tables of this module go to a fresh directory (never the user's cache)."""
-    d = tmp_path_factory.mktemp("generic-cache")
-    old = os.environ.get("COEXPLORE_CACHE")
-    os.environ["COEXPLORE_CACHE"] = str(d)
-    yield d
-    if old is None:
-        del os.environ["COEXPLORE_CACHE"]
-    else:
-        os.environ["COEXPLORE_CACHE"] = old
+pytestmark = pytest.mark.usefixtures("module_cache")
 
 
 def _config(kind: str, strategy: str, *, trials: int | None = None, seed: int = 0) -> StudyConfig:

@@ -81,7 +81,9 @@ class _CategoricalStrategy(Strategy):
         return np.array(self.encoding.cards, dtype=np.int64)
 
     def _random(self, n: int) -> np.ndarray:
-        return (self.rng.random((n, len(self.cards))) * self.cards).astype(np.int64)
+        if self.encoding is None:
+            raise SpecError(f"strategy {self.name}: call setup(problem, budget) before ask")
+        return self.encoding.sample(self.rng, n)
 
     def _mutate(self, rows: np.ndarray) -> np.ndarray:
         """Each row with one decision (of cardinality > 1) changed to another value."""

@@ -19,7 +19,7 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.search.problem import Evaluation
 
-__all__ = ["Box", "BridgedProblem", "Categorical", "ChoiceBatch", "EncodedView", "Encoding", "bridge", "encoding_of"]
+__all__ = ["Box", "BridgedProblem", "Categorical", "ChoiceBatch", "Encoding", "bridge", "encoding_of"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -107,14 +107,6 @@ def encoding_of(problem: Any) -> Encoding | None:
     """The encoding ``problem`` declares (None: its candidates are its own, e.g. mapping search)."""
     enc = getattr(problem, "encoding", None)
     return enc if isinstance(enc, (Categorical, Box)) else None
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedView:
-    """What a generic strategy sees of a problem: its encoding and objective names."""
-
-    encoding: Encoding
-    objectives: tuple[str, ...]
 
 
 class BridgedProblem:
