@@ -12,6 +12,7 @@ candidates (value ``inf`` or ``feasible`` False): they rank after every feasible
 from __future__ import annotations
 
 import itertools
+from abc import abstractmethod
 import math
 import warnings
 from collections.abc import Sequence
@@ -69,8 +70,9 @@ class _BoxStrategy(Strategy):
 
     dim: int
 
+    @abstractmethod
     def _bind(self, dim: int) -> None:
-        raise NotImplementedError
+        """Set what depends on the dimension (initial points, population size...)."""
 
     def setup(self, problem: Any, budget: int | None) -> None:
         from coexplore.search.encoding import Box, encoding_of
