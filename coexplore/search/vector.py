@@ -12,9 +12,9 @@ candidates (value ``inf`` or ``feasible`` False): they rank after every feasible
 from __future__ import annotations
 
 import itertools
-from abc import abstractmethod
 import math
 import warnings
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
