@@ -1,5 +1,7 @@
 """L3 domain-free search machinery: the Problem and Strategy protocols, the one driver loop,
-trial records, and Pareto utilities. Nothing here knows about layers or accelerators."""
+trial records, Pareto utilities, the encodings problems declare (``encoding``), the generic
+strategies over them (``choices``, ``vector``, ``optuna_strategy``) and their registries
+(``registry``). Nothing here knows about layers or accelerators."""
 
 from coexplore.search.driver import SearchResult, optimize
 from coexplore.search.problem import Evaluation, Problem
