@@ -44,6 +44,7 @@ from coexplore.search.problem import Evaluation
 __all__ = ["GroupedSearch"]
 
 CHOICES = ("model", "random")
+HOPES = ("ei", "sd")
 
 
 class GroupedSearch(JointStrategy):
@@ -64,6 +65,8 @@ class GroupedSearch(JointStrategy):
         own: Known designs a group needs for its own EDP predictor (fewer: the pooled one of every group).
         init: Uniformly random pairs first (default: 30 % of the budget, at most 50).
         glance: Design actions also consider the predictor's ``glance`` best unknown designs anywhere.
+        hope: What a network action hopes for: ``ei`` (the group's best plus the expected improvement over it)
+            or ``sd`` (the prediction plus one residual standard deviation).
     """
 
     name = "grouped"
@@ -72,7 +75,7 @@ class GroupedSearch(JointStrategy):
     def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int | None = None,
                  start: int | None = None, cover: int | None = None, networks: str = "model", designs: str = "model",
                  solve: bool = True, slack: float = 1.02, local: int = 3, step: float = 1.02, own: int = 50,
-                 init: int | None = None, glance: int = 0) -> None:
+                 init: int | None = None, glance: int = 0, hope: str = "ei") -> None:
         super().__init__(problem, seed=seed, budget=budget)
         bad = []
         if not all(hasattr(problem, a) for a in ("counts", "hw_choices", "arch_choices", "table")):
@@ -91,11 +94,12 @@ class GroupedSearch(JointStrategy):
                              ("step", step, isinstance(step, (int, float)) and step >= 1.0),
                              ("own", own, isinstance(own, int) and own >= 2),
                              ("init", init, init is None or (isinstance(init, int) and init >= 0)),
-                             ("glance", glance, isinstance(glance, int) and glance >= 0)):
+                             ("glance", glance, isinstance(glance, int) and glance >= 0),
+                             ("hope", hope, hope in HOPES)):
             if not ok:
                 bad.append(f"strategy.params.{field}: invalid, got {v!r} (batch >= 1, start and cover >= 0, "
                            f"networks and designs one of {', '.join(CHOICES)}, solve a bool, slack and step >= 1, "
-                           f"local >= 1, own >= 2, init and glance >= 0)")
+                           f"local >= 1, own >= 2, init and glance >= 0, hope one of {', '.join(HOPES)})")
         if bad:
             raise SpecError(bad)
         self.batch = batch or int(np.clip(budget // 40, 4, 64))
@@ -104,6 +108,7 @@ class GroupedSearch(JointStrategy):
         self.cover = cover if cover is not None else 0 if small else 2
         self.networks, self.designs, self.solve, self.slack = networks, designs, solve, float(slack)
         self.local, self.step, self.own, self.glance = local, float(step), own, glance
+        self.hope = hope
         self.init = init if init is not None else min(50, 3 * budget // 10)
         self.archive = PairArchive()
         self.asked = 0

@@ -10,6 +10,7 @@ once per batch and consumed in order.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,19 @@ class BatchPlan:
             w, b, sd = s.fitted("pooled", len(gi), lambda: ridge_fit(x, np.log10(s._cell[gi, di]), alpha=0.3))
             self._pooled = (w[:G] + b)[:, None] + (s._xdes @ w[G:])[None, :] - 0.5 * sd
         return self._pooled
+
+    def hope(self, mu: float, best: float) -> float:
+        """The accuracy a network predicted at ``mu`` is hoped to bring its group, whose best is ``best``:
+        the best plus the expected improvement over it under the predictor's residual spread (a group of
+        many unseen networks is not written off because its next one is predicted below its best, nor
+        is a sparse group favoured because its prediction is optimistic). ``hope="sd"``: one residual
+        standard deviation above the prediction (the ablation)."""
+        sd = max(self.acc_sd, 1e-9)
+        if not np.isfinite(best) or self.s.hope == "sd":
+            return max(mu + sd, best)
+        z = (mu - best) / sd
+        ei = sd * (z * 0.5 * math.erfc(-z / math.sqrt(2.0)) + math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))
+        return best + ei
 
     def next_net(self, g: int, peek: bool = True) -> int:
         """The group's most promising network not evaluated (nor taken by this batch); -1 if none."""
@@ -256,7 +270,7 @@ class BatchPlan:
         n = self.next_net(g)
         out: tuple[float, int, int] | None = None
         if n >= 0 and bp >= 0 and not self.pending[g, bp]:  # network action
-            out = (self.gain(max(self.acc_pred()[n] + self.acc_sd, self.best_acc[g]), self.best_edp[g]), n, bp)
+            out = (self.gain(self.hope(float(self.acc_pred()[n]), float(self.best_acc[g])), self.best_edp[g]), n, bp)
         p = self.next_pos(g)
         if p >= 0:  # design action
             use = n if n >= 0 else bn if bn >= 0 else int(s.groups.members[g][0])
