@@ -116,7 +116,8 @@ def search_accelerator(
                                        "max_accuracy_drop": max_accuracy_drop}.items() if v is not None)
         if unused:
             raise SpecError(f"search_accelerator: FPGA board {budget!r} is searched exhaustively for latency; "
-                            f"these options apply to accelerator presets only: {', '.join(unused)}")
+                            "these options apply to accelerator presets only: "
+                            + ", ".join(f"{k} (--{k.replace('_', '-')})" for k in unused))
         return search_board(nets, get_board(budget), fpga_mode or "shared")
     if fpga_mode is not None:
         raise SpecError(f"fpga_mode (--fpga-mode): applies to FPGA boards only, got accelerator {budget!r}")
