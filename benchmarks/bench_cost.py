@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
 
-    ours = bench_cost("resnet18", "layer2.0.conv2", "eyeriss", mappings=args.mappings, repeats=args.repeats)
+    ours = bench_cost("resnet18", "layer2.0.conv2", "eyeriss", mappings=args.mappings, repeats=args.repeats).to_record()
     print(f"coexplore: {ours['mappings_per_s']:,.0f} mappings/s ({ours['mappings']:,} in {ours['seconds']:.3f} s)",
           file=sys.stderr)
     result = {"coexplore": ours}

@@ -62,8 +62,9 @@ def main() -> None:
         print(f"{name:34} {out[name]['mappings_per_s']:>12,.0f} mappings/s", file=sys.stderr)
         if args.before and "baseline" in name:
             code = ("import sys, json; sys.path.insert(0, sys.argv[1]); from coexplore.api import bench_cost; "
-                    "print(json.dumps(bench_cost('resnet18', 'layer2.0.conv2', 'eyeriss', mappings=int(sys.argv[2]), "
-                    "repeats=int(sys.argv[3]))))")
+                    "r = bench_cost('resnet18', 'layer2.0.conv2', 'eyeriss', mappings=int(sys.argv[2]), "
+                    "repeats=int(sys.argv[3])); "  # a dict before the API returned typed results
+                    "print(json.dumps(r.to_record() if hasattr(r, 'to_record') else r))")
             env = {**os.environ, "PYTHONPATH": args.before}
             r = subprocess.run([sys.executable, "-c", code, args.before, str(args.mappings), str(args.repeats)],
                                capture_output=True, text=True, check=True, env=env)

@@ -9,7 +9,8 @@ Layers, lowest first (imports only go down; ``tests/test_layering.py`` enforces 
 * L2 ``cost`` (reference walk, compiled batch kernels, lower bounds, results);
 * L3 ``search`` (the one ask/tell driver, problems, strategies' base, Pareto);
 * L4 ``mapper`` (mapping search for a layer and a network);
-* L8 ``api`` and ``cli`` (thin shells over the above).
+* L8 ``api`` (one function per CLI command, typed results with ``to_record()``) and ``cli``
+  (parses, calls ``api``, formats).
 
 The names below are the curated Python API (imported on first use, so ``import coexplore``
 stays light); ``help(coexplore.<name>)`` documents each::
@@ -39,13 +40,16 @@ _EXPORTS = {
     "resolve_accelerator": ("coexplore.resolve", "resolve_accelerator"),
     # cost and mapping
     "evaluate": ("coexplore.cost.model", "evaluate"),
-    "evaluate_network": ("coexplore.api", "evaluate_network_default"),
+    "evaluate_network": ("coexplore.api", "evaluate_network"),
+    "evaluate_timeloop_case": ("coexplore.api", "evaluate_timeloop_case"),
+    "bench_cost": ("coexplore.api", "bench_cost"),
     "map_layer": ("coexplore.mapper.network", "map_layer"),
-    "map_network": ("coexplore.mapper.network", "map_network"),
+    "map_network": ("coexplore.api", "map_network"),
     # searches
     "search_accelerator": ("coexplore.api", "search_accelerator"),
-    "search_networks": ("coexplore.nas.search", "search_nas"),
-    "codesign": ("coexplore.study.codesign", "run_codesign"),
+    "search_networks": ("coexplore.api", "search_networks"),
+    "codesign": ("coexplore.api", "codesign"),
+    "evaluate_predictor": ("coexplore.api", "evaluate_predictor"),
     # the search layer: encodings, strategies, the driver
     "Categorical": ("coexplore.search.encoding", "Categorical"),
     "Box": ("coexplore.search.encoding", "Box"),

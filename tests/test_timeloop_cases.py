@@ -22,7 +22,7 @@ def test_all_twelve_cases_present() -> None:
 def test_case_matches_timeloop(path) -> None:  # type: ignore[no-untyped-def]
     case = json.loads(path.read_text())
     ref = case["reference"]
-    got = evaluate_timeloop_case(str(path))
+    got = evaluate_timeloop_case(str(path)).to_record()
     assert got["cycles"] == ref["summary"]["cycles"]
     assert got["macs"] == case["problem"]["macs"]
     assert got["utilization"] == pytest.approx(ref["summary"]["utilization_pct"] / 100)

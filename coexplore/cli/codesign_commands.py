@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 __all__ = ["register"]
@@ -50,27 +49,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_codesign(args: argparse.Namespace) -> Any:
-    from coexplore.study.codesign import run_codesign
+    from coexplore.api import codesign
 
-    out = run_codesign(args.recipe or args.config, strategy=args.strategy, budget=args.budget_evals, seed=args.seed,
-                       storage=args.storage, name=args.name, progress=not (args.quiet or args.json))
-    if not args.no_report:
-        from coexplore.errors import MissingDependencyError
-        from coexplore.report.write import write_report
-
-        path = Path(args.report or f"{out['study']}.html")
-        try:
-            write_report(out["study"], args.storage, html=str(path), top=3)
-            out["report"] = str(path)
-        except MissingDependencyError as e:
-            if args.report:  # asked for by name: an error
-                raise
-            print(f"coexplore codesign: no report ({e})", file=sys.stderr)
+    result = codesign(args.recipe or args.config, strategy=args.strategy, budget=args.budget_evals, seed=args.seed,
+                      storage=args.storage, name=args.name, progress=not (args.quiet or args.json),
+                      report=False if args.no_report else (args.report or True))
+    if result.report_skipped:
+        print(f"coexplore codesign: no report ({result.report_skipped})", file=sys.stderr)
+    out = result.to_record()
     if not args.json:
         _print(out)
     else:
         print(f"coexplore codesign: study {out['study']} in {args.storage}"
-              + (f", report {out['report']}" if out.get("report") else ""), file=sys.stderr)
+              + (f", report {out['report']}" if out["report"] else ""), file=sys.stderr)
     return out
 
 

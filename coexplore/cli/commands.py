@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from typing import Any
 
 from coexplore.cli import format as fmt
@@ -62,23 +60,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--budget", required=True,
                    help="accelerator preset (the template and the resource budget) or FPGA board (xc7a50t, "
                         "xc7z020, zcu102: the FNAS tiling template)")
-    p.add_argument("--objective", default="edp",
-                   help="edp, energy, latency, edap or area; several comma-separated for nsga2 "
-                        "(e.g. energy,latency,area)")
-    p.add_argument("--strategy", default="naas", choices=["naas", "random", "grid", "nsga2"])
-    p.add_argument("--mode", default="full", choices=["full", "sizing"],
-                   help="full: sizing and connectivity; sizing: the preset's connectivity")
-    p.add_argument("--mapper", default="default", choices=["default", "naas"],
+    # ASIC-only options default to None so that an FPGA board refuses them instead of ignoring them
+    p.add_argument("--objective", default=None,
+                   help="edp (default), energy, latency, edap or area; several comma-separated for nsga2 "
+                        "(e.g. energy,latency,area); accelerator presets only, like every option down to --throttle")
+    p.add_argument("--strategy", default=None, choices=["naas", "random", "grid", "nsga2"], help="default naas")
+    p.add_argument("--mode", default=None, choices=["full", "sizing"],
+                   help="full (default): sizing and connectivity; sizing: the preset's connectivity")
+    p.add_argument("--mapper", default=None, choices=["default", "naas"],
                    help="inner mapping search for every layer of every candidate: default (local search) or naas "
                         "(CMA-ES over importance-encoded mappings, NAAS's nested loop)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--budget-evals", type=int, default=300, help="accelerator candidates to evaluate")
+    p.add_argument("--seed", type=int, default=None, help="default 0")
+    p.add_argument("--budget-evals", type=int, default=None, help="accelerator candidates to evaluate (default 300)")
     p.add_argument("--max-seconds", type=float, default=None, help="time limit of the search loop")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes evaluating candidates")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes evaluating candidates (default 1)")
     p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency (searches DRAM bandwidth)")
     p.add_argument("--out", help="write the best design as accelerator YAML")
-    p.add_argument("--fpga-mode", default="shared", choices=["shared", "pipelined"],
-                   help="FPGA boards: one shared engine, or one engine per layer (FNAS's pipeline)")
+    p.add_argument("--fpga-mode", default=None, choices=["shared", "pipelined"],
+                   help="FPGA boards only: one shared engine (default), or one engine per layer (FNAS's pipeline)")
     p.add_argument("--precisions", default=None, metavar="WxA[:DROP],...",
                    help="also search the precision: one search per choice (e.g. 8x8,4x4:1.5,8x4:0.4, weights x "
                         "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
@@ -145,14 +144,10 @@ def cmd_list(args: argparse.Namespace) -> Any:
 
 # -- evaluate ----------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> Any:
-    from coexplore.api import evaluate_network_default
+    from coexplore.api import evaluate_network
 
-    t0 = time.perf_counter()
-    result = evaluate_network_default(
-        args.network, args.accelerator, mapping_file=args.mapping, objective=args.objective,
-        samples=args.samples, seed=args.seed, throttle=args.throttle,
-    )
-    out = fmt.network_cost_dict(result, seconds=time.perf_counter() - t0)
+    out = evaluate_network(args.network, args.accelerator, mappings=args.mapping, objective=args.objective,
+                           samples=args.samples, seed=args.seed, throttle=args.throttle).to_record()
     if not args.json:
         fmt.print_network_cost(out)
     return out
@@ -160,64 +155,39 @@ def cmd_evaluate(args: argparse.Namespace) -> Any:
 
 # -- map ---------------------------------------------------------------------------
 def cmd_map(args: argparse.Namespace) -> Any:
-    from coexplore.api import map_network_cli
+    from coexplore.api import map_network
+    from coexplore.spec.workload import parse_layer_spec
 
-    out = map_network_cli(
-        network=args.network, layer_spec=args.layer, accelerator=args.accelerator, objective=args.objective,
-        mapper=args.mapper, seed=args.seed, jobs=args.jobs, max_evals=args.max_evals,
-        max_seconds=args.max_seconds, progress=not args.json, constraints=args.constraints,
-        dataflow=args.dataflow, padding=args.padding,
-    )
+    target = parse_layer_spec(args.layer) if args.layer is not None else args.network
+    out = map_network(target, args.accelerator, objective=args.objective, mapper=args.mapper, seed=args.seed,
+                      jobs=args.jobs, max_evals=args.max_evals, max_seconds=args.max_seconds, progress=not args.json,
+                      constraints=args.constraints, dataflow=args.dataflow, padding=args.padding).to_record()
     if not args.json:
-        rows = [[x["name"] + "".join(f" {d}->{v}" for d, v in x.get("padded", {}).items()),
-                 f"{x['latency_cycles']:,}", f"{x['energy_pj'] / 1e6:.3f}", f"{x['edp']:.4e}",
-                 f"{x['utilization']:.0%}", f"{x['evaluated']:,}", "yes" if x["optimal"] else "no"]
-                for x in out["layers"]]
-        fmt.table(["layer", "cycles", "energy uJ", "EDP pJ*cyc", "util", "evaluated", "optimal"], rows)
-        print(f"\n{out['network']} on {out['accelerator']} ({out['mapper']}, {out['objective']}): "
-              f"{out['latency_cycles']:,} cycles, {out['energy_pj'] / 1e6:.3f} uJ, EDP {out['edp']:.4e} "
-              f"({out['seconds']:.1f} s)")
+        fmt.print_map(out)
     return out
 
 
 # -- hwsearch ----------------------------------------------------------------------
 def cmd_hwsearch(args: argparse.Namespace) -> Any:
-    from coexplore.api import hwsearch_cli
+    from coexplore.api import search_accelerator
+    from coexplore.presets.boards import BOARDS
 
-    out = hwsearch_cli(
-        networks=args.network, budget=args.budget, objective=args.objective, strategy=args.strategy,
-        mode=args.mode, seed=args.seed, budget_evals=args.budget_evals, max_seconds=args.max_seconds,
-        jobs=args.jobs, progress=not args.json, out=args.out, throttle=args.throttle, fpga_mode=args.fpga_mode,
-        precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop, mapper=args.mapper,
+    if args.out and args.budget in BOARDS:  # refused before the search, not after
+        from coexplore.errors import SpecError
+
+        raise SpecError(f"--out: writes accelerator YAML; an FPGA board's tiling ({args.budget!r}) has none, "
+                        "use --json")
+    result = search_accelerator(
+        args.network, args.budget, args.objective, strategy=args.strategy, mode=args.mode, seed=args.seed,
+        budget_evals=args.budget_evals, max_seconds=args.max_seconds, jobs=args.jobs, throttle=args.throttle or None,
+        mapper=args.mapper, precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
+        fpga_mode=args.fpga_mode, progress=not args.json,
     )
-    if not args.json and out["kind"] == "fpga":
-        best = out["best"]
-        rows = [[f"{d['Tm']}", f"{d['Tn']}", f"{d['Tr']}", f"{d['Tc']}", f"{d['bits']}"]
-                for d in best["accelerator"]["designs"]]
-        fmt.table(["Tm", "Tn", "Tr", "Tc", "bits"], rows)
-        res, lim = best["resources"], best["limits"]
-        print(f"\n{best['accelerator']['board']} ({best['accelerator']['mode']}): {best['latency_cycles']:,} cycles "
-              f"= {best['latency_ms']:.3f} ms; DSP {res['dsp']}/{lim['dsp']}, "
-              f"BRAM18 {res['bram18k']}/{lim['bram18k']}; {out['evaluations']:,} designs in {out['seconds']:.1f} s")
-    elif not args.json:
-        best, base = out["best"], out["baseline"]
-        rows = [["preset " + base["preset"], f"{base['edp']:.4e}", f"{base['energy_pj'] / 1e6:.3f}",
-                 f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"],
-                ["searched", f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
-                 f"{best['latency_cycles']:,.0f}", f"{best['area_mm2']:.3f}"]]
-        fmt.table(["design", "EDP pJ*cyc", "energy uJ", "cycles", "area mm2"], rows)
-        acc = best["accelerator"]
-        print(f"\nbest: {acc['mac']['mesh_x']}x{acc['mac']['mesh_y']} MACs; "
-              + "; ".join(f"{lv['name']}" + (f" {lv['size_words']} words" if lv["size_words"] else "")
-                          + (f" x{lv['instances']}" if lv["instances"] > 1 else "")
-                          + (f" X:{','.join(lv['spatial_dims_x'])}" if lv["spatial_dims_x"] else "")
-                          + (f" Y:{','.join(lv['spatial_dims_y'])}" if lv["spatial_dims_y"] else "")
-                          for lv in acc["levels"]))
-        verdict = (f"no searched design beat {base['preset']}" if out["best_is_preset"] else
-                   f"EDP {out['edp_ratio']:.2f}x lower than {base['preset']}")
-        print(f"{verdict} ({out['strategy']}, {out['mode']}, inner mapper {out['mapper']}); "
-              f"{out['evaluations']} evaluations in {out['seconds']:.1f} s ({out['evaluations_per_second']:.2f}/s)"
-              + (f"; saved {out['saved']}" if "saved" in out else ""))
+    out = result.to_record()
+    if args.out:
+        out["saved"] = str(result.save(args.out))  # type: ignore[union-attr]
+    if not args.json:
+        fmt.print_hwsearch(out)
     return out
 
 
@@ -226,10 +196,10 @@ def cmd_bench_cost(args: argparse.Namespace) -> Any:
     from coexplore.api import bench_cost
 
     out = bench_cost(args.network, args.layer, args.accelerator, mappings=args.mappings, seed=args.seed,
-                     repeats=args.repeats)
+                     repeats=args.repeats).to_record()
     if not args.json:
         print(f"{out['mappings']:,} mappings in {out['seconds']:.3f} s: {out['mappings_per_s']:,.0f} mappings/s "
-              f"(sampling took {out['sampling_seconds']:.2f} s)", file=sys.stdout)
+              f"(sampling took {out['sampling_seconds']:.2f} s)")
     return out
 
 
@@ -237,14 +207,7 @@ def cmd_bench_cost(args: argparse.Namespace) -> Any:
 def cmd_timeloop_case(args: argparse.Namespace) -> Any:
     from coexplore.api import evaluate_timeloop_case
 
-    out = evaluate_timeloop_case(args.case, throttle=args.throttle)
+    out = evaluate_timeloop_case(args.case, throttle=args.throttle).to_record()
     if not args.json:
-        print(f"cycles {out['cycles']}  energy {out['energy_pj']:.4f} pJ  MACs {out['macs']}  "
-              f"utilization {out['utilization']:.2%}")
-        rows = []
-        for lv, dss in out["levels"].items():
-            for ds, c in dss.items():
-                rows.append([lv, ds, c["reads_per_instance"], c["fills_per_instance"], c["updates_per_instance"],
-                             c["utilized_instances"], f"{c['energy_pj']:.3f}"])
-        fmt.table(["level", "dataspace", "reads", "fills", "updates", "instances", "energy pJ"], rows)
+        fmt.print_timeloop_case(out)
     return out

@@ -1,13 +1,11 @@
-"""Plain-text tables and the JSON shapes of the CLI's results."""
+"""Plain-text output of the CLI: tables and summaries, printed from the API's records (``to_record()``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from coexplore.cost.results import NetworkCost
-
-__all__ = ["network_cost_dict", "print_network_cost", "table"]
+__all__ = ["print_hwsearch", "print_map", "print_network_cost", "print_timeloop_case", "table"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -28,22 +26,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         print(line(r, raw))
 
 
-def network_cost_dict(cost: NetworkCost, *, seconds: float) -> dict[str, Any]:
-    layers = []
-    for lc, m in zip(cost.layers, cost.mappings, strict=True):
-        layers.append({
-            "name": lc.layer, "macs": lc.macs, "energy_pj": lc.energy_pj, "latency_cycles": lc.latency_cycles,
-            "edp": lc.edp, "utilization": lc.utilization,
-            "energy_by_level_pj": {lv.name: lv.energy_pj for lv in lc.levels},
-            "mapping": m.to_dict() if hasattr(m, "to_dict") else m,
-        })
-    return {
-        "network": cost.network, "accelerator": cost.accelerator, "energy_pj": cost.energy_pj,
-        "latency_cycles": cost.latency_cycles, "edp": cost.edp, "area_mm2": cost.area_mm2,
-        "macs": cost.macs, "seconds": seconds, "layers": layers,
-    }
-
-
 def print_network_cost(d: dict[str, Any]) -> None:
     rows = []
     for x in d["layers"]:
@@ -53,3 +35,55 @@ def print_network_cost(d: dict[str, Any]) -> None:
     print(f"\n{d['network']} on {d['accelerator']}: {d['latency_cycles']:,} cycles, "
           f"{d['energy_pj'] / 1e6:.3f} uJ, EDP {d['edp']:.4e} pJ*cycles, area {d['area_mm2']:.2f} mm2 "
           f"({d['seconds']:.1f} s)")
+
+
+def print_map(out: dict[str, Any]) -> None:
+    rows = [[x["name"] + "".join(f" {d}->{v}" for d, v in (x["padded"] or {}).items()),
+             f"{x['latency_cycles']:,}", f"{x['energy_pj'] / 1e6:.3f}", f"{x['edp']:.4e}",
+             f"{x['utilization']:.0%}", f"{x['evaluated']:,}", "yes" if x["optimal"] else "no"]
+            for x in out["layers"]]
+    table(["layer", "cycles", "energy uJ", "EDP pJ*cyc", "util", "evaluated", "optimal"], rows)
+    print(f"\n{out['network']} on {out['accelerator']} ({out['mapper']}, {out['objective']}): "
+          f"{out['latency_cycles']:,} cycles, {out['energy_pj'] / 1e6:.3f} uJ, EDP {out['edp']:.4e} "
+          f"({out['seconds']:.1f} s)")
+
+
+def print_hwsearch(out: dict[str, Any]) -> None:
+    best, base = out["best"], out["baseline"]
+    if out["kind"] == "fpga":
+        rows = [[f"{d['Tm']}", f"{d['Tn']}", f"{d['Tr']}", f"{d['Tc']}", f"{d['bits']}"]
+                for d in best["accelerator"]["designs"]]
+        table(["Tm", "Tn", "Tr", "Tc", "bits"], rows)
+        res, lim = best["resources"], best["limits"]
+        print(f"\n{best['accelerator']['board']} ({best['accelerator']['mode']}): {best['latency_cycles']:,} cycles "
+              f"= {best['latency_ms']:.3f} ms; DSP {res['dsp']}/{lim['dsp']}, "
+              f"BRAM18 {res['bram18k']}/{lim['bram18k']}; {out['evaluations']:,} designs in {out['seconds']:.1f} s")
+        return
+    rows = [["preset " + base["preset"], f"{base['edp']:.4e}", f"{base['energy_pj'] / 1e6:.3f}",
+             f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"],
+            ["searched", f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
+             f"{best['latency_cycles']:,.0f}", f"{best['area_mm2']:.3f}"]]
+    table(["design", "EDP pJ*cyc", "energy uJ", "cycles", "area mm2"], rows)
+    acc = best["accelerator"]
+    print(f"\nbest: {acc['mac']['mesh_x']}x{acc['mac']['mesh_y']} MACs; "
+          + "; ".join(f"{lv['name']}" + (f" {lv['size_words']} words" if lv["size_words"] else "")
+                      + (f" x{lv['instances']}" if lv["instances"] > 1 else "")
+                      + (f" X:{','.join(lv['spatial_dims_x'])}" if lv["spatial_dims_x"] else "")
+                      + (f" Y:{','.join(lv['spatial_dims_y'])}" if lv["spatial_dims_y"] else "")
+                      for lv in acc["levels"]))
+    verdict = (f"no searched design beat {base['preset']}" if out["best_is_preset"] else
+               f"EDP {out['edp_ratio']:.2f}x lower than {base['preset']}")
+    print(f"{verdict} ({out['strategy']}, {out['mode']}, inner mapper {out['mapper']}); "
+          f"{out['evaluations']} evaluations in {out['seconds']:.1f} s ({out['evaluations_per_second']:.2f}/s)"
+          + (f"; saved {out['saved']}" if out["saved"] else ""))
+
+
+def print_timeloop_case(out: dict[str, Any]) -> None:
+    print(f"cycles {out['cycles']}  energy {out['energy_pj']:.4f} pJ  MACs {out['macs']}  "
+          f"utilization {out['utilization']:.2%}")
+    rows = []
+    for lv, dss in out["levels"].items():
+        for ds, c in dss.items():
+            rows.append([lv, ds, c["reads_per_instance"], c["fills_per_instance"], c["updates_per_instance"],
+                         c["utilized_instances"], f"{c['energy_pj']:.3f}"])
+    table(["level", "dataspace", "reads", "fills", "updates", "instances", "energy pJ"], rows)

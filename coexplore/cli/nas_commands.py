@@ -68,34 +68,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_nas(args: argparse.Namespace) -> Any:
-    from coexplore.nas.build import build_accuracy, build_latency, build_space, latency_limit
-    from coexplore.nas.nb201 import NB201Space
-    from coexplore.nas.search import search_nas
+    from coexplore.api import search_networks
 
-    space = build_space(args.space, args.dataset)
-    nb201 = isinstance(space, NB201Space)
-    accuracy = build_accuracy(space, args.accuracy or ("table" if nb201 else "train"), epochs=args.epochs,
-                              seed=args.seed)
-    latency = build_latency(space, args.latency or ("table" if nb201 else "none"), path=args.latency_file,
-                            framework=args.framework, accelerator=args.accelerator, seed=args.seed)
-    limit = args.max_latency_ms
-    if args.latency_percentile is not None:
-        if latency is None:
-            from coexplore.errors import SpecError
-
-            raise SpecError("--latency-percentile: needs a latency source (--latency table or cost-model)")
-        limit = latency_limit(space, latency, args.latency_percentile)
-    res = search_nas(space, accuracy=accuracy, latency=latency, max_latency_ms=limit,
-                     objectives=tuple(args.objective.split(",")), strategy=args.strategy,
-                     budget_queries=args.budget_queries, seed=args.seed, progress=not args.json)
-    out = res.to_dict(space)
-    out["accuracy_source"], out["latency_source"] = accuracy.name, latency.name if latency else None
+    out = search_networks(
+        args.space, dataset=args.dataset, strategy=args.strategy, accuracy=args.accuracy, latency=args.latency,
+        latency_file=args.latency_file, framework=args.framework, accelerator=args.accelerator,
+        max_latency_ms=args.max_latency_ms, latency_percentile=args.latency_percentile, objectives=args.objective,
+        budget_queries=args.budget_queries, epochs=args.epochs, seed=args.seed, progress=not args.json,
+    ).to_record()
     if not args.json:
-        b = out["best"]
+        b, limit = out["best"], out["max_latency_ms"]
         lat = f"{b['latency_ms']:.3f} ms" if b["latency_ms"] is not None else "n/a"
         limit_txt = f"<= {limit:.3f} ms" if limit is not None else "no latency limit"
         print(f"best: {b['arch']}" + (f" (NB201 #{b['arch_index']})" if "arch_index" in b else ""))
-        print(f"accuracy {b['accuracy']:.2f} % ({accuracy.name}), latency {lat} ({limit_txt})")
+        print(f"accuracy {b['accuracy']:.2f} % ({out['accuracy_source']}), latency {lat} ({limit_txt})")
         print(f"{out['strategy']}: {out['queries']} accuracy queries (best at query {out['query_of_best']}), "
               f"{out['pruned_before_accuracy']} candidates pruned before any query, {out['seconds']:.1f} s")
         if out["front"]:
@@ -105,13 +91,10 @@ def cmd_nas(args: argparse.Namespace) -> Any:
 
 
 def cmd_predictor_evaluate(args: argparse.Namespace) -> Any:
-    from coexplore.nas.predictor_eval import evaluate_predictor
-    from coexplore.predict.registry import PREDICTORS
+    from coexplore.api import evaluate_predictor
 
-    PREDICTORS.get(args.predictor)  # an unknown name is named before any file is read
-    score = evaluate_predictor(args.predictor, args.train, args.test, args.target, seed=args.seed,
-                               dataset=args.dataset, framework=args.framework)
-    out = score.to_dict()
+    out = evaluate_predictor(args.predictor, args.train, args.test, args.target, seed=args.seed,
+                             dataset=args.dataset, framework=args.framework).to_record()
     if not args.json:
         def show(v: float | None, pct: bool = False) -> str:
             return "n/a" if v is None else (f"{100 * v:.1f} %" if pct else f"{v:.4f}")

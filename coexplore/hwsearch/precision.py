@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from coexplore.errors import SpecError
@@ -110,6 +111,15 @@ class PrecisionSearchResult:
             rows.append(row)
         p, r = self.best
         return {"choices": rows, "best": p.label, "best_edp_gain_vs_first": ref / r.edp, "seconds": self.seconds}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the best choice's design as accelerator YAML (:meth:`HwSearchResult.save`)."""
+        return self.best[1].save(path)
+
+    def to_record(self) -> dict[str, Any]:
+        """The hwsearch record (:mod:`coexplore.hwsearch.record`) of the best choice, with ``precision``
+        holding every choice (:meth:`to_dict`)."""
+        return {**self.best[1].to_record(), "precision": self.to_dict()}
 
 
 def search_precisions(networks: Sequence[Network], budget_preset: str, precisions: Sequence[Precision], *,

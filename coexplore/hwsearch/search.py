@@ -28,6 +28,7 @@ from typing import Any
 from coexplore.errors import InfeasibleError, SpecError
 from coexplore.hwsearch.budget import Budget, resolve_budget
 from coexplore.hwsearch.problem import INNER_MAPPERS, AcceleratorSearchProblem, DesignCost, check_objectives
+from coexplore.hwsearch.record import hwsearch_record, network_row
 from coexplore.hwsearch.space import AcceleratorSpace, Design
 from coexplore.search.driver import optimize
 from coexplore.search.strategy import Strategy
@@ -112,28 +113,27 @@ class HwSearchResult:
         """Write the best design as coexplore accelerator YAML (``coexplore evaluate --accelerator``)."""
         return save_accelerator_yaml(self.best, path)
 
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record of ``coexplore hwsearch --json`` (:mod:`coexplore.hwsearch.record`, kind ``asic``)."""
+        return hwsearch_record(
+            kind="asic", networks=[n for n, _, _ in self.networks], accelerator=accelerator_to_dict(self.best),
+            edp=self.edp, energy_pj=self.energy_pj, latency_cycles=self.latency_cycles, area_mm2=self.area_mm2,
+            latency_ms=self.latency_cycles / (self.best.clock_ghz * 1e6), resources=None, limits=None,
+            network_rows=[network_row(n, e, lat) for n, e, lat in self.networks],
+            baseline={"preset": self.baseline.name, "edp": self.baseline_edp, "energy_pj": self.baseline_energy_pj,
+                      "latency_cycles": self.baseline_latency_cycles, "area_mm2": self.baseline_area_mm2},
+            edp_ratio=self.edp_ratio, objective=",".join(self.objectives), strategy=self.strategy, mode=self.mode,
+            mapper=self.mapper, seed=self.seed, evaluations=self.evaluations, designs=self.designs,
+            seconds=self.seconds, search_seconds=self.search_seconds, search_value=self.search_value,
+            best_is_preset=self.design is None,
+            front=[{"accelerator": accelerator_to_dict(p.accelerator), "values": list(p.values),
+                    "energy_pj": p.energy_pj, "latency_cycles": p.latency_cycles, "edp": p.edp,
+                    "area_mm2": p.area_mm2} for p in self.front],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``coexplore hwsearch --json``."""
-        out: dict[str, Any] = {
-            "best": {"accelerator": accelerator_to_dict(self.best), "edp": self.edp, "energy_pj": self.energy_pj,
-                     "latency_cycles": self.latency_cycles, "area_mm2": self.area_mm2,
-                     "networks": [{"network": n, "energy_pj": e, "latency_cycles": lat, "edp": e * lat}
-                                  for n, e, lat in self.networks]},
-            "baseline": {"preset": self.baseline.name, "edp": self.baseline_edp,
-                         "energy_pj": self.baseline_energy_pj, "latency_cycles": self.baseline_latency_cycles,
-                         "area_mm2": self.baseline_area_mm2},
-            "edp_ratio": self.edp_ratio, "objective": ",".join(self.objectives), "strategy": self.strategy,
-            "mode": self.mode, "mapper": self.mapper, "seed": self.seed, "evaluations": self.evaluations,
-            "designs": self.designs,
-            "seconds": self.seconds, "search_seconds": self.search_seconds,
-            "evaluations_per_second": self.evaluations_per_second, "search_value": self.search_value,
-            "best_is_preset": self.design is None,
-        }
-        if self.front:
-            out["front"] = [{"accelerator": accelerator_to_dict(p.accelerator), "values": list(p.values),
-                             "energy_pj": p.energy_pj, "latency_cycles": p.latency_cycles, "edp": p.edp,
-                             "area_mm2": p.area_mm2} for p in self.front]
-        return out
+        """The same as :meth:`to_record` (its older name)."""
+        return self.to_record()
 
 
 def _grid_levels(space: AcceleratorSpace, budget_evals: int) -> list[int]:

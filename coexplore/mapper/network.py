@@ -163,4 +163,5 @@ def map_network(
                                                                         check=False, throttle=throttle)
         layers.append(replace(same, cost=cost))
     return NetworkMapResult(network=network.name, accelerator=accelerator.name, objective=objective,
-                            layers=tuple(layers), seconds=time.perf_counter() - t0)
+                            layers=tuple(layers), seconds=time.perf_counter() - t0, mapper=mapper,
+                            level_names=tuple(lv.name for lv in accelerator.levels))

@@ -34,11 +34,34 @@ class LayerMapResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkMapResult:
+    """The chosen mapping of every layer; ``level_names`` (the accelerator's, innermost first) label
+    the mappings' levels in :meth:`to_record`."""
+
     network: str
     accelerator: str
     objective: str
     layers: tuple[LayerMapResult, ...]
     seconds: float
+    mapper: str = "default"
+    level_names: tuple[str, ...] = ()
+
+    @property
+    def optimal(self) -> bool:
+        """Every layer's mapping is the optimum of its map space (the ``exhaustive`` mapper)."""
+        return all(x.optimal for x in self.layers)
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record of ``coexplore map --json`` (DESIGN.md); a padded layer has ``padded``
+        ``{dim: size}`` and its mapping is for those sizes, otherwise ``padded`` is ``None``."""
+        names = list(self.level_names) or None
+        layers = [{
+            "name": x.layer.name, "energy_pj": x.cost.energy_pj, "latency_cycles": x.cost.latency_cycles,
+            "edp": x.cost.edp, "utilization": x.cost.utilization, "evaluated": x.evaluated, "optimal": x.optimal,
+            "mapping": x.mapping.to_dict(names), "padded": dict(x.padded) if x.padded else None,
+        } for x in self.layers]
+        return {"network": self.network, "accelerator": self.accelerator, "mapper": self.mapper,
+                "objective": self.objective, "energy_pj": self.energy_pj, "latency_cycles": self.latency_cycles,
+                "edp": self.edp, "seconds": self.seconds, "optimal": self.optimal, "layers": layers}
 
     @property
     def energy_pj(self) -> float:

@@ -96,6 +96,10 @@ class PredictorScore:
     fit_seconds: float
     predict_seconds: float
 
+    def to_record(self) -> dict[str, Any]:
+        """The JSON record of ``coexplore predictor evaluate --json`` (DESIGN.md)."""
+        return self.to_dict()
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.metrics, "predictor": self.predictor, "target": self.target, "train": self.train,
                 "test": self.test, "fit_seconds": self.fit_seconds, "predict_seconds": self.predict_seconds}

@@ -1,0 +1,130 @@
+"""Pricing through the API: a network with given or default mappings, a Timeloop case, the cost model's speed.
+
+Names and files (presets, YAML) resolve to specs here; the cost and search logic stays in
+the layers below.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping as MappingABC
+from pathlib import Path
+
+import numpy as np
+
+from coexplore.api.results import CostBenchmark, NetworkEvaluation, TimeloopCaseResult
+from coexplore.errors import SpecError
+from coexplore.mapping.mapping import Mapping
+from coexplore.resolve import resolve_accelerator, resolve_network
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Network
+
+__all__ = ["bench_cost", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file"]
+
+
+def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
+    """Per-layer mappings from YAML ``{layers: {LAYER_NAME: {levels: [...]}}}``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise SpecError(f"mapping file: {str(path)!r} not found") from None
+    except yaml.YAMLError as e:
+        raise SpecError(f"mapping file {str(path)!r}: malformed YAML: {e}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), dict):
+        raise SpecError(f"mapping file {str(path)!r}.layers: must be a mapping of layer name -> mapping")
+    out, problems = {}, []
+    for name, m in data["layers"].items():
+        try:
+            out[str(name)] = Mapping.from_dict(m)
+        except SpecError as e:
+            problems += [f"{path}: layers.{name}.{p}" for p in e.problems]
+    if problems:
+        raise SpecError(problems)
+    return out
+
+
+def _network(network: str | Network) -> Network:
+    return network if isinstance(network, Network) else resolve_network(network)
+
+
+def _accelerator(accelerator: str | Accelerator) -> Accelerator:
+    return accelerator if isinstance(accelerator, Accelerator) else resolve_accelerator(accelerator)
+
+
+def evaluate_network(
+    network: str | Network, accelerator: str | Accelerator, *,
+    mappings: str | Path | MappingABC[str, Mapping] | None = None, objective: str = "edp", samples: int = 4096,
+    seed: int = 0, throttle: bool = False,
+) -> NetworkEvaluation:
+    """The cost of ``network`` on ``accelerator``: each layer under its mapping in ``mappings`` (a
+    mapping YAML file or layer name -> :class:`Mapping`), the rest under the best of ``samples`` random
+    legal mappings (by ``objective``, once per distinct layer shape).
+
+    ``network`` and ``accelerator``: preset names, YAML files or spec objects.
+    """
+    from coexplore.cost.model import evaluate
+    from coexplore.mapper.sampled import map_layer_sampled
+
+    t0 = time.perf_counter()
+    net, acc = _network(network), _accelerator(accelerator)
+    given = load_mapping_file(mappings) if isinstance(mappings, (str, Path)) else dict(mappings or {})
+    unknown = sorted(set(given) - {x.name for x in net.layers})
+    if unknown:
+        raise SpecError(f"mapping file: layers {unknown} are not in network {net.name!r}")
+    cache: dict[tuple[int, ...], Mapping] = {}
+    costs, chosen = [], []
+    for layer in net.layers:
+        if layer.name in given:
+            m = given[layer.name]
+        else:
+            key = layer.shape_key()
+            if key not in cache:
+                cache[key] = map_layer_sampled(layer, acc, samples=samples, seed=seed, objective=objective).mapping
+            m = cache[key]
+        costs.append(evaluate(layer, acc, m, throttle=throttle))
+        chosen.append(m)
+    return NetworkEvaluation(network=net.name, accelerator=acc.name, layers=tuple(costs), area_mm2=acc.area_mm2,
+                             mappings=tuple(chosen), seconds=time.perf_counter() - t0,
+                             level_names=tuple(lv.name for lv in acc.levels))
+
+
+def bench_cost(network: str | Network, layer: str, accelerator: str | Accelerator, *, mappings: int, seed: int = 0,
+               repeats: int = 3) -> CostBenchmark:
+    """Batch throughput of the cost model on ``mappings`` random legal mappings of ``network``'s ``layer``
+    (the best of ``repeats`` timed runs, after one warm-up that compiles the kernels)."""
+    from coexplore.cost.model import evaluate_batch
+    from coexplore.mapping.sampling import sample_legal
+
+    if mappings <= 0:
+        raise SpecError(f"mappings (--mappings): must be > 0, got {mappings}")
+    lay = _network(network).layer(layer)
+    acc = _accelerator(accelerator)
+    t0 = time.perf_counter()
+    batch = sample_legal(lay, acc, mappings, seed=seed)
+    sampling = time.perf_counter() - t0
+    evaluate_batch(lay, acc, batch.take(np.arange(min(8, mappings))))  # compile / warm up
+
+    def best_time(detail: bool) -> float:
+        best = float("inf")
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            evaluate_batch(lay, acc, batch, detail=detail)
+            best = min(best, time.perf_counter() - t0)
+        return best
+
+    return CostBenchmark(layer=lay.spec_string(), accelerator=acc.name, mappings=mappings, seconds=best_time(False),
+                         seconds_with_counts=best_time(True), sampling_seconds=sampling)
+
+
+def evaluate_timeloop_case(path: str | Path, *, throttle: bool = False) -> TimeloopCaseResult:
+    """Evaluate a case of ``data/timeloop_reference`` (or Timeloop's own ``parsed-processed-input.yaml``),
+    reported with the case's own level and dataspace names."""
+    from coexplore.cost.model import evaluate
+    from coexplore.interop.timeloop import load_case, load_timeloop_yaml
+
+    case = load_timeloop_yaml(path) if str(path).lower().endswith((".yaml", ".yml")) else load_case(path)
+    cost = evaluate(case.layer, case.accelerator, case.mapping, throttle=throttle)
+    return TimeloopCaseResult(cost=cost, storage_levels=tuple(case.storage_levels),
+                              dataspace_names=dict(case.dataspace_names))

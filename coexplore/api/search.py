@@ -1,0 +1,210 @@
+"""Searches through the API: mappings, accelerators (ASIC templates and FPGA boards), networks, co-design.
+
+Each function takes names or files (presets, YAML) as well as spec objects, resolves them,
+and returns a typed result with ``to_record()`` (the JSON the CLI prints); the searches
+themselves live in ``mapper``, ``hwsearch``, ``nas`` and ``study``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coexplore.api.results import CodesignResult, NasSearchResult
+from coexplore.errors import RegistryError, SpecError
+from coexplore.resolve import resolve_accelerator, resolve_network
+from coexplore.spec.hardware import Accelerator
+from coexplore.spec.workload import Layer, Network
+
+if TYPE_CHECKING:
+    from coexplore.hwsearch.board_search import FpgaSearchResult
+    from coexplore.hwsearch.precision import PrecisionSearchResult
+    from coexplore.hwsearch.search import HwSearchResult
+    from coexplore.mapper.results import NetworkMapResult
+    from coexplore.mapping.constraints import MapConstraints
+    from coexplore.nas.evaluators import Evaluator
+    from coexplore.nas.space import ArchSpace
+
+__all__ = ["codesign", "map_network", "search_accelerator", "search_networks"]
+
+
+def map_network(
+    network: str | Network | Layer, accelerator: str | Accelerator, *, mapper: str = "default",
+    objective: str = "edp", seed: int = 0, jobs: int | None = None, max_evals: int | None = None,
+    max_seconds: float | None = None, progress: bool = False,
+    constraints: str | Path | MapConstraints | None = None, dataflow: str | None = None, padding: bool = False,
+    throttle: bool = False,
+) -> NetworkMapResult:
+    """The best mapping of every layer of ``network`` (identical shapes map once).
+
+    ``network``: a preset name, YAML or ONNX file, a :class:`Network`, or one :class:`Layer`
+    (mapped as network ``layer``). ``constraints``: a constraints YAML or object; ``dataflow``
+    (``weight``, ``output``, ``input``, ``row``) restricts mappings to a dataflow family instead.
+    With ``padding`` a padded layer's result names the padded sizes (see
+    :mod:`coexplore.mapper.padding`). The rest goes to :func:`coexplore.mapper.network.map_network`.
+    """
+    from coexplore.mapper.network import map_network as map_all
+    from coexplore.mapping.constraints import dataflow_constraints, load_constraints_yaml
+
+    acc = accelerator if isinstance(accelerator, Accelerator) else resolve_accelerator(accelerator)
+    if isinstance(network, Layer):
+        net = Network(name="layer", layers=(network,))
+    else:
+        net = network if isinstance(network, Network) else resolve_network(network)
+    if constraints is not None and dataflow is not None:
+        raise SpecError("map: give constraints (--constraints) or dataflow (--dataflow), not both")
+    cons = load_constraints_yaml(constraints) if isinstance(constraints, (str, Path)) else constraints
+    if dataflow is not None:
+        cons = dataflow_constraints(acc, dataflow)
+    return map_all(net, acc, mapper=mapper, objective=objective, seed=seed, jobs=jobs, max_evals=max_evals,
+                   max_seconds=max_seconds, progress=progress, constraints=cons, padding=padding, throttle=throttle)
+
+
+def _resolve_networks(networks: str | Network | Sequence[str | Network]) -> list[Network]:
+    if isinstance(networks, (str, Network)):
+        networks = [networks]
+    out = []
+    for n in networks:
+        try:
+            out.append(n if isinstance(n, Network) else resolve_network(n))
+        except RegistryError as e:
+            raise RegistryError(f"networks (--network): {e}") from None
+    return out
+
+
+def search_accelerator(
+    networks: str | Network | Sequence[str | Network], budget: str | Accelerator, objective: str | None = None, *,
+    strategy: str | None = None, mode: str | None = None, seed: int | None = None, budget_evals: int | None = None,
+    max_seconds: float | None = None, jobs: int | None = None, popsize: int | None = None,
+    throttle: bool | None = None, finalists: int | None = None, mapper: str | None = None,
+    precisions: str | None = None, max_accuracy_drop: float | None = None, fpga_mode: str | None = None,
+    progress: bool = False,
+) -> HwSearchResult | PrecisionSearchResult | FpgaSearchResult:
+    """The best accelerator for ``networks`` under ``budget``'s resources.
+
+    ``networks``: presets, YAML or ONNX files, searched cells (``nb201:INDEX``) or :class:`Network` objects.
+    ``budget``: an accelerator preset or object, the template and the resource bound (NAAS search,
+    :func:`coexplore.hwsearch.search.search_accelerator`, whose defaults fill the options left
+    ``None``; returns :class:`HwSearchResult`). With ``precisions`` (``"8x8,4x4:1.5"``) the search
+    runs once per precision choice (:mod:`coexplore.hwsearch.precision`; returns
+    :class:`PrecisionSearchResult`, whose record is the best choice's with ``precision`` filled).
+    Or an FPGA board (``xc7a50t``, ``xc7z020``, ``zcu102``): FNAS's tiling template, searched
+    exhaustively, ``fpga_mode`` ``shared`` (default) or ``pipelined``; returns
+    :class:`FpgaSearchResult`. The three records share one shape (:mod:`coexplore.hwsearch.record`).
+
+    Raises:
+        RegistryError: an unknown network, preset or board (the message lists the valid names).
+        SpecError: an option that does not apply to the budget's kind, or a bad option value.
+    """
+    from coexplore.presets.accelerators import ACCELERATORS
+    from coexplore.presets.boards import BOARDS
+
+    if isinstance(budget, str) and budget not in ACCELERATORS and budget not in BOARDS:
+        raise RegistryError(f"budget (--budget): unknown accelerator preset or FPGA board {budget!r}; valid: "
+                            f"{', '.join(ACCELERATORS)}, {', '.join(BOARDS)}")
+    nets = _resolve_networks(networks)
+    asic: dict[str, Any] = {
+        "objective": objective, "strategy": strategy, "mode": mode, "seed": seed, "budget_evals": budget_evals,
+        "max_seconds": max_seconds, "jobs": jobs, "popsize": popsize, "throttle": throttle, "finalists": finalists,
+        "mapper": mapper}
+    if isinstance(budget, str) and budget in BOARDS:
+        from coexplore.hwsearch.board_search import search_board
+        from coexplore.presets.boards import get_board
+
+        unused = sorted(k for k, v in {**asic, "precisions": precisions,
+                                       "max_accuracy_drop": max_accuracy_drop}.items() if v is not None)
+        if unused:
+            raise SpecError(f"search_accelerator: FPGA board {budget!r} is searched exhaustively for latency; "
+                            "these options apply to accelerator presets only: "
+                            + ", ".join(f"{k} (--{k.replace('_', '-')})" for k in unused))
+        return search_board(nets, get_board(budget), fpga_mode or "shared")
+    if fpga_mode is not None:
+        raise SpecError(f"fpga_mode (--fpga-mode): applies to FPGA boards only, got accelerator {budget!r}")
+    given = {k: v for k, v in asic.items() if v is not None}
+    if precisions is not None:
+        from coexplore.hwsearch.precision import parse_precisions, search_precisions
+
+        if not isinstance(budget, str):
+            raise SpecError("precisions (--precisions): needs an accelerator preset name as budget, got an object")
+        return search_precisions(nets, budget, parse_precisions(precisions), max_accuracy_drop=max_accuracy_drop,
+                                 progress=progress, **given)
+    if max_accuracy_drop is not None:
+        raise SpecError("max_accuracy_drop (--max-accuracy-drop): applies with precisions (--precisions) only")
+    from coexplore.hwsearch.search import search_accelerator as search_asic
+
+    return search_asic(nets, budget, progress=progress, **given)
+
+
+def search_networks(
+    space: str | ArchSpace[Any] = "nb201", *, dataset: str | None = None, strategy: str = "brp",
+    accuracy: str | Evaluator | None = None, latency: str | Evaluator | None = None,
+    latency_file: str | Path | None = None, framework: str = "onnx", accelerator: str | None = None,
+    max_latency_ms: float | None = None, latency_percentile: float | None = None,
+    objectives: str | Sequence[str] = ("accuracy",), budget_queries: int = 100, epochs: int = 10, seed: int = 0,
+    target_accuracy: float | None = None, strategy_params: Mapping[str, Any] | None = None, progress: bool = False,
+) -> NasSearchResult:
+    """Hardware-aware network search on fixed hardware: the most accurate network within a latency limit.
+
+    ``space``: ``nb201``, ``chain`` or ``blocks`` (with ``dataset``), or an :class:`ArchSpace`.
+    ``accuracy``: ``table`` (NB201's default) or ``train`` (the others' default), or an evaluator;
+    ``latency``: ``table`` (NB201's default; ``latency_file``, ``framework``), ``cost-model`` (on
+    ``accelerator``), ``none`` (the others' default), or an evaluator. The limit is
+    ``max_latency_ms`` or the ``latency_percentile`` of the space's latencies (not both).
+    ``objectives``: ``accuracy`` or ``accuracy,latency`` (a front). The search is
+    :func:`coexplore.nas.search.search_nas` (``strategy_params`` go to the strategy).
+    """
+    from coexplore.nas.build import build_accuracy, build_latency, build_space, latency_limit
+    from coexplore.nas.nb201 import NB201Space
+    from coexplore.nas.search import search_nas
+
+    if max_latency_ms is not None and latency_percentile is not None:
+        raise SpecError("max_latency_ms (--max-latency-ms) and latency_percentile (--latency-percentile): give one")
+    sp = build_space(space, dataset) if isinstance(space, str) else space
+    nb201 = isinstance(sp, NB201Space)
+    acc_eval = (build_accuracy(sp, accuracy or ("table" if nb201 else "train"), epochs=epochs, seed=seed)
+                if accuracy is None or isinstance(accuracy, str) else accuracy)
+    lat_eval = (build_latency(sp, latency or ("table" if nb201 else "none"), path=latency_file, framework=framework,
+                              accelerator=accelerator, seed=seed)
+                if latency is None or isinstance(latency, str) else latency)
+    limit = max_latency_ms
+    if latency_percentile is not None:
+        if lat_eval is None:
+            raise SpecError("latency_percentile (--latency-percentile): needs a latency source (--latency table or "
+                            "cost-model)")
+        limit = latency_limit(sp, lat_eval, latency_percentile)
+    objs = tuple(objectives.split(",")) if isinstance(objectives, str) else tuple(objectives)
+    res = search_nas(sp, accuracy=acc_eval, latency=lat_eval, max_latency_ms=limit, objectives=objs,
+                     strategy=strategy, budget_queries=budget_queries, seed=seed, progress=progress,
+                     target_accuracy=target_accuracy, **dict(strategy_params or {}))
+    return NasSearchResult(result=res, space=sp, accuracy_source=acc_eval.name,
+                           latency_source=lat_eval.name if lat_eval is not None else None)
+
+
+def codesign(
+    source: str, *, strategy: str | None = None, budget: int | str | None = None, seed: int | None = None,
+    storage: str = "sqlite:///coexplore-studies.db", name: str | None = None, jobs: int | None = 1,
+    report: str | Path | bool = False, progress: bool = False,
+) -> CodesignResult:
+    """Run (or resume) the codesign study of recipe or config ``source`` (:mod:`coexplore.study.codesign`).
+
+    ``budget``: pairs to evaluate, or ``"all"`` (every pair of an enumerable space). ``report``:
+    an HTML report path; ``True`` writes ``<study>.html`` when the extra ``report`` is installed
+    (else ``report_skipped`` says why); ``False`` writes none.
+    """
+    from coexplore.errors import MissingDependencyError
+    from coexplore.report.write import write_report
+    from coexplore.study.codesign import run_codesign
+
+    summary = run_codesign(source, strategy=strategy, budget=budget, seed=seed, storage=storage, name=name,
+                           jobs=jobs, progress=progress)
+    if report is False:
+        return CodesignResult.from_summary(summary)
+    path = Path(f"{summary['study']}.html" if report is True else report)
+    try:
+        write_report(summary["study"], storage, html=str(path), top=3)
+    except MissingDependencyError as e:
+        if report is not True:  # asked for by name: an error
+            raise
+        return CodesignResult.from_summary(summary, report_skipped=str(e))
+    return CodesignResult.from_summary(summary, report=str(path))
