@@ -6,9 +6,9 @@ hypervolume of the pairs a strategy evaluated is divided by the exact front's (f
 reference, :mod:`coexplore.joint.front`). Rows ``optuna-tpe`` and ``optuna-nsga2`` are Optuna's
 samplers (extra ``optuna``) driving the very same pair pricing (:meth:`NB201GridProblem.evaluate`),
 one categorical parameter per decision (6 network edges, 6 hardware axes), objectives accuracy
-(maximised) and EDP (minimised), seeded; a pair outside the space is told as a FAILED trial. They
-run ask/tell in :func:`optuna_pairs` until Optuna is a registered coexplore strategy; one run per
-seed to the largest budget, measured at every budget (Optuna's samplers do not know the budget,
+(maximised) and EDP (minimised), seeded; a pair outside the space is a constraint violation. They
+are the registered strategies ``optuna-tpe`` and ``optuna-nsga2`` run through the driver
+(:func:`optuna_pairs`); one run per seed to the largest budget, measured at every budget (Optuna's samplers do not know the budget,
 so the first N trials of a longer run are the trials of an N-trial run).
 
 Prints, per strategy and budget, the mean and standard deviation over seeds, the share of
@@ -53,31 +53,33 @@ def _chosen(front: list[dict[str, Any]], target: float) -> dict[str, Any]:
 
 
 def optuna_pairs(problem: NB201GridProblem, sampler: str, seed: int, trials: int) -> PairBatch:
-    """The pairs Optuna's ``sampler`` (tpe or nsga2) asks for in ``trials`` ask/tell steps, in order.
+    """The pairs the registered strategy ``optuna-<sampler>`` asks for in ``trials`` evaluations, in order.
 
-    One categorical parameter per decision (each network edge, each hardware axis), objectives
-    (accuracy, EDP) with directions (maximize, minimize); every pair is priced by ``problem.evaluate``;
-    a pair outside the space (over the budget, or unmappable) is told as FAILED.
+    The strategy runs through coexplore's driver on the problem's categorical encoding (one
+    ``CategoricalDistribution`` per decision: 6 network edges, 6 hardware axes), objectives
+    (accuracy, EDP) minimised as coexplore's values are; an infeasible pair (over the budget,
+    unmappable) is told to Optuna as a constraint violation (``constraints_func``), as
+    :mod:`coexplore.search.optuna_strategy` does for every study.
     """
-    import optuna
+    from coexplore.search.driver import optimize
+    from coexplore.search.registry import make_strategy
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
-                "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed)}
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=samplers[sampler]())
-    names = [(f"edge{i}", c) for i, c in enumerate(problem.arch_cards)]
-    names += [(f"hw{i}", c) for i, c in enumerate(problem.hw_cards)]
-    na = len(problem.arch_cards)
-    rows = np.zeros((trials, len(names)), dtype=np.int64)
-    for t in range(trials):
-        trial = study.ask()
-        rows[t] = [trial.suggest_categorical(n, list(range(c))) for n, c in names]
-        ev = problem.evaluate(PairBatch.of(rows[t:t + 1, :na], rows[t:t + 1, na:]))
-        if ev.feasible[0]:
-            study.tell(trial, [float(-ev.values[0, 0]), float(ev.values[0, 1])])
-        else:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    return PairBatch(rows[:, :na], rows[:, na:])
+    asked: list[PairBatch] = []
+
+    class _Recorded:
+        """The problem, remembering every batch it priced."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(problem, name)
+
+        def evaluate(self, candidates: Any) -> Any:
+            asked.append(problem.as_pairs(candidates))
+            return problem.evaluate(candidates)
+
+    strategy, target = make_strategy(f"optuna-{sampler}", problem, seed=seed, budget=trials)
+    assert target is problem, "a categorical problem is searched as it is"
+    optimize(_Recorded(), strategy, max_evals=trials)  # type: ignore[arg-type]
+    return PairBatch(np.concatenate([p.arch for p in asked])[:trials], np.concatenate([p.hw for p in asked])[:trials])
 
 
 def _front_entries(problem: NB201GridProblem, pairs: PairBatch) -> tuple[float, list[dict[str, Any]]]:

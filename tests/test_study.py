@@ -186,3 +186,39 @@ def test_mapping_study_maps_every_distinct_shape_once(tmp_path: Path) -> None:
     trials = show_study("alexnet-map", storage=url)["trials"]
     assert s.trials == len(trials) == 8  # alexnet's 8 distinct layer shapes; the strategy then stops
     assert all(t["state"] == "COMPLETE" and t["values"][0] > 0 for t in trials)
+
+
+def test_a_study_whose_creator_was_killed_before_any_trial_is_run_by_the_same_command(tmp_path: Path) -> None:
+    """The study row exists (its creator died while building the problem), no trial, no checkpoint: the same
+    `study run` takes it over; a creator that is still alive, or on another host, keeps it."""
+    import socket
+
+    from coexplore.study.problems import resolve_config
+
+    url = f"sqlite:///{tmp_path / 'half.db'}"
+    cfg = resolve_config(StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 12}}))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    for name, owner in (("alive", f"{host}:{os.getpid()}"), ("elsewhere", f"not-{host}:{dead.pid}"),
+                        ("dead", f"{host}:{dead.pid}")):
+        store = open_storage(url)
+        try:
+            store.create_study(name, cfg.to_dict(), cfg.objectives, cfg.directions, owner=owner)
+        finally:
+            store.close()
+    for name in ("alive", "elsewhere"):
+        with pytest.raises(StudyError, match="already exists"):
+            run_study(cfg, name=name, storage=url, jobs=1, progress=False)
+        assert show_study(name, storage=url)["trials"] == []
+    summary = run_study(cfg, name="dead", storage=url, jobs=1, progress=False)
+    assert summary.trials == 12
+    assert [t["number"] for t in show_study("dead", storage=url)["trials"]] == list(range(12))
+    store = open_storage(url)
+    try:
+        assert store.owner("dead") == f"{host}:{os.getpid()}"
+        assert not store.take_over("dead", f"{host}:{dead.pid}", "someone:1")  # the old owner no longer holds it
+    finally:
+        store.close()
+    with pytest.raises(StudyError, match="already exists"):  # trials stored: the same command is refused again
+        run_study(cfg, name="dead", storage=url, jobs=1, progress=False)

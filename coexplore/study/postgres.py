@@ -146,13 +146,13 @@ class PostgresStorage(SqlStorage):
         return bytes(blob)
 
     def create_study(self, name: str, config: dict[str, Any], objectives: Sequence[str],
-                     directions: Sequence[str]) -> StudyInfo:
+                     directions: Sequence[str], *, owner: str = "") -> StudyInfo:
         with self._transaction(f"creating study {name!r}"):
             # Serialises creators: the base class's "does the name exist?" check and its
             # MAX(study_id) + 1 are then seen by each creator after the previous one committed.
             self._exec(f"SELECT pg_advisory_xact_lock({_CREATE_LOCK})")
             try:
-                return super().create_study(name, config, objectives, directions)
+                return super().create_study(name, config, objectives, directions, owner=owner)
             except self._psycopg.errors.UniqueViolation:
                 raise StudyError(f"study {name!r}: already exists in {self.url!r}; resume it with "
                                  f"`coexplore study resume {name}` or choose another --name") from None
@@ -184,3 +184,11 @@ class PostgresStorage(SqlStorage):
     def set_state(self, name: str, state: str) -> None:
         with self._transaction(f"setting the state of study {name!r}"):
             super().set_state(name, state)
+
+    def owner(self, name: str) -> str | None:
+        with self._transaction(f"reading the owner of study {name!r}"):
+            return super().owner(name)
+
+    def take_over(self, name: str, old: str, new: str) -> bool:
+        with self._transaction(f"taking over study {name!r}"):
+            return super().take_over(name, old, new)

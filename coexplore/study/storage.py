@@ -95,6 +95,15 @@ class Storage(ABC):
     @abstractmethod
     def set_state(self, name: str, state: str) -> None: ...
 
+    def owner(self, name: str) -> str | None:
+        """``host:pid`` of the driver that created (or took over) study ``name``; None if not recorded."""
+        return None
+
+    def take_over(self, name: str, old: str, new: str) -> bool:
+        """Make ``new`` the owner if ``old`` still is (compare and swap: of two drivers taking over one
+        abandoned study, one wins). A storage that records no owner never hands a study over."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional
         """Release the connection."""
 
@@ -150,7 +159,7 @@ class SqlStorage(Storage):
         return self._ids[name]
 
     def create_study(self, name: str, config: dict[str, Any], objectives: Sequence[str],
-                     directions: Sequence[str]) -> StudyInfo:
+                     directions: Sequence[str], *, owner: str = "") -> StudyInfo:
         if not name or not isinstance(name, str):
             raise StudyError(f"study name: must be a non-empty string, got {name!r}")
         if self._exec("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone() is not None:
@@ -162,6 +171,8 @@ class SqlStorage(Storage):
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    (int(row[0]), name, _dumps(config), _dumps(list(objectives)), _dumps(list(directions)), "RUNNING",
                     now, now))
+        if owner:
+            self._exec("INSERT INTO meta (key, value) VALUES (?, ?)", (f"owner/{int(row[0])}", owner))
         self._conn.commit()
         return self.study(name)
 
@@ -214,6 +225,15 @@ class SqlStorage(Storage):
     def set_state(self, name: str, state: str) -> None:
         self._exec("UPDATE studies SET state = ?, updated = ? WHERE study_id = ?", (state, time.time(), self._id(name)))
         self._conn.commit()
+
+    def owner(self, name: str) -> str | None:
+        row = self._exec("SELECT value FROM meta WHERE key = ?", (f"owner/{self._id(name)}",)).fetchone()
+        return None if row is None else str(row[0])
+
+    def take_over(self, name: str, old: str, new: str) -> bool:
+        cur = self._exec("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (new, f"owner/{self._id(name)}", old))
+        self._conn.commit()
+        return int(cur.rowcount) == 1
 
     def close(self) -> None:
         self._conn.close()

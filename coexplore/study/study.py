@@ -10,11 +10,18 @@ How a study survives ``kill -9`` at any moment and resumes to the same trials:
   proposed before the kill; trials of that batch already in storage are read back
   instead of evaluated, the others are evaluated, and the search goes on. Nothing is
   evaluated twice, and the trial sequence equals an uninterrupted run's.
+
+A driver killed while it was creating the study (the study stored, no trial nor checkpoint
+yet, e.g. while its cost table was being built) is replaced by the same ``study run``
+command: the creator's ``host:pid`` is stored with the study and a dead creator of this
+host hands the study over (one driver wins if several try).
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -190,16 +197,45 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
         try:
             info = store.study(study_name)
         except StudyError:
-            info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions)
+            info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions,
+                                      owner=driver_id())
         else:
             refuse_other_config(study_name, storage, info.config, config.to_dict())
-            if not continue_existing:
+            if not continue_existing and not _take_over_abandoned(store, study_name):
                 raise StudyError(f"study {study_name!r}: already exists in {storage!r} with this config; resume it "
                                  f"with `coexplore study resume {study_name}` or choose another --name")
         return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
                     problem=problem)
     finally:
         store.close()
+
+
+def driver_id() -> str:
+    """``host:pid`` of this process, recorded as the owner of the studies it creates."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _take_over_abandoned(store: Storage, name: str) -> bool:
+    """True (and this process is now the owner) if study ``name`` was abandoned while being created: no trial
+    and no checkpoint stored, and its creator was a process of this host that is no longer alive (a driver
+    killed while it built its problem). A creator on another host, or still running, keeps it."""
+    owner = store.owner(name)
+    if not owner or store.checkpoint(name) is not None or store.trials(name):
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+        return False
+    return store.take_over(name, owner, driver_id())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def refuse_other_config(name: str, storage: str, stored: dict[str, Any], given: dict[str, Any]) -> None:
