@@ -8,8 +8,8 @@ samplers (extra ``optuna``) driving the very same pair pricing (:meth:`NB201Grid
 one categorical parameter per decision (6 network edges, 6 hardware axes), objectives accuracy
 (maximised) and EDP (minimised), seeded; a pair outside the space is a constraint violation. They
 are the registered strategies ``optuna-tpe`` and ``optuna-nsga2`` run through the driver
-(:func:`optuna_pairs`); one run per seed to the largest budget, measured at every budget (Optuna's samplers do not know the budget,
-so the first N trials of a longer run are the trials of an N-trial run).
+(:func:`optuna_pairs`); one run per seed to the largest budget, measured at every budget (Optuna's
+samplers do not know the budget, so the first N trials of a longer run are the trials of an N-trial run).
 
 Prints, per strategy and budget, the mean and standard deviation over seeds, the share of
 the exact front's pairs found, the lowest EDP found at accuracy >= ``--target`` over the exact
