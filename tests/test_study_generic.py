@@ -25,6 +25,10 @@ PROBLEMS: dict[str, dict[str, Any]] = {
                  "objectives": ["edp"], "trials": 6},
     "codesign": {"problem": {"kind": "codesign", "space": "nb201", "design_stride": 400, "accuracy_epochs": 12},
                  "objectives": ["accuracy", "edp"], "trials": 60},
+    # FNAS's space: chain networks trained (1 epoch) on the digits x Zhang'15 tilings of an FPGA board
+    "codesign-chain": {"problem": {"kind": "codesign", "space": "chain", "board": "xc7z020", "timing_ms": 5,
+                                   "epochs": 1, "max_layers": 2},
+                       "objectives": ["accuracy", "latency"], "trials": 4},
 }
 
 
@@ -38,9 +42,20 @@ def _config(kind: str, strategy: str, *, trials: int | None = None, seed: int = 
                                   "seed": seed})
 
 
-CASES = [pytest.param(kind, name, marks=[pytest.mark.skipif(not HAVE_OPTUNA, reason="needs the extra 'optuna'")]
-                      if name.startswith("optuna") else [])
-         for kind in PROBLEMS for name in kind_strategies(kind)[1]]
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+
+def _marks(kind: str, name: str) -> list[Any]:
+    marks = []
+    if name.startswith("optuna"):
+        marks.append(pytest.mark.skipif(not HAVE_OPTUNA, reason="needs the extra 'optuna'"))
+    if kind == "codesign-chain":
+        marks.append(pytest.mark.skipif(not HAVE_TORCH, reason="needs the extra 'torch' (the chain networks train)"))
+    return marks
+
+
+CASES = [pytest.param(kind, name, marks=_marks(kind, name))
+         for kind in PROBLEMS for name in kind_strategies(PROBLEMS[kind]["problem"]["kind"])[1]]
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES)
@@ -55,6 +70,8 @@ def test_generic_strategy_runs_as_a_study(kind: str, name: str, tmp_path: Path) 
     assert done, "no feasible trial at all"
     if kind == "codesign":
         assert all("arch_index" in t["params"] and "accelerator" in t["params"] for t in done)
+    if kind == "codesign-chain":
+        assert all({"arch", "hw", "latency_ms"} <= set(t["params"]) for t in done), done[0]["params"]
 
 
 @pytest.mark.parametrize("name", ["nsga2", pytest.param("optuna-tpe", marks=pytest.mark.skipif(
