@@ -113,7 +113,7 @@ def test_every_strategy_is_deterministic_and_finds_the_constrained_optimum_of_th
 def test_reinforce_policy_moves_to_the_better_choices() -> None:
     problem = NasProblem(space=Toy(), accuracy=ToyAccuracy())
     strat, target = make_nas_strategy("reinforce", problem, seed=0, lr=0.5)
-    assert isinstance(strat, ReinforceChoices) and strat.batch == 1  # the network search default
+    assert isinstance(strat, ReinforceChoices) and strat.batch == 8  # the generic default
     optimize(target, strat, max_evals=400)
     probs = strat.probabilities()
     assert all(p[4] > 0.5 for p in probs)

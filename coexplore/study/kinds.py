@@ -6,10 +6,10 @@ read from the domain's registry) plus every generic strategy of
 have a name (codesign's ``random`` pairs, hwsearch's ``random`` and ``nsga2``), the kind's own
 strategy is the one a study runs: it knows the problem (codesign samples feasible designs,
 hwsearch starts from the preset's encoding). A kind may instead give a generic strategy its
-own defaults (``generic_defaults``): network search runs the generic ``random``, ``evolution``
-and ``reinforce`` with no network proposed twice and one network per batch for evolution and
-REINFORCE (:data:`coexplore.nas.strategies.GENERIC_DEFAULTS`); ``coexplore list strategies``
-shows them.
+own defaults (``generic_defaults``): network search has no ``random``, ``evolution`` or
+``reinforce`` of its own (only ``brp``), and runs the generic ones with no network proposed
+twice (random, evolution) and one network per batch for evolution
+(:data:`coexplore.nas.strategies.GENERIC_DEFAULTS`); ``coexplore list strategies`` shows them.
 """
 
 from __future__ import annotations
