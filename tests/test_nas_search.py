@@ -16,9 +16,10 @@ from coexplore.nas.nb201 import NB201Space, parse_cell
 from coexplore.nas.problem import NasProblem
 from coexplore.nas.search import search_nas
 from coexplore.nas.space import ArchSpace
-from coexplore.nas.strategies import NAS_STRATEGIES, Reinforce, make_nas_strategy
+from coexplore.nas.strategies import NAS_STRATEGIES, make_nas_strategy, nas_strategy_names
 from coexplore.predict.features import ArchFeatures
 from coexplore.search.candidates import CandidateList
+from coexplore.search.choices import AgingEvolution, RandomChoices, ReinforceChoices
 from coexplore.search.driver import optimize
 
 SPACE = NB201Space()
@@ -110,19 +111,39 @@ def test_every_strategy_is_deterministic_and_finds_the_constrained_optimum_of_th
 
 
 def test_reinforce_policy_moves_to_the_better_choices() -> None:
-    strat = Reinforce(space=Toy(), seed=0, lr=0.5)
     problem = NasProblem(space=Toy(), accuracy=ToyAccuracy())
-    optimize(problem, strat, max_evals=400)
+    strat, target = make_nas_strategy("reinforce", problem, seed=0, lr=0.5)
+    assert isinstance(strat, ReinforceChoices) and strat.batch == 8  # the generic default
+    optimize(target, strat, max_evals=400)
     probs = strat.probabilities()
     assert all(p[4] > 0.5 for p in probs)
 
 
+def test_random_evolution_reinforce_are_the_generic_strategies_with_nas_defaults() -> None:
+    problem = NasProblem(space=Toy(), accuracy=ToyAccuracy())
+    rnd, _ = make_nas_strategy("random", problem)
+    evo, _ = make_nas_strategy("evolution", problem, population=5, batch=3)
+    assert isinstance(rnd, RandomChoices) and rnd.unique and rnd.batch == 10
+    assert isinstance(evo, AgingEvolution) and evo.unique and (evo.population, evo.batch) == (5, 3)
+    rnd_any, _ = make_nas_strategy("random", problem, unique=False)
+    assert not rnd_any.unique
+    # the whole toy space (125 networks): random proposes each once, then says it is finished
+    res = optimize(problem, rnd, max_evals=1000)
+    assert res.evaluated == 125 and rnd.finished and len(problem.queries) == 125
+
+
 def test_strategy_registry_names_the_valid_ones() -> None:
-    assert set(NAS_STRATEGIES.names()) == {"random", "evolution", "reinforce", "brp"}
-    with pytest.raises(RegistryError, match="valid: random, evolution, reinforce, brp"):
-        make_nas_strategy("darts", space=Toy())
-    with pytest.raises(SpecError, match="unexpected keyword"):
-        make_nas_strategy("random", space=Toy(), population=3)
+    assert NAS_STRATEGIES.names() == ["brp"]
+    assert nas_strategy_names()[:4] == ["brp", "random", "evolution", "reinforce"]
+    problem = NasProblem(space=Toy(), accuracy=ToyAccuracy())
+    with pytest.raises(RegistryError, match="valid: brp, random, evolution, reinforce, nsga2"):
+        make_nas_strategy("darts", problem)
+    with pytest.raises(SpecError, match="unknown population for random; valid: batch, unique"):
+        make_nas_strategy("random", problem, population=3)
+    with pytest.raises(SpecError, match="unknown population for brp; valid: predictor, initial, batch"):
+        make_nas_strategy("brp", problem, population=3)
+    with pytest.raises(SpecError, match="entropy: must be a number >= 0, got -1"):
+        make_nas_strategy("reinforce", problem, entropy=-1)
 
 
 def test_nb201_search_with_the_pi5_table_is_seeded_and_meets_the_limit(data_dir: Path) -> None:

@@ -126,6 +126,20 @@ def test_resume_of_a_finished_study_evaluates_nothing(tmp_path: Path) -> None:
     assert again.evaluated_now == 0 and again.trials == 40
 
 
+def test_a_checkpoint_of_a_strategy_class_removed_since_is_refused_by_name(tmp_path: Path) -> None:
+    """A study checkpointed by an older coexplore (the NAS-only RegularizedEvolution) cannot be resumed: said so."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 20}})
+    run_study(cfg, storage=url, jobs=1, progress=False)
+    store = open_storage(url, must_exist=True)
+    try:
+        store.save_checkpoint("smoke", 3, 20, b"ccoexplore.nas.strategies\nRegularizedEvolution\n)\x81.")
+    finally:
+        store.close()
+    with pytest.raises(StudyError, match=r"study smoke: its checkpoint holds a strategy .*RegularizedEvolution"):
+        resume_study("smoke", storage=url, jobs=1, progress=False)
+
+
 def test_a_config_with_three_mistakes_names_all_of_them(tmp_path: Path) -> None:
     bad = {"problem": {"kind": "nas", "space": "nb201", "latncy": "table"}, "objectives": ["accuracy", "area"],
            "strategy": {"name": "evolution"}, "budget": {"trials": 0}}

@@ -35,6 +35,7 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.nas.space import ArchSpace
 from coexplore.predict.features import ArchFeatures
+from coexplore.search.encoding import Condition
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["DIGITS_STAGES", "MOBILENETV2_DEPTHS", "MOBILENETV2_STAGES", "BlockArch", "BlockSpace", "Stage",
@@ -180,6 +181,20 @@ class BlockSpace(ArchSpace[BlockArch]):
                    stages=DIGITS_STAGES, last_channels=256)
 
     # -- decisions -------------------------------------------------------------------------
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Block ``b``'s kernel and expansion matter only while its stage's depth decision gives more than ``b``
+        blocks."""
+        depth_at = {i: j for j, (i, kind, _) in enumerate(self._decisions) if kind == "depth"}
+        out = []
+        for j, (i, kind, b) in enumerate(self._decisions):
+            if kind == "depth" or i not in depth_at:
+                continue
+            values = tuple(v for v, d in enumerate(self.stages[i].depths) if d > b)
+            if len(values) < len(self.stages[i].depths):
+                out.append(Condition(child=j, parent=depth_at[i], values=values))
+        return tuple(out)
+
     def from_choices(self, choices: Sequence[int]) -> BlockArch:
         c = self.check_choices(choices)
         depth = [st.depths[0] for st in self.stages]

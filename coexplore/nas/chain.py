@@ -35,6 +35,7 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.nas.space import ArchSpace
 from coexplore.predict.features import ArchFeatures
+from coexplore.search.encoding import Condition
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["CHAIN_PRESETS", "Chain", "ChainPreset", "ChainSpace", "parse_chain"]
@@ -136,6 +137,13 @@ class ChainSpace(ArchSpace[Chain]):
         self.cardinalities = (self.max_layers, *(len(self.sizes), len(self.counts)) * self.max_layers)
 
     # -- decisions -------------------------------------------------------------------------
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Layer ``i``'s size and count matter only in chains of more than ``i`` layers (decision 0)."""
+        L = self.max_layers
+        return tuple(Condition(child=1 + 2 * i + k, parent=0, values=tuple(range(i, L)))
+                     for i in range(1, L) for k in (0, 1))
+
     def from_choices(self, choices: Sequence[int]) -> Chain:
         c = self.check_choices(choices)
         return Chain(tuple((self.sizes[c[1 + 2 * i]], self.counts[c[2 + 2 * i]]) for i in range(c[0] + 1)))

@@ -65,7 +65,7 @@ class NasProblem:
     @property
     def encoding(self) -> Categorical:
         """The space's decisions: what generic strategies search."""
-        return Categorical(tuple(self.space.cardinalities))
+        return self.space.encoding
 
     def archs(self, candidates: Any) -> list[Any]:
         """Architectures of a candidate list, or of a :class:`ChoiceBatch`'s decision vectors."""

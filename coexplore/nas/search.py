@@ -84,7 +84,8 @@ def search_nas(
         accuracy: Accuracy evaluator (percent); each call on a new feasible network is a query.
         latency: Latency evaluator (ms) for the limit or the second objective.
         objectives: ``("accuracy",)`` or ``("accuracy", "latency")`` (a Pareto front in ``front``).
-        strategy: ``random``, ``evolution``, ``reinforce`` or ``brp``.
+        strategy: ``brp`` or any generic strategy (``random``, ``evolution``, ``reinforce``, ``nsga2``,
+            ``cma-es``, ...), with the network search defaults of :mod:`coexplore.nas.strategies`.
         budget_queries: Accuracy queries at most; the search also ends after 20 x as many proposals
             (a strategy that keeps proposing known or infeasible networks).
         target_accuracy: Stop as soon as a queried network reaches this accuracy (percent).
@@ -97,9 +98,7 @@ def search_nas(
         raise SpecError(f"budget_queries: must be an integer >= 1, got {budget_queries!r}")
     problem = NasProblem(space=space, accuracy=accuracy, latency=latency, max_latency_ms=max_latency_ms,
                          objectives=objectives)
-    if strategy == "brp":
-        strategy_params.setdefault("pool_filter", problem.feasible)
-    strat = make_nas_strategy(strategy, space=space, seed=seed, **strategy_params)
+    strat, target = make_nas_strategy(strategy, problem, seed=seed, budget=20 * budget_queries, **strategy_params)
     if isinstance(strat, BrpNas) and strat.batch > budget_queries:
         strat.batch = budget_queries
     t0 = time.perf_counter()
@@ -125,7 +124,7 @@ def search_nas(
         return len(problem.queries) >= budget_queries
 
     try:
-        res = optimize(problem, strat, max_evals=20 * budget_queries, stop=spent)
+        res = optimize(target, strat, max_evals=20 * budget_queries, stop=spent)
     finally:
         if bar is not None:
             bar.close()

@@ -1,10 +1,11 @@
 """What every network search space offers: a fixed list of categorical decisions.
 
 An architecture of every space here is decided by a tuple of choices, decision ``i``
-taking one of ``cardinalities[i]`` values. That one view gives every strategy what it
-needs without knowing the space: random sampling, mutation (one decision changed),
-crossover (decisions mixed), a one-hot vector for predictors and a factorised
-categorical policy for REINFORCE. Each space adds what only it knows: the network
+taking one of ``cardinalities[i]`` values, some of which matter only under others
+(:attr:`ArchSpace.conditions`: a layer's choices in a chain shallower than that layer).
+That one view, :attr:`ArchSpace.encoding`, is what every generic strategy of
+:mod:`coexplore.search` searches (sampling, mutation, crossover, policies) without knowing
+the space; predictors get its one-hot vector. Each space adds what only it knows: the network
 for the cost model (:meth:`ArchSpace.to_network`), a runnable PyTorch model
 (:meth:`ArchSpace.to_torch`), graph features for predictors, and an identity under
 which isomorphic architectures compare equal.
@@ -20,6 +21,7 @@ import numpy as np
 
 from coexplore.errors import SpecError
 from coexplore.predict.features import ArchFeatures
+from coexplore.search.encoding import Categorical, Condition
 from coexplore.spec.workload import Network
 
 __all__ = ["ArchSpace"]
@@ -69,39 +71,28 @@ class ArchSpace(ABC, Generic[A]):
         """Number of distinct decision tuples (an upper bound on distinct architectures)."""
         return int(np.prod(np.array(self.cardinalities, dtype=object)))
 
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Decisions that matter only while another takes some values (none by default)."""
+        return ()
+
+    @property
+    def encoding(self) -> Categorical:
+        """The decisions as a categorical encoding: what generic strategies search."""
+        return Categorical(tuple(int(k) for k in self.cardinalities), conditions=self.conditions)
+
     # -- what strategies use ----------------------------------------------------------
     def sample(self, rng: np.random.Generator, n: int = 1) -> list[A]:
-        """``n`` architectures with every decision uniform (valid ones only, see :meth:`problem`)."""
+        """``n`` architectures with every decision uniform (the encoding's sampling; valid ones only,
+        see :meth:`problem`)."""
+        enc = self.encoding
         out: list[A] = []
         while len(out) < n:
-            c = [int(rng.integers(k)) for k in self.cardinalities]
-            arch = self.from_choices(c)
-            if self.problem(arch) is None:
-                out.append(arch)
+            for row in enc.sample(rng, n - len(out)):
+                arch = self.from_choices(row.tolist())
+                if self.problem(arch) is None:
+                    out.append(arch)
         return out
-
-    def mutate(self, arch: A, rng: np.random.Generator) -> A:
-        """``arch`` with one decision changed to another value (a valid architecture)."""
-        choices = list(self.to_choices(arch))
-        live = [i for i, k in enumerate(self.cardinalities) if k > 1]
-        for _ in range(1000):
-            c = list(choices)
-            i = live[int(rng.integers(len(live)))]
-            c[i] = (c[i] + 1 + int(rng.integers(self.cardinalities[i] - 1))) % self.cardinalities[i]
-            child = self.from_choices(c)
-            if child != arch and self.problem(child) is None:
-                return child
-        return arch
-
-    def crossover(self, a: A, b: A, rng: np.random.Generator) -> A:
-        """Each decision from ``a`` or ``b`` at random (``a`` if no valid child is found)."""
-        ca, cb = self.to_choices(a), self.to_choices(b)
-        for _ in range(100):
-            pick = rng.random(len(ca)) < 0.5
-            child = self.from_choices([x if p else y for x, y, p in zip(ca, cb, pick, strict=True)])
-            if self.problem(child) is None:
-                return child
-        return a
 
     def problem(self, arch: A) -> str | None:
         """Why ``arch`` is not a usable network (None if it is); e.g. a cell with no path to its output."""

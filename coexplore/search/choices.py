@@ -2,23 +2,29 @@
 :class:`~coexplore.search.encoding.Categorical` (network edges, hardware choices, both at once).
 
 * ``RandomChoices``: uniform vectors.
-* ``AgingEvolution``: regularized evolution (Real et al., AAAI 2019): a population of
-  ``population`` vectors, each child the best of ``sample`` random members with one decision
-  changed, the oldest member dies.
+* ``AgingEvolution``: regularized evolution (Real et al., AAAI 2019): ``population`` random
+  vectors, then children of the best of ``sample`` random members with one (active) decision
+  changed; a feasible child joins the population and the oldest member dies.
 * ``ReinforceChoices``: REINFORCE (Williams, 1992) on a factorised softmax policy, one
-  distribution per decision, with a moving-average baseline.
+  distribution per decision, with a moving-average baseline and an optional entropy bonus.
 * ``Nsga2Choices``: NSGA-II (Deb et al., 2002) with uniform crossover and per-decision
   resampling mutation.
 
 With several objectives, "best" means the lowest non-domination rank (then the first
 objective), and REINFORCE's reward is minus the share of the front found so far that
 dominates a candidate. Every strategy ranks infeasible candidates after every feasible one.
-Constructors take hyper-parameters only; :meth:`setup` binds the problem's encoding.
+With ``unique`` (random, evolution), no candidate is proposed twice: candidates are compared
+up to their inactive decisions (:meth:`~coexplore.search.encoding.Categorical.canonical`), and the
+strategy is ``finished`` once every distinct candidate has been proposed. Every problem here is
+deterministic, so a repeat costs an evaluation and teaches nothing; the network search kind turns
+it on by default (:mod:`coexplore.nas.strategies`). Constructors take hyper-parameters only;
+:meth:`setup` binds the problem's encoding.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,15 +59,27 @@ def _order(values: np.ndarray) -> np.ndarray:
     return np.lexsort((first, rank))
 
 
-class _CategoricalStrategy(Strategy):
-    """Seeded generator, the encoding bound at :meth:`setup`."""
+def _flag(**values: Any) -> None:
+    bad = [f"{k}: must be true or false, got {v!r}" for k, v in values.items() if not isinstance(v, bool)]
+    if bad:
+        raise SpecError(bad)
 
-    def __init__(self, *, seed: int = 0) -> None:
+
+class _CategoricalStrategy(Strategy):
+    """Seeded generator, the encoding bound at :meth:`setup`, and (``unique``) what was proposed."""
+
+    _TRIES = 100  # re-draws of a repeated candidate before a random fresh one takes its place
+
+    def __init__(self, *, seed: int = 0, unique: bool = False) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise SpecError(f"seed: must be an integer >= 0, got {seed!r}")
+        _flag(unique=unique)
         self.rng = np.random.default_rng(seed)
         self.encoding: Categorical | None = None
         self.n_objectives = 1
+        self.unique = unique
+        self._proposed: set[bytes] = set()  # canonical rows proposed (unique)
+        self._exhausted = False
 
     def setup(self, problem: Any, budget: int | None) -> None:
         enc = encoding_of(problem)
@@ -74,22 +92,46 @@ class _CategoricalStrategy(Strategy):
     def _start(self) -> None:
         """Initialise what depends on the encoding."""
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Checkpoints pickled before ``unique`` existed resume without it."""
+        state.setdefault("unique", False)
+        state.setdefault("_proposed", set())
+        state.setdefault("_exhausted", False)
+        if "population" in state:
+            state.setdefault("_initial", state["population"])
+        if "logits" in state:
+            state.setdefault("entropy", 0.0)
+            state.setdefault("infeasible_reward", -3.0)
+        self.__dict__.update(state)
+
+    @property
+    def finished(self) -> bool:
+        return self._exhausted
+
     @property
     def cards(self) -> np.ndarray:
+        return np.array(self._enc().cards, dtype=np.int64)
+
+    def _enc(self) -> Categorical:
         if self.encoding is None:
             raise SpecError(f"strategy {self.name}: call setup(problem, budget) before ask")
-        return np.array(self.encoding.cards, dtype=np.int64)
+        return self.encoding
 
     def _random(self, n: int) -> np.ndarray:
-        if self.encoding is None:
-            raise SpecError(f"strategy {self.name}: call setup(problem, budget) before ask")
-        return self.encoding.sample(self.rng, n)
+        return self._enc().sample(self.rng, n)
 
     def _mutate(self, rows: np.ndarray) -> np.ndarray:
-        """Each row with one decision (of cardinality > 1) changed to another value."""
-        cards = self.cards
-        free = np.flatnonzero(cards > 1)
+        """Each row with one active decision (of cardinality > 1) changed to another value."""
+        cards, enc = self.cards, self._enc()
         out = np.array(rows, dtype=np.int64, copy=True)
+        if enc.conditions:  # the decisions that matter differ per row
+            live = enc.active(out) & (cards > 1)
+            for r in np.flatnonzero(live.any(axis=1)):
+                free = np.flatnonzero(live[r])
+                p = free[self.rng.integers(len(free))]
+                out[r, p] = (out[r, p] + 1 + int(self.rng.random() * (cards[p] - 1))) % cards[p]
+            return out
+        free = np.flatnonzero(cards > 1)
         if len(free) == 0:
             return out
         pos = free[self.rng.integers(len(free), size=len(out))]
@@ -97,44 +139,112 @@ class _CategoricalStrategy(Strategy):
         out[np.arange(len(out)), pos] = (out[np.arange(len(out)), pos] + shift) % cards[pos]
         return out
 
+    # -- unique: no candidate twice ---------------------------------------------------------
+    def _take_fresh(self, rows: np.ndarray, limit: int | None = None) -> np.ndarray:
+        """Which ``rows`` were never proposed (nor earlier in ``rows``), at most ``limit`` of them, first
+        ones first; marks them proposed."""
+        keys = self._enc().canonical(rows).astype(np.int32)
+        fresh = np.zeros(len(rows), dtype=bool)
+        taken = 0
+        for i, row in enumerate(keys):
+            if limit is not None and taken >= limit:
+                break
+            k = row.tobytes()
+            if k not in self._proposed:
+                self._proposed.add(k)
+                fresh[i] = True
+                taken += 1
+        return fresh
+
+    def _random_fresh(self, n: int) -> np.ndarray:
+        """Up to ``n`` uniform vectors (``unique``: never proposed; fewer, and ``finished``, once none is left)."""
+        if not self.unique:
+            return self._random(n)
+        enc = self._enc()
+        out = np.zeros((0, enc.dim), dtype=np.int64)
+        for _ in range(self._TRIES):
+            if len(out) == n:
+                return out
+            draw = self._random(max(n - len(out), 1) * 2)
+            out = np.concatenate([out, draw[self._take_fresh(draw, n - len(out))]])
+            if len(self._proposed) >= enc.distinct:
+                self._exhausted = True
+                return out
+        if enc.size <= 2 ** 20:  # nearly exhausted: pick among the candidates still unproposed
+            every = enc.canonical(np.array(list(np.ndindex(*enc.cards)), dtype=np.int64).reshape(-1, enc.dim))
+            every = np.unique(every, axis=0)
+            left = every[[row.astype(np.int32).tobytes() not in self._proposed for row in every]]
+            pick = left[self.rng.permutation(len(left))[: n - len(out)]]
+            self._take_fresh(pick)
+            out = np.concatenate([out, pick])
+            self._exhausted = len(self._proposed) >= enc.distinct
+        return out
+
+    def _fresh(self, rows: np.ndarray, redraw: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``rows`` (``unique``: each one proposed before re-drawn by ``redraw(its index)``, then at random)."""
+        if not self.unique:
+            return rows
+        out = np.array(rows, dtype=np.int64, copy=True)
+        todo = np.flatnonzero(~self._take_fresh(out))
+        for _ in range(self._TRIES):
+            if len(todo) == 0:
+                return out
+            out[todo] = redraw(todo)
+            todo = todo[~self._take_fresh(out[todo])]
+        keep = np.setdiff1d(np.arange(len(out)), todo)
+        return np.concatenate([out[keep], self._random_fresh(len(todo))])
+
 
 class RandomChoices(_CategoricalStrategy):
-    """Uniform random vectors, ``batch`` per ask."""
+    """Uniform random vectors, ``batch`` per ask (``unique``: none twice)."""
 
     name = "random"
 
-    def __init__(self, *, seed: int = 0, batch: int = 16) -> None:
-        super().__init__(seed=seed)
+    def __init__(self, *, seed: int = 0, batch: int = 16, unique: bool = False) -> None:
+        super().__init__(seed=seed, unique=unique)
         _positive_ints(batch=batch)
         self.batch = batch
 
     def ask(self) -> ChoiceBatch:
-        return ChoiceBatch(self._random(self.batch))
+        return ChoiceBatch(self._random_fresh(self.batch))
 
 
 class AgingEvolution(_CategoricalStrategy):
-    """Regularized (aging) evolution: tournament of ``sample`` out of ``population``, one-decision mutation."""
+    """Regularized (aging) evolution: tournament of ``sample`` out of ``population``, one-decision mutation.
+
+    The first ``population`` proposals are random; then each child mutates the best of ``sample``
+    members drawn at random (all of them while there are fewer). Only feasible candidates join the
+    population (an infeasible one could only take a feasible member's place); until one is found,
+    proposals stay random.
+    """
 
     name = "evolution"
 
-    def __init__(self, *, seed: int = 0, population: int = 50, sample: int = 10, batch: int = 8) -> None:
-        super().__init__(seed=seed)
+    def __init__(self, *, seed: int = 0, population: int = 50, sample: int = 10, batch: int = 8,
+                 unique: bool = False) -> None:
+        super().__init__(seed=seed, unique=unique)
         _positive_ints(population=population, sample=sample, batch=batch)
-        if sample > population:
-            raise SpecError(f"sample: must be <= population ({population}), got {sample}")
         self.population, self.sample, self.batch = population, sample, batch
         self._x = np.zeros((0, 0), dtype=np.int64)
         self._f = np.zeros((0, 1))
+        self._initial = 0  # random proposals so far (the first population)
 
     def ask(self) -> ChoiceBatch:
-        if len(self._x) < self.population:
-            return ChoiceBatch(self._random(min(self.batch, self.population - len(self._x))))
-        picks = np.array([self.rng.choice(len(self._x), size=self.sample, replace=False) for _ in range(self.batch)])
-        parents = np.array([p[_order(self._f[p])[0]] for p in picks])
-        return ChoiceBatch(self._mutate(self._x[parents]))
+        if self._initial < self.population or len(self._x) == 0:
+            n = min(self.batch, self.population - self._initial) if self._initial < self.population else self.batch
+            self._initial += n
+            return ChoiceBatch(self._random_fresh(n))
+        k = min(self.sample, len(self._x))
+        picks = np.array([self.rng.choice(len(self._x), size=k, replace=False) for _ in range(self.batch)])
+        parents = self._x[np.array([p[_order(self._f[p])[0]] for p in picks])]
+        return ChoiceBatch(self._fresh(self._mutate(parents), lambda i: self._mutate(parents[i])))
 
     def tell(self, candidates: Any, evaluation: Evaluation) -> None:
-        x, f = np.asarray(candidates.x, dtype=np.int64), _masked(evaluation)
+        f = _masked(evaluation)
+        ok = np.isfinite(f).all(axis=1)
+        x, f = np.asarray(candidates.x, dtype=np.int64)[ok], f[ok]
+        if len(x) == 0:
+            return
         self._x = x if len(self._x) == 0 else np.concatenate([self._x, x])
         self._f = f if len(self._f) == 0 or self._f.shape[1] != f.shape[1] else np.concatenate([self._f, f])
         self._x, self._f = self._x[-self.population:], self._f[-self.population:]  # the oldest die
@@ -144,20 +254,32 @@ class ReinforceChoices(_CategoricalStrategy):
     """REINFORCE on independent softmaxes (one per decision), ``batch`` samples per ask.
 
     Reward: one objective, its value standardised by the mean and deviation of every feasible
-    value seen (lower is better, so negated); several, minus the share of the front found so
-    far that dominates the candidate (0 for a new non-dominated one). Infeasible: -3.
+    value seen (lower is better, so negated, clipped to +-3); several, minus the share of the
+    front found so far that dominates the candidate (0 for a new non-dominated one). An
+    infeasible candidate gets ``infeasible_reward`` (default -3, the worst feasible reward).
+    ``entropy`` weighs a bonus for the policy's entropy (keeps it exploring; 0: none).
     """
 
     name = "reinforce"
 
-    def __init__(self, *, seed: int = 0, lr: float = 0.1, batch: int = 8, baseline_decay: float = 0.9) -> None:
+    def __init__(self, *, seed: int = 0, lr: float = 0.1, batch: int = 8, baseline_decay: float = 0.9,
+                 entropy: float = 0.0, infeasible_reward: float = -3.0) -> None:
         super().__init__(seed=seed)
         _positive_ints(batch=batch)
+        bad = []
         if not (isinstance(lr, (int, float)) and lr > 0):
-            raise SpecError(f"lr: must be a number > 0, got {lr!r}")
+            bad.append(f"lr: must be a number > 0, got {lr!r}")
         if not (isinstance(baseline_decay, (int, float)) and 0 <= baseline_decay < 1):
-            raise SpecError(f"baseline_decay: must be in [0, 1), got {baseline_decay!r}")
+            bad.append(f"baseline_decay: must be in [0, 1), got {baseline_decay!r}")
+        if not (isinstance(entropy, (int, float)) and not isinstance(entropy, bool) and 0 <= entropy < math.inf):
+            bad.append(f"entropy: must be a number >= 0, got {entropy!r}")
+        if not (isinstance(infeasible_reward, (int, float)) and not isinstance(infeasible_reward, bool)
+                and math.isfinite(infeasible_reward)):
+            bad.append(f"infeasible_reward: must be a finite number, got {infeasible_reward!r}")
+        if bad:
+            raise SpecError(bad)
         self.lr, self.batch, self.decay = float(lr), batch, float(baseline_decay)
+        self.entropy, self.infeasible_reward = float(entropy), float(infeasible_reward)
         self.logits: list[np.ndarray] = []
         self.baseline: float | None = None
         self._seen = np.zeros(3)  # count, mean, M2 of feasible values (one objective)
@@ -182,7 +304,7 @@ class ReinforceChoices(_CategoricalStrategy):
 
     def _rewards(self, f: np.ndarray) -> np.ndarray:
         ok = np.isfinite(f).all(axis=1)
-        r = np.full(len(f), -3.0)
+        r = np.full(len(f), self.infeasible_reward)
         if f.shape[1] == 1:
             for v in f[ok, 0]:  # Welford: the running mean and deviation of everything seen
                 n, mean, m2 = self._seen
@@ -212,7 +334,11 @@ class ReinforceChoices(_CategoricalStrategy):
         for i, p in enumerate(probs):
             grad = -np.outer(adv, p).sum(axis=0)
             np.add.at(grad, x[:, i], adv)
-            self.logits[i] = self.logits[i] + self.lr * grad / len(x)
+            step = grad / len(x)
+            if self.entropy:  # d(-sum p log p)/d logits
+                logp = np.log(p + 1e-12)
+                step = step + self.entropy * p * (float(p @ logp) - logp)
+            self.logits[i] = self.logits[i] + self.lr * step
         self.baseline = self.decay * self.baseline + (1 - self.decay) * float(r.mean())
 
 

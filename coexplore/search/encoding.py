@@ -4,7 +4,10 @@ A problem declares ``encoding``: :class:`Categorical` (a vector of decisions, de
 taking one of ``cards[i]`` values: network edges, hardware choices) or :class:`Box` (a real
 vector in [0, 1]^dim: NAAS's accelerator genome). Generic strategies propose
 :class:`ChoiceBatch` or :class:`~coexplore.search.vector.VectorBatch` rows and the problem
-decodes them itself. A strategy made for one encoding runs on the other through
+decodes them itself. A categorical encoding may declare :class:`Condition` s (decision ``i``
+matters only while decision ``j`` takes some values: a layer of a network shallower than it):
+vectors differing only in inactive decisions are the same candidate (:meth:`Categorical.canonical`).
+A strategy made for one encoding runs on the other through
 :func:`bridge` (a box vector relaxes a categorical vector; a categorical vector picks one of
 ``levels`` points per box coordinate), so every generic strategy can search every problem.
 """
@@ -19,7 +22,7 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.search.problem import Evaluation
 
-__all__ = ["Box", "BridgedProblem", "Categorical", "ChoiceBatch", "Encoding", "bridge", "encoding_of"]
+__all__ = ["Box", "BridgedProblem", "Categorical", "ChoiceBatch", "Condition", "Encoding", "bridge", "encoding_of"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,11 +46,23 @@ class ChoiceBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """Decision ``child`` is active only while decision ``parent`` (an earlier one) takes one of ``values``
+    (and ``parent`` is active itself); an inactive decision does not change the candidate."""
+
+    child: int
+    parent: int
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Categorical:
-    """Decision ``i`` takes one of ``cards[i]`` values; ``names`` label the decisions (for records)."""
+    """Decision ``i`` takes one of ``cards[i]`` values; ``names`` label the decisions (for records);
+    ``conditions``: at most one :class:`Condition` per decision."""
 
     cards: tuple[int, ...]
     names: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = ()
     kind = "categorical"
 
     def __post_init__(self) -> None:
@@ -57,6 +72,16 @@ class Categorical:
             bad.append("cards: must name at least one decision, got none")
         if self.names and len(self.names) != len(self.cards):
             bad.append(f"names: must have one name per decision ({len(self.cards)}), got {len(self.names)}")
+        children = [c.child for c in self.conditions]
+        for k, c in enumerate(self.conditions):
+            if not 0 <= c.parent < c.child < len(self.cards):
+                bad.append(f"conditions[{k}]: parent must be an earlier decision than child, both in "
+                           f"0..{len(self.cards) - 1}, got parent {c.parent}, child {c.child}")
+            elif any(not 0 <= v < self.cards[c.parent] for v in c.values):
+                bad.append(f"conditions[{k}].values: must be values of decision {c.parent} "
+                           f"(0..{self.cards[c.parent] - 1}), got {list(c.values)}")
+            if children.count(c.child) > 1:
+                bad.append(f"conditions[{k}]: decision {c.child} has more than one condition")
         if bad:
             raise SpecError(bad)
 
@@ -71,6 +96,40 @@ class Categorical:
         for c in self.cards:
             out *= int(c)
         return out
+
+    @property
+    def distinct(self) -> int:
+        """Number of distinct candidates: vectors up to their inactive decisions (``size`` without conditions)."""
+        if not self.conditions:
+            return self.size
+        by_parent: dict[int, list[Condition]] = {}
+        for c in self.conditions:
+            by_parent.setdefault(c.parent, []).append(c)
+
+        def count(i: int, v: int) -> int:  # candidates of the subtree of decision i, given value v
+            out = 1
+            for c in by_parent.get(i, []):
+                out *= sum(count(c.child, u) for u in range(self.cards[c.child])) if v in c.values else 1
+            return out
+
+        roots = set(range(self.dim)) - {c.child for c in self.conditions}
+        total = 1
+        for i in sorted(roots):
+            total *= sum(count(i, v) for v in range(self.cards[i]))
+        return total
+
+    def active(self, x: np.ndarray) -> np.ndarray:
+        """Which decisions of each row of ``x`` (int (n, d)) matter: bool (n, d)."""
+        x = np.asarray(x)
+        out = np.ones(x.shape, dtype=bool)
+        for c in sorted(self.conditions, key=lambda c: c.child):
+            out[:, c.child] = out[:, c.parent] & np.isin(x[:, c.parent], c.values)
+        return out
+
+    def canonical(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with every inactive decision set to 0: rows are equal iff they are the same candidate."""
+        x = np.asarray(x, dtype=np.int64)
+        return np.where(self.active(x), x, 0) if self.conditions else x
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` uniform vectors, int (n, d)."""

@@ -40,7 +40,8 @@ Generic strategies: every kind whose problem declares an encoding (nas and codes
 categorical decision vectors; hwsearch: the NAAS genome in [0, 1]^d) also runs the generic
 strategies of :mod:`coexplore.search.registry` (``evolution``, ``reinforce``, ``nsga2``,
 ``cma-es``, ``optuna-tpe``, ``optuna-nsga2``, ``random``) where the kind has no strategy of its
-own by that name; ``coexplore list strategies`` prints which is which (:mod:`coexplore.study.kinds`).
+own by that name (nas: all but ``brp``, with the kind's defaults, e.g. no network proposed twice);
+``coexplore list strategies`` prints which is which (:mod:`coexplore.study.kinds`).
 
 Every mistake is reported with its field path in one :class:`~coexplore.errors.SpecError`.
 """

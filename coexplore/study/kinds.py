@@ -3,15 +3,20 @@
 A kind's strategies are its own (the seed methods and baselines written for that problem,
 read from the domain's registry) plus every generic strategy of
 :mod:`coexplore.search.registry` when the kind's problem declares an encoding. Where both
-have a name (``random``, ``evolution``, ``reinforce``, ``nsga2``), the kind's own strategy is
-the one a study runs: it knows the problem (e.g. NAS random never proposes a network twice,
-hwsearch strategies start from the preset's encoding).
+have a name (codesign's ``random`` pairs, hwsearch's ``random`` and ``nsga2``), the kind's own
+strategy is the one a study runs: it knows the problem (codesign samples feasible designs,
+hwsearch starts from the preset's encoding). A kind may instead give a generic strategy its
+own defaults (``generic_defaults``): network search has no ``random``, ``evolution`` or
+``reinforce`` of its own (only ``brp``), and runs the generic ones with no network proposed
+twice (random, evolution) and one network per batch for evolution
+(:data:`coexplore.nas.strategies.GENERIC_DEFAULTS`); ``coexplore list strategies`` shows them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from coexplore.registry import Registry
 
@@ -22,6 +27,16 @@ def _nas_names() -> list[str]:
     from coexplore.nas.strategies import NAS_STRATEGIES
 
     return NAS_STRATEGIES.names()
+
+
+def _nas_defaults(name: str) -> dict[str, Any]:
+    from coexplore.nas.strategies import generic_defaults
+
+    return generic_defaults(name)
+
+
+def _no_defaults(name: str) -> dict[str, Any]:
+    return {}
 
 
 def _hw_names() -> list[str]:
@@ -49,6 +64,7 @@ class ProblemKind:
     encoding: str | None  # categorical | box | declared (the problem's own) | None (own candidates only)
     accuracy_first: bool = False
     free_objectives: bool = False  # any names (a custom problem names its own)
+    generic_defaults: Callable[[str], dict[str, Any]] = _no_defaults  # a generic strategy's defaults in this kind
 
 
 KINDS: Registry[ProblemKind] = Registry(kind="problem kind")
@@ -62,7 +78,7 @@ _kind(ProblemKind(
     name="nas", keys=frozenset({"kind", "space", "dataset", "accuracy", "latency", "accelerator", "latency_file",
                                 "framework", "max_latency_ms", "latency_percentile", "epochs"}),
     objectives=("accuracy", "latency"), default_objectives=("accuracy",), default_strategy="evolution",
-    own_strategies=_nas_names, encoding="categorical", accuracy_first=True))
+    own_strategies=_nas_names, encoding="categorical", accuracy_first=True, generic_defaults=_nas_defaults))
 _kind(ProblemKind(
     name="hwsearch", keys=frozenset({"kind", "networks", "budget", "mode", "mapper"}),
     objectives=("edp", "energy", "latency", "edap", "area"), default_objectives=("edp",), default_strategy="naas",
@@ -107,9 +123,12 @@ def strategy_table(kind: str | None = None) -> dict[str, list[dict[str, str]]]:
     for k in kinds:
         own, generic = kind_strategies(k)
         rows = [{"name": n, "origin": "own", "description": _own_description(k, n)} for n in own]
+        defaults = KINDS.get(k).generic_defaults
         for n in generic:
             enc = next(e for e, reg in REGISTRIES.items() if n in reg)
-            rows.append({"name": n, "origin": f"generic ({enc})", "description": REGISTRIES[enc].describe(n)})
+            given = ", ".join(f"{p}={str(v).lower() if isinstance(v, bool) else v}" for p, v in defaults(n).items())
+            rows.append({"name": n, "origin": f"generic ({enc})", "description": REGISTRIES[enc].describe(n)
+                         + (f" ({k} defaults: {given})" if given else "")})
         out[k] = rows
     return out
 

@@ -12,7 +12,7 @@ from typing import Any
 from coexplore.errors import SpecError, StudyError
 from coexplore.search.strategy import Strategy
 from coexplore.study.config import StudyConfig
-from coexplore.study.kinds import kind_strategies
+from coexplore.study.kinds import KINDS, kind_strategies
 
 __all__ = ["build_problem", "build_strategy", "is_generic", "resolve_config", "search_problem"]
 
@@ -130,6 +130,7 @@ def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
     if is_generic(config):
         from coexplore.search.registry import make_strategy
 
+        params = {**KINDS.get(config.kind).generic_defaults(config.strategy), **params}
         strategy, _ = make_strategy(config.strategy, problem, seed=config.seed, budget=config.trials, params=params)
         return strategy
     if config.kind == "codesign":
@@ -139,9 +140,7 @@ def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
     if config.kind == "nas":
         from coexplore.nas.strategies import make_nas_strategy
 
-        if config.strategy == "brp":
-            params.setdefault("pool_filter", problem.feasible)
-        return make_nas_strategy(config.strategy, space=problem.space, seed=config.seed, **params)
+        return make_nas_strategy(config.strategy, problem, seed=config.seed, budget=config.trials, **params)[0]
     if config.kind == "hwsearch":
         from coexplore.hwsearch.search import make_hw_strategy
 

@@ -145,7 +145,11 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
     if ckpt is None:
         strategy, batch, next_number = build_strategy(config, problem), 0, 0
     else:
-        strategy = pickle.loads(ckpt[2])
+        try:
+            strategy = pickle.loads(ckpt[2])
+        except (AttributeError, ModuleNotFoundError) as e:  # a class removed since (e.g. the old NAS strategies)
+            raise StudyError(f"study {info.name}: its checkpoint holds a strategy this version of coexplore no longer "
+                             f"has ({e}); run the config again under a new name") from None
         batch, next_number = ckpt[0] + 1, ckpt[1]
         if hasattr(strategy, "reattach"):
             strategy.reattach(problem)
