@@ -50,9 +50,12 @@ def study_kind(config: dict[str, Any]) -> str:
 
 
 def objective_unit(kind: str, objective: str) -> str:
-    """The unit of an objective's stored values (NAS latency is in ms, every other latency in cycles)."""
+    """The unit of an objective's stored values (a latency's is its problem kind's: ms for NAS, cycles for
+    the accelerator kinds, none named for a custom problem)."""
     if objective == "latency":
-        return "ms" if kind == "nas" else "cycles"
+        from coexplore.study.kinds import KINDS
+
+        return KINDS.get(kind).latency_unit if kind in KINDS else ""
     return _UNITS.get(objective, "")
 
 

@@ -26,7 +26,7 @@ report never crashes on one bad design.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,8 @@ from coexplore.search.trial import Trial, TrialState
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
-__all__ = ["MAC_COLUMN", "DesignReport", "LayerEnergy", "NetworkEnergy", "best_designs"]
+__all__ = ["DESIGNERS", "MAC_COLUMN", "DesignReport", "Designer", "LayerEnergy", "NetworkEnergy", "best_designs",
+           "designer"]
 
 MAC_COLUMN = "MAC"
 """The energy column of the multiply-accumulates (after the memory levels)."""
@@ -124,28 +125,45 @@ class _Mapper:
                              objective=objective)
 
 
+@dataclass(frozen=True, slots=True)
+class Designer:
+    """How the report details the best trials of one problem kind.
+
+    ``detail(config, trials, mapper, objectives, any_complete)`` returns their design reports;
+    ``what`` says what they are in the report's text ("" : the best trials / spread along the front).
+    """
+
+    detail: Callable[[Any, Sequence[Trial], _Mapper, tuple[str, ...], bool], tuple[DesignReport, ...]]
+    what: str = ""
+
+
+#: Problem kind -> its designer; a kind registered nowhere here gets no detailed designs (the report says so).
+DESIGNERS: dict[str, Designer] = {}
+
+
+def designer(kind: str) -> Designer | None:
+    """The designer of problem kind ``kind``, if it has one."""
+    return DESIGNERS.get(kind)
+
+
 def best_designs(config: dict[str, Any], kind: str, trials: Sequence[Trial], numbers: Sequence[int],
                  objectives: Sequence[str]) -> tuple[DesignReport, ...]:
-    """The detailed designs of trials ``numbers`` (a mapping study: its network, once any trial completed).
+    """The detailed designs of trials ``numbers`` (a mapping study: its network, once any trial completed);
+    none for a kind without a :data:`DESIGNERS` entry.
 
     Raises:
         SpecError: the stored config is no longer valid (a design's own failures become notes).
     """
     from coexplore.study.config import StudyConfig
 
+    d = designer(kind)
+    if d is None:
+        return ()
     cfg = StudyConfig.from_dict(config, source="study config")
-    mapper = _Mapper(cfg.seed)
     by_number = {t.number: t for t in trials}
     picked = [by_number[n] for n in numbers if n in by_number]
-    if kind == "mapping":
-        if not any(t.state is TrialState.COMPLETE for t in trials):
-            return ()
-        return (_mapping_design(cfg.problem, tuple(objectives), mapper),)
-    if kind == "hwsearch":
-        return _hw_designs(cfg, picked, mapper)
-    if kind == "codesign":
-        return _codesign_designs(cfg.problem, picked, mapper)
-    return _nas_designs(cfg.problem, picked, mapper)
+    return d.detail(cfg, picked, _Mapper(cfg.seed), tuple(objectives),
+                    any(t.state is TrialState.COMPLETE for t in trials))
 
 
 def _codesign_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mapper) -> tuple[DesignReport, ...]:
@@ -243,3 +261,13 @@ def _mapping_design(p: dict[str, Any], objectives: tuple[str, ...], mapper: _Map
         note += f" (the study mapped with {used!r}; its per-shape values are in the layer table)"
     return DesignReport(label=f"{net.network} on {acc.name}", trial=None, params=params,
                         values=tuple(metrics[o] for o in objectives), accelerator=acc, networks=(net,), note=note)
+
+
+DESIGNERS.update({
+    "mapping": Designer(lambda cfg, trials, mapper, objectives, complete: (
+        (_mapping_design(cfg.problem, objectives, mapper),) if complete else ()), what="the mapped network"),
+    "hwsearch": Designer(lambda cfg, trials, mapper, objectives, complete: _hw_designs(cfg, trials, mapper)),
+    "codesign": Designer(lambda cfg, trials, mapper, objectives, complete: _codesign_designs(cfg.problem, trials,
+                                                                                             mapper)),
+    "nas": Designer(lambda cfg, trials, mapper, objectives, complete: _nas_designs(cfg.problem, trials, mapper)),
+})

@@ -22,7 +22,7 @@ import numpy as np
 
 from coexplore.report.accel_svg import accelerator_svg
 from coexplore.report.data import ReportData, objective_unit
-from coexplore.report.designs import DesignReport, NetworkEnergy
+from coexplore.report.designs import DesignReport, NetworkEnergy, designer
 from coexplore.report.export import scalar_params
 from coexplore.report.plots import convergence_figure, energy_figure, figure_svg, pareto_figure
 
@@ -218,7 +218,8 @@ def _designs(data: ReportData) -> str:
     if not data.designs:
         why = "No complete trial: no design to detail." if not data.complete else "No design detailed (top = 0)."
         return head + f'<p class="empty">{why}</p></section>'
-    what = ("the mapped network" if data.kind == "mapping" else
+    d = designer(data.kind)
+    what = (d.what if d is not None and d.what else
             "the best trials" if len(data.study.objectives) == 1 else "spread along the front")
     return (head + f'<p class="sub">{len(data.designs)} design(s), {what}; energy recomputed per layer and memory '
             "level.</p>" + "".join(_design(data, i, d) for i, d in enumerate(data.designs)) + "</section>")

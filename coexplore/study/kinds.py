@@ -64,6 +64,7 @@ class ProblemKind:
     encoding: str | None  # categorical | box | declared (the problem's own) | None (own candidates only)
     accuracy_first: bool = False
     free_objectives: bool = False  # any names (a custom problem names its own)
+    latency_unit: str = "cycles"  # of a stored latency objective
     generic_defaults: Callable[[str], dict[str, Any]] = _no_defaults  # a generic strategy's defaults in this kind
 
 
@@ -78,7 +79,8 @@ _kind(ProblemKind(
     name="nas", keys=frozenset({"kind", "space", "dataset", "accuracy", "latency", "accelerator", "latency_file",
                                 "framework", "max_latency_ms", "latency_percentile", "epochs"}),
     objectives=("accuracy", "latency"), default_objectives=("accuracy",), default_strategy="evolution",
-    own_strategies=_nas_names, encoding="categorical", accuracy_first=True, generic_defaults=_nas_defaults))
+    own_strategies=_nas_names, encoding="categorical", accuracy_first=True, generic_defaults=_nas_defaults,
+    latency_unit="ms"))
 _kind(ProblemKind(
     name="hwsearch", keys=frozenset({"kind", "networks", "budget", "mode", "mapper"}),
     objectives=("edp", "energy", "latency", "edap", "area"), default_objectives=("edp",), default_strategy="naas",
@@ -98,7 +100,7 @@ _kind(ProblemKind(
 
 _kind(ProblemKind(
     name="custom", keys=frozenset({"kind", "class"}), objectives=(), default_objectives=(), default_strategy="random",
-    own_strategies=lambda: [], encoding="declared", free_objectives=True))
+    own_strategies=lambda: [], encoding="declared", free_objectives=True, latency_unit=""))
 
 
 def kind_strategies(kind: str) -> tuple[list[str], list[str]]:
