@@ -230,10 +230,12 @@ def test_constrained_optimum_equals_brute_force(problem: NB201GridProblem, spec:
 def test_rl_beats_random_pairs_at_equal_evaluations(problem: NB201GridProblem, search: str) -> None:
     """Best perf/area meeting GoogLeNet's accuracy (the paper's Cod-2), 2,000 pairs, seeds 0-4, vs the optimum."""
     budget, seeds = 2000, range(5)
-    opt = constrained_optimum(problem, CodesignNasRl(problem, budget=budget, min_accuracy="googlenet").reward)
+    ref = CodesignNasRl(min_accuracy="googlenet")
+    ref.bind(problem, budget)
+    opt = constrained_optimum(problem, ref.reward)
     rl, rand = [], []
     for seed in seeds:
-        s = CodesignNasRl(problem, seed=seed, budget=budget, search=search, min_accuracy="googlenet")
+        s = CodesignNasRl(seed=seed, search=search, min_accuracy="googlenet")
         assert optimize(problem, s, max_evals=budget).evaluated == budget
         best = s.search_report()["best"]
         rl.append(best["perf_per_area"] / opt.value if best["reward"] >= 0 else 0.0)
@@ -245,7 +247,7 @@ def test_rl_beats_random_pairs_at_equal_evaluations(problem: NB201GridProblem, s
             found[0] = max([found[0], *m["perf_per_area"][ok] / opt.value])
             return problem.evaluate(cands)
 
-        optimize(problem, RandomPairs(problem, seed=seed, budget=budget), max_evals=budget, evaluate=evaluate)
+        optimize(problem, RandomPairs(seed=seed), max_evals=budget, evaluate=evaluate)
         rand.append(found[0])
     assert max(rl + rand) <= 1.0
     assert np.mean(rl) > np.mean(rand) + 0.02 and sum(r == 1.0 for r in rl) > sum(r == 1.0 for r in rand)

@@ -55,11 +55,12 @@ class FnasController(JointStrategy):
     """
 
     name = "fnas"
+    needs_budget = False
+    costs_only = True
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int = 8, controller: str = "lstm",
-                 lr: float = 0.02, hidden: int = 35, baseline_decay: float = 0.9, alpha: float = 0.5,
-                 hw_tries: int = 10, penalty: float = -1.0) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0, batch: int = 8, controller: str = "lstm", lr: float = 0.02, hidden: int = 35,
+                 baseline_decay: float = 0.9, alpha: float = 0.5, hw_tries: int = 10, penalty: float = -1.0) -> None:
+        super().__init__(seed=seed)
         problems = []
         if controller not in CONTROLLERS:
             problems.append(f"strategy.params.controller: must be one of {', '.join(CONTROLLERS)}, got {controller!r}")
@@ -70,18 +71,21 @@ class FnasController(JointStrategy):
                 problems.append(f"strategy.params.{k}: must be an integer >= 1, got {v!r}")
         if problems:
             raise SpecError(problems)
-        self.cards = (*problem.arch_cards, *problem.hw_cards)
-        self.n_arch = len(problem.arch_cards)
         self.batch, self.controller, self.lr, self.hidden = batch, controller, lr, hidden
         self.decay, self.alpha, self.hw_tries, self.penalty = baseline_decay, alpha, hw_tries, penalty
         self.policy_seed = seed
         self.baseline: float | None = None
         self.lo: np.ndarray | None = None
         self.hi: np.ndarray | None = None
-        self.pending = np.zeros((0, len(self.cards)), dtype=np.int64)  # rows of the last ask, as drawn
         self.policy: Any = None
         self.opt: Any = None
         self._saved: dict[str, Any] | None = None
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
+        self.cards = (*problem.arch_cards, *problem.hw_cards)
+        self.n_arch = len(problem.arch_cards)
+        self.pending = np.zeros((0, len(self.cards)), dtype=np.int64)  # rows of the last ask, as drawn
         self._attach(problem)
 
     transient = ("problem", "policy", "opt")
