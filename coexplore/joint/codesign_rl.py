@@ -22,8 +22,8 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.joint.base import JointStrategy
 from coexplore.joint.codesign_reward import REWARD_METRICS, Reward
-from coexplore.joint.controller import LstmController
 from coexplore.joint.problem import PairBatch
+from coexplore.search.controller import LstmController
 from coexplore.search.problem import Evaluation
 
 __all__ = ["SEARCHES", "CodesignNasRl"]
@@ -34,7 +34,7 @@ SEARCHES = ("combined", "phase", "separate")
 class CodesignNasRl(JointStrategy):
     """Codesign-NAS's reinforcement-learning search of (network, accelerator) pairs under a constrained reward.
 
-    The controller is Zoph and Le's LSTM (:class:`~coexplore.joint.controller.LstmController`,
+    The controller is Zoph and Le's LSTM (:class:`~coexplore.search.controller.LstmController`,
     REINFORCE with an exponential moving-average baseline, Adam); every sample is one pair
     evaluation. The reward (:class:`~coexplore.joint.codesign_reward.Reward`) is a weighted sum
     of normalised metrics (``weights``: accuracy, perf_per_area, latency, area, energy) when the
