@@ -41,10 +41,9 @@ def _run(problem: NB201GridProblem, strategy: str, reward: Reward, cell: str, se
          optimum: float) -> dict[str, Any]:
     """One run: the best constrained perf/area after each pair (as a share of the optimum), and the best pair."""
     if strategy == "random":
-        s: Any = RandomPairs(problem, seed=seed, budget=budget)
+        s: Any = RandomPairs(seed=seed)
     else:
-        s = CodesignNasRl(problem, seed=seed, budget=budget, search=strategy[3:], min_accuracy=cell,
-                          max_latency_cycles=cell)
+        s = CodesignNasRl(seed=seed, search=strategy[3:], min_accuracy=cell, max_latency_cycles=cell)
     trace: list[np.ndarray] = []
     best: dict[str, Any] = {"perf_per_area": 0.0}
     keys: set[tuple[int, int]] = set()

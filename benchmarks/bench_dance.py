@@ -87,7 +87,7 @@ def _design_quality(problem: NB201GridProblem, ev: DanceEvaluator, nets: np.ndar
 def _run(problem: NB201GridProblem, seed: int, budget: int,
          params: dict[str, Any]) -> tuple[DanceStrategy, np.ndarray, np.ndarray, float]:
     """One DANCE run through the search driver: (strategy, NB201 index and column of each pair, seconds)."""
-    s = DanceStrategy(problem, seed=seed, budget=budget, **params)
+    s = DanceStrategy(seed=seed, **params)
     batches: list[PairBatch] = []
     t = time.perf_counter()
     optimize(problem, s, max_evals=budget, on_batch=lambda c, e: batches.append(c))

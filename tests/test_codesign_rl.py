@@ -16,7 +16,6 @@ from coexplore.errors import SpecError
 from coexplore.joint.baselines import RandomPairs
 from coexplore.joint.codesign_reward import Reward, constrained_optimum, reference_metrics
 from coexplore.joint.codesign_rl import CodesignNasRl
-from coexplore.joint.controller import LstmController
 from coexplore.joint.costtable import CostTable, ShapeCounts, nb201_shape_counts
 from coexplore.joint.front import front_accuracy_cost, front_accuracy_costs, perf_per_area
 from coexplore.joint.problem import NB201GridProblem, PairBatch
@@ -47,56 +46,6 @@ def _all_pairs(p: NB201GridProblem) -> PairBatch:
 
 def _pairs_of(front: Any) -> set[tuple[int, int]]:
     return set(zip(front.network.tolist(), front.design.tolist(), strict=True))
-
-
-# -- the controller ---------------------------------------------------------------------------
-def test_controller_gradients_equal_finite_differences() -> None:
-    c = LstmController((3, 4, 2, 5), rng=np.random.default_rng(0), hidden=6, init=0.5)
-
-    def allowed(step: int, prefix: np.ndarray) -> np.ndarray:
-        m = np.ones((len(prefix), c.cards[step]), dtype=bool)
-        if step == 3:
-            m[:, 0] = prefix[:, 1] % 2 == 0  # a choice closed by an earlier one
-        return m
-
-    choices, masks = c.sample(np.random.default_rng(1), 9, allowed)
-    w = np.random.default_rng(2).normal(size=len(choices))
-    for entropy in (0.0, 0.3):
-        grads = c.gradients(choices, masks, w, entropy=entropy)
-
-        def objective(entropy: float = entropy) -> float:
-            _, _, cache = c._run(len(choices), choices, masks, None, None)
-            ent = sum(-(pr * np.log(np.where(pr > 0, pr, 1.0))).sum() for pr in (st[10] for st in cache))
-            return float((w * c.log_probs(choices, masks)).sum() + entropy * ent)
-
-        for name, value in c.params.items():
-            for idx in list(np.ndindex(value.shape))[:4]:
-                old = value[idx]
-                value[idx] = old + 1e-6
-                up = objective()
-                value[idx] = old - 1e-6
-                down = objective()
-                value[idx] = old
-                assert grads[name][idx] == pytest.approx((up - down) / 2e-6, abs=1e-6), (name, idx)
-
-
-def test_controller_never_samples_a_closed_choice_and_learns_a_rewarded_one() -> None:
-    rng = np.random.default_rng(3)
-    c = LstmController((4, 3), rng=rng, lr=0.05)
-
-    def allowed(step: int, prefix: np.ndarray) -> np.ndarray:
-        m = np.ones((len(prefix), c.cards[step]), dtype=bool)
-        if step == 1:
-            m[prefix[:, 0] == 0, 2] = False
-        return m
-
-    for _ in range(150):
-        x, masks = c.sample(rng, 16, allowed)
-        assert not np.any((x[:, 0] == 0) & (x[:, 1] == 2))
-        reward = ((x[:, 0] == 3) & (x[:, 1] == 1)).astype(float)
-        c.update(x, masks, reward - reward.mean())
-    x, _ = c.sample(rng, 200, allowed)
-    assert np.mean((x[:, 0] == 3) & (x[:, 1] == 1)) > 0.8  # 1 in 12 at the start
 
 
 # -- perf/area --------------------------------------------------------------------------------
@@ -230,10 +179,12 @@ def test_constrained_optimum_equals_brute_force(problem: NB201GridProblem, spec:
 def test_rl_beats_random_pairs_at_equal_evaluations(problem: NB201GridProblem, search: str) -> None:
     """Best perf/area meeting GoogLeNet's accuracy (the paper's Cod-2), 2,000 pairs, seeds 0-4, vs the optimum."""
     budget, seeds = 2000, range(5)
-    opt = constrained_optimum(problem, CodesignNasRl(problem, budget=budget, min_accuracy="googlenet").reward)
+    ref = CodesignNasRl(min_accuracy="googlenet")
+    ref.bind(problem, budget)
+    opt = constrained_optimum(problem, ref.reward)
     rl, rand = [], []
     for seed in seeds:
-        s = CodesignNasRl(problem, seed=seed, budget=budget, search=search, min_accuracy="googlenet")
+        s = CodesignNasRl(seed=seed, search=search, min_accuracy="googlenet")
         assert optimize(problem, s, max_evals=budget).evaluated == budget
         best = s.search_report()["best"]
         rl.append(best["perf_per_area"] / opt.value if best["reward"] >= 0 else 0.0)
@@ -245,7 +196,7 @@ def test_rl_beats_random_pairs_at_equal_evaluations(problem: NB201GridProblem, s
             found[0] = max([found[0], *m["perf_per_area"][ok] / opt.value])
             return problem.evaluate(cands)
 
-        optimize(problem, RandomPairs(problem, seed=seed, budget=budget), max_evals=budget, evaluate=evaluate)
+        optimize(problem, RandomPairs(seed=seed), max_evals=budget, evaluate=evaluate)
         rand.append(found[0])
     assert max(rl + rand) <= 1.0
     assert np.mean(rl) > np.mean(rand) + 0.02 and sum(r == 1.0 for r in rl) > sum(r == 1.0 for r in rand)

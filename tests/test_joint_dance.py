@@ -46,7 +46,7 @@ def problem(cache_dir: Path) -> NB201GridProblem:
 
 def _run(problem: NB201GridProblem, seed: int, **params: Any) -> tuple[DanceStrategy, np.ndarray, np.ndarray]:
     """A DANCE run through the driver: (strategy, NB201 index and table column of every pair evaluated)."""
-    s = DanceStrategy(problem, seed=seed, budget=BUDGET, **{**FAST, **params})
+    s = DanceStrategy(seed=seed, **{**FAST, **params})
     got: list[PairBatch] = []
     optimize(problem, s, max_evals=BUDGET, on_batch=lambda c, e: got.append(c))
     return (s, np.concatenate([problem.arch_index(c.arch) for c in got]),
@@ -161,8 +161,8 @@ def test_the_loss_follows_the_study_objectives(problem: NB201GridProblem) -> Non
             assert c == cols[same[np.argmin(column[same])]]
         labels[obj] = lab
     assert (labels["latency"] != labels["energy"]).any()
-    s = DanceStrategy(NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency")), seed=0,
-                      budget=BUDGET, **FAST)
+    s = DanceStrategy(seed=0, **FAST)
+    s.bind(NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency")), BUDGET)
     assert s.report["hardware_cost"] == "latency"
 
 
@@ -179,15 +179,17 @@ def test_losses_that_make_no_sense_are_refused_naming_the_field(problem: NB201Gr
         HardwareCost.of(("accuracy", "edp"), loss="weighted", weights={"edp": 1})
     with pytest.raises(SpecError, match=r"objectives: strategy dance needs accuracy then at least one cost"):
         HardwareCost.of(("accuracy",))
-    with pytest.raises(SpecError) as err:
-        DanceStrategy(problem, seed=0, budget=100, samples=100, labelled=2, hardware="oracle", sweep=0)
+    with pytest.raises(SpecError) as err:  # the hyper-parameters, when the strategy is built
+        DanceStrategy(seed=0, samples=100, labelled=2, hardware="oracle", sweep=0)
     text = str(err.value)
-    for part in ("strategy.params.samples: must be an integer in [1, budget 100), got 100",
-                 "strategy.params.labelled: only with labels exhaustive", "strategy.params.hardware: must be one of",
+    for part in ("strategy.params.labelled: only with labels exhaustive", "strategy.params.hardware: must be one of",
                  "strategy.params.sweep: must be an integer >= 1, got 0"):
         assert part in text
+    # what needs the budget or the problem, when it is set up (a study: before its first trial)
+    with pytest.raises(SpecError, match=r"strategy\.params\.samples: must be an integer in \[1, budget 100\), got 100"):
+        DanceStrategy(seed=0, samples=100).bind(problem, 100)
     with pytest.raises(SpecError, match=r"labelled: 30 networks x 23 designs = 690 pairs exceed samples 600"):
-        DanceStrategy(problem, seed=0, budget=BUDGET, **FAST, labels="exhaustive", labelled=30)
+        DanceStrategy(seed=0, **FAST, labels="exhaustive", labelled=30).bind(problem, BUDGET)
 
 
 def test_exhaustive_labels_price_every_design_count_the_pairs_and_label_the_exact_optimum(

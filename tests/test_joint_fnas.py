@@ -143,7 +143,7 @@ class Target:
 
 def _run(problem: Any, controller: str, seed: int, n: int) -> np.ndarray:
     """The rewards of the ``n`` candidates a controller proposes, in order."""
-    s = FnasController(problem, seed=seed, budget=n, controller=controller)
+    s = FnasController(seed=seed, controller=controller)
     rewards: list[float] = []
     tell = s.tell
 
@@ -175,12 +175,12 @@ def test_on_the_fpga_problem_the_controller_learns_to_propose_accepted_efficient
 
 def test_fast_exploration_redraws_hardware_for_the_same_network_without_spending_trials() -> None:
     p = _problem(max_layers=3, timing_ms=0.05)
-    one, ten = (FnasController(p, seed=0, budget=64, controller="random", hw_tries=k) for k in (1, 10))
+    one, ten = (FnasController(seed=0, controller="random", hw_tries=k) for k in (1, 10))
     r1, r10 = optimize(p, one, max_evals=64), optimize(p, ten, max_evals=64)
     assert r1.evaluated == r10.evaluated == 64 and one.pairs_evaluated == 64 < ten.pairs_evaluated
     assert r10.feasible > r1.feasible
     with pytest.raises(SpecError, match=r"strategy\.params\.controller: must be one of lstm, softmax, random, got"):
-        FnasController(p, controller="gru")
+        FnasController(controller="gru")
 
 
 def test_hw_aware_nas_and_sequential_run_on_the_fpga_problem() -> None:
@@ -193,12 +193,12 @@ def test_hw_aware_nas_and_sequential_run_on_the_fpga_problem() -> None:
         seen.append(c)
         return p.evaluate(c)
 
-    optimize(p, HwAwareNas(p, seed=0, budget=60), max_evals=60, evaluate=spy)
+    optimize(p, HwAwareNas(seed=0), max_evals=60, evaluate=spy)
     hw = np.concatenate([c.hw for c in seen])
     _, ref = p.canonical(np.concatenate([c.arch for c in seen]), np.repeat(p.reference_hw[None], len(hw), axis=0))
     assert len(hw) == 60 and (hw == ref).all()
     seen.clear()
-    s = Sequential(p, seed=0, budget=80, nas_share=0.5)
+    s = Sequential(seed=0, nas_share=0.5)
     optimize(p, s, max_evals=80, evaluate=spy)
     arch = np.concatenate([c.arch for c in seen])
     hw = np.concatenate([c.hw for c in seen])

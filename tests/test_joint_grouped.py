@@ -72,7 +72,7 @@ def _poisoned(p: NB201GridProblem) -> NB201GridProblem:
 def _run(p: NB201GridProblem, seed: int, budget: int, evaluate: NB201GridProblem | None = None,
          **params: object) -> tuple[np.ndarray, np.ndarray]:
     """(network indices, table columns) of every pair the search evaluated, in order."""
-    s = GroupedSearch(p, seed=seed, budget=budget, **params)
+    s = GroupedSearch(seed=seed, **params)
     real = evaluate or p
     seen: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -95,7 +95,7 @@ def test_same_seed_same_pairs_and_a_pickle_mid_run_resumes_them(problem: NB201Gr
     a = _run(problem, seed=1, budget=240)
     np.testing.assert_array_equal(a[0], _run(problem, seed=1, budget=240)[0])
     assert not np.array_equal(a[0], _run(problem, seed=2, budget=240)[0])
-    s = GroupedSearch(problem, seed=1, budget=240)
+    s = GroupedSearch(seed=1)
     blobs: list[tuple[int, bytes]] = []  # after each tell, as a study checkpoints: (pairs so far, pickle)
     count = {"n": 0}
 
@@ -115,7 +115,8 @@ def test_same_seed_same_pairs_and_a_pickle_mid_run_resumes_them(problem: NB201Gr
 
 def test_the_search_keeps_to_its_budget_and_never_repeats_a_pair(problem: NB201GridProblem) -> None:
     for budget in (7, 100, 333):
-        s = GroupedSearch(problem, seed=0, budget=budget)
+        s = GroupedSearch(seed=0)
+        s.bind(problem, budget)
         r = optimize(problem, s, max_evals=10 * budget)  # the driver would allow more: the search stops itself
         assert r.evaluated == budget and s.finished
     arch, col = _run(problem, seed=0, budget=333)
@@ -139,8 +140,8 @@ def test_grouped_beats_random_pairs_at_equal_pairs_where_the_exact_front_is_know
 
 def test_bad_parameters_and_objectives_are_named(problem: NB201GridProblem) -> None:
     with pytest.raises(SpecError, match=r"strategy\.params\.networks: invalid, got 'best'"):
-        GroupedSearch(problem, networks="best")
+        GroupedSearch(networks="best")
     q = copy.copy(problem)
     q.objectives = ("accuracy", "latency")
     with pytest.raises(SpecError, match=r"must be \[accuracy, edp\], got \['accuracy', 'latency'\]"):
-        GroupedSearch(q)
+        GroupedSearch().bind(q, 100)

@@ -158,7 +158,7 @@ def test_codesign_nas_refuses_objectives_without_an_exact_front_before_the_study
 
     p = NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "latency", "energy"))
     with pytest.raises(SpecError, match="the exact front exists for accuracy and one of"):
-        CodesignNas(p, seed=0, budget=p.n_pairs)
+        CodesignNas(seed=0).bind(p, p.n_pairs)
 
 
 @pytest.mark.parametrize("limit", ["max_area_mm2", "max_latency_cycles"])
@@ -293,3 +293,27 @@ def test_a_missing_package_stops_the_study_instead_of_failing_every_trial(proble
     with pytest.raises(MissingDependencyError, match="torch"):
         run_study(_config("random", 50), name="m", storage=url, progress=False, problem=problem)
     assert show_study("m", storage=url)["trials"] == []
+
+
+def test_strategies_are_built_from_hyper_parameters_and_set_up_on_the_problem_before_the_first_trial(
+        problem: NB201GridProblem, tmp_path: Path) -> None:
+    import inspect
+
+    from coexplore.joint.naas import NaasNested
+    from coexplore.joint.registry import JOINT_STRATEGIES, _classes
+    from coexplore.search.driver import optimize
+
+    for name in JOINT_STRATEGIES:
+        cls = _classes()[name]
+        assert not {"problem", "budget"} & set(inspect.signature(cls).parameters), name
+        s = cls(seed=0)  # nothing to know about the problem yet
+        assert s.problem is None and s.budget == 0
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    cfg = StudyConfig.from_dict({
+        "problem": {"kind": "codesign", "space": "nb201", "design_stride": STRIDE},
+        "objectives": ["accuracy", "perf_per_area"], "strategy": "naas", "budget": {"trials": 50}})
+    with pytest.raises(SpecError, match="objectives: strategy naas takes every objective after accuracy as a cost"):
+        run_study(cfg, name="ppa", storage=url, progress=False)
+    assert show_study("ppa", storage=url)["trials"] == []
+    with pytest.raises(SpecError, match=r"budget: must be an integer >= 1, got None \(strategy naas plans by"):
+        optimize(problem, NaasNested(seed=0), max_seconds=5)

@@ -150,16 +150,24 @@ def _grid_levels(space: AcceleratorSpace, budget_evals: int) -> list[int]:
     return levels
 
 
-def make_hw_strategy(name: str, space: AcceleratorSpace, *, seed: int, budget_evals: int, popsize: int | None,
-                   jobs: int) -> Strategy:
+class BudgetGrid(GridVectors):
+    """The grid strategy of accelerator search: a grid over the genes sized at setup to fit the budget."""
+
+    def levels(self, problem: Any, budget: int | None) -> list[int]:
+        if budget is None:
+            raise SpecError("strategy grid: sizes its grid to the number of evaluations: give max_evals, got None")
+        return _grid_levels(problem.space, max(budget - 1, 1))
+
+
+def make_hw_strategy(name: str, space: AcceleratorSpace, *, seed: int, popsize: int | None, jobs: int) -> Strategy:
+    """Strategy ``name`` for accelerator search over ``space`` (set up by the driver with its budget)."""
     x0 = space.encode()
     if name == "naas":
         return CmaEs(dim=space.dim, seed=seed, popsize=popsize, sigma0=0.25, x0=x0)
     if name == "random":
         return RandomVectors(dim=space.dim, seed=seed, batch=popsize or max(8, 4 * jobs), initial=x0)
     if name == "grid":
-        return GridVectors(levels_per_dim=_grid_levels(space, max(budget_evals - 1, 1)),
-                           batch=popsize or max(8, 4 * jobs), center=x0, initial=x0)
+        return BudgetGrid(dim=space.dim, batch=popsize or max(8, 4 * jobs), center=x0, initial=x0)
     if name == "nsga2":
         return Nsga2(dim=space.dim, seed=seed, pop=popsize or 16, initial=x0)
     raise SpecError(f"strategy: must be one of {', '.join(STRATEGIES)}, got {name!r}")
@@ -221,7 +229,7 @@ def search_accelerator(
 
     with AcceleratorSearchProblem(space=space, networks=nets, objectives=objectives, seed=seed, jobs=jobs,
                                   progress=progress, throttle=throttle, mapper=INNER_MAPPERS[mapper]) as problem:
-        strat = make_hw_strategy(strategy, space, seed=seed, budget_evals=budget_evals, popsize=popsize, jobs=jobs)
+        strat = make_hw_strategy(strategy, space, seed=seed, popsize=popsize, jobs=jobs)
         res = optimize(problem, strat, max_evals=budget_evals, max_seconds=max_seconds, on_batch=record)
         search_seconds = time.perf_counter() - t0
         if not res.found:

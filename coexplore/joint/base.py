@@ -1,8 +1,10 @@
 """Shared parts of the joint strategies: the strategy base, the archive of evaluated pairs, decision
 mutation, and the grid's accelerator genome.
 
-A strategy holds its problem for decoding and vectorised work but does not pickle it:
-the study rebuilds the problem and calls :meth:`JointStrategy.reattach`.
+A strategy is built from its seed and hyper-parameters and bound to a problem and a budget by
+``setup`` (the search protocol of :mod:`coexplore.search.strategy`). It holds its problem for
+decoding and vectorised work but does not pickle it: the study rebuilds the problem and calls
+:meth:`JointStrategy.reattach`.
 """
 
 from __future__ import annotations
@@ -72,16 +74,41 @@ class GridCoords:
 
 
 class JointStrategy(Strategy):
-    """Shared plumbing: the problem (not pickled), the seeded generator, the budget."""
+    """Shared plumbing: the seeded generator; the problem (not pickled) and the budget, bound by :meth:`setup`.
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000) -> None:
-        if not isinstance(budget, int) or budget < 1:
-            raise SpecError(f"budget: must be an integer >= 1, got {budget!r}")
-        self.problem, self.rng, self.budget = problem, np.random.default_rng(seed), budget
-        self.pairs_evaluated = 0  # what the strategy priced itself (vectorised), beyond its proposals
+    Constructors take ``seed`` and hyper-parameters only; what needs the problem or the
+    budget happens in ``setup``, which the driver calls once before the first ask (a study
+    calls it when it builds the strategy, so a strategy that cannot run on the problem fails
+    before the first trial).
+    """
 
+    #: the search needs a number of evaluations (``max_evals``) to plan by
+    needs_budget: bool = True
+    #: the fitness takes every objective after accuracy as a positive cost (log-scaled): a maximised
+    #: objective (perf_per_area) would be silently ignored, so it is refused
+    costs_only: bool = False
     #: attributes rebuilt from the problem on :meth:`reattach`, so checkpoints stay small
     transient: tuple[str, ...] = ("problem",)
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self.seed, self.rng = seed, np.random.default_rng(seed)
+        self.problem: Any = None
+        self.budget = 0  # pairs the driver allows (0: not bound, or a strategy that needs no budget)
+        self.pairs_evaluated = 0  # what the strategy priced itself (vectorised), beyond its proposals
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        """Bind ``problem`` and ``budget`` (pairs the driver will allow); subclasses extend it."""
+        bad = isinstance(budget, bool) or not isinstance(budget, int) or budget < 1
+        if bad and (budget is not None or self.needs_budget):
+            raise SpecError(f"budget: must be an integer >= 1, got {budget!r}"
+                            + (f" (strategy {self.name} plans by the number of evaluations: give max_evals)"
+                               if budget is None else ""))
+        objectives = tuple(getattr(problem, "objectives", ()))
+        if self.costs_only and "perf_per_area" in objectives:
+            raise SpecError(f"objectives: strategy {self.name} takes every objective after accuracy as a cost to "
+                            f"minimise; perf_per_area is maximised: use codesign-nas, codesign-nas-rl, sequential, "
+                            f"hw-aware-nas or random, or drop it, got {list(objectives)!r}")
+        self.problem, self.budget = problem, 0 if budget is None else budget
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -90,6 +117,7 @@ class JointStrategy(Strategy):
         return state
 
     def reattach(self, problem: Any) -> None:
+        """Give a strategy restored from a checkpoint its problem back (it was set up already)."""
         self.problem = problem
         self._attach(problem)
 

@@ -28,9 +28,12 @@ class RandomPairs(JointStrategy):
     """Uniform random pairs (feasible designs where the problem can sample them)."""
 
     name = "random"
+    needs_budget = False
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int = 100) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0, batch: int = 100) -> None:
+        super().__init__(seed=seed)
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise SpecError(f"strategy.params.batch: must be an integer >= 1, got {batch!r}")
         self.batch = batch
 
     def ask(self) -> PairBatch:
@@ -46,18 +49,21 @@ class HwAwareNas(JointStrategy):
     """
 
     name = "hw-aware-nas"
+    needs_budget = False
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int = 20,
-                 random_share: float = 0.2, initial: int = 20) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0, batch: int = 20, random_share: float = 0.2, initial: int = 20) -> None:
+        super().__init__(seed=seed)
+        self.batch, self.random_share, self.initial = batch, random_share, initial
+        self.archive = PairArchive()
+        self.done = False
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
         if not hasattr(problem, "reference_hw"):
             raise SpecError("strategy hw-aware-nas: needs a problem with a reference accelerator (a design grid or "
                             "an FPGA board)")
-        self.batch, self.random_share, self.initial = batch, random_share, initial
         self.hw = np.asarray(problem.reference_hw, dtype=np.int64)
-        self.archive = PairArchive()
         self.n_archs = int(np.prod(problem.arch_cards))
-        self.done = False
 
     @property
     def finished(self) -> bool:
@@ -93,25 +99,28 @@ class Sequential(JointStrategy):
 
     name = "sequential"
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, nas_share: float = 0.5,
-                 population: int = 50, sample: int = 10, batch: int = 10) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
-        if not hasattr(problem, "reference_hw") or not hasattr(problem, "design_sweep"):
-            raise SpecError("strategy sequential: needs a problem with a reference accelerator and a design sweep "
-                            "(a design grid or an FPGA board)")
+    def __init__(self, *, seed: int = 0, nas_share: float = 0.5, population: int = 50, sample: int = 10,
+                 batch: int = 10) -> None:
+        super().__init__(seed=seed)
         if not 0 < nas_share < 1:
             raise SpecError(f"strategy.params.nas_share: must be in (0, 1), got {nas_share!r}")
-        self.nas_evals = max(1, min(int(nas_share * budget), int(np.prod(problem.arch_cards))))
-        self.population, self.sample, self.batch = population, sample, batch
-        self.hw = np.asarray(problem.reference_hw, dtype=np.int64)
+        self.nas_share, self.population, self.sample, self.batch = nas_share, population, sample, batch
         self.archive = PairArchive()
         self.pop_arch: list[np.ndarray] = []
         self.pop_acc: list[float] = []
         self.asked = 0
         self.best: tuple[float, np.ndarray] | None = None
         self.order: np.ndarray | None = None
-        self.network = np.zeros(len(problem.arch_cards), dtype=np.int64)  # the network of phase 2
         self.pos = 0
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
+        if not hasattr(problem, "reference_hw") or not hasattr(problem, "design_sweep"):
+            raise SpecError("strategy sequential: needs a problem with a reference accelerator and a design sweep "
+                            "(a design grid or an FPGA board)")
+        self.nas_evals = max(1, min(int(self.nas_share * self.budget), int(np.prod(problem.arch_cards))))
+        self.hw = np.asarray(problem.reference_hw, dtype=np.int64)
+        self.network = np.zeros(len(problem.arch_cards), dtype=np.int64)  # the network of phase 2
 
     @property
     def finished(self) -> bool:

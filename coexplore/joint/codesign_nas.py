@@ -25,13 +25,16 @@ class CodesignNas(JointStrategy):
 
     name = "codesign-nas"
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self._done = False
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
         if not hasattr(problem, "exact_front"):
             raise SpecError("strategy codesign-nas: needs an enumerable problem (space nb201 on a design grid)")
-        if budget >= problem.n_pairs:
+        if self.budget >= problem.n_pairs:
             problem.exact_front  # noqa: B018 - computed now: unsupported objectives fail before the study starts
-        self._done = False
 
     @property
     def finished(self) -> bool:

@@ -22,8 +22,8 @@ import numpy as np
 from coexplore.errors import SpecError
 from coexplore.joint.base import JointStrategy
 from coexplore.joint.codesign_reward import REWARD_METRICS, Reward
-from coexplore.joint.controller import LstmController
 from coexplore.joint.problem import PairBatch
+from coexplore.search.controller import LstmController
 from coexplore.search.problem import Evaluation
 
 __all__ = ["SEARCHES", "CodesignNasRl"]
@@ -34,7 +34,7 @@ SEARCHES = ("combined", "phase", "separate")
 class CodesignNasRl(JointStrategy):
     """Codesign-NAS's reinforcement-learning search of (network, accelerator) pairs under a constrained reward.
 
-    The controller is Zoph and Le's LSTM (:class:`~coexplore.joint.controller.LstmController`,
+    The controller is Zoph and Le's LSTM (:class:`~coexplore.search.controller.LstmController`,
     REINFORCE with an exponential moving-average baseline, Adam); every sample is one pair
     evaluation. The reward (:class:`~coexplore.joint.codesign_reward.Reward`) is a weighted sum
     of normalised metrics (``weights``: accuracy, perf_per_area, latency, area, energy) when the
@@ -57,15 +57,13 @@ class CodesignNasRl(JointStrategy):
     name = "codesign-nas-rl"
     transient = ("problem", "_reach")
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, search: str = "combined",
-                 weights: dict[str, float] | None = None, min_accuracy: float | str | None = None,
-                 max_latency_cycles: float | str | None = None, max_area_mm2: float | str | None = None,
-                 min_perf_per_area: float | str | None = None, batch: int = 10, hidden: int = 35,
-                 lr: float = 0.003, baseline_decay: float = 0.95, entropy: float = 0.01,
-                 phase_pairs: tuple[int, int] | list[int] = (500, 500), separate_share: float = 0.5) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
-        if not hasattr(problem, "metrics") or not hasattr(problem, "hw_choices"):
-            raise SpecError("strategy codesign-nas-rl: needs an enumerable pair space (space nb201 on a design grid)")
+    def __init__(self, *, seed: int = 0, search: str = "combined", weights: dict[str, float] | None = None,
+                 min_accuracy: float | str | None = None, max_latency_cycles: float | str | None = None,
+                 max_area_mm2: float | str | None = None, min_perf_per_area: float | str | None = None,
+                 batch: int = 10, hidden: int = 35, lr: float = 0.003, baseline_decay: float = 0.95,
+                 entropy: float = 0.01, phase_pairs: tuple[int, int] | list[int] = (500, 500),
+                 separate_share: float = 0.5) -> None:
+        super().__init__(seed=seed)
         errs = []
         if search not in SEARCHES:
             errs.append(f"strategy.params.search: must be one of {', '.join(SEARCHES)}, got {search!r}")
@@ -80,17 +78,35 @@ class CodesignNasRl(JointStrategy):
             errs.append(f"strategy.params.separate_share: must be in (0, 1), got {separate_share!r}")
         if errs:
             raise SpecError(errs)
-        reward = Reward.resolve(problem, weights, min_accuracy=min_accuracy, max_latency_cycles=max_latency_cycles,
-                                max_area_mm2=max_area_mm2, min_perf_per_area=min_perf_per_area)
+        self.weights = weights
+        self.limits = {"min_accuracy": min_accuracy, "max_latency_cycles": max_latency_cycles,
+                       "max_area_mm2": max_area_mm2, "min_perf_per_area": min_perf_per_area}
+        self.search, self.batch, self.decay, self.entropy = search, batch, baseline_decay, entropy
+        self.hidden, self.lr, self.separate_share = hidden, lr, separate_share
+        self.phase_pairs = tuple(phase_pairs)
+        self.lo = {k: np.inf for k in REWARD_METRICS}
+        self.hi = {k: -np.inf for k in REWARD_METRICS}
+        self.phase, self.phase_told = "network", 0
+        self.fixed_arch: np.ndarray | None = None
+        self.fixed_hw: np.ndarray | None = None
+        self.told = 0
+        self.best: dict[str, Any] | None = None
+        self.best_nets: dict[str, Any] | None = None  # separate search: the best network of the first step
+        self._asked: tuple[str, np.ndarray, list[np.ndarray]] | None = None
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
+        if not hasattr(problem, "metrics") or not hasattr(problem, "hw_choices"):
+            raise SpecError("strategy codesign-nas-rl: needs an enumerable pair space (space nb201 on a design grid)")
+        reward = Reward.resolve(problem, self.weights, **self.limits)
         hard = {k: getattr(problem, k) for k in ("max_latency_cycles", "max_area_mm2")
                 if getattr(problem, k, None) is not None}  # the problem's limits: pairs over them are infeasible
         self.reward = Reward(weights=reward.weights, constraints={
             **reward.constraints, **{k: min(v, reward.constraints.get(k, np.inf)) for k, v in hard.items()}})
-        self.search, self.batch, self.decay, self.entropy = search, batch, baseline_decay, entropy
-        self.phase_pairs, self.separate_pairs = tuple(phase_pairs), max(1, int(separate_share * budget))
-        n_arch = len(problem.arch_cards)
-        self.n_arch = n_arch
-        if search == "combined":
+        self.separate_pairs = max(1, int(self.separate_share * self.budget))
+        self.n_arch = len(problem.arch_cards)
+        hidden, lr = self.hidden, self.lr
+        if self.search == "combined":
             self.controllers = {"pair": LstmController((*problem.arch_cards, *problem.hw_cards), rng=self.rng,
                                                        hidden=hidden, lr=lr)}
         else:
@@ -99,16 +115,7 @@ class CodesignNasRl(JointStrategy):
                                 "hardware": LstmController(tuple(problem.hw_cards), rng=self.rng, hidden=hidden,
                                                            lr=lr)}
         self.baselines: dict[str, float | None] = dict.fromkeys(self.controllers)
-        self.lo = {k: np.inf for k in REWARD_METRICS}
-        self.hi = {k: -np.inf for k in REWARD_METRICS}
         self.template_hw = problem.hw_choices[problem.reference_column].copy()
-        self.phase, self.phase_told = "network", 0
-        self.fixed_arch: np.ndarray | None = None
-        self.fixed_hw: np.ndarray | None = None
-        self.told = 0
-        self.best: dict[str, Any] | None = None
-        self.best_nets: dict[str, Any] | None = None  # separate search: the best network of the first step
-        self._asked: tuple[str, np.ndarray, list[np.ndarray]] | None = None
         self._attach(problem)
 
     def _attach(self, problem: Any) -> None:

@@ -82,62 +82,71 @@ class DanceStrategy(JointStrategy):
     """
 
     name = "dance"
+    costs_only = True
     transient = ("problem", "evaluator")  # the trained models live within the one ask that searches
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, samples: int | None = None,
-                 labels: str = "sampled", labelled: int | None = None,
-                 loss: str = "objectives", weights: Mapping[str, float] | None = None, sweep: int = 32,
-                 restarts: int | None = None, steps: int = 50, epochs: int = 120, hardware: str = "generator",
-                 search: str = "gradient") -> None:
-        super().__init__(problem, seed=seed, budget=budget)
-        _torch()  # fail before the sampling phase, not after it
-        if not hasattr(problem, "hw_choices") or not hasattr(problem, "counts"):
-            raise SpecError("strategy dance: needs a problem on an enumerable design grid (space nb201)")
-        self.seed = seed
-        self.cost = HardwareCost.of(tuple(problem.objectives), loss=loss, weights=weights)
+    def __init__(self, *, seed: int = 0, samples: int | None = None, labels: str = "sampled",
+                 labelled: int | None = None, loss: str = "objectives", weights: Mapping[str, float] | None = None,
+                 sweep: int = 32, restarts: int | None = None, steps: int = 50, epochs: int = 120,
+                 hardware: str = "generator", search: str = "gradient") -> None:
+        super().__init__(seed=seed)
         errs = []
         for name, value, valid in (("labels", labels, ("sampled", "exhaustive")), ("hardware", hardware, HARDWARE),
                                    ("search", search, SEARCH)):
             if value not in valid:
                 errs.append(f"strategy.params.{name}: must be one of {', '.join(valid)}, got {value!r}")
-        default = int(min(20_000, max(64, budget // 2)))
-        self.samples: int = (default if default < budget else budget // 2) if samples is None else samples
-        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or not 1 <= self.samples < budget:
-            errs.append(f"strategy.params.samples: must be an integer in [1, budget {budget}), got {samples!r}")
-            self.samples = 1
-        if restarts is None and isinstance(sweep, int) and sweep >= 1:  # searches the budget left can use, <= 16
-            restarts = max(1, min(16, (budget - self.samples) // sweep))
-        for key, number in (("sweep", sweep), ("restarts", restarts),
-                            ("steps", steps), ("epochs", epochs)):
+        for key, number in (("sweep", sweep), ("restarts", restarts), ("steps", steps), ("epochs", epochs)):
             if (key, number) == ("restarts", None):
-                continue  # sweep is invalid, already reported
+                continue  # from the budget, at setup
             if isinstance(number, bool) or not isinstance(number, int) or number < 1:
                 errs.append(f"strategy.params.{key}: must be an integer >= 1, got {number!r}")
-        n_designs = len(design_columns(problem))
-        self.labelled = 0
-        if labels == "exhaustive":
-            self.labelled = 1 if labelled is None else labelled
-            if isinstance(self.labelled, bool) or not isinstance(self.labelled, int) or self.labelled < 1:
-                errs.append(f"strategy.params.labelled: must be an integer >= 1, got {labelled!r}")
-            elif self.labelled * n_designs > self.samples:
-                errs.append(f"strategy.params.labelled: {self.labelled} networks x {n_designs:,} designs "
-                            f"= {self.labelled * n_designs:,} pairs exceed samples {self.samples:,}")
-        elif labelled is not None:
+        if labels == "exhaustive" and labelled is not None and (
+                isinstance(labelled, bool) or not isinstance(labelled, int) or labelled < 1):
+            errs.append(f"strategy.params.labelled: must be an integer >= 1, got {labelled!r}")
+        elif labels != "exhaustive" and labelled is not None:
             errs.append(f"strategy.params.labelled: only with labels exhaustive, got labels {labels!r}")
         if errs:
             raise SpecError(errs)
+        self._samples_arg, self._restarts_arg, self._loss, self._weights = samples, restarts, loss, weights
         self.labels = labels
-        self.sweep, self.restarts, self.steps, self.epochs = sweep, int(restarts or 1), steps, epochs
+        self.labelled = (1 if labelled is None else labelled) if labels == "exhaustive" else 0
+        self.sweep, self.steps, self.epochs = sweep, steps, epochs
         self.hardware, self.search = hardware, search
-        self.plan = self._plan(n_designs)
         self.sampled: list[tuple[np.ndarray, np.ndarray]] = []  # (NB201 index, table column) told, feasible
         self.label_costs: list[tuple[int, np.ndarray]] = []  # (NB201 index, log10 costs on every design)
         self.asked = 0
         self.queue: PairBatch | None = None
         self.pos = 0
-        self.report: dict[str, Any] = {"hardware_cost": self.cost.describe(), "labels": labels}
         self.evaluator: DanceEvaluator | None = None
         self.found = np.zeros(0, np.int64)
+        self.report: dict[str, Any] = {}  # what the search found out, from setup on
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
+        _torch()  # fail before the sampling phase, not after it
+        if not hasattr(problem, "hw_choices") or not hasattr(problem, "counts"):
+            raise SpecError("strategy dance: needs a problem on an enumerable design grid (space nb201)")
+        budget = self.budget
+        self.cost = HardwareCost.of(tuple(problem.objectives), loss=self._loss, weights=self._weights)
+        errs = []
+        samples = self._samples_arg
+        default = int(min(20_000, max(64, budget // 2)))
+        self.samples: int = (default if default < budget else budget // 2) if samples is None else samples
+        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or not 1 <= self.samples < budget:
+            errs.append(f"strategy.params.samples: must be an integer in [1, budget {budget}), got {samples!r}")
+            self.samples = 1
+        restarts = self._restarts_arg
+        if restarts is None:  # searches the budget left can use, <= 16
+            restarts = max(1, min(16, (budget - self.samples) // self.sweep))
+        n_designs = len(design_columns(problem))
+        if self.labelled * n_designs > self.samples:
+            errs.append(f"strategy.params.labelled: {self.labelled} networks x {n_designs:,} designs "
+                        f"= {self.labelled * n_designs:,} pairs exceed samples {self.samples:,}")
+        if errs:
+            raise SpecError(errs)
+        self.restarts = int(restarts)
+        self.plan = self._plan(n_designs)
+        self.report = {"hardware_cost": self.cost.describe(), "labels": self.labels}
 
     def _plan(self, n_designs: int) -> tuple[np.ndarray, np.ndarray]:
         """The sampled pairs: distinct random networks (as many as there are), each on a random design."""

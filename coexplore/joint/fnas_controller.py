@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from coexplore.errors import SpecError
+from coexplore.errors import SpecError, StudyError
 from coexplore.joint.base import JointStrategy
 from coexplore.joint.problem import PairBatch
-from coexplore.optional import require
+from coexplore.search.controller import LstmController, SoftmaxController
 from coexplore.search.problem import Evaluation
 
 __all__ = ["CONTROLLERS", "FnasController"]
@@ -31,7 +31,8 @@ class FnasController(JointStrategy):
 
     Per step, ``batch`` children are drawn from the controller: the network's decisions,
     then the hardware's, each LSTM step fed the previous decision (Zoph & Le's RNN
-    controller, one layer of ``hidden`` units, weights uniform in [-0.08, 0.08]). Fast
+    controller, :class:`~coexplore.search.controller.LstmController`, the one Codesign-NAS's
+    RL search uses too: one layer of ``hidden`` units, weights uniform in [-0.08, 0.08]). Fast
     exploration (where the problem can price a pair analytically, ``meets_spec``):
     hardware missing the board or the timing spec is drawn again for the same network, up
     to ``hw_tries`` draws in all, as the authors' controller does; these draws cost no
@@ -55,11 +56,12 @@ class FnasController(JointStrategy):
     """
 
     name = "fnas"
+    needs_budget = False
+    costs_only = True
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int = 8, controller: str = "lstm",
-                 lr: float = 0.02, hidden: int = 35, baseline_decay: float = 0.9, alpha: float = 0.5,
-                 hw_tries: int = 10, penalty: float = -1.0) -> None:
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0, batch: int = 8, controller: str = "lstm", lr: float = 0.02, hidden: int = 35,
+                 baseline_decay: float = 0.9, alpha: float = 0.5, hw_tries: int = 10, penalty: float = -1.0) -> None:
+        super().__init__(seed=seed)
         problems = []
         if controller not in CONTROLLERS:
             problems.append(f"strategy.params.controller: must be one of {', '.join(CONTROLLERS)}, got {controller!r}")
@@ -70,51 +72,34 @@ class FnasController(JointStrategy):
                 problems.append(f"strategy.params.{k}: must be an integer >= 1, got {v!r}")
         if problems:
             raise SpecError(problems)
-        self.cards = (*problem.arch_cards, *problem.hw_cards)
-        self.n_arch = len(problem.arch_cards)
         self.batch, self.controller, self.lr, self.hidden = batch, controller, lr, hidden
         self.decay, self.alpha, self.hw_tries, self.penalty = baseline_decay, alpha, hw_tries, penalty
-        self.policy_seed = seed
         self.baseline: float | None = None
         self.lo: np.ndarray | None = None
         self.hi: np.ndarray | None = None
+        self.policy: LstmController | SoftmaxController | None = None
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
+        self.cards = (*problem.arch_cards, *problem.hw_cards)
+        self.n_arch = len(problem.arch_cards)
         self.pending = np.zeros((0, len(self.cards)), dtype=np.int64)  # rows of the last ask, as drawn
-        self.policy: Any = None
-        self.opt: Any = None
-        self._saved: dict[str, Any] | None = None
-        self._attach(problem)
+        if self.controller == "lstm":  # its own generator for the weights: the draws stay on the strategy's
+            self.policy = LstmController(self.cards, rng=np.random.default_rng(self.seed), hidden=self.hidden,
+                                         lr=self.lr, init=0.08)
+        elif self.controller == "softmax":
+            self.policy = SoftmaxController(self.cards, lr=self.lr)
 
-    transient = ("problem", "policy", "opt")
-
-    # -- torch state (pickled as state dicts) ------------------------------------------------------
-    def _attach(self, problem: Any) -> None:
-        if self.controller == "random":
-            return
-        require("torch", extra="nas", who="fnas (its controller is a PyTorch LSTM)")
-        import torch
-
-        from coexplore.joint._fnas_policy import LstmPolicy, SoftmaxPolicy
-
-        self.policy = (LstmPolicy(self.cards, hidden=self.hidden, seed=self.policy_seed) if self.controller == "lstm"
-                       else SoftmaxPolicy(self.cards, seed=self.policy_seed))
-        self.opt = torch.optim.Adam(self.policy.parameters(), lr=self.lr)
-        if self._saved is not None:
-            self.policy.load_state_dict(self._saved["policy"])
-            self.opt.load_state_dict(self._saved["opt"])
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        if self.policy is not None:
-            state["_saved"] = {"policy": self.policy.state_dict(), "opt": self.opt.state_dict()}
-        return state
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_saved" in state:
+            raise StudyError("strategy fnas: this checkpoint holds the former PyTorch controller, which the numpy "
+                             "controller cannot continue: run the study again under another name")
+        self.__dict__.update(state)
 
     # -- ask -------------------------------------------------------------------------------------
     def _draw(self, n: int, prefix: np.ndarray | None = None) -> np.ndarray:
         if self.policy is not None:
-            from coexplore.joint._fnas_policy import one_thread
-
-            with one_thread():
-                return self.policy.sample(self.rng, n, prefix)
+            return self.policy.sample(self.rng, n, prefix=prefix)[0]
         k = 0 if prefix is None else prefix.shape[1]
         rows = np.column_stack([self.rng.integers(c, size=n) for c in self.cards[k:]]).astype(np.int64)
         return rows if prefix is None else np.concatenate([prefix, rows], axis=1)
@@ -163,16 +148,5 @@ class FnasController(JointStrategy):
         r = self.rewards(candidates, evaluation)
         mean = float(r.mean())
         self.baseline = mean if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * mean
-        if self.policy is None:
-            return
-        require("torch", extra="nas", who="fnas (its controller is a PyTorch LSTM)")
-        import torch
-
-        from coexplore.joint._fnas_policy import one_thread
-
-        with one_thread():
-            adv = torch.from_numpy(r - self.baseline).float()
-            loss = -(adv * self.policy.log_prob(self.pending[:len(candidates)])).mean()
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
+        if self.policy is not None:
+            self.policy.update(self.pending[:len(candidates)], None, r - self.baseline)

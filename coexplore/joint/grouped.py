@@ -70,20 +70,15 @@ class GroupedSearch(JointStrategy):
     """
 
     name = "grouped"
+    costs_only = True
     transient = ("problem", "groups", "_xnet", "_xdes", "_neighbours", "_cols", "_acc", "_cell", "_obs", "_solved")
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, batch: int | None = None,
-                 start: int | None = None, cover: int | None = None, networks: str = "model", designs: str = "model",
-                 solve: bool = True, slack: float = 1.02, local: int = 3, step: float = 1.02, own: int = 50,
-                 init: int | None = None, glance: int = 0, hope: str = "ei") -> None:
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0, batch: int | None = None, start: int | None = None, cover: int | None = None,
+                 networks: str = "model", designs: str = "model", solve: bool = True, slack: float = 1.02,
+                 local: int = 3, step: float = 1.02, own: int = 50, init: int | None = None, glance: int = 0,
+                 hope: str = "ei") -> None:
+        super().__init__(seed=seed)
         bad = []
-        if not all(hasattr(problem, a) for a in ("counts", "hw_choices", "arch_choices", "table")):
-            bad.append("strategy grouped: needs a problem with shape-count rows and an enumerable design grid "
-                       "(space nb201)")
-        elif tuple(problem.objectives) != ("accuracy", "edp"):
-            bad.append(f"objectives: strategy grouped solves designs for EDP: must be [accuracy, edp], got "
-                       f"{list(problem.objectives)!r}")
         for field, v, ok in (("batch", batch, batch is None or (isinstance(batch, int) and batch >= 1)),
                              ("start", start, start is None or (isinstance(start, int) and start >= 0)),
                              ("cover", cover, cover is None or (isinstance(cover, int) and cover >= 0)),
@@ -102,14 +97,10 @@ class GroupedSearch(JointStrategy):
                            f"local >= 1, own >= 2, init and glance >= 0, hope one of {', '.join(HOPES)})")
         if bad:
             raise SpecError(bad)
-        self.batch = batch or int(np.clip(budget // 40, 4, 64))
-        small = budget < 500  # too few pairs to solve designs or sample every group first
-        self.start = start if start is not None else 0 if small else int(np.clip(budget // 100, 1, 6))
-        self.cover = cover if cover is not None else 0 if small else 2
+        self._defaults = (batch, start, cover, init)  # None: from the budget, at setup
         self.networks, self.designs, self.solve, self.slack = networks, designs, solve, float(slack)
         self.local, self.step, self.own, self.glance = local, float(step), own, glance
         self.hope = hope
-        self.init = init if init is not None else min(50, 3 * budget // 10)
         self.archive = PairArchive()
         self.asked = 0
         self._done = False
@@ -117,6 +108,21 @@ class GroupedSearch(JointStrategy):
         self._fits: dict[str, tuple[int, np.ndarray, float, float]] = {}  # name -> (points, weights, bias, sd)
         self._net_obs: list[tuple[int, float]] = []  # (network, accuracy) in the order learnt
         self._cell_obs: list[tuple[int, int, float]] = []  # (group, design position, EDP) in the order priced
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        super().setup(problem, budget)
+        if not all(hasattr(problem, a) for a in ("counts", "hw_choices", "arch_choices", "table")):
+            raise SpecError("strategy grouped: needs a problem with shape-count rows and an enumerable design grid "
+                            "(space nb201)")
+        if tuple(problem.objectives) != ("accuracy", "edp"):
+            raise SpecError(f"objectives: strategy grouped solves designs for EDP: must be [accuracy, edp], got "
+                            f"{list(problem.objectives)!r}")
+        budget, (batch, start, cover, init) = self.budget, self._defaults
+        self.batch = batch or int(np.clip(budget // 40, 4, 64))
+        small = budget < 500  # too few pairs to solve designs or sample every group first
+        self.start = start if start is not None else 0 if small else int(np.clip(budget // 100, 1, 6))
+        self.cover = cover if cover is not None else 0 if small else 2
+        self.init = init if init is not None else min(50, 3 * budget // 10)
         self._attach(problem)
 
     # -- state rebuilt from the observations (not pickled) ---------------------------------------

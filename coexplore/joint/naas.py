@@ -56,17 +56,14 @@ class NaasNested(JointStrategy):
     """
 
     name = "naas"
+    costs_only = True
     transient = ("problem", "coords")
 
-    def __init__(self, problem: Any, *, seed: int = 0, budget: int = 1000, popsize: int = 8,
-                 inner: int | None = None, inner_generations: int = 1, random_share: float = 0.1,
-                 sigma0: float = 0.3, start: str = "preset", outer: str = "cmaes", shared: int = 4) -> None:
-        from coexplore.search.vector import CmaEs
-
-        super().__init__(problem, seed=seed, budget=budget)
+    def __init__(self, *, seed: int = 0, popsize: int = 8, inner: int | None = None, inner_generations: int = 1,
+                 random_share: float = 0.1, sigma0: float = 0.3, start: str = "preset", outer: str = "cmaes",
+                 shared: int = 4) -> None:
+        super().__init__(seed=seed)
         bad = []
-        if not hasattr(problem, "hw_choices"):
-            bad.append("strategy naas: needs a problem with an enumerable accelerator grid")
         for field, v, ok in (("popsize", popsize, isinstance(popsize, int) and popsize >= 2),
                              ("inner", inner, inner is None or (isinstance(inner, int) and inner >= 1)),
                              ("inner_generations", inner_generations,
@@ -80,21 +77,30 @@ class NaasNested(JointStrategy):
                            f"random_share in [0, 1])")
         if bad:
             raise SpecError(bad)
-        # default: about 8 outer generations within the budget, 4 to 32 networks per accelerator and generation
-        self.inner = inner or max(4, min(32, budget // (popsize * inner_generations * 8)))
+        self._inner_arg, self.sigma0, self.start = inner, sigma0, start
         self.inner_generations, self.random_share = inner_generations, random_share
         self.popsize, self.outer_kind, self.shared = popsize, outer, shared
-        self._shared = np.zeros((0, len(problem.arch_cards)), np.int64)
-        self._attach(problem)
-        self.dim = self.coords.dim
-        x0 = self.coords.encode(problem.reference_column) if start == "preset" else None
-        self.outer = CmaEs(dim=self.dim, seed=int(self.rng.integers(2**31 - 1)), popsize=popsize, sigma0=sigma0, x0=x0)
         self.archive = PairArchive()
         self._x: np.ndarray | None = None
         self._cols: np.ndarray | None = None
         self._first = np.zeros(0, dtype=np.int64)  # per population member: the first member with its design
         self._gen = 0
         self._per_design: list[list[tuple[np.ndarray, np.ndarray]]] = []
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        from coexplore.search.vector import CmaEs
+
+        super().setup(problem, budget)
+        if not hasattr(problem, "hw_choices"):
+            raise SpecError("strategy naas: needs a problem with an enumerable accelerator grid")
+        # default: about 8 outer generations within the budget, 4 to 32 networks per accelerator and generation
+        self.inner = self._inner_arg or max(4, min(32, self.budget // (self.popsize * self.inner_generations * 8)))
+        self._shared = np.zeros((0, len(problem.arch_cards)), np.int64)
+        self._attach(problem)
+        self.dim = self.coords.dim
+        x0 = self.coords.encode(problem.reference_column) if self.start == "preset" else None
+        self.outer = CmaEs(dim=self.dim, seed=int(self.rng.integers(2**31 - 1)), popsize=self.popsize,
+                           sigma0=self.sigma0, x0=x0)
 
     def _attach(self, problem: Any) -> None:
         self.coords = ImportanceGenome(problem)

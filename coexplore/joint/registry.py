@@ -9,7 +9,7 @@ from typing import Any
 from coexplore.errors import SpecError
 from coexplore.search.strategy import Strategy
 
-__all__ = ["JOINT_STRATEGIES", "describe_joint_strategy", "make_joint_strategy"]
+__all__ = ["JOINT_STRATEGIES", "describe_joint_strategy", "joint_strategy_parameters", "make_joint_strategy"]
 
 
 def _classes() -> dict[str, Callable[..., Strategy]]:
@@ -28,9 +28,6 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
                     "random")
-#: Strategies whose fitness takes every objective after accuracy as a positive cost (log-scaled):
-#: a maximised objective (perf_per_area) would be silently ignored, so it is refused.
-_COSTS_ONLY = ("naas", "fnas", "dance", "grouped")
 
 
 def describe_joint_strategy(name: str) -> str:
@@ -39,19 +36,29 @@ def describe_joint_strategy(name: str) -> str:
     return doc[0] if doc else ""
 
 
-def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **params: Any) -> Strategy:
-    """Strategy ``name`` on ``problem``; unknown parameters are named with the valid ones."""
+def joint_strategy_parameters(name: str) -> list[str]:
+    """The hyper-parameters strategy ``name`` accepts (besides ``seed``)."""
+    return [k for k in inspect.signature(_class(name)).parameters if k != "seed"]
+
+
+def _class(name: str) -> Callable[..., Strategy]:
     classes = _classes()
     if name not in classes:
         raise SpecError(f"strategy.name: must be one of {', '.join(JOINT_STRATEGIES)}, got {name!r}")
-    cls = classes[name]
-    objectives = tuple(getattr(problem, "objectives", ()))
-    if name in _COSTS_ONLY and "perf_per_area" in objectives:
-        raise SpecError(f"objectives: strategy {name} takes every objective after accuracy as a cost to minimise; "
-                        f"perf_per_area is maximised: use codesign-nas, codesign-nas-rl, sequential, hw-aware-nas "
-                        f"or random, or drop it, got {list(objectives)!r}")
-    valid = [k for k in inspect.signature(cls).parameters if k not in ("problem", "seed", "budget")]
+    return classes[name]
+
+
+def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **params: Any) -> Strategy:
+    """Strategy ``name`` built from ``seed`` and ``params`` and set up on ``problem`` with ``budget`` pairs.
+
+    Everything a study checks before its first trial fails here: an unknown name or parameter
+    (named with the valid ones), a bad value, a problem the strategy cannot search.
+    """
+    cls = _class(name)
+    valid = joint_strategy_parameters(name)
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise SpecError(f"strategy.params: unknown {', '.join(unknown)} for {name}; valid: {', '.join(valid)}")
-    return cls(problem, seed=seed, budget=budget, **params)
+    strategy = cls(seed=seed, **params)
+    strategy.bind(problem, budget)
+    return strategy

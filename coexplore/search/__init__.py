@@ -1,7 +1,8 @@
 """L3 domain-free search machinery: the Problem and Strategy protocols, the one driver loop,
 trial records, Pareto utilities, the encodings problems declare (``encoding``), the generic
 strategies over them (``choices``, ``vector``, ``optuna_strategy``) and their registries
-(``registry``). Nothing here knows about layers or accelerators."""
+(``registry``), and the REINFORCE controllers seed methods build on (``controller``). Nothing
+here knows about layers or accelerators."""
 
 from coexplore.search.driver import SearchResult, optimize
 from coexplore.search.problem import Evaluation, Problem

@@ -24,7 +24,8 @@ class Strategy(ABC):
         """Bind to ``problem`` before the first ask (generic strategies read its ``encoding`` and
         ``objectives``; ``budget`` is the number of evaluations the driver will allow, or None).
 
-        Strategies written for one problem take it in their constructor and need nothing here.
+        Constructors take the seed and hyper-parameters only; everything that needs the problem
+        or the budget happens here (a strategy built for a known dimension may need nothing).
         """
 
     def bind(self, problem: Any, budget: int | None) -> None:

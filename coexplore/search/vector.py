@@ -120,28 +120,45 @@ class GridVectors(Strategy):
 
     ``levels_per_dim`` (one int for all dims, or one per dim) gives the points per
     axis: ``linspace(0, 1, n)``; a dim with one level takes ``center[dim]`` (default 0.5).
-    ``initial`` vectors are proposed before the grid.
+    ``initial`` vectors are proposed before the grid. Without ``levels_per_dim`` the grid
+    is sized at setup by :meth:`levels` (a domain's grid that fits the evaluation budget).
     """
 
     name = "grid"
 
-    def __init__(self, *, levels_per_dim: int | Sequence[int], dim: int | None = None, batch: int = 64,
+    def __init__(self, *, levels_per_dim: int | Sequence[int] | None = None, dim: int | None = None, batch: int = 64,
                  center: Any = None, initial: Any = None) -> None:
+        self.batch, self._dim_arg, self._center_arg, self._initial_arg = batch, dim, center, initial
+        self._done = 0
+        if levels_per_dim is not None:
+            self._build(levels_per_dim)
+        else:
+            _check(dim or 1, batch=batch)
+
+    def levels(self, problem: Any, budget: int | None) -> int | Sequence[int]:
+        """Points per axis when the constructor was given none: a subclass sizes its grid here."""
+        raise SpecError(f"strategy {self.name}: levels_per_dim: give the points per axis, got None")
+
+    def setup(self, problem: Any, budget: int | None) -> None:
+        if not hasattr(self, "axes"):
+            self._build(self.levels(problem, budget))
+
+    def _build(self, levels_per_dim: int | Sequence[int]) -> None:
+        dim = self._dim_arg
         levels = [levels_per_dim] * (dim or 1) if isinstance(levels_per_dim, int) else list(levels_per_dim)
         if dim is not None and len(levels) != dim:
             raise SpecError(f"levels_per_dim: must have dim={dim} entries, got {len(levels)}")
-        _check(len(levels), batch=batch)
+        _check(len(levels), batch=self.batch)
         bad = [f"levels_per_dim[{i}]: must be an integer >= 1, got {v!r}" for i, v in enumerate(levels)
                if not isinstance(v, int) or v < 1]
         if bad:
             raise SpecError(bad)
-        c = np.full(len(levels), 0.5) if center is None else _initial(center, len(levels))[0]
+        c = np.full(len(levels), 0.5) if self._center_arg is None else _initial(self._center_arg, len(levels))[0]
         self.axes = [np.linspace(0.0, 1.0, n) if n > 1 else np.array([c[i]]) for i, n in enumerate(levels)]
-        self.dim, self.batch = len(levels), batch
-        first = _initial(initial, len(levels))
+        self.dim = len(levels)
+        first = _initial(self._initial_arg, len(levels))
         self.size = math.prod(levels) + len(first)
         self._points = itertools.chain(map(tuple, first), itertools.product(*self.axes))
-        self._done = 0
 
     def ask(self) -> VectorBatch:
         rows = list(itertools.islice(self._points, self.batch))

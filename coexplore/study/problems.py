@@ -125,7 +125,8 @@ def search_problem(config: StudyConfig, problem: Any) -> Any:
 
 
 def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
-    """A fresh, seeded strategy for ``problem`` (for a generic strategy: :func:`search_problem`'s)."""
+    """A fresh, seeded strategy set up on ``problem`` (for a generic strategy: :func:`search_problem`'s) with the
+    study's budget: a strategy that cannot search the problem fails here, before the first trial."""
     params = dict(config.strategy_params)
     if is_generic(config):
         from coexplore.search.registry import make_strategy
@@ -137,6 +138,12 @@ def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
         from coexplore.joint.registry import make_joint_strategy
 
         return make_joint_strategy(config.strategy, problem, seed=config.seed, budget=config.trials, **params)
+    strategy = _own_strategy(config, problem, params)
+    strategy.bind(problem, config.trials)
+    return strategy
+
+
+def _own_strategy(config: StudyConfig, problem: Any, params: dict[str, Any]) -> Strategy:
     if config.kind == "nas":
         from coexplore.nas.strategies import make_nas_strategy
 
@@ -147,8 +154,8 @@ def build_strategy(config: StudyConfig, problem: Any) -> Strategy:
         unknown = sorted(set(params) - {"popsize"})
         if unknown:
             raise SpecError(f"strategy.params: unknown {', '.join(unknown)} for {config.strategy}; valid: popsize")
-        return make_hw_strategy(config.strategy, problem.space, seed=config.seed, budget_evals=config.trials,
-                                popsize=params.get("popsize"), jobs=1)
+        return make_hw_strategy(config.strategy, problem.space, seed=config.seed, popsize=params.get("popsize"),
+                                jobs=1)
     from coexplore.mapper.network_problem import LayerList
 
     unknown = sorted(set(params) - {"batch"})
