@@ -117,7 +117,7 @@ class StudyConfig:
                 errs += [f"{source}.problem.{k}: unknown key for kind {kind}; valid: "
                          f"{', '.join(sorted(keys - {'kind'}))}"
                          for k in sorted(set(problem) - keys)]
-                errs += _check_problem(kind, problem, f"{source}.problem")
+                errs += PROBLEM_KINDS.get(kind).check(problem, f"{source}.problem")
         objectives = data.get("objectives", list(PROBLEM_KINDS.get(kind).default_objectives) if kind else ["edp"])
         if kind is not None and PROBLEM_KINDS.get(kind).free_objectives and "objectives" not in data:
             errs.append(f"{source}.objectives: required for kind {kind} (the problem's objective names), got nothing")
@@ -167,74 +167,6 @@ class StudyConfig:
             raise SpecError(errs)
         return cls(problem=dict(problem), objectives=tuple(objectives), strategy=str(sname),
                    strategy_params=dict(params), trials=int(trials), seed=int(seed), name=name)  # type: ignore[arg-type]
-
-
-def _check_problem(kind: str, p: dict[str, Any], path: str) -> list[str]:
-    errs: list[str] = []
-
-    def string(key: str, required: bool = False) -> None:
-        v = p.get(key)
-        if v is None:
-            if required:
-                errs.append(f"{path}.{key}: required for kind {kind}, got nothing")
-        elif not isinstance(v, str) or not v:
-            errs.append(f"{path}.{key}: must be a non-empty string, got {v!r}")
-
-    def positive(key: str) -> None:
-        v = p.get(key)
-        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0):
-            errs.append(f"{path}.{key}: must be a number > 0, got {v!r}")
-
-    if kind == "nas":
-        for k in ("space", "dataset", "accuracy", "latency", "accelerator", "latency_file", "framework"):
-            string(k)
-        for k in ("max_latency_ms", "latency_percentile", "epochs"):
-            positive(k)
-        if p.get("max_latency_ms") is not None and p.get("latency_percentile") is not None:
-            errs.append(f"{path}: give max_latency_ms or latency_percentile, not both")
-        if p.get("latency") == "cost-model" and not p.get("accelerator"):
-            errs.append(f"{path}.accelerator: required with latency: cost-model, got nothing")
-    elif kind == "hwsearch":
-        nets = p.get("networks")
-        if not isinstance(nets, list) or not nets or not all(isinstance(n, str) and n for n in nets):
-            errs.append(f"{path}.networks: must be a non-empty list of network names, got {nets!r}")
-        string("budget", required=True)
-        if p.get("mode", "full") not in ("full", "sizing"):
-            errs.append(f"{path}.mode: must be full or sizing, got {p.get('mode')!r}")
-        if p.get("mapper", "default") not in ("default", "naas"):
-            errs.append(f"{path}.mapper: must be default or naas (the inner mapping search), got {p.get('mapper')!r}")
-    elif kind == "codesign":
-        space = p.get("space", "nb201")
-        if space not in ("nb201", "chain"):
-            errs.append(f"{path}.space: must be nb201 or chain, got {space!r}")
-        for k in ("dataset", "accelerators", "board"):
-            string(k)
-        for k in ("max_latency_cycles", "max_area_mm2", "timing_ms"):
-            positive(k)
-        for k in ("design_stride", "epochs", "max_layers"):
-            v = p.get(k)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                errs.append(f"{path}.{k}: must be an integer >= 1, got {v!r}")
-        if p.get("prune") is not None and not isinstance(p.get("prune"), bool):
-            errs.append(f"{path}.prune: must be true or false, got {p.get('prune')!r}")
-        if space == "nb201":
-            from coexplore.joint.space import GRIDS
-
-            if p.get("accelerators", "eyeriss") not in GRIDS:
-                errs.append(f"{path}.accelerators: a design grid exists for {', '.join(GRIDS)}, got "
-                            f"{p.get('accelerators')!r}")
-        if p.get("accuracy_epochs", 200) not in (200, 12, "auto"):
-            errs.append(f"{path}.accuracy_epochs: must be 200, 12 or auto (200 when the data directory has it), "
-                        f"got {p.get('accuracy_epochs')!r}")
-        if space == "chain" and p.get("timing_ms") is None:
-            errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
-    elif kind == "custom":
-        string("class", required=True)
-    else:
-        string("network", required=True)
-        string("accelerator", required=True)
-        string("mapper")
-    return errs
 
 
 def load_config(path: str | Path) -> StudyConfig:

@@ -1,0 +1,101 @@
+"""Study kind ``codesign``: (network, accelerator) pairs, NAS-Bench-201 x a design grid or FNAS's chains x an FPGA."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from coexplore.study.kinds import ProblemKind, register
+from coexplore.study.kinds._checks import integer, positive, string
+
+if TYPE_CHECKING:
+    from coexplore.search.strategy import Strategy
+    from coexplore.study.config import StudyConfig
+
+
+def _check(p: dict[str, Any], path: str) -> list[str]:
+    errs: list[str] = []
+    space = p.get("space", "nb201")
+    if space not in ("nb201", "chain"):
+        errs.append(f"{path}.space: must be nb201 or chain, got {space!r}")
+    for k in ("dataset", "accelerators", "board"):
+        string(errs, p, path, k, kind="codesign")
+    for k in ("max_latency_cycles", "max_area_mm2", "timing_ms"):
+        positive(errs, p, path, k)
+    for k in ("design_stride", "epochs", "max_layers"):
+        integer(errs, p, path, k)
+    if p.get("prune") is not None and not isinstance(p.get("prune"), bool):
+        errs.append(f"{path}.prune: must be true or false, got {p.get('prune')!r}")
+    if space == "nb201":
+        from coexplore.joint.space import GRIDS
+
+        if p.get("accelerators", "eyeriss") not in GRIDS:
+            errs.append(f"{path}.accelerators: a design grid exists for {', '.join(GRIDS)}, got "
+                        f"{p.get('accelerators')!r}")
+    if p.get("accuracy_epochs", 200) not in (200, 12, "auto"):
+        errs.append(f"{path}.accuracy_epochs: must be 200, 12 or auto (200 when the data directory has it), "
+                    f"got {p.get('accuracy_epochs')!r}")
+    if space == "chain" and p.get("timing_ms") is None:
+        errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
+    return errs
+
+
+def _resolve(config: StudyConfig) -> StudyConfig:
+    """``accuracy_epochs: auto`` (NAS-Bench-201) becomes 200 when the data directory holds the 200-epoch
+    column (it has no licence, so it is not shipped), else 12 (the shipped column)."""
+    p = config.problem
+    if p.get("space", "nb201") != "nb201" or p.get("accuracy_epochs") != "auto":
+        return config
+    from coexplore.nas.tables import accuracy_available
+
+    dataset = p.get("dataset", "cifar100")
+    epochs = 200 if dataset == "cifar100" and accuracy_available(dataset, 200, "test") else 12
+    return dataclasses.replace(config, problem={**p, "accuracy_epochs": epochs})
+
+
+def _build(config: StudyConfig) -> Any:
+    p = config.problem
+    if p.get("space", "nb201") == "chain":
+        from coexplore.joint.fnas import ChainFpgaProblem
+        from coexplore.presets.boards import get_board
+
+        return ChainFpgaProblem(board=get_board(p.get("board", "xc7z020")), timing_ms=float(p["timing_ms"]),
+                                epochs=int(p.get("epochs", 5)), prune=bool(p.get("prune", True)),
+                                objectives=config.objectives, seed=config.seed, max_layers=p.get("max_layers"))
+    from coexplore.joint.problem import NB201GridProblem
+    from coexplore.joint.space import grid_for
+
+    dataset = p.get("dataset", "cifar100")
+    epochs = _resolve(config).problem.get("accuracy_epochs", 200 if dataset == "cifar100" else 12)
+    return NB201GridProblem(grid=grid_for(p.get("accelerators", "eyeriss")), dataset=dataset,
+                            accuracy_epochs=int(epochs), objectives=config.objectives,
+                            design_stride=int(p.get("design_stride", 1)),
+                            max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
+                            progress=True)
+
+
+def _strategy(config: StudyConfig, problem: Any, params: dict[str, Any]) -> Strategy:
+    from coexplore.joint.registry import make_joint_strategy
+
+    return make_joint_strategy(config.strategy, problem, seed=config.seed, budget=config.trials, **params)
+
+
+def _names() -> list[str]:
+    from coexplore.joint.registry import JOINT_STRATEGIES
+
+    return list(JOINT_STRATEGIES)
+
+
+def _describe(name: str) -> str:
+    from coexplore.joint.registry import describe_joint_strategy
+
+    return describe_joint_strategy(name)
+
+
+register(ProblemKind(
+    name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
+                                     "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
+                                     "max_layers"}),
+    objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
+    default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
+    check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
