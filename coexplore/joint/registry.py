@@ -50,6 +50,11 @@ def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **pa
         raise SpecError(f"objectives: strategy {name} takes every objective after accuracy as a cost to minimise; "
                         f"perf_per_area is maximised: use codesign-nas, codesign-nas-rl, sequential, hw-aware-nas "
                         f"or random, or drop it, got {list(objectives)!r}")
+    from coexplore.joint.precision import refuse_strategy
+
+    why = refuse_strategy(name, getattr(problem, "precisions", None))
+    if why:
+        raise SpecError(why)
     valid = [k for k in inspect.signature(cls).parameters if k not in ("problem", "seed", "budget")]
     unknown = sorted(set(params) - set(valid))
     if unknown:

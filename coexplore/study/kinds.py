@@ -74,7 +74,7 @@ _kind(ProblemKind(
 _kind(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
-                                     "max_layers"}),
+                                     "max_layers", "precisions", "accuracy_drop"}),
     objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_joint_names,
     encoding="categorical", accuracy_first=True))

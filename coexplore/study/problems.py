@@ -99,7 +99,7 @@ def _codesign_problem(config: StudyConfig) -> Any:
                             accuracy_epochs=int(epochs), objectives=config.objectives,
                             design_stride=int(p.get("design_stride", 1)),
                             max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
-                            progress=True)
+                            precisions=p.get("precisions"), accuracy_drop=p.get("accuracy_drop"), progress=True)
 
 
 def is_generic(config: StudyConfig) -> bool:
