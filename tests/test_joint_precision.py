@@ -54,6 +54,7 @@ def test_one_table_per_precision_keyed_by_bits(problem: NB201GridProblem, plain:
     np.testing.assert_array_equal(t.latency_cycles[:, :d], problem.precision_table(0).latency_cycles)
     # the encoding: the grid's axes, then the precision (thinned grid: one decision over the kept designs)
     assert problem.encoding.cards == (*plain.arch_cards, d, 2) and plain.encoding.cards == (*plain.arch_cards, d)
+    assert problem.encoding.names[-2:] == ("hw0", "precision") and plain.encoding.names[-1] == "hw0"
     rows = problem.decode_hw(np.array([[3, 0], [3, 1]]))
     np.testing.assert_array_equal(problem.column(rows), [3, d + 3])
     assert problem.precisions[1].accuracy_drop == 1.5 and problem.precisions[0].accuracy_drop == 0.0

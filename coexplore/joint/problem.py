@@ -109,10 +109,14 @@ class PairEncoded:
         return rows
 
     @property
+    def encoded_hw_names(self) -> tuple[str, ...]:
+        """Names of the encoded hardware decisions (``hw0``, ``hw1``, ... by default)."""
+        return tuple(f"hw{i}" for i in range(len(self.encoded_hw_cards)))
+
+    @property
     def encoding(self) -> Categorical:
-        hw = self.encoded_hw_cards
-        return Categorical(tuple(self.arch_cards) + hw, tuple(f"net{i}" for i in range(len(self.arch_cards))) +
-                           tuple(f"hw{i}" for i in range(len(hw))))
+        return Categorical(tuple(self.arch_cards) + self.encoded_hw_cards,
+                           tuple(f"net{i}" for i in range(len(self.arch_cards))) + self.encoded_hw_names)
 
     def as_pairs(self, cands: Any) -> PairBatch:
         if isinstance(cands, PairBatch):
@@ -226,6 +230,10 @@ class NB201GridProblem(PairEncoded):
             self._table = _join([self.precision_table(k) for k in range(len(self.precisions))])
         return self._table
 
+    @table.setter
+    def table(self, table: CostTable) -> None:  # a test's variant of the problem (e.g. costs poisoned)
+        self._table = table
+
     def precision_table(self, k: int) -> CostTable:
         """The cost table of the shapes quantized to precision ``k`` (built or loaded once)."""
         if k not in self._tables:
@@ -245,6 +253,11 @@ class NB201GridProblem(PairEncoded):
         if self.design_stride == 1:
             return tuple(self.hw_cards)
         return (self.n_designs, len(self.precisions)) if self.precisions else (len(self.designs),)
+
+    @property
+    def encoded_hw_names(self) -> tuple[str, ...]:
+        names = tuple(f"hw{i}" for i in range(len(self.encoded_hw_cards)))
+        return (*names[:-1], "precision") if self.precisions else names
 
     def decode_hw(self, rows: np.ndarray) -> np.ndarray:
         if self.design_stride == 1:
