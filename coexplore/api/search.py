@@ -184,20 +184,22 @@ def search_networks(
 def codesign(
     source: str, *, strategy: str | None = None, budget: int | str | None = None, seed: int | None = None,
     storage: str = "sqlite:///coexplore-studies.db", name: str | None = None, jobs: int | None = 1,
-    report: str | Path | bool = False, progress: bool = False,
+    report: str | Path | bool = False, progress: bool = False, precisions: str | None = None,
 ) -> CodesignResult:
     """Run (or resume) the codesign study of recipe or config ``source`` (:mod:`coexplore.study.codesign`).
 
     ``budget``: pairs to evaluate, or ``"all"`` (every pair of an enumerable space). ``report``:
     an HTML report path; ``True`` writes ``<study>.html`` when the extra ``report`` is installed
-    (else ``report_skipped`` says why); ``False`` writes none.
+    (else ``report_skipped`` says why); ``False`` writes none. ``precisions`` (``"W8A8,W4A4:1.5"``)
+    replaces the config's precision choices and accuracy drops (NB201 accuracy minus the given drop:
+    no quantized NB201 evaluator exists offline).
     """
     from coexplore.errors import MissingDependencyError
     from coexplore.report.write import write_report
     from coexplore.study.codesign import run_codesign
 
     summary = run_codesign(source, strategy=strategy, budget=budget, seed=seed, storage=storage, name=name,
-                           jobs=jobs, progress=progress)
+                           jobs=jobs, progress=progress, precisions=precisions)
     if report is False:
         return CodesignResult.from_summary(summary)
     path = Path(f"{summary['study']}.html" if report is True else report)

@@ -10,7 +10,7 @@ __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
 RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
-                "nb201-eyeriss, nb201-eyeriss-codesign")
+                "nb201-eyeriss, nb201-eyeriss-codesign, nb201-eyeriss-precision")
 
 
 def _budget(text: str) -> int | str:
@@ -38,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--budget-evals", type=_budget, default=None, metavar="N",
                    help="pair evaluations (or 'all': every pair, for codesign-nas)")
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
+    p.add_argument("--precisions", default=None, metavar="LIST",
+                   help="precision choices as one more decision of a pair (space nb201), e.g. W8A8,W8A4:0.5,W4A4:2 "
+                   "(WxA or WwAa, then :top-1 points lost); replaces the recipe's precisions and accuracy_drop. "
+                   "Accuracy at a precision = NB201 accuracy minus that user-given drop (0 when not given): no "
+                   "quantized NAS-Bench-201 evaluator exists offline")
     p.add_argument("--storage", default="sqlite:///coexplore-studies.db",
                    help="study storage (default sqlite:///coexplore-studies.db); the same name resumes")
     p.add_argument("--name", default=None, help="study name (default RECIPE-STRATEGY-seedS-BUDGET)")
@@ -53,6 +58,7 @@ def cmd_codesign(args: argparse.Namespace) -> Any:
 
     result = codesign(args.recipe or args.config, strategy=args.strategy, budget=args.budget_evals, seed=args.seed,
                       storage=args.storage, name=args.name, progress=not (args.quiet or args.json),
+                      precisions=args.precisions,
                       report=False if args.no_report else (args.report or True))
     if result.report_skipped:
         print(f"coexplore codesign: no report ({result.report_skipped})", file=sys.stderr)
@@ -79,6 +85,8 @@ def _print(out: dict[str, Any]) -> None:
         acc = e["accelerator"]
         hw = (f"{acc.get('array')} {acc.get('dataflow')}" if "array" in acc else
               f"Tm{acc.get('Tm')} Tn{acc.get('Tn')} Tr{acc.get('Tr')} Tc{acc.get('Tc')}")
+        if e.get("precision"):
+            hw += f" {e['precision']}"
         energy = f"{e['energy_pj']:.4g}" if e.get("energy_pj") is not None else "-"
         edp = f"{e['edp']:.4g}" if e.get("edp") is not None else "-"
         perf = f"{e['perf_per_area']:10.4g}  " if ppa else ""

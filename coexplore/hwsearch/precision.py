@@ -17,6 +17,7 @@ drop are reported and not searched. Without a drop nothing is excluded.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -53,25 +54,35 @@ class Precision:
         return f"W{self.weight_bits}A{self.input_bits}"
 
 
-def parse_precisions(text: str) -> tuple[Precision, ...]:
-    """``"8x8,4x4:1.2,8x4:0.3"`` (``WxA[:accuracy drop]``) as precisions; every bad item is named."""
+def parse_precisions(text: str, *, field: str = "--precisions") -> tuple[Precision, ...]:
+    """``"8x8,4x4:1.2,W8A4:0.3"`` (``WxA`` or ``WwAa``, then ``[:accuracy drop]``) as precisions; every bad
+    item is named, under ``field`` (the option or config key the text came from)."""
     out, problems = [], []
     for item in (x.strip() for x in text.split(",") if x.strip()):
         spec, _, drop = item.partition(":")
-        w, sep, a = spec.lower().partition("x")
         try:
-            out.append(Precision(weight_bits=int(w), input_bits=int(a) if sep else int(w),
-                                 accuracy_drop=float(drop) if drop else None))
+            w, a = _bits(spec)
+            out.append(Precision(weight_bits=w, input_bits=a, accuracy_drop=float(drop) if drop else None))
         except SpecError as e:  # a ValueError too: first
-            problems += [f"--precisions item {item!r}: {p}" for p in e.problems]
+            problems += [f"{field} item {item!r}: {p}" for p in e.problems]
         except ValueError:
-            problems.append(f"--precisions item {item!r}: must be WxA[:accuracy_drop] with integer bits, "
-                            f"e.g. 8x8 or 4x4:1.5")
+            problems.append(f"{field} item {item!r}: must be WxA or WwAa[:accuracy_drop] with integer bits, "
+                            f"e.g. 8x8, W8A4 or 4x4:1.5")
     if not out and not problems:
-        problems.append(f"--precisions: must list at least one WxA choice, got {text!r}")
+        problems.append(f"{field}: must list at least one WxA choice, got {text!r}")
     if problems:
         raise SpecError(problems)
     return tuple(out)
+
+
+def _bits(spec: str) -> tuple[int, int]:
+    """(weight bits, activation bits) of ``8x4``, ``W8A4`` or ``8`` (both 8); ValueError otherwise."""
+    s = spec.strip().lower()
+    m = re.fullmatch(r"w(\d+)a(\d+)", s)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    w, sep, a = s.partition("x")
+    return int(w), int(a) if sep else int(w)
 
 
 def quantize(network: Network, precision: Precision) -> Network:

@@ -6,10 +6,10 @@ prices every NAS-Bench-201 network on every design (:mod:`.costtable`), and exac
 Pareto fronts and a fixed-reference hypervolume over all pairs (:mod:`.front`).
 
 On top: the joint problems, where a candidate is a (network, accelerator) pair
-(:mod:`.problem` for NAS-Bench-201 x the grid, :mod:`.fnas` for FNAS chains x FPGA
-tilings under a timing spec), and the strategies that search them, one module per seed
-method (:mod:`.codesign_nas` and its RL search :mod:`.codesign_rl` with :mod:`.codesign_reward`,
-:mod:`.naas`, :mod:`.fnas_controller`, :mod:`.dance`) over the shared parts in :mod:`.base` and
+(:mod:`.problem` for NAS-Bench-201 x the grid, optionally x a precision (:mod:`.precision`),
+:mod:`.fnas` for FNAS chains x FPGA tilings under a timing spec), and the strategies that search
+them, one module per seed method (:mod:`.codesign_nas` and its RL search :mod:`.codesign_rl` with
+:mod:`.codesign_reward`, :mod:`.naas`, :mod:`.fnas_controller`, :mod:`.dance`) over the shared parts in :mod:`.base` and
 :mod:`coexplore.search` (the driver, CMA-ES, the LSTM controller of Codesign-NAS RL and FNAS),
 with the baselines in :mod:`.baselines`; named in :mod:`.registry`.
 """

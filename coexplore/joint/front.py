@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,7 +41,7 @@ from coexplore.joint.costtable import CostTable
 from coexplore.search.pareto import hypervolume_2d, non_dominated
 
 __all__ = ["SCALAR_COSTS", "FrontPairs", "edp_hypervolume", "edp_reference", "front_accuracy_cost",
-           "front_accuracy_costs", "front_accuracy_edp", "group_networks", "perf_per_area"]
+           "front_accuracy_costs", "front_accuracy_edp", "group_networks", "merge_fronts", "perf_per_area"]
 
 CHUNK_PAIRS = 1 << 22  # pairs whose costs are held at once (about 100 MB of float64 and int64)
 
@@ -56,6 +57,8 @@ class FrontPairs:
         pairs: Pairs the front is exact over (networks x feasible designs).
         evaluated: (group, design) costs computed.
         seconds: Time to compute the front.
+        precision: Index of each pair's precision in a problem with precisions (:func:`merge_fronts`),
+            else None.
     """
 
     network: np.ndarray
@@ -68,6 +71,7 @@ class FrontPairs:
     pairs: int
     evaluated: int
     seconds: float
+    precision: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.network)
@@ -258,6 +262,40 @@ def _pairs(sub: CostTable, cols: np.ndarray, rows: np.ndarray, group: np.ndarray
     return FrontPairs(network=net, design=cols[des], accuracy=acc[net], energy_pj=energy, latency_cycles=latency,
                       area_mm2=sub.area_mm2[des], edp=energy * latency, pairs=pairs, evaluated=evaluated,
                       seconds=time.perf_counter() - t0)
+
+
+def merge_fronts(fronts: Sequence[FrontPairs], *, offsets: Sequence[int], costs: tuple[str, ...],
+                 clock_ghz: float | None = None) -> FrontPairs:
+    """The exact front over the union of several spaces from the exact front of each (one per precision).
+
+    A pair dominated in the union is dominated by a point of some space's front (dominance ends at a
+    non-dominated point of that space), so the front of the fronts' union is the union's front.
+    ``fronts[k]``'s ``design`` columns are shifted by ``offsets[k]`` (its block of a joined table) and
+    its pairs get ``precision`` k. ``costs``: the minimised objectives after accuracy, among
+    :data:`SCALAR_COSTS` and ``area`` (``perf_per_area`` maximised, needs ``clock_ghz``).
+    """
+    if len(fronts) != len(offsets) or not fronts:
+        raise SpecError(f"fronts, offsets: must be non-empty and of equal length, got {len(fronts)} and "
+                        f"{len(offsets)}")
+    cat = {k: np.concatenate([getattr(f, k) for f in fronts])
+           for k in ("network", "accuracy", "energy_pj", "latency_cycles", "area_mm2", "edp")}
+    design = np.concatenate([f.design + off for f, off in zip(fronts, offsets, strict=True)])
+    precision = np.concatenate([np.full(len(f), k, dtype=np.int64) for k, f in enumerate(fronts)])
+    cols = {"edp": lambda: cat["edp"], "latency": lambda: cat["latency_cycles"].astype(np.float64),
+            "energy": lambda: cat["energy_pj"], "area": lambda: cat["area_mm2"],
+            "edap": lambda: cat["edp"] * cat["area_mm2"],
+            "perf_per_area": lambda: -perf_per_area(cat["latency_cycles"], cat["area_mm2"], clock_ghz or 0.0)}
+    bad = [c for c in costs if c not in cols]
+    if bad or not costs or ("perf_per_area" in costs and not (clock_ghz or 0) > 0):
+        raise SpecError(f"costs: must be names among {', '.join(cols)} (perf_per_area with clock_ghz > 0), got "
+                        f"{list(costs)!r}")
+    keep = np.flatnonzero(non_dominated(np.column_stack([-cat["accuracy"], *[cols[c]() for c in costs]])))
+    order = keep[np.lexsort((design[keep], cat["network"][keep], cat["edp"][keep], -cat["accuracy"][keep]))]
+    return FrontPairs(network=cat["network"][order], design=design[order], accuracy=cat["accuracy"][order],
+                      energy_pj=cat["energy_pj"][order], latency_cycles=cat["latency_cycles"][order],
+                      area_mm2=cat["area_mm2"][order], edp=cat["edp"][order], pairs=sum(f.pairs for f in fronts),
+                      evaluated=sum(f.evaluated for f in fronts), seconds=sum(f.seconds for f in fronts),
+                      precision=precision[order])
 
 
 def edp_reference(table: CostTable, counts: np.ndarray) -> tuple[float, float]:

@@ -56,6 +56,11 @@ def make_joint_strategy(name: str, problem: Any, *, seed: int, budget: int, **pa
     """
     cls = _class(name)
     valid = joint_strategy_parameters(name)
+    from coexplore.joint.precision import refuse_strategy
+
+    why = refuse_strategy(name, getattr(problem, "precisions", None))
+    if why:
+        raise SpecError(why)
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise SpecError(f"strategy.params: unknown {', '.join(unknown)} for {name}; valid: {', '.join(valid)}")

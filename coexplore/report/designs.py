@@ -183,7 +183,12 @@ def _codesign_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mappe
         else:
             try:
                 acc = grid.build(grid.designs()[int(t.params["design"])])
-                nets = (mapper.network(space.to_network(space.cell(int(t.params["arch_index"]))), acc, "edp"),)
+                net = space.to_network(space.cell(int(t.params["arch_index"])))
+                if t.params.get("precision"):  # the pair's precision: its layers quantized as the cost table's
+                    from coexplore.hwsearch.precision import parse_precisions, quantize
+
+                    net = quantize(net, parse_precisions(str(t.params["precision"]))[0])
+                nets = (mapper.network(net, acc, "edp"),)
                 note = ("per-layer costs: default mapper, mapped for EDP (the search priced pairs from the cost "
                         "table's cheaper mapper, so these totals may differ from the trial's values)")
             except (CoexploreError, KeyError, IndexError) as e:

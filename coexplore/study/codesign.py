@@ -44,7 +44,8 @@ def load_recipe(name: str) -> StudyConfig:
     return load_config(path)
 
 
-def _config(source: str, *, strategy: str | None, budget: int | str | None, seed: int | None) -> StudyConfig:
+def _config(source: str, *, strategy: str | None, budget: int | str | None, seed: int | None,
+            precisions: str | None = None) -> StudyConfig:
     cfg = load_recipe(source) if not source.endswith((".yaml", ".yml")) else load_config(source)
     if cfg.kind != "codesign":
         raise SpecError(f"{source}: problem.kind must be codesign for coexplore codesign, got {cfg.kind!r}")
@@ -55,6 +56,9 @@ def _config(source: str, *, strategy: str | None, budget: int | str | None, seed
         data["budget"] = {"trials": budget}
     if seed is not None:
         data["seed"] = seed
+    if precisions is not None:  # replaces the recipe's choices and drops (drops inline: W4A4:1.5)
+        data["problem"] = {k: v for k, v in data["problem"].items() if k != "accuracy_drop"}
+        data["problem"]["precisions"] = [x.strip() for x in precisions.split(",") if x.strip()] or precisions
     return StudyConfig.from_dict(data, source=source)
 
 
@@ -69,15 +73,18 @@ def _accuracy_note(before: StudyConfig, after: StudyConfig) -> tuple[str, str | 
 
 def run_codesign(source: str, *, strategy: str | None = None, budget: int | str | None = None,
                  seed: int | None = None, storage: str = "sqlite:///coexplore-studies.db", name: str | None = None,
-                 jobs: int | None = 1, progress: bool = True) -> dict[str, Any]:
+                 jobs: int | None = 1, progress: bool = True, precisions: str | None = None) -> dict[str, Any]:
     """Run (or resume) the codesign study of recipe or config ``source``; the summary of DESIGN.md.
 
-    ``budget``: pairs to evaluate, or ``"all"`` (every pair of an enumerable space).
+    ``budget``: pairs to evaluate, or ``"all"`` (every pair of an enumerable space). ``precisions``
+    (``"W8A8,W4A4:1.5"``) replaces the config's precision choices and accuracy drops (the accuracy at
+    a precision is NB201's minus the given drop: no quantized NB201 evaluator exists offline).
     """
     t0 = time.perf_counter()
     if isinstance(budget, str) and budget != "all":
         raise SpecError(f"--budget-evals: must be a positive integer or 'all', got {budget!r}")
-    asked = _config(source, strategy=strategy, budget=None if budget == "all" else budget, seed=seed)
+    asked = _config(source, strategy=strategy, budget=None if budget == "all" else budget, seed=seed,
+                    precisions=precisions)
     base = resolve_config(asked)
     suffix, note = _accuracy_note(asked, base)
     if note:
@@ -91,6 +98,10 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
             raise SpecError("--budget-evals: 'all' needs an enumerable space (space nb201), got space chain")
         base = dataclasses.replace(base, trials=int(problem.n_pairs))
     label = Path(source).stem.replace("_", "-") if source.endswith((".yaml", ".yml")) else source
+    if precisions is not None:  # another config than the recipe's: another default name
+        from coexplore.joint.precision import problem_precisions
+
+        suffix += "-" + "-".join(p.label for p in problem_precisions(base.problem["precisions"]))
     study = name or f"{label}{suffix}-{base.strategy}-seed{base.seed}-{base.trials}"
     summary = run_study(base, name=study, storage=storage, jobs=jobs, progress=progress, problem=problem,
                         continue_existing=True)
@@ -103,7 +114,8 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
 def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     """The codesign JSON of a stored study: strategy, pairs evaluated, hypervolume, the front.
 
-    Front entries of the grid space carry ``perf_per_area`` (images/s/cm²); a strategy with a
+    Front entries of the grid space carry ``perf_per_area`` (images/s/cm²) and, with precisions,
+    ``precision`` (the JSON then lists ``precisions`` with each one's user-given accuracy drop); a strategy with a
     ``search_report`` (codesign-nas-rl) adds it as ``search`` (its reward and best pair).
 
     The hypervolume is over every feasible pair evaluated, in (accuracy, EDP) against the
@@ -129,7 +141,7 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     if hasattr(problem, "exact_hypervolume"):
         # (accuracy, EDP) of every feasible pair, whatever the study's objectives: comparable across studies
         idx = np.array([int(t.params["arch_index"]) for t in done], dtype=np.int64)
-        col = np.searchsorted(problem.grid_index, np.array([int(t.params["design"]) for t in done], dtype=np.int64))
+        col = problem.columns_of([t.params for t in done])
         energy, latency, area = problem.costs(idx, col)
         from coexplore.joint.front import perf_per_area
 
@@ -143,6 +155,10 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         out["hypervolume_reference"] = {"accuracy": problem.reference[0], "log10_edp": problem.reference[1]}
         out["space_pairs"] = problem.n_pairs
         out["accuracy_source"] = problem.accuracy_source
+        if getattr(problem, "precisions", ()):
+            from coexplore.joint.precision import precision_records
+
+            out["precisions"] = precision_records(problem.precisions)
     else:
         lat = np.array([t.values[1] for t in done], dtype=np.float64)
         out["front"] = [_entry(done[i], latency_cycles=int(lat[i]), clock_mhz=problem.board.clock_mhz)
@@ -175,7 +191,8 @@ def _front(done: list[Trial], cfg: StudyConfig) -> list[int]:
     out = []
     for i in sorted(np.flatnonzero(non_dominated(v)).tolist(), key=lambda i: (-done[i].values[0], done[i].number)):
         p = done[i].params
-        key = repr((p.get("arch_index"), p.get("design"))) if "arch_index" in p else repr(sorted(p.items()))
+        key = repr((p.get("arch_index"), p.get("design"), p.get("precision"))) if "arch_index" in p else \
+            repr(sorted(p.items()))
         if key not in seen:
             seen.add(key)
             out.append(i)
@@ -190,6 +207,8 @@ def _entry(t: Trial, *, latency_cycles: int, energy: float | None = None, area_m
                          "arch": p.get("arch"), "accelerator": p.get("accelerator", {}),
                          "accuracy": float(t.values[0]), "latency_cycles": latency_cycles, "energy_pj": energy,
                          "area_mm2": area_mm2, "edp": None if energy is None else energy * latency_cycles}
+    if "precision" in p:
+        e["precision"] = p["precision"]  # accuracy is NB201's minus this precision's user-given drop
     if perf is not None:
         e["perf_per_area"] = perf  # images/s per cm² at the design's clock
     if clock_mhz is not None:

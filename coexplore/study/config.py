@@ -28,7 +28,11 @@ Problem keys by kind:
   ``accelerators`` (the budget preset of the design grid: eyeriss), ``dataset``,
   ``accuracy_epochs`` (CIFAR-100: 200, read from the data directory, the default; 12, shipped;
   ``auto``: 200 when the data directory has it, else 12, fixed when the study is created),
-  ``design_stride``, ``max_latency_cycles``, ``max_area_mm2``; or ``space: chain`` (FNAS
+  ``design_stride``, ``max_latency_cycles``, ``max_area_mm2``, ``precisions`` (e.g. ``[W8A8, W4A4]``:
+  precision becomes one more decision of a pair) with ``accuracy_drop`` (``{W4A4: 1.5}``: top-1
+  points a precision loses, given by the user: no quantized NB201 evaluator exists offline; 0 when
+  not given; strategies codesign-nas, random, sequential, hw-aware-nas and the generic ones search
+  it, the others are refused); or ``space: chain`` (FNAS
   chains trained on the digits, each with its layer-pipelined FPGA design) with ``board``,
   ``timing_ms`` (the spec on latency = pipeline start + processing time), ``epochs``, ``prune``,
   ``max_layers``. Objectives: accuracy first, then latency, energy, area, edp, edap,
@@ -148,6 +152,12 @@ class StudyConfig:
         if kind is not None and sname not in own + generic:
             errs.append(f"{source}.strategy.name: must be one of {', '.join(own + generic)} for kind {kind}, "
                         f"got {sname!r}")
+        elif kind == "codesign" and sname in own and problem.get("precisions") is not None:
+            from coexplore.joint.precision import refuse_strategy
+
+            why = refuse_strategy(sname, problem["precisions"])
+            if why:
+                errs.append(f"{source}.{why}")
         if not isinstance(params, dict):
             errs.append(f"{source}.strategy.params: must be a mapping, got {params!r}")
             params = {}

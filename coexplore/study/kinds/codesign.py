@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from coexplore.errors import SpecError
 from coexplore.study.kinds import ProblemKind, register
 from coexplore.study.kinds._checks import integer, positive, string
 
@@ -37,7 +38,24 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
                     f"got {p.get('accuracy_epochs')!r}")
     if space == "chain" and p.get("timing_ms") is None:
         errs.append(f"{path}.timing_ms: required for space chain (the FNAS timing spec), got nothing")
+    if p.get("precisions") is not None or p.get("accuracy_drop") is not None:
+        errs += _check_precisions(p, path, space)
     return errs
+
+
+def _check_precisions(p: dict[str, Any], path: str, space: Any) -> list[str]:
+    """The problems of a codesign config's ``precisions`` and ``accuracy_drop`` (NB201 grid only)."""
+    if space != "nb201":
+        return [f"{path}.precisions: precision is a decision of space nb201 only, got space {space!r}"]
+    if p.get("precisions") is None:
+        return [f"{path}.accuracy_drop: needs {path}.precisions (the drop of each listed precision), got none"]
+    from coexplore.joint.precision import problem_precisions
+
+    try:
+        problem_precisions(p["precisions"], p.get("accuracy_drop"), path=path)
+    except SpecError as e:
+        return list(e.problems)
+    return []
 
 
 def _resolve(config: StudyConfig) -> StudyConfig:
@@ -71,7 +89,7 @@ def _build(config: StudyConfig) -> Any:
                             accuracy_epochs=int(epochs), objectives=config.objectives,
                             design_stride=int(p.get("design_stride", 1)),
                             max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
-                            progress=True)
+                            precisions=p.get("precisions"), accuracy_drop=p.get("accuracy_drop"), progress=True)
 
 
 def _strategy(config: StudyConfig, problem: Any, params: dict[str, Any]) -> Strategy:
@@ -95,7 +113,7 @@ def _describe(name: str) -> str:
 register(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
-                                     "max_layers"}),
+                                     "max_layers", "precisions", "accuracy_drop"}),
     objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
     check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
