@@ -21,6 +21,7 @@ checked against finite differences in the tests. Joint strategies keep their own
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import numpy as np
@@ -45,7 +46,7 @@ def _check(cards: tuple[int, ...], lr: float) -> tuple[int, ...]:
     return tuple(int(c) for c in cards)
 
 
-class _Controller:
+class _Controller(ABC):
     """Shared parts: masks, the draw, and the Adam step on ``params``."""
 
     cards: tuple[int, ...]
@@ -78,9 +79,10 @@ class _Controller:
         last = card - 1 - np.argmax((prob > 0)[:, ::-1], axis=1)
         return np.where(pick >= card, last, pick)
 
+    @abstractmethod
     def gradients(self, choices: np.ndarray, masks: list[np.ndarray] | None, weights: np.ndarray,
                   entropy: float = 0.0) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """Gradient of sum_i weights_i log p(choices_i) (+ entropy bonus) with respect to every parameter."""
 
     def update(self, choices: np.ndarray, masks: list[np.ndarray] | None, advantages: np.ndarray,
                entropy: float = 0.0) -> None:
