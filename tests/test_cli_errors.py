@@ -152,3 +152,25 @@ def test_accelerator_with_zero_cost_levels(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(acc))
     r = run("evaluate", "--network", "resnet18", "--accelerator", str(path), "--json")
     assert_clean_error(r, "accelerator.levels[0].read_energy_pj", "level 'rf' keeps data", "cost_free")
+
+
+@pytest.mark.parametrize("command", [
+    ["evaluate", "--network", "alexnet", "--accelerator", "eyeriss"],
+    ["map", "--network", "alexnet", "--accelerator", "eyeriss"],
+    ["hwsearch", "--network", "alexnet", "--budget", "eyeriss"],
+    ["nas", "--strategy", "random"],
+    ["bench", "cost", "--network", "resnet18", "--layer", "layer2.0.conv2", "--accelerator", "eyeriss"],
+    ["codesign", "--recipe", "nb201-eyeriss"],
+])
+def test_a_negative_seed_is_named(command: list[str]) -> None:
+    r = run(*command, "--seed", "-1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "--seed: must be an integer >= 0, got -1" in r.stderr
+
+
+def test_no_samples_and_a_batch_larger_than_memory_are_named() -> None:
+    assert_clean_error(run("evaluate", "--network", "alexnet", "--accelerator", "eyeriss", "--samples", "0"),
+                       "samples (--samples): must be an integer >= 1, got 0")
+    r = run("bench", "cost", "--network", "resnet18", "--layer", "layer2.0.conv2", "--accelerator", "eyeriss",
+            "--mappings", "10000000000")
+    assert_clean_error(r, "mappings (--mappings): 10,000,000,000 mappings are priced in one batch", "at most")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from coexplore.cli.args import seed
+
 __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    f"one: {', '.join(generic)} (coexplore list strategies)")
     p.add_argument("--budget-evals", type=_budget, default=None, metavar="N",
                    help="pair evaluations (or 'all': every pair, for codesign-nas)")
-    p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
+    p.add_argument("--seed", type=seed, default=None, help="override the recipe's seed")
     p.add_argument("--precisions", default=None, metavar="LIST",
                    help="precision choices as one more decision of a pair (space nb201), e.g. W8A8,W8A4:0.5,W4A4:2 "
                    "(WxA or WwAa, then :top-1 points lost); replaces the recipe's precisions and accuracy_drop. "

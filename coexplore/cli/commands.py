@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from coexplore.cli import format as fmt
+from coexplore.cli.args import seed
 from coexplore.registry import Registry
 
 __all__ = ["register"]
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
     p.add_argument("--samples", type=int, default=4096,
                    help="random legal mappings tried per layer for the default mapping (default 4096)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency")
     _add_json(p)
     p.set_defaults(func=cmd_evaluate)
@@ -42,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--accelerator", required=True, help="preset name or accelerator YAML")
     p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
     p.add_argument("--mapper", default="default", help="default, random, exhaustive, ... (see --help of each)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--jobs", type=int, default=None, help="processes for distinct layer shapes (default: all cores)")
     p.add_argument("--max-evals", type=int, default=None, help="evaluation budget per layer shape")
     p.add_argument("--max-seconds", type=float, default=None, help="time budget per layer shape")
@@ -70,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--mapper", default=None, choices=["default", "naas"],
                    help="inner mapping search for every layer of every candidate: default (local search) or naas "
                         "(CMA-ES over importance-encoded mappings, NAAS's nested loop)")
-    p.add_argument("--seed", type=int, default=None, help="default 0")
+    p.add_argument("--seed", type=seed, default=None, help="default 0")
     p.add_argument("--budget-evals", type=int, default=None, help="accelerator candidates to evaluate (default 300)")
     p.add_argument("--max-seconds", type=float, default=None, help="time limit of the search loop")
     p.add_argument("--jobs", type=int, default=None, help="worker processes evaluating candidates (default 1)")
@@ -93,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--layer", required=True, help="layer name in the network")
     b.add_argument("--accelerator", required=True)
     b.add_argument("--mappings", type=int, default=100_000)
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=seed, default=0)
     b.add_argument("--repeats", type=int, default=3, help="timed repetitions; the best is reported")
     _add_json(b)
     b.set_defaults(func=cmd_bench_cost)

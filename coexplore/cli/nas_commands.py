@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from coexplore.cli import format as fmt
+from coexplore.cli.args import seed
 
 __all__ = ["register"]
 
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--objective", default="accuracy", choices=["accuracy", "accuracy,latency"])
     p.add_argument("--budget-queries", type=int, default=100, help="accuracy evaluations at most (default 100)")
     p.add_argument("--epochs", type=int, default=10, help="training epochs per network for --accuracy train")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     _add_json(p)
     p.set_defaults(func=cmd_nas)
 
@@ -51,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e.add_argument("--target", required=True, help="target column, e.g. latency_ms or cifar100-test-200ep")
     e.add_argument("--framework", help="keep rows of this framework only (device tables hold several)")
     e.add_argument("--dataset", default="cifar100", help="NB201 network the rows describe (default cifar100)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=seed, default=0)
     _add_json(e)
     e.set_defaults(func=cmd_predictor_evaluate)
 
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--repeats", type=int, default=40)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", help="device name for the CSV (default local-<machine>)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     _add_json(p)
     p.set_defaults(func=cmd_measure)
 
