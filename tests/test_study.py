@@ -236,3 +236,9 @@ def test_a_study_whose_creator_was_killed_before_any_trial_is_run_by_the_same_co
         store.close()
     with pytest.raises(StudyError, match="already exists"):  # trials stored: the same command is refused again
         run_study(cfg, name="dead", storage=url, jobs=1, progress=False)
+
+
+def test_a_mapping_study_with_an_unknown_mapper_is_refused_before_it_runs(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"problem\.mapper: must be one of .*default.*, got 'foo'"):
+        StudyConfig.from_dict({"problem": {"kind": "mapping", "network": "alexnet", "accelerator": "eyeriss",
+                                           "mapper": "foo"}, "budget": {"trials": 4}})

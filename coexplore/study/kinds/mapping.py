@@ -18,6 +18,11 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     string(errs, p, path, "network", kind="mapping", required=True)
     string(errs, p, path, "accelerator", kind="mapping", required=True)
     string(errs, p, path, "mapper", kind="mapping")
+    if isinstance(p.get("mapper"), str) and p["mapper"]:
+        from coexplore.mapper.registry import mapper_names
+
+        if p["mapper"] not in mapper_names():
+            errs.append(f"{path}.mapper: must be one of {', '.join(mapper_names())}, got {p['mapper']!r}")
     return errs
 
 
