@@ -29,14 +29,11 @@ from coexplore.study.study import resume_study, run_study, show_study
 STRIDE = 400
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(module_cache: Path) -> Path:
-    """Cost tables of this module go to a fresh directory (never the user's cache)."""
-    return module_cache
+pytestmark = pytest.mark.usefixtures("module_cache")  # cost tables in a fresh directory, never the user's
 
 
 @pytest.fixture(scope="module")
-def problem(cache_dir: Path) -> NB201GridProblem:
+def problem() -> NB201GridProblem:
     return NB201GridProblem(design_stride=STRIDE, objectives=("accuracy", "perf_per_area"))
 
 

@@ -33,14 +33,11 @@ TINY = {"epochs": 5, "sweep": 2, "restarts": 2, "steps": 10}  # where the search
 BUDGET = 1000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(module_cache: Path) -> Path:
-    """Cost tables of this module go to a fresh directory (never the user's cache)."""
-    return module_cache
+pytestmark = pytest.mark.usefixtures("module_cache")  # cost tables in a fresh directory, never the user's
 
 
 @pytest.fixture(scope="module")
-def problem(cache_dir: Path) -> NB201GridProblem:
+def problem() -> NB201GridProblem:
     return NB201GridProblem(design_stride=STRIDE)
 
 

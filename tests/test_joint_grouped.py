@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,14 +21,11 @@ from coexplore.search.driver import optimize
 STRIDE = 400
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(module_cache: Path) -> Path:
-    """Cost tables of this module go to a fresh directory (never the user's cache)."""
-    return module_cache
+pytestmark = pytest.mark.usefixtures("module_cache")  # cost tables in a fresh directory, never the user's
 
 
 @pytest.fixture(scope="module")
-def problem(cache_dir: Path) -> NB201GridProblem:
+def problem() -> NB201GridProblem:
     return NB201GridProblem(design_stride=STRIDE)
 
 

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["seed"]
+__all__ = ["budget_or_all", "seed"]
+
+
+def _integer(text: str, minimum: int, rule: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {value}")
+    return value
 
 
 def seed(text: str) -> int:
     """A random seed: an integer >= 0 (numpy's generators take no negative seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
+    return _integer(text, 0, "an integer >= 0")
+
+
+def budget_or_all(text: str) -> int | str:
+    """A number of evaluations, or ``all`` (every candidate of an enumerable space)."""
+    return text if text == "all" else _integer(text, 1, "a positive integer or 'all'")

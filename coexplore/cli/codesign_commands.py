@@ -6,25 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from coexplore.cli.args import seed
+from coexplore.cli.args import budget_or_all, seed
 
 __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
 RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
                 "nb201-eyeriss, nb201-eyeriss-codesign, nb201-eyeriss-precision")
-
-
-def _budget(text: str) -> int | str:
-    if text == "all":
-        return text
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer or 'all', got {text!r}")
-    return n
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     own, generic = kind_strategies("codesign")
     p.add_argument("--strategy", default=None, help=f"override the recipe's strategy: {', '.join(own)}; or a generic "
                    f"one: {', '.join(generic)} (coexplore list strategies)")
-    p.add_argument("--budget-evals", type=_budget, default=None, metavar="N",
+    p.add_argument("--budget-evals", type=budget_or_all, default=None, metavar="N",
                    help="pair evaluations (or 'all': every pair, for codesign-nas)")
     p.add_argument("--seed", type=seed, default=None, help="override the recipe's seed")
     p.add_argument("--precisions", default=None, metavar="LIST",
