@@ -52,7 +52,8 @@ def _chosen(front: list[dict[str, Any]], target: float) -> dict[str, Any]:
             "lowest_edp_at_target": None if cheap is None else {k: cheap[k] for k in keep}}
 
 
-def optuna_pairs(problem: NB201GridProblem, sampler: str, seed: int, trials: int) -> PairBatch:
+def optuna_pairs(problem: NB201GridProblem, sampler: str, seed: int, trials: int,
+                 params: dict[str, Any] | None = None) -> PairBatch:
     """The pairs the registered strategy ``optuna-<sampler>`` asks for in ``trials`` evaluations, in order.
 
     The strategy runs through coexplore's driver on the problem's categorical encoding (one
@@ -76,7 +77,7 @@ def optuna_pairs(problem: NB201GridProblem, sampler: str, seed: int, trials: int
             asked.append(problem.as_pairs(candidates))
             return problem.evaluate(candidates)
 
-    strategy, target = make_strategy(f"optuna-{sampler}", problem, seed=seed, budget=trials)
+    strategy, target = make_strategy(f"optuna-{sampler}", problem, seed=seed, budget=trials, params=params)
     assert target is problem, "a categorical problem is searched as it is"
     optimize(_Recorded(), strategy, max_evals=trials)  # type: ignore[arg-type]
     return PairBatch(np.concatenate([p.arch for p in asked])[:trials], np.concatenate([p.hw for p in asked])[:trials])
@@ -120,16 +121,71 @@ def _lowest_edp(front: list[dict[str, Any]], target: float) -> float:
     return min(ok) if ok else float("inf")
 
 
+def _row(hv: list[float], hits: list[float], ratio: list[float], pairs: list[float],
+         seconds: list[float]) -> dict[str, Any]:
+    """One strategy's figures at one budget from its per-seed ones (as the JSON keeps them)."""
+    return {"hv_fraction_mean": float(np.mean(hv)), "hv_fraction_std": float(np.std(hv)),
+            "hv_fraction_min": float(np.min(hv)), "pairs_mean": float(np.mean(pairs)),
+            "seconds_mean": float(np.mean(seconds)), "hv_fractions": hv, "pairs": pairs, "seconds": seconds,
+            "exact_points_found_mean": float(np.mean(hits)), "exact_points_found": hits,
+            "edp_at_target_over_exact_mean": float(np.mean(ratio)),
+            "edp_at_target_over_exact_max": float(np.max(ratio)), "edp_at_target_over_exact": ratio}
+
+
+def _print_table(rows: dict[str, dict[int, dict[str, Any]]], budgets: list[int], n_seeds: int, n_exact: int,
+                 target: float) -> None:
+    print(f"\nmean of {n_seeds} seeds: hypervolume fraction (exact front points found of {n_exact}; "
+          f"lowest EDP at >= {target:g} % / exact) | " + " | ".join(f"{b:,} pairs" for b in budgets))
+    for strategy, by_budget in rows.items():
+        print(f"{strategy:>24} | " + " | ".join(
+            f"{by_budget[b]['hv_fraction_mean']:.4f} ({100 * by_budget[b]['exact_points_found_mean']:.0f} %; "
+            f"{by_budget[b]['edp_at_target_over_exact_mean']:.3f}x)" for b in budgets))
+
+
+def merge(paths: list[Path]) -> None:
+    """Print the table of runs split over processes (``--first-seed``): per-seed figures concatenated."""
+    runs = [json.loads(p.read_text()) for p in paths]
+    budgets, target = runs[0]["budgets"], runs[0]["target_accuracy"]
+    for p, r in zip(paths, runs, strict=True):
+        if r["budgets"] != budgets or r["target_accuracy"] != target:
+            raise SystemExit(f"--merge: {p} has budgets {r['budgets']} / target {r['target_accuracy']}, "
+                             f"the first file {budgets} / {target}")
+    seeds = [s for r in runs for s in r["seeds"]]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--merge: a seed appears twice across the files: {sorted(seeds)}")
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for name in dict.fromkeys(s for r in runs for s in r["strategies"]):
+        parts = [r["strategies"][name] for r in runs if name in r["strategies"]]
+        rows[name] = {}
+        for b in budgets:
+            per = [part[str(b)] for part in parts]
+            for q in per:  # files written before the per-seed pairs and seconds were kept: their means
+                for key in ("pairs", "seconds"):
+                    q.setdefault(key, [q[f"{key}_mean"]] * len(q["hv_fractions"]))
+            rows[name][b] = _row(*([x for q in per for x in q[key]] for key in (
+                "hv_fractions", "exact_points_found", "edp_at_target_over_exact", "pairs", "seconds")))
+        n = sum(len(part[str(budgets[0])]["hv_fractions"]) for part in parts)
+        print(f"{name}: {n} seeds", file=sys.stderr)
+    _print_table(rows, budgets, len(seeds), runs[0]["exact_front_points"], target)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (to split the seeds over processes)")
     ap.add_argument("--budgets", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--strategies", nargs="+", default=[*JOINT_STRATEGIES, *OPTUNA_ROWS],
                     help=f"joint strategies ({', '.join(JOINT_STRATEGIES)}), each optionally with parameters "
                          f"(an ablation row: grouped:designs=random,solve=false), and {', '.join(OPTUNA_ROWS)}")
     ap.add_argument("--target", type=float, default=70.0, help="accuracy (%%) of the lowest-EDP chosen design")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
+    ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                    help="only print the table of these --out files (seeds split over processes), run nothing")
     args = ap.parse_args()
+    if args.merge:
+        merge(args.merge)
+        return
     bad = [s for s in args.strategies if s.partition(":")[0] not in (*JOINT_STRATEGIES, *OPTUNA_ROWS)]
     if bad:
         ap.error(f"--strategies: unknown {', '.join(bad)}; valid: {', '.join((*JOINT_STRATEGIES, *OPTUNA_ROWS))}")
@@ -152,10 +208,12 @@ def main() -> None:
         for strategy in args.strategies:
             url = "sqlite:///" + str(Path(tmp) / (strategy.replace(":", "_") + ".db"))
             runs: dict[int, list[dict[str, Any]]] = {b: [] for b in args.budgets}
-            for seed in range(args.seeds):
-                if strategy in OPTUNA_ROWS:  # one run to the largest budget, measured at every budget
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                if strategy.partition(":")[0] in OPTUNA_ROWS:  # one run to the largest budget, measured at each
                     t = time.perf_counter()
-                    pairs = optuna_pairs(problem, strategy.removeprefix("optuna-"), seed, max(args.budgets))
+                    row = _strategy(strategy)
+                    pairs = optuna_pairs(problem, row["name"].removeprefix("optuna-"), seed, max(args.budgets),
+                                         row["params"])
                     secs = time.perf_counter() - t
                     for budget in args.budgets:
                         hv, front = _front_entries(problem, pairs.take(np.arange(budget)))
@@ -176,19 +234,11 @@ def main() -> None:
             rows[strategy] = {}
             for budget in args.budgets:
                 rs = runs[budget]
-                fr = [r["hv"] for r in rs]
                 hits = [len({(e["arch_index"], e["design"]) for e in r["front"]} & exact_pairs) / len(exact_pairs)
                         for r in rs]
                 ratio = [_lowest_edp(r["front"], args.target) / exact_edp for r in rs]
-                rows[strategy][budget] = {"hv_fraction_mean": float(np.mean(fr)), "hv_fraction_std": float(np.std(fr)),
-                                          "hv_fraction_min": float(np.min(fr)),
-                                          "pairs_mean": float(np.mean([r["pairs"] for r in rs])),
-                                          "seconds_mean": float(np.mean([r["seconds"] for r in rs])),
-                                          "hv_fractions": fr, "exact_points_found_mean": float(np.mean(hits)),
-                                          "exact_points_found": hits,
-                                          "edp_at_target_over_exact_mean": float(np.mean(ratio)),
-                                          "edp_at_target_over_exact_max": float(np.max(ratio)),
-                                          "edp_at_target_over_exact": ratio}
+                rows[strategy][budget] = _row([r["hv"] for r in rs], hits, ratio, [r["pairs"] for r in rs],
+                                              [r["seconds"] for r in rs])
                 r = rows[strategy][budget]
                 print(f"{strategy:>24} {budget:>7,}: hypervolume fraction {r['hv_fraction_mean']:.4f} "
                       f"+- {r['hv_fraction_std']:.4f} (min {r['hv_fraction_min']:.4f}), exact front points found "
@@ -202,20 +252,16 @@ def main() -> None:
         ok = [b for b in sorted(by_budget) if by_budget[b]["hv_fraction_mean"] >= 0.98]
         reach[strategy] = None if not ok else {"budget": ok[0], "share_of_pairs": ok[0] / problem.n_pairs}
     out = {"space_pairs": problem.n_pairs, "exact_hypervolume": exact, "exact_front_points": len(exact_pairs),
-           "exact_edp_at_target": exact_edp, "seeds": args.seeds, "budgets": args.budgets,
+           "exact_edp_at_target": exact_edp, "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
+           "budgets": args.budgets,
            "strategies": rows, "reach_0.98": reach, "chosen": chosen, "target_accuracy": args.target,
            "seconds": time.perf_counter() - t0}
 
-    print(f"\nmean of {args.seeds} seeds: hypervolume fraction (exact front points found of {len(exact_pairs)}; "
-          f"lowest EDP at >= {args.target:g} % / exact) | " + " | ".join(f"{b:,} pairs" for b in args.budgets))
-    for strategy, by_budget in rows.items():
-        print(f"{strategy:>24} | " + " | ".join(
-            f"{by_budget[b]['hv_fraction_mean']:.4f} ({100 * by_budget[b]['exact_points_found_mean']:.0f} %; "
-            f"{by_budget[b]['edp_at_target_over_exact_mean']:.3f}x)" for b in args.budgets))
+    _print_table(rows, args.budgets, args.seeds, len(exact_pairs), args.target)
     print("\nfirst budget with mean >= 0.98: " + ", ".join(
         f"{s} {r['budget']:,} ({100 * r['share_of_pairs']:.4f} % of pairs)" if r else f"{s} never"
         for s, r in reach.items()))
-    print(f"\nchosen design (seed 0, {max(args.budgets):,} pairs): most accurate | lowest EDP at >= {args.target} %")
+    print(f"\nchosen design (seed {args.first_seed}, {max(args.budgets):,} pairs): most accurate | lowest EDP at >= {args.target} %")
     for s, c in chosen.items():
         a, b = c["most_accurate"], c["lowest_edp_at_target"]
         line = (f"{s:>18}: {a['accuracy']:.2f} % {a['latency_cycles']:,} cyc {a['energy_pj']:.3e} pJ "

@@ -157,7 +157,7 @@ def test_unknown_name_and_parameter_name_the_valid_ones() -> None:
         make_strategy("bogus", Decisions())
     with pytest.raises(SpecError, match="unknown popsize for evolution; valid: population, sample, batch"):
         make_strategy("evolution", Decisions(), params={"popsize": 3})
-    assert strategy_parameters("optuna-tpe") == ["batch", "population", "startup"]
+    assert strategy_parameters("optuna-tpe") == ["batch", "population", "startup", "multivariate"]
 
     class NoEncoding:
         objectives = ("cost",)
@@ -190,6 +190,18 @@ def test_coexplore_problem_as_an_optuna_objective() -> None:
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert len(done) + len(pruned) == 40 and done
     assert all(t.params["x7"] == 4 for t in pruned) and all(t.params["x7"] != 4 for t in done)
+
+
+@NEEDS_OPTUNA
+def test_multivariate_tpe_is_an_option_of_tpe_only() -> None:
+    strategy, problem = make_strategy("optuna-tpe", Decisions(), seed=0, params={"multivariate": True})
+    assert strategy.study.sampler._multivariate  # Optuna's own flag: the option reached the sampler
+    optimize(problem, strategy, max_evals=30)
+    assert len(strategy.study.trials) == 30
+    with pytest.raises(SpecError, match="multivariate: only Optuna's TPE has a multivariate mode, not nsga2"):
+        make_strategy("optuna-nsga2", Decisions(), params={"multivariate": True})
+    with pytest.raises(SpecError, match="multivariate: must be true or false, got 'yes'"):
+        make_strategy("optuna-tpe", Decisions(), params={"multivariate": "yes"})
 
 
 # -- the driver -------------------------------------------------------------------------------

@@ -55,18 +55,25 @@ class OptunaStrategy(Strategy):
 
     ``batch`` > 1 lets a study evaluate several candidates in parallel; TPE then uses Optuna's
     constant liar so a batch does not repeat one point. ``population`` is NSGA-II's
-    generation size; ``startup`` TPE's number of random trials first.
+    generation size; ``startup`` TPE's number of random trials first. ``multivariate`` is
+    TPE's joint density over all decisions (Optuna's ``multivariate=True``) instead of one per
+    decision: one density fit per trial instead of one per decision, so also about as many times
+    cheaper as there are decisions.
     """
 
     def __init__(self, *, sampler: str = "tpe", seed: int = 0, batch: int = 1, population: int = 50,
-                 startup: int = 10) -> None:
+                 startup: int = 10, multivariate: bool = False) -> None:
         if sampler not in ("tpe", "nsga2"):
             raise SpecError(f"sampler: must be tpe or nsga2, got {sampler!r}")
+        if not isinstance(multivariate, bool):
+            raise SpecError(f"multivariate: must be true or false, got {multivariate!r}")
+        if multivariate and sampler != "tpe":
+            raise SpecError(f"multivariate: only Optuna's TPE has a multivariate mode, not {sampler}")
         for k, v in (("batch", batch), ("population", population), ("startup", startup)):
             if not isinstance(v, int) or isinstance(v, bool) or v < (2 if k == "population" else 1):
                 raise SpecError(f"{k}: must be an integer >= {2 if k == 'population' else 1}, got {v!r}")
         self.sampler_name, self.seed, self.batch = sampler, seed, batch
-        self.population, self.startup = population, startup
+        self.population, self.startup, self.multivariate = population, startup, multivariate
         self.name = f"optuna-{sampler}"
         self.study: Any = None
         self._dists: dict[str, Any] = {}
@@ -85,7 +92,8 @@ class OptunaStrategy(Strategy):
             warnings.simplefilter("ignore")  # constraints_func is "experimental" in Optuna's TPE
             if self.sampler_name == "tpe":
                 sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=self.startup,
-                                                     constant_liar=self.batch > 1, constraints_func=_violation)
+                                                     constant_liar=self.batch > 1, constraints_func=_violation,
+                                                     multivariate=self.multivariate)
             else:
                 sampler = optuna.samplers.NSGAIISampler(seed=self.seed, population_size=self.population,
                                                         constraints_func=_violation)
