@@ -261,7 +261,8 @@ def main() -> None:
     print("\nfirst budget with mean >= 0.98: " + ", ".join(
         f"{s} {r['budget']:,} ({100 * r['share_of_pairs']:.4f} % of pairs)" if r else f"{s} never"
         for s, r in reach.items()))
-    print(f"\nchosen design (seed {args.first_seed}, {max(args.budgets):,} pairs): most accurate | lowest EDP at >= {args.target} %")
+    print(f"\nchosen design (seed {args.first_seed}, {max(args.budgets):,} pairs): most accurate | "
+          f"lowest EDP at >= {args.target} %")
     for s, c in chosen.items():
         a, b = c["most_accurate"], c["lowest_edp_at_target"]
         line = (f"{s:>18}: {a['accuracy']:.2f} % {a['latency_cycles']:,} cyc {a['energy_pj']:.3e} pJ "
