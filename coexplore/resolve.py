@@ -20,11 +20,11 @@ __all__ = ["resolve_accelerator", "resolve_network"]
 def resolve_accelerator(name_or_path: str) -> Accelerator:
     """An accelerator preset, a coexplore accelerator YAML, or a ZigZag hardware YAML."""
     path = Path(name_or_path)
-    if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+    if path.suffix.lower() in (".yaml", ".yml") or "/" in name_or_path:  # a path: a missing file is said so
         from coexplore.interop.zigzag import accelerator_from_zigzag, looks_like_zigzag
         from coexplore.spec.io import read_yaml
 
-        data = read_yaml(path)
+        data = read_yaml(path, "accelerator file")
         if looks_like_zigzag(data):
             return accelerator_from_zigzag(data, name=path.stem)
     return get_accelerator(name_or_path)

@@ -170,7 +170,7 @@ def test_a_negative_seed_is_named(command: list[str]) -> None:
 
 def test_no_samples_and_a_batch_larger_than_memory_are_named() -> None:
     assert_clean_error(run("evaluate", "--network", "alexnet", "--accelerator", "eyeriss", "--samples", "0"),
-                       "samples (--samples): must be an integer >= 1, got 0")
+                       "argument --samples: must be an integer >= 1, got 0")
     r = run("bench", "cost", "--network", "resnet18", "--layer", "layer2.0.conv2", "--accelerator", "eyeriss",
             "--mappings", "10000000000")
     assert_clean_error(r, "mappings (--mappings): 10,000,000,000 mappings are priced in one batch", "at most")

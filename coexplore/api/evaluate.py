@@ -27,10 +27,11 @@ def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
     """Per-layer mappings from YAML ``{layers: {LAYER_NAME: {levels: [...]}}}``."""
     import yaml
 
+    from coexplore.spec.io import read_text
+
+    text = read_text(path, "mapping file")
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise SpecError(f"mapping file: {str(path)!r} not found") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise SpecError(f"mapping file {str(path)!r}: malformed YAML: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("layers"), dict):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from coexplore.cli.args import budget_or_all, seed
+from coexplore.cli.args import budget_or_all, non_empty, output_file, seed
 
 __all__ = ["register"]
 
@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "quantized NAS-Bench-201 evaluator exists offline")
     p.add_argument("--storage", default="sqlite:///coexplore-studies.db",
                    help="study storage (default sqlite:///coexplore-studies.db); the same name resumes")
-    p.add_argument("--name", default=None, help="study name (default RECIPE-STRATEGY-seedS-BUDGET)")
-    p.add_argument("--report", default=None, metavar="FILE", help="HTML report path (default NAME.html)")
+    p.add_argument("--name", type=non_empty, default=None, help="study name (default RECIPE-STRATEGY-seedS-BUDGET)")
+    p.add_argument("--report", type=output_file, default=None, metavar="FILE",
+                   help="HTML report path (default NAME.html)")
     p.add_argument("--no-report", action="store_true", help="write no HTML report")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")

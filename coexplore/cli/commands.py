@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from coexplore.cli import format as fmt
-from coexplore.cli.args import seed
+from coexplore.cli.args import count, non_negative_number, output_file, positive_number, seed
 from coexplore.registry import Registry
 
 __all__ = ["register"]
@@ -17,8 +17,10 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("list", help="list presets (networks, accelerators, layers NET, technologies) or strategies")
-    p.add_argument("what", choices=["networks", "accelerators", "layers", "technologies", "strategies"])
+    p = sub.add_parser("list", help="list presets (networks, accelerators, boards, layers NET, technologies), "
+                                    "recipes, mappers or strategies")
+    p.add_argument("what", choices=["networks", "accelerators", "boards", "layers", "technologies", "recipes",
+                                    "mappers", "strategies"])
     p.add_argument("name", nargs="?", help="network for `list layers`")
     p.add_argument("--kind", help="with `list strategies`: one problem kind (nas, hwsearch, mapping, codesign)")
     _add_json(p)
@@ -29,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--accelerator", required=True, help="preset name or accelerator YAML")
     p.add_argument("--mapping", help="YAML with per-layer mappings {layers: {NAME: mapping}}")
     p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
-    p.add_argument("--samples", type=int, default=4096,
+    p.add_argument("--samples", type=count, default=4096,
                    help="random legal mappings tried per layer for the default mapping (default 4096)")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency")
@@ -44,9 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
     p.add_argument("--mapper", default="default", help="default, random, exhaustive, ... (see --help of each)")
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--jobs", type=int, default=None, help="processes for distinct layer shapes (default: all cores)")
-    p.add_argument("--max-evals", type=int, default=None, help="evaluation budget per layer shape")
-    p.add_argument("--max-seconds", type=float, default=None, help="time budget per layer shape")
+    p.add_argument("--jobs", type=count, default=None, help="processes for distinct layer shapes (default: all cores)")
+    p.add_argument("--max-evals", type=count, default=None, help="evaluation budget per layer shape")
+    p.add_argument("--max-seconds", type=positive_number, default=None, help="time budget per layer shape")
     p.add_argument("--constraints", help="mapping constraints YAML (per level temporal dims, factors, order, keep)")
     p.add_argument("--dataflow", choices=["weight", "output", "input", "row"],
                    help="restrict mappings to a dataflow family (what stays in the innermost storage)")
@@ -72,17 +74,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="inner mapping search for every layer of every candidate: default (local search) or naas "
                         "(CMA-ES over importance-encoded mappings, NAAS's nested loop)")
     p.add_argument("--seed", type=seed, default=None, help="default 0")
-    p.add_argument("--budget-evals", type=int, default=None, help="accelerator candidates to evaluate (default 300)")
-    p.add_argument("--max-seconds", type=float, default=None, help="time limit of the search loop")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes evaluating candidates (default 1)")
+    p.add_argument("--budget-evals", type=count, default=None, help="accelerator candidates to evaluate (default 300)")
+    p.add_argument("--max-seconds", type=positive_number, default=None, help="time limit of the search loop")
+    p.add_argument("--jobs", type=count, default=None, help="worker processes evaluating candidates (default 1)")
     p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency (searches DRAM bandwidth)")
-    p.add_argument("--out", help="write the best design as accelerator YAML")
+    p.add_argument("--out", type=output_file, help="write the best design as accelerator YAML")
     p.add_argument("--fpga-mode", default=None, choices=["shared", "pipelined"],
                    help="FPGA boards only: one shared engine (default), or one engine per layer (FNAS's pipeline)")
     p.add_argument("--precisions", default=None, metavar="WxA[:DROP],...",
                    help="also search the precision: one search per choice (e.g. 8x8,4x4:1.5,8x4:0.4, weights x "
                         "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
-    p.add_argument("--max-accuracy-drop", type=float, default=None,
+    p.add_argument("--max-accuracy-drop", type=non_negative_number, default=None,
                    help="skip --precisions choices whose accuracy drop exceeds this")
     _add_json(p)
     p.set_defaults(func=cmd_hwsearch)
@@ -93,9 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--network", required=True)
     b.add_argument("--layer", required=True, help="layer name in the network")
     b.add_argument("--accelerator", required=True)
-    b.add_argument("--mappings", type=int, default=100_000)
+    b.add_argument("--mappings", type=count, default=100_000)
     b.add_argument("--seed", type=seed, default=0)
-    b.add_argument("--repeats", type=int, default=3, help="timed repetitions; the best is reported")
+    b.add_argument("--repeats", type=count, default=3, help="timed repetitions; the best is reported")
     _add_json(b)
     b.set_defaults(func=cmd_bench_cost)
 
@@ -132,8 +134,16 @@ def cmd_list(args: argparse.Namespace) -> Any:
                 for e in entries:
                     print(f"  {e['name']:16s} {e['origin']:22s} {e['description']}")
         return table
+    if args.what in ("recipes", "mappers"):
+        described = _recipes() if args.what == "recipes" else _mappers()
+        if not args.json:
+            for n, text in described.items():
+                print(f"{n:30s} {text}")
+        return list(described)
+    from coexplore.presets.boards import BOARDS
+
     registries: dict[str, Registry[Any]] = {
-        "networks": NETWORKS, "accelerators": ACCELERATORS, "technologies": TECHNOLOGIES,
+        "networks": NETWORKS, "accelerators": ACCELERATORS, "boards": BOARDS, "technologies": TECHNOLOGIES,
     }
     reg = registries[args.what]
     names = reg.names()
@@ -141,6 +151,25 @@ def cmd_list(args: argparse.Namespace) -> Any:
         for n in names:
             print(f"{n:14s} {reg.describe(n)}")
     return names
+
+
+def _recipes() -> dict[str, str]:
+    """Shipped co-design recipes and what each is (strategy, space, budget) from its config."""
+    from coexplore.study.codesign import load_recipe, recipe_names
+
+    out = {}
+    for name in recipe_names():
+        cfg = load_recipe(name)
+        out[name] = (f"{cfg.strategy} on {cfg.problem.get('space', '?')}, {cfg.trials:,} trials, "
+                     f"objectives {', '.join(cfg.objectives)}")
+    return out
+
+
+def _mappers() -> dict[str, str]:
+    from coexplore.mapper.registry import MAPPERS
+
+    return {n: spec.doc + ("" if spec.max_evals is None else f" (default budget {spec.max_evals:,} evaluations)")
+            for n, spec in MAPPERS.items()}
 
 
 # -- evaluate ----------------------------------------------------------------------

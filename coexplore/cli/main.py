@@ -25,15 +25,43 @@ def build_parser() -> argparse.ArgumentParser:
         prog="coexplore",
         description="Co-design neural networks, DNN accelerators and their mappings.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
-    parser.add_argument("--data-dir", help="reference data directory (default: $COEXPLORE_DATA)")
+    parser.add_argument("--version", action="version", version=f"coexplore {_version()}")
+    _add_global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.register(sub)
     nas_commands.register(sub)
     study_commands.register(sub)
     report_commands.register(sub)
     codesign_commands.register(sub)
+    _everywhere(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coexplore")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _add_global_options(p: argparse.ArgumentParser, *, suppress: bool) -> None:
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                   help="show tracebacks for errors")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS if suppress else None,
+                   help="reference data directory (default: $COEXPLORE_DATA)")
+
+
+def _everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` and ``--data-dir`` also after the subcommand (``coexplore map ... --debug``): every
+    subcommand takes them with a suppressed default, so the top-level value stands unless given there."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                if not any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
+                    _add_global_options(child, suppress=True)
+                _everywhere(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from coexplore.cli import format as fmt
-from coexplore.cli.args import seed
+from coexplore.cli.args import count, non_negative_count, percentile, positive_number, seed
 
 __all__ = ["register"]
 
@@ -34,11 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--framework", default="onnx", help="framework rows of the latency table (onnx, litert, torch)")
     p.add_argument("--accelerator", help="accelerator preset or YAML for --latency cost-model")
     lim = p.add_mutually_exclusive_group()
-    lim.add_argument("--max-latency-ms", type=float, help="latency limit in milliseconds")
-    lim.add_argument("--latency-percentile", type=float, help="latency limit as a percentile of the space")
+    lim.add_argument("--max-latency-ms", type=positive_number, help="latency limit in milliseconds")
+    lim.add_argument("--latency-percentile", type=percentile, help="latency limit as a percentile of the space")
     p.add_argument("--objective", default="accuracy", choices=["accuracy", "accuracy,latency"])
-    p.add_argument("--budget-queries", type=int, default=100, help="accuracy evaluations at most (default 100)")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs per network for --accuracy train")
+    p.add_argument("--budget-queries", type=count, default=100, help="accuracy evaluations at most (default 100)")
+    p.add_argument("--epochs", type=count, default=10, help="training epochs per network for --accuracy train")
     p.add_argument("--seed", type=seed, default=0)
     _add_json(p)
     p.set_defaults(func=cmd_nas)
@@ -60,10 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", required=True, help="CSV to write (appended to; measured cells are skipped)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--indices", help="comma-separated NB201 indices")
-    src.add_argument("--count", type=int, help="this many random cells (seeded)")
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=40)
-    p.add_argument("--threads", type=int, default=1)
+    src.add_argument("--count", type=count, help="this many random cells (seeded)")
+    p.add_argument("--warmup", type=non_negative_count, default=10)
+    p.add_argument("--repeats", type=count, default=40)
+    p.add_argument("--threads", type=count, default=1)
     p.add_argument("--device", help="device name for the CSV (default local-<machine>)")
     p.add_argument("--seed", type=seed, default=0)
     _add_json(p)

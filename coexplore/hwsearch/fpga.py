@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from coexplore.cost.fpga import (
+    BRAM18_DEPTH,
     DSP_PER_MAC,
     FpgaDesign,
     FpgaLatency,
@@ -66,8 +67,15 @@ class FpgaCandidates:
         return FpgaDesign(Tm=tm, Tn=tn, Tr=tr, Tc=tc, bits=bits)
 
 
-def _axis(maximum: int, step: int) -> np.ndarray:
-    return np.unique(np.r_[1, np.arange(step, maximum + 1, step), maximum]).astype(np.int64)
+MAX_SPATIAL = 1 << 22
+"""Most (Tr, Tc) tile sizes a search enumerates (an ImageNet layer, 224 x 224 outputs, has 50,176)."""
+
+
+def _axis(maximum: int, step: int, cap: int) -> np.ndarray:
+    """1, step, 2 step, ... and ``maximum`` itself, without the values above ``cap`` (no board fits them:
+    a layer as large as K = 1e9 then costs an axis of ``cap`` values, not of 1e9)."""
+    top = min(maximum, cap)
+    return np.unique(np.r_[1, np.arange(step, top + 1, step), [maximum] if maximum <= cap else []]).astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,9 +107,11 @@ class FpgaSpace:
     def axes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The values of Tm, Tn, Tr and Tc."""
         ls = self.layers
-        return (_axis(max(x.K // x.groups for x in ls), self.channel_step),
-                _axis(max(x.C // x.groups for x in ls), self.channel_step),
-                _axis(max(x.P for x in ls), self.step), _axis(max(x.Q for x in ls), self.step))
+        macs = max(1, self.board.dsp // DSP_PER_MAC[self.bits])  # Tm * Tn MACs, each at least 1
+        words = max(1, BRAM18_DEPTH[self.bits] * self.board.bram18k // 2)  # the output buffer holds Tr * Tc
+        return (_axis(max(x.K // x.groups for x in ls), self.channel_step, macs),
+                _axis(max(x.C // x.groups for x in ls), self.channel_step, macs),
+                _axis(max(x.P for x in ls), self.step, words), _axis(max(x.Q for x in ls), self.step, words))
 
     def channel_pairs(self) -> np.ndarray:
         """(Tm, Tn) pairs, int (p, 2), whose MAC array fits the board's DSPs."""
@@ -116,6 +126,11 @@ class FpgaSpace:
     def chunks(self, max_rows: int = 1 << 18) -> Iterator[FpgaCandidates]:
         """The DSP-feasible grid in order, in batches of about ``max_rows`` (BRAM not yet checked)."""
         _, _, tr, tc = self.axes()
+        if len(tr) * len(tc) > MAX_SPATIAL:
+            raise SpecError(f"layers: {len(tr):,} row x {len(tc):,} column tile sizes (P up to "
+                            f"{max(x.P for x in self.layers):,}, Q up to {max(x.Q for x in self.layers):,}) are more "
+                            f"than the {MAX_SPATIAL:,} the exhaustive tiling search enumerates (step {self.step}; "
+                            f"from Python, FpgaSpace(step=...) coarsens the grid)")
         spatial = np.stack(np.meshgrid(tr, tc, indexing="ij"), axis=-1).reshape(-1, 2)
         pairs = self.channel_pairs()
         per = max(1, max_rows // len(spatial))

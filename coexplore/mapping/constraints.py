@@ -148,10 +148,11 @@ def constraints_from_dict(data: Any, path: str = "constraints") -> MapConstraint
 def load_constraints_yaml(path: str | Path) -> MapConstraints:
     import yaml
 
+    from coexplore.spec.io import read_text
+
+    text = read_text(path, "constraints file")
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such constraints file") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise SpecError(f"{path}: malformed YAML: {e}") from None
     return constraints_from_dict(data, path=str(path))

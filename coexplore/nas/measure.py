@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import platform
 import sys
 import time
@@ -150,7 +151,9 @@ def _done(path: Path, device: str) -> set[int]:
     """Indices with a torch / cifar100 row for ``device`` in an existing CSV (which must have our columns)."""
     if not path.is_file() or path.stat().st_size == 0:
         return set()
-    with path.open(newline="") as f:
+    from coexplore.spec.io import read_text
+
+    with io.StringIO(read_text(path, "latency CSV"), newline="") as f:
         reader = csv.DictReader(f)
         if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
             raise DataError(f"latency CSV {str(path)!r}: columns must be {','.join(CSV_COLUMNS)}, "

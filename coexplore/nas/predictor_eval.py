@@ -11,6 +11,7 @@ predictor to give different graphs the same latency (see the data README).
 from __future__ import annotations
 
 import csv
+import io
 import math
 import time
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ def read_target_csv(path: str | Path, target: str, *, framework: str | None = No
     p = Path(path)
     if not p.is_file():
         raise DataError(f"predictor CSV {str(p)!r}: file not found")
-    with p.open(newline="") as f:
+    from coexplore.spec.io import read_text
+
+    with io.StringIO(read_text(p, "predictor CSV"), newline="") as f:
         reader = csv.DictReader(f)
         columns = list(reader.fieldnames or [])
         missing = [c for c in ("arch_index", target) if c not in columns]

@@ -195,7 +195,9 @@ def load_device_latency(path_or_data_dir: str | Path | None = None, *, framework
     """
     path = _latency_path(path_or_data_dir)
     needed = ("arch_index", "framework", "latency_ms", "energy_mj", "rep_arch_index")
-    with path.open(newline="") as f:
+    from coexplore.spec.io import read_text
+
+    with io.StringIO(read_text(path, "latency CSV"), newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in needed if c not in (reader.fieldnames or [])]
         if missing:

@@ -388,11 +388,10 @@ def load_network_yaml(path: str | Path) -> Network:
     """Read a network YAML (or JSON) file; any problem raises :class:`SpecError` naming the file."""
     import yaml
 
+    from coexplore.spec.io import read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read network file: {e.strerror or e}") from None
+    text = read_text(path, "network file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -416,6 +415,7 @@ def get_network(name_or_path: str) -> Network:
     """
     if name_or_path in NETWORKS:
         return NETWORKS.get(name_or_path)
-    if Path(name_or_path).is_file():
-        return load_network_yaml(name_or_path)
+    path = Path(name_or_path)
+    if path.is_file() or path.suffix.lower() in (".yaml", ".yml", ".json") or "/" in name_or_path:
+        return load_network_yaml(path)  # a path: "no such network file" if it is missing, not "unknown preset"
     return NETWORKS.get(name_or_path)

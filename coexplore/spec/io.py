@@ -27,6 +27,7 @@ __all__ = [
     "accelerator_from_dict",
     "accelerator_to_dict",
     "load_accelerator_yaml",
+    "read_text",
     "read_yaml",
     "save_accelerator_yaml",
 ]
@@ -225,15 +226,27 @@ def save_accelerator_yaml(acc: Accelerator, path: str | Path) -> Path:
     return path
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file. A missing file or bad YAML raises :class:`SpecError` naming the file and line."""
+def read_text(path: str | Path, what: str = "file") -> str:
+    """A user's text file as UTF-8: a missing, unreadable or binary file raises :class:`SpecError`
+    naming the file and ``what`` it was meant to be (a network file, a mapping file, ...)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise SpecError(f"{path}: cannot read the file ({e.__class__.__name__}: {e})") from None
+        raise SpecError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a directory, not a {what}") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path}: not a text {what} (byte 0x{e.object[e.start]:02x} at offset {e.start} "
+                        f"is not UTF-8)") from None
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
+
+
+def read_yaml(path: str | Path, what: str = "file") -> Any:
+    """Parse a YAML file. A missing file or bad YAML raises :class:`SpecError` naming the file and line."""
+    path = Path(path)
+    text = read_text(path, what)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -248,7 +261,7 @@ def load_accelerator_yaml(path: str | Path) -> Accelerator:
 
     Problems are reported as ``FILE: accelerator.levels[i].field: rule, got value``.
     """
-    data = read_yaml(path)
+    data = read_yaml(path, "accelerator file")
     try:
         return accelerator_from_dict(data)
     except SpecError as e:

@@ -18,6 +18,10 @@ __all__ = ["PRECISION_FIELDS", "Layer", "Network", "parse_layer_spec"]
 PRECISION_FIELDS = ("weight_bits", "input_bits", "output_bits")
 
 
+MAX_MACS = 2**50
+"""Largest layer priced: its access counts (MACs times a few factors) stay exact in int64 and float64."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Layer:
     """One layer as a loop nest.
@@ -83,6 +87,12 @@ class Layer:
                     out.append(
                         f"{path}.{f}: must be divisible by groups={self.groups}, got {getattr(self, f)}"
                     )
+        if not out:
+            macs = self.N * self.K * (self.C // self.groups) * self.P * self.Q * self.R * self.S
+            if macs > MAX_MACS:
+                out.append(f"{path}: N*K*(C/groups)*P*Q*R*S must be at most 2**50 MACs (access counts are exact "
+                           f"64-bit integers), got {macs:.3e} (K={self.K}, C={self.C}, P={self.P}, Q={self.Q}, "
+                           f"R={self.R}, S={self.S}, N={self.N}, groups={self.groups})")
         return out
 
     # -- derived -------------------------------------------------------------------

@@ -46,7 +46,8 @@ def load_recipe(name: str) -> StudyConfig:
 
 def _config(source: str, *, strategy: str | None, budget: int | str | None, seed: int | None,
             precisions: str | None = None) -> StudyConfig:
-    cfg = load_recipe(source) if not source.endswith((".yaml", ".yml")) else load_config(source)
+    as_file = source.lower().endswith((".yaml", ".yml", ".json")) or "/" in source or Path(source).is_file()
+    cfg = load_config(source) if as_file else load_recipe(source)
     if cfg.kind != "codesign":
         raise SpecError(f"{source}: problem.kind must be codesign for coexplore codesign, got {cfg.kind!r}")
     data = cfg.to_dict()

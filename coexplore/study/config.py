@@ -183,4 +183,4 @@ def load_config(path: str | Path) -> StudyConfig:
     """Read and validate a study YAML file."""
     from coexplore.spec.io import read_yaml
 
-    return StudyConfig.from_dict(read_yaml(Path(path)), source=str(path))
+    return StudyConfig.from_dict(read_yaml(Path(path), "study config"), source=str(path))

@@ -1,0 +1,138 @@
+"""Bad input to every command (issue 22): exit code 2 and one line naming the option or file and the value,
+checked before any work starts; run in-process (``main``) so that many cases stay fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coexplore.cli.main import main
+
+BINARY = b"\xff\xfe\x00 not text"
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``coexplore ARGV`` (argparse's errors exit through SystemExit)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code, _, err = cli(capsys, *argv)
+    assert code == 2 and "Traceback" not in err, err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def binary(tmp_path: Path) -> Path:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(BINARY)
+    return path
+
+
+@pytest.mark.parametrize(("argv", "what"), [
+    (["evaluate", "--network", "{f}", "--accelerator", "eyeriss"], "network file"),
+    (["evaluate", "--network", "alexnet", "--accelerator", "{f}"], "accelerator file"),
+    (["evaluate", "--network", "alexnet", "--accelerator", "eyeriss", "--mapping", "{f}"], "mapping file"),
+    (["map", "--network", "alexnet", "--accelerator", "eyeriss", "--constraints", "{f}"], "constraints file"),
+    (["study", "run", "{f}", "--storage", "sqlite:///{d}/s.db"], "study config"),
+    (["codesign", "{f}", "--storage", "sqlite:///{d}/s.db"], "study config"),
+    (["nas", "--latency-file", "{f}"], "latency CSV"),
+    (["predictor", "evaluate", "--predictor", "flops", "--train", "{f}", "--test", "{f}", "--target", "x"],
+     "predictor CSV"),
+    (["measure", "--out", "{f}", "--indices", "1"], "latency CSV"),
+])
+def test_a_binary_file_is_named_as_what_it_should_have_been(capsys: pytest.CaptureFixture[str], binary: Path,
+                                                             argv: list[str], what: str) -> None:
+    line = refused(capsys, *(a.format(f=binary, d=binary.parent) for a in argv))
+    assert f"{binary}: not a text {what} (byte 0xff at offset 0 is not UTF-8)" in line
+    assert binary.read_bytes() == BINARY  # measure --out: the existing file is untouched
+
+
+@pytest.mark.parametrize(("flag", "what"), [("--network", "network file"), ("--accelerator", "accelerator file")])
+def test_a_missing_file_is_not_an_unknown_preset(capsys: pytest.CaptureFixture[str], tmp_path: Path, flag: str,
+                                                 what: str) -> None:
+    args = {"--network": "alexnet", "--accelerator": "eyeriss", flag: str(tmp_path / "my_net.yaml")}
+    line = refused(capsys, "evaluate", *(x for kv in args.items() for x in kv))
+    assert line.endswith(f"my_net.yaml: no such {what}")
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["map", "--network", "alexnet", "--accelerator", "eyeriss", "--jobs", "0"], "--jobs: must be an integer >= 1"),
+    (["map", "--network", "alexnet", "--accelerator", "eyeriss", "--jobs", "-3"], "--jobs: must be an integer >= 1"),
+    (["map", "--network", "alexnet", "--accelerator", "eyeriss", "--max-evals", "0"], "--max-evals: must be"),
+    (["map", "--network", "alexnet", "--accelerator", "eyeriss", "--max-seconds", "nan"],
+     "--max-seconds: must be a finite number > 0, got nan"),
+    (["map", "--network", "alexnet", "--accelerator", "eyeriss", "--max-seconds", "0"], "--max-seconds: must be"),
+    (["hwsearch", "--network", "alexnet", "--budget", "eyeriss", "--jobs", "0"], "--jobs: must be"),
+    (["hwsearch", "--network", "alexnet", "--budget", "eyeriss", "--max-seconds", "inf"], "--max-seconds"),
+    (["hwsearch", "--network", "alexnet", "--budget", "eyeriss", "--budget-evals", "0"], "--budget-evals"),
+    (["bench", "cost", "--network", "alexnet", "--layer", "x", "--accelerator", "eyeriss", "--repeats", "0"],
+     "--repeats: must be an integer >= 1, got 0"),
+    (["nas", "--latency-percentile", "101"], "--latency-percentile: must be a number > 0 and <= 100, got 101"),
+    (["nas", "--max-latency-ms", "-1"], "--max-latency-ms: must be a finite number > 0"),
+    (["nas", "--budget-queries", "0"], "--budget-queries"),
+    (["measure", "--out", "x.csv", "--count", "0"], "--count"),
+    (["measure", "--out", "x.csv", "--count", "1", "--warmup", "-1"], "--warmup: must be an integer >= 0"),
+    (["codesign", "--recipe", "nb201-eyeriss", "--name", " "], "--name: must be a non-empty name, got ' '"),
+    (["report", "x", "--storage", "sqlite:///x.db", "--top", "0"], "--top"),
+    (["map", "--layer", "K=1000000000,C=1000000000,P=56,Q=56,R=3,S=3", "--accelerator", "eyeriss"],
+     "layer: N*K*(C/groups)*P*Q*R*S must be at most 2**50 MACs"),
+])
+def test_numbers_out_of_range_are_named(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
+    assert needle in refused(capsys, *argv)
+
+
+def test_output_paths_are_checked_before_the_work(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                  binary: Path) -> None:
+    assert "argument --out: cannot write /proc/nope/best.yaml" in refused(
+        capsys, "hwsearch", "--network", "alexnet", "--budget", "eyeriss", "--out", "/proc/nope/best.yaml")
+    assert f"argument --html: {tmp_path} is a folder; give a file path" in refused(
+        capsys, "report", "x", "--storage", f"sqlite:///{tmp_path}/none.db", "--html", str(tmp_path))
+    assert f"argument --plots: {binary} is a file; give a folder" in refused(
+        capsys, "report", "x", "--storage", f"sqlite:///{tmp_path}/none.db", "--plots", str(binary))
+    assert "give at least one output: --html FILE, --csv FILE, --json-out FILE or --plots DIR" in refused(
+        capsys, "report", "x", "--storage", f"sqlite:///{tmp_path}/none.db")
+    db = tmp_path / "s.db"
+    assert "argument --report: cannot write /proc/r.html" in refused(
+        capsys, "codesign", "--recipe", "nb201-eyeriss", "--storage", f"sqlite:///{db}", "--report", "/proc/r.html")
+    assert not db.exists()  # refused before the study was created
+
+
+def test_a_config_file_is_not_read_as_a_recipe_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    line = refused(capsys, "codesign", str(tmp_path / "cfg.json"), "--storage", f"sqlite:///{tmp_path}/s.db")
+    assert line.endswith("cfg.json: no such study config")
+
+
+def test_huge_layers_on_a_board_are_searched_or_refused_at_once(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    wide = tmp_path / "wide.yaml"  # K = 1e9: the tile axes stop where the board's DSPs and BRAM stop
+    wide.write_text("name: wide\nlayers:\n  - {name: c1, K: 1000000000, C: 64, P: 4, Q: 4, R: 3, S: 3}\n")
+    code, out, err = cli(capsys, "hwsearch", "--network", str(wide), "--budget", "xc7z020", "--json")
+    assert code == 0, err
+    assert '"Tm"' in out
+    tall = tmp_path / "tall.yaml"
+    tall.write_text("name: tall\nlayers:\n  - {name: c1, K: 16, C: 3, P: 100000, Q: 100000, R: 3, S: 3}\n")
+    line = refused(capsys, "hwsearch", "--network", str(tall), "--budget", "xc7z020")
+    assert "100,000 row x 100,000 column tile sizes" in line and "more than the 4,194,304" in line
+
+
+def test_version_lists_and_global_options_after_the_command(capsys: pytest.CaptureFixture[str],
+                                                            binary: Path) -> None:
+    code, out, _ = cli(capsys, "--version")
+    assert code == 0 and out.startswith("coexplore ")
+    code, out, _ = cli(capsys, "list", "recipes")
+    assert code == 0 and "nb201-eyeriss " in out and "grouped on nb201" in out
+    code, out, _ = cli(capsys, "list", "boards")
+    assert code == 0 and "xc7z020" in out and "zcu102" in out
+    code, out, _ = cli(capsys, "list", "mappers")
+    assert code == 0 and out.split()[0] == "default" and "exhaustive" in out
+    code, _, err = cli(capsys, "evaluate", "--network", str(binary), "--accelerator", "eyeriss", "--debug")
+    assert code == 2 and "Traceback" in err  # --debug after the subcommand works like before it
+    code, _, err = cli(capsys, "nas", "--data-dir", "/nonexistent/dir")
+    assert code == 2 and "'/nonexistent/dir' is not a directory" in err
