@@ -136,3 +136,55 @@ def test_version_lists_and_global_options_after_the_command(capsys: pytest.Captu
     assert code == 2 and "Traceback" in err  # --debug after the subcommand works like before it
     code, _, err = cli(capsys, "nas", "--data-dir", "/nonexistent/dir")
     assert code == 2 and "'/nonexistent/dir' is not a directory" in err
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_readme_sample_files_run_as_written(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's lines on examples/my_net.yaml, my_acc.yaml and mappings.yaml run as they are written,
+    and the mappings `map --out` writes give `evaluate --mapping` the same cost as the search found."""
+    import json
+    import shlex
+
+    readme = (REPO / "README.md").read_text()
+    use = readme[readme.index("## Use"):]
+    lines = [x for x in use.splitlines() if x.startswith("coexplore ") and "examples/" in x]
+    assert len(lines) >= 2, lines
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        argv = [a.replace("examples/", f"{REPO}/examples/") for a in shlex.split(line.split("#")[0])[1:]]
+        code, _, err = cli(capsys, *argv)
+        assert code == 0, (line, err)
+    code, out, err = cli(capsys, "map", "--network", f"{REPO}/examples/my_net.yaml", "--accelerator",
+                         f"{REPO}/examples/my_acc.yaml", "--out", "found.yaml", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    code, out, err = cli(capsys, "evaluate", "--network", f"{REPO}/examples/my_net.yaml", "--accelerator",
+                         f"{REPO}/examples/my_acc.yaml", "--mapping", "found.yaml", "--json")
+    assert code == 0, err
+    again = json.loads(out)
+    assert (again["energy_pj"], again["latency_cycles"]) == pytest.approx((found["energy_pj"], found["latency_cycles"]),
+                                                                           rel=1e-12)
+    assert "--out: padded mappings" in refused(capsys, "map", "--network", "alexnet", "--accelerator", "eyeriss",
+                                               "--padding", "--out", "x.yaml")
+
+
+@pytest.mark.parametrize("what", ["accelerator", "network"])
+def test_an_exported_preset_reads_back_to_the_same_cost(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                        what: str) -> None:
+    import json
+
+    name = {"accelerator": "eyeriss", "network": "alexnet"}[what]
+    code, _, err = cli(capsys, "export", what, name, "--out", str(tmp_path / "x.yaml"))
+    assert code == 0, err
+    base = ["--network", "alexnet", "--accelerator", "eyeriss", "--samples", "64", "--json"]
+    code, out, _ = cli(capsys, "evaluate", *base)
+    preset = json.loads(out)
+    swapped = [str(tmp_path / "x.yaml") if a == name else a for a in base]
+    code, out, err = cli(capsys, "evaluate", *swapped)
+    assert code == 0, err
+    exported = json.loads(out)
+    assert (exported["energy_pj"], exported["latency_cycles"], exported["area_mm2"]) == (
+        preset["energy_pj"], preset["latency_cycles"], preset["area_mm2"])

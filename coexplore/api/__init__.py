@@ -21,7 +21,13 @@ The functions hold no cost or search logic of their own; heavy modules load on f
 
 from __future__ import annotations
 
-from coexplore.api.evaluate import bench_cost, evaluate_network, evaluate_timeloop_case, load_mapping_file
+from coexplore.api.evaluate import (
+    bench_cost,
+    evaluate_network,
+    evaluate_timeloop_case,
+    load_mapping_file,
+    save_mapping_file,
+)
 from coexplore.api.predictor import evaluate_predictor
 from coexplore.api.results import CodesignResult, CostBenchmark, NasSearchResult, NetworkEvaluation, TimeloopCaseResult
 from coexplore.api.search import codesign, map_network, search_accelerator, search_networks
@@ -30,5 +36,6 @@ from coexplore.resolve import resolve_accelerator, resolve_network
 __all__ = [
     "CodesignResult", "CostBenchmark", "NasSearchResult", "NetworkEvaluation", "TimeloopCaseResult", "bench_cost",
     "codesign", "evaluate_network", "evaluate_predictor", "evaluate_timeloop_case", "load_mapping_file",
-    "map_network", "resolve_accelerator", "resolve_network", "search_accelerator", "search_networks",
+    "map_network", "resolve_accelerator", "resolve_network", "save_mapping_file", "search_accelerator",
+    "search_networks",
 ]

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from coexplore.resolve import resolve_accelerator, resolve_network
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
-__all__ = ["bench_cost", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file"]
+__all__ = ["bench_cost", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file", "save_mapping_file"]
 
 
 def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
@@ -45,6 +46,17 @@ def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
     if problems:
         raise SpecError(problems)
     return out
+
+
+def save_mapping_file(path: str | Path, mappings: dict[str, dict[str, Any]], *, source: str = "") -> Path:
+    """Write per-layer mappings (each ``Mapping.to_dict()``) in the form :func:`load_mapping_file` reads,
+    so ``coexplore map --out`` feeds ``coexplore evaluate --mapping``."""
+    import yaml
+
+    path = Path(path)
+    text = yaml.safe_dump({"layers": mappings}, sort_keys=False, default_flow_style=None, width=110)
+    path.write_text((f"# {source}\n" if source else "") + text, encoding="utf-8")
+    return path
 
 
 #: Peak memory of one sampled mapping while a batch is sampled and priced (measured: 1,000,000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from coexplore.cli import format as fmt
@@ -54,6 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="restrict mappings to a dataflow family (what stays in the innermost storage)")
     p.add_argument("--padding", action="store_true",
                    help="also try padded layers (imperfect factorization, e.g. K=1000 as 1008 on a 16-wide array)")
+    p.add_argument("--out", type=output_file, default=None, metavar="FILE",
+                   help="write the mappings found as YAML, the form `coexplore evaluate --mapping` reads")
     _add_json(p)
     p.set_defaults(func=cmd_map)
 
@@ -100,6 +103,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     b.add_argument("--repeats", type=count, default=3, help="timed repetitions; the best is reported")
     _add_json(b)
     b.set_defaults(func=cmd_bench_cost)
+
+    p = sub.add_parser("export", help="a preset (accelerator or network) as an editable YAML file")
+    p.add_argument("what", choices=["accelerator", "network"])
+    p.add_argument("name", help="preset name (coexplore list accelerators|networks) or a file to normalise")
+    p.add_argument("--out", type=output_file, default=None, metavar="FILE", help="write here (default: stdout)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("timeloop-case", help="evaluate a Timeloop reference case (data/timeloop_reference schema)")
     p.add_argument("case", help="CASE.json (data/timeloop_reference schema) or Timeloop's parsed-processed-input.yaml")
@@ -172,6 +181,33 @@ def _mappers() -> dict[str, str]:
             for n, spec in MAPPERS.items()}
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    """YAML that ``--accelerator FILE`` / ``--network FILE`` read back unchanged (Timeloop and ZigZag users
+    start from a preset and edit it)."""
+    import yaml
+
+    from coexplore.resolve import resolve_accelerator, resolve_network
+
+    if args.what == "accelerator":
+        from coexplore.spec.io import accelerator_to_dict
+
+        acc = resolve_accelerator(args.name)
+        head, data = f"coexplore accelerator: {acc.name} (levels innermost first)", accelerator_to_dict(acc)
+    else:
+        from coexplore.presets.networks import network_to_dict
+
+        net = resolve_network(args.name)
+        head, data = f"coexplore network: {net.name} ({len(net.layers)} layers)", network_to_dict(net)
+    text = f"# {head}\n" + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"{args.what} {args.name} written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
 # -- evaluate ----------------------------------------------------------------------
 def cmd_evaluate(args: argparse.Namespace) -> Any:
     from coexplore.api import evaluate_network
@@ -185,15 +221,25 @@ def cmd_evaluate(args: argparse.Namespace) -> Any:
 
 # -- map ---------------------------------------------------------------------------
 def cmd_map(args: argparse.Namespace) -> Any:
-    from coexplore.api import map_network
+    from coexplore.api import map_network, save_mapping_file
+    from coexplore.errors import SpecError
     from coexplore.spec.workload import parse_layer_spec
 
+    if args.out and args.padding:
+        raise SpecError("--out: padded mappings are for padded layer sizes, which `evaluate --mapping` refuses; "
+                        "drop --padding to write them")
     target = parse_layer_spec(args.layer) if args.layer is not None else args.network
     out = map_network(target, args.accelerator, objective=args.objective, mapper=args.mapper, seed=args.seed,
                       jobs=args.jobs, max_evals=args.max_evals, max_seconds=args.max_seconds, progress=not args.json,
                       constraints=args.constraints, dataflow=args.dataflow, padding=args.padding).to_record()
+    if args.out:
+        save_mapping_file(args.out, {x["name"]: x["mapping"] for x in out["layers"]},
+                          source=f"coexplore map: {out['network']} on {out['accelerator']}, mapper {out['mapper']}, "
+                                 f"objective {out['objective']}, seed {args.seed}")
     if not args.json:
         fmt.print_map(out)
+        if args.out:
+            print(f"mappings written to {args.out}")
     return out
 
 

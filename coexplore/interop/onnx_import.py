@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from coexplore.errors import InteropError
+from coexplore.optional import require
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["MAC_OPS", "PASS_THROUGH_OPS", "network_from_onnx"]
@@ -72,7 +73,7 @@ def network_from_onnx(path: str | Path, name: str | None = None, *,
         InteropError: the file is not ONNX, a shape cannot be inferred, or a node uses an
             operator outside :data:`MAC_OPS` and :data:`PASS_THROUGH_OPS`.
     """
-    import onnx
+    onnx = require("onnx", extra="onnx", who="the ONNX importer")
 
     p = Path(path)
     if not p.is_file():
