@@ -64,7 +64,17 @@ def _everywhere(parser: argparse.ArgumentParser) -> None:
                 _everywhere(child)
 
 
+def _tolerant_streams() -> None:
+    """A file name that is not valid UTF-8 reaches Python as lone surrogates (``\\udcff``); printing it
+    back (``saved to ...``, an error naming it) must not crash, so stdout and stderr escape them."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     from coexplore.datadir import set_data_dir
