@@ -168,10 +168,18 @@ def test_existing_study_is_never_overwritten(tmp_path: Path) -> None:
                                          r"'evolution'.*given \{'name': 'random'.*nothing was changed"):
         run_study(other, storage=url, jobs=1, progress=False)
     assert show_study("smoke", storage=url) == before
-    with pytest.raises(StudyError, match=r"already exists in .* with this config; resume it with `coexplore study "
-                                         r"resume smoke`"):
-        run_study(cfg, storage=url, jobs=1, progress=False)
+    again = run_study(cfg, storage=url, jobs=1, progress=False)  # complete: nothing evaluated, nothing written
+    assert again.already_complete and again.evaluated_now == 0 and again.trials == 12
     assert show_study("smoke", storage=url) == before
+    store = open_storage(url)
+    try:
+        store.set_state("smoke", "INTERRUPTED")
+    finally:
+        store.close()
+    with pytest.raises(StudyError, match=r"already exists in .* with this config \(INTERRUPTED\); resume it with "
+                                         r"`coexplore study resume smoke --storage sqlite:///.*one\.db`"):
+        run_study(cfg, storage=url, jobs=1, progress=False)
+    assert show_study("smoke", storage=url)["trials"] == before["trials"]
 
 
 def test_bad_storage_and_unknown_study_are_named(tmp_path: Path) -> None:
@@ -234,8 +242,8 @@ def test_a_study_whose_creator_was_killed_before_any_trial_is_run_by_the_same_co
         assert not store.take_over("dead", f"{host}:{dead.pid}", "someone:1")  # the old owner no longer holds it
     finally:
         store.close()
-    with pytest.raises(StudyError, match="already exists"):  # trials stored: the same command is refused again
-        run_study(cfg, name="dead", storage=url, jobs=1, progress=False)
+    again = run_study(cfg, name="dead", storage=url, jobs=1, progress=False)  # complete: the same command says so
+    assert again.already_complete and again.evaluated_now == 0
 
 
 def test_a_mapping_study_with_an_unknown_mapper_is_refused_before_it_runs(tmp_path: Path) -> None:
