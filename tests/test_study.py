@@ -134,6 +134,7 @@ def test_a_checkpoint_of_a_strategy_class_removed_since_is_refused_by_name(tmp_p
     store = open_storage(url, must_exist=True)
     try:
         store.save_checkpoint("smoke", 3, 20, b"ccoexplore.nas.strategies\nRegularizedEvolution\n)\x81.")
+        store.set_state("smoke", "INTERRUPTED")  # stopped before its end, so resume reads the checkpoint
     finally:
         store.close()
     with pytest.raises(StudyError, match=r"study smoke: its checkpoint holds a strategy .*RegularizedEvolution"):
@@ -229,8 +230,9 @@ def test_a_study_whose_creator_was_killed_before_any_trial_is_run_by_the_same_co
             store.create_study(name, cfg.to_dict(), cfg.objectives, cfg.directions, owner=owner)
         finally:
             store.close()
-    for name in ("alive", "elsewhere"):
-        with pytest.raises(StudyError, match="already exists"):
+    for name, says in (("alive", "already exists"), ("elsewhere", f"being run by not-{host}:{dead.pid} \\(on another "
+                                                                   "host")):
+        with pytest.raises(StudyError, match=says):
             run_study(cfg, name=name, storage=url, jobs=1, progress=False)
         assert show_study(name, storage=url)["trials"] == []
     summary = run_study(cfg, name="dead", storage=url, jobs=1, progress=False)

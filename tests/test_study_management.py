@@ -347,3 +347,16 @@ def test_a_closed_stdout_ends_quietly(stored: str) -> None:
                            capture_output=True, text=True, timeout=60)
     assert shell.stdout.splitlines()[0] == "{" and shell.stdout.splitlines()[1] in ("0", "141")
     assert "Broken pipe" not in shell.stderr and "Traceback" not in shell.stderr
+
+
+def test_codesign_run_again_says_already_complete_not_pairs_evaluated(capsys: pytest.CaptureFixture[str]) -> None:
+    from coexplore.cli.codesign_commands import _print
+
+    out = {"study": "s", "strategy": "naas", "pairs_evaluated": 10000, "seconds": 4.4, "hypervolume": 1.5,
+           "trials": 10000, "front": []}
+    _print({**out, "already_complete": True, "evaluated_now": 0})
+    first, second = capsys.readouterr().out.splitlines()[:2]
+    assert first == "study s: already complete: 10,000 trials, nothing evaluated"
+    assert second.startswith("naas: 10,000 pairs evaluated when it ran; hypervolume 1.5") and "4.4 s" not in second
+    _print({**out, "already_complete": False, "evaluated_now": 10000})
+    assert capsys.readouterr().out.startswith("naas: 10,000 pairs evaluated in 4.4 s")

@@ -10,7 +10,8 @@ owner lives, and takes the study over (compare and swap: one of several wins) on
 A driver killed with ``kill -9`` cannot write that it stopped: its study stays RUNNING in
 storage. Readers (``study show``, ``study list``) report such a study as INTERRUPTED when its
 owner was a process of this host that no longer exists, without writing anything. An owner on
-another host cannot be checked from here; ``resume --take-over`` says it is gone.
+another host cannot be checked from here (nor a process id reused since); ``resume --take-over``
+says it is gone.
 """
 
 from __future__ import annotations
@@ -81,12 +82,13 @@ def resume_command(name: str, url: str) -> str:
 
 def refuse_if_busy(store: Storage, name: str, state: str, *, take_over: bool = False) -> None:
     """StudyBusyError (nothing written) if study ``name`` (stored ``state``) is RUNNING under another owner
-    that is alive, or on another host unless ``take_over`` says that owner is gone."""
+    that is alive or on another host, unless ``take_over``: the user says that owner is gone (a driver
+    on another host, or a process id of this host reused since its driver was killed)."""
     owner = store.owner(name)
-    if state != "RUNNING" or not owner or owner == driver_id():
+    if state != "RUNNING" or not owner or owner == driver_id() or take_over:
         return
     alive = owner_alive(owner)
-    if alive or (alive is None and not take_over):
+    if alive or alive is None:
         where = "alive" if alive else "on another host; if it is gone, resume with --take-over"
         raise StudyBusyError(
             f"study {name!r}: being run by {owner} ({where}); nothing was changed. One driver runs a study: "
