@@ -360,3 +360,22 @@ def test_codesign_run_again_says_already_complete_not_pairs_evaluated(capsys: py
     assert second.startswith("naas: 10,000 pairs evaluated when it ran; hypervolume 1.5") and "4.4 s" not in second
     _print({**out, "already_complete": False, "evaluated_now": 10000})
     assert capsys.readouterr().out.startswith("naas: 10,000 pairs evaluated in 4.4 s")
+
+
+def test_ctrl_c_while_the_problem_is_built_leaves_a_resumable_interrupted_study(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import coexplore.study.study as study_module
+
+    cfg = StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 12}})
+    url = f"sqlite:///{tmp_path / 'cold.db'}"
+
+    def cold(config: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(study_module, "build_problem", cold)
+        with pytest.raises(KeyboardInterrupt, match=r"study smoke: INTERRUPTED with 0 of 12 trials stored; continue "
+                                                    r"it with `coexplore study resume smoke --storage sqlite:///"):
+            run_study(cfg, storage=url, jobs=1, progress=False)
+    assert show_study("smoke", storage=url)["state"] == "INTERRUPTED"
+    assert resume_study("smoke", storage=url, jobs=1, progress=False).trials == 12

@@ -151,52 +151,45 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
             return StudySummary(name=info.name, state="COMPLETE", trials=n, evaluated_now=0, reused=0,
                                 seconds=time.perf_counter() - t0, already_complete=True)
     claim(storage, info.name, info.state, take_over=take_over)  # before anything is built or written
-    own_problem = problem is None
-    native = build_problem(config) if own_problem else problem
-    problem = search_problem(config, native)
-    ckpt = storage.checkpoint(info.name)
-    if ckpt is None:
-        strategy, batch, next_number = build_strategy(config, problem), 0, 0
-    else:
-        try:
-            strategy = pickle.loads(ckpt[2])
-        except (AttributeError, ModuleNotFoundError) as e:  # a class removed since (e.g. the old NAS strategies)
-            raise StudyError(f"study {info.name}: its checkpoint holds a strategy this version of coexplore no longer "
-                             f"has ({e}); run the config again under a new name") from None
-        batch, next_number = ckpt[0] + 1, ckpt[1]
-        if hasattr(strategy, "reattach"):
-            strategy.reattach(problem)
-    stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}
-    remaining = config.trials - next_number
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.trials, initial=next_number, desc=f"study {info.name}", unit="trial",
-                   file=sys.stderr, dynamic_ncols=True)
-    engine = make_backend(backend, problem, jobs=jobs, address=address)
-    rec = _Recorder(name=info.name, storage=storage, problem=problem, strategy=strategy, backend=engine,
-                    directions=config.directions, next_number=next_number, batch=batch, stored=stored, bar=bar)
     storage.set_state(info.name, "RUNNING")
+    own_problem, native, engine, bar = problem is None, problem, None, None
     try:
         try:
+            native = build_problem(config) if own_problem else problem
+            problem = search_problem(config, native)
+            strategy, batch, next_number = _strategy(info.name, storage, config, problem)
+            stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}
+            remaining = config.trials - next_number
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=config.trials, initial=next_number, desc=f"study {info.name}", unit="trial",
+                           file=sys.stderr, dynamic_ncols=True)
+            engine = make_backend(backend, problem, jobs=jobs, address=address)
+            rec = _Recorder(name=info.name, storage=storage, problem=problem, strategy=strategy, backend=engine,
+                            directions=config.directions, next_number=next_number, batch=batch, stored=stored,
+                            bar=bar)
             if remaining > 0 and not strategy.finished:
                 optimize(problem, strategy, max_evals=remaining, evaluate=rec.evaluate, on_batch=rec.checkpoint)
         finally:
-            engine.close()
+            if engine is not None:
+                engine.close()
             if bar is not None:
                 bar.close()
             closer = getattr(native, "close", None)
             if own_problem and callable(closer):
                 closer()
     except BaseException as e:
-        # stopped before its budget (Ctrl-C, or an error that is not a trial's): resumable, and said so
+        # stopped before its budget (Ctrl-C, even while the problem is built, or an error that is not a
+        # trial's): resumable, and said so
+        stored_now = "some"
         with suppress(Exception):  # a storage that is gone: the dead owner still reads as INTERRUPTED
             storage.set_state(info.name, "INTERRUPTED")
+            stored_now = str(len(storage.trials(info.name)))
         if isinstance(e, KeyboardInterrupt):
             raise KeyboardInterrupt(
-                f"study {info.name}: INTERRUPTED with {len(storage.trials(info.name))} of {config.trials} trials "
-                f"stored; continue it with `{resume_command(info.name, storage.url)}`") from None
+                f"study {info.name}: INTERRUPTED with {stored_now} of {config.trials} trials stored; continue it "
+                f"with `{resume_command(info.name, storage.url)}`") from None
         raise
     # the driver ends at the budget or when the strategy is finished (a mapping study: every layer shape
     # once); anything else stopped it early, and the study is resumable
@@ -205,6 +198,21 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
     return StudySummary(name=info.name, state=state, trials=rec.next_number, evaluated_now=rec.evaluated_now,
                         reused=rec.reused, seconds=time.perf_counter() - t0,
                         already_complete=info.state == "COMPLETE" and state == "COMPLETE" and not rec.evaluated_now)
+
+
+def _strategy(name: str, storage: Storage, config: StudyConfig, problem: Any) -> tuple[Any, int, int]:
+    """(strategy, next batch, next trial number): a new one, or the checkpointed one reattached to ``problem``."""
+    ckpt = storage.checkpoint(name)
+    if ckpt is None:
+        return build_strategy(config, problem), 0, 0
+    try:
+        strategy = pickle.loads(ckpt[2])
+    except (AttributeError, ModuleNotFoundError) as e:  # a class removed since (e.g. the old NAS strategies)
+        raise StudyError(f"study {name}: its checkpoint holds a strategy this version of coexplore no longer "
+                         f"has ({e}); run the config again under a new name") from None
+    if hasattr(strategy, "reattach"):
+        strategy.reattach(problem)
+    return strategy, ckpt[0] + 1, ckpt[1]
 
 
 def run_study(config: StudyConfig, *, name: str | None = None, storage: str, jobs: int | None = None,
