@@ -134,6 +134,7 @@ def test_a_checkpoint_of_a_strategy_class_removed_since_is_refused_by_name(tmp_p
     store = open_storage(url, must_exist=True)
     try:
         store.save_checkpoint("smoke", 3, 20, b"ccoexplore.nas.strategies\nRegularizedEvolution\n)\x81.")
+        store.set_state("smoke", "INTERRUPTED")  # stopped before its end, so resume reads the checkpoint
     finally:
         store.close()
     with pytest.raises(StudyError, match=r"study smoke: its checkpoint holds a strategy .*RegularizedEvolution"):
@@ -168,10 +169,18 @@ def test_existing_study_is_never_overwritten(tmp_path: Path) -> None:
                                          r"'evolution'.*given \{'name': 'random'.*nothing was changed"):
         run_study(other, storage=url, jobs=1, progress=False)
     assert show_study("smoke", storage=url) == before
-    with pytest.raises(StudyError, match=r"already exists in .* with this config; resume it with `coexplore study "
-                                         r"resume smoke`"):
-        run_study(cfg, storage=url, jobs=1, progress=False)
+    again = run_study(cfg, storage=url, jobs=1, progress=False)  # complete: nothing evaluated, nothing written
+    assert again.already_complete and again.evaluated_now == 0 and again.trials == 12
     assert show_study("smoke", storage=url) == before
+    store = open_storage(url)
+    try:
+        store.set_state("smoke", "INTERRUPTED")
+    finally:
+        store.close()
+    with pytest.raises(StudyError, match=r"already exists in .* with this config \(INTERRUPTED\); resume it with "
+                                         r"`coexplore study resume smoke --storage sqlite:///.*one\.db`"):
+        run_study(cfg, storage=url, jobs=1, progress=False)
+    assert show_study("smoke", storage=url)["trials"] == before["trials"]
 
 
 def test_bad_storage_and_unknown_study_are_named(tmp_path: Path) -> None:
@@ -221,8 +230,9 @@ def test_a_study_whose_creator_was_killed_before_any_trial_is_run_by_the_same_co
             store.create_study(name, cfg.to_dict(), cfg.objectives, cfg.directions, owner=owner)
         finally:
             store.close()
-    for name in ("alive", "elsewhere"):
-        with pytest.raises(StudyError, match="already exists"):
+    for name, says in (("alive", "already exists"), ("elsewhere", f"being run by not-{host}:{dead.pid} \\(on another "
+                                                                   "host")):
+        with pytest.raises(StudyError, match=says):
             run_study(cfg, name=name, storage=url, jobs=1, progress=False)
         assert show_study(name, storage=url)["trials"] == []
     summary = run_study(cfg, name="dead", storage=url, jobs=1, progress=False)
@@ -234,8 +244,8 @@ def test_a_study_whose_creator_was_killed_before_any_trial_is_run_by_the_same_co
         assert not store.take_over("dead", f"{host}:{dead.pid}", "someone:1")  # the old owner no longer holds it
     finally:
         store.close()
-    with pytest.raises(StudyError, match="already exists"):  # trials stored: the same command is refused again
-        run_study(cfg, name="dead", storage=url, jobs=1, progress=False)
+    again = run_study(cfg, name="dead", storage=url, jobs=1, progress=False)  # complete: the same command says so
+    assert again.already_complete and again.evaluated_now == 0
 
 
 def test_a_mapping_study_with_an_unknown_mapper_is_refused_before_it_runs(tmp_path: Path) -> None:

@@ -65,8 +65,12 @@ def cmd_codesign(args: argparse.Namespace) -> Any:
 def _print(out: dict[str, Any]) -> None:
     hv = out.get("hypervolume")
     frac = out.get("hypervolume_fraction")
-    print(f"{out['strategy']}: {out['pairs_evaluated']:,} pairs evaluated in {out['seconds']:.1f} s; hypervolume "
-          f"{hv:.4g}" + (f" ({100 * frac:.2f} % of the exact front's)" if frac is not None else ""))
+    if out.get("already_complete"):  # run again: the stored study, nothing evaluated now
+        print(f"study {out['study']}: already complete: {out.get('trials', 0):,} trials, nothing evaluated")
+        done = f"{out['strategy']}: {out['pairs_evaluated']:,} pairs evaluated when it ran"
+    else:
+        done = f"{out['strategy']}: {out['pairs_evaluated']:,} pairs evaluated in {out['seconds']:.1f} s"
+    print(f"{done}; hypervolume {hv:.4g}" + (f" ({100 * frac:.2f} % of the exact front's)" if frac is not None else ""))
     if out.get("accuracy_source"):
         print(f"accuracy: {out['accuracy_source']}")
     ppa = any("perf_per_area" in e for e in out["front"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -74,7 +76,19 @@ def _tolerant_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code (0, 2 for an error, 130 after Ctrl-C, 141 when stdout closed early)."""
     _tolerant_streams()
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader left (`coexplore study show X | head -1`): stop quietly, as a tool killed by SIGPIPE
+        # would; stdout goes to devnull so that the interpreter's final flush does not complain either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from coexplore.datadir import set_data_dir
@@ -82,17 +96,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_data_dir(args.data_dir)
     try:
         result = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
     except (CoexploreError, OSError) as e:
         if args.debug:
             traceback.print_exc()
         print(f"coexplore {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"coexplore {args.command}: interrupted" + (f": {e}" if str(e) else ""), file=sys.stderr)
         return 130
     if result is not None and getattr(args, "json", False):
         json.dump(result, sys.stdout, indent=2)
         sys.stdout.write("\n")
+    sys.stdout.flush()
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
 import socket
 import time
 from abc import ABC, abstractmethod
@@ -41,6 +42,13 @@ _RAY_PROBLEM: dict[str, Any] = {}
 def _set_problem(problem: Any) -> None:
     global _PROBLEM
     _PROBLEM = problem
+    # Ctrl-C reaches the whole process group: a worker leaves at once and quietly (no traceback per
+    # worker); the driver gets the KeyboardInterrupt, marks the study INTERRUPTED and says how to resume.
+    signal.signal(signal.SIGINT, _leave)
+
+
+def _leave(signum: int, frame: Any) -> None:
+    os._exit(128 + signum)
 
 
 def _evaluate_chunk(problem: Any, start: int, cands: Any) -> ChunkResult:

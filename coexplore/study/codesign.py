@@ -109,6 +109,8 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
     out = summarize(study, storage=storage, problem=problem)
     out["seconds"] = time.perf_counter() - t0
     out["study_seconds"] = summary.seconds
+    out["evaluated_now"] = summary.evaluated_now
+    out["already_complete"] = summary.already_complete
     return out
 
 

@@ -189,6 +189,14 @@ class PostgresStorage(SqlStorage):
         with self._transaction(f"reading the owner of study {name!r}"):
             return super().owner(name)
 
-    def take_over(self, name: str, old: str, new: str) -> bool:
+    def take_over(self, name: str, old: str | None, new: str) -> bool:
         with self._transaction(f"taking over study {name!r}"):
             return super().take_over(name, old, new)
+
+    def trial_counts(self) -> dict[str, dict[str, int]]:
+        with self._transaction("counting the trials"):
+            return super().trial_counts()
+
+    def delete_study(self, name: str) -> int:
+        with self._transaction(f"deleting study {name!r}"):
+            return super().delete_study(name)

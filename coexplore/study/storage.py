@@ -99,10 +99,24 @@ class Storage(ABC):
         """``host:pid`` of the driver that created (or took over) study ``name``; None if not recorded."""
         return None
 
-    def take_over(self, name: str, old: str, new: str) -> bool:
+    def take_over(self, name: str, old: str | None, new: str) -> bool:
         """Make ``new`` the owner if ``old`` still is (compare and swap: of two drivers taking over one
-        abandoned study, one wins). A storage that records no owner never hands a study over."""
+        abandoned study, one wins); ``old`` None: if no owner is recorded. A storage that records no
+        owner never hands a study over."""
         return False
+
+    def trial_counts(self) -> dict[str, dict[str, int]]:
+        """Per study name, the number of its trials in each state (studies without trials absent)."""
+        out: dict[str, dict[str, int]] = {}
+        for name in self.studies():
+            for t in self.trials(name):
+                out.setdefault(name, {}).setdefault(t.state.value, 0)
+                out[name][t.state.value] += 1
+        return out
+
+    @abstractmethod
+    def delete_study(self, name: str) -> int:
+        """Remove study ``name`` with its trials, checkpoint and owner, all or nothing; the trials removed."""
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release the connection."""
@@ -223,6 +237,9 @@ class SqlStorage(Storage):
         return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
 
     def set_state(self, name: str, state: str) -> None:
+        """As the base class; a write left half-done (an interrupt between a statement and its commit)
+        is rolled back first, never committed with the state."""
+        self._conn.rollback()
         self._exec("UPDATE studies SET state = ?, updated = ? WHERE study_id = ?", (state, time.time(), self._id(name)))
         self._conn.commit()
 
@@ -230,10 +247,36 @@ class SqlStorage(Storage):
         row = self._exec("SELECT value FROM meta WHERE key = ?", (f"owner/{self._id(name)}",)).fetchone()
         return None if row is None else str(row[0])
 
-    def take_over(self, name: str, old: str, new: str) -> bool:
-        cur = self._exec("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (new, f"owner/{self._id(name)}", old))
+    def take_over(self, name: str, old: str | None, new: str) -> bool:
+        key = f"owner/{self._id(name)}"
+        if old is None:
+            cur = self._exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, new))
+        else:
+            cur = self._exec("UPDATE meta SET value = ? WHERE key = ? AND value = ?", (new, key, old))
         self._conn.commit()
         return int(cur.rowcount) == 1
+
+    def trial_counts(self) -> dict[str, dict[str, int]]:
+        rows = self._exec("SELECT s.name, t.state, COUNT(*) FROM trials t JOIN studies s ON s.study_id = t.study_id "
+                          "GROUP BY s.name, t.state").fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for name, state, n in rows:
+            out.setdefault(str(name), {})[str(state)] = int(n)
+        return out
+
+    def delete_study(self, name: str) -> int:
+        sid = self._id(name)
+        try:
+            n = int(self._exec("DELETE FROM trials WHERE study_id = ?", (sid,)).rowcount)
+            self._exec("DELETE FROM checkpoints WHERE study_id = ?", (sid,))
+            self._exec("DELETE FROM meta WHERE key = ?", (f"owner/{sid}",))
+            self._exec("DELETE FROM studies WHERE study_id = ?", (sid,))
+        except BaseException:
+            self._conn.rollback()
+            raise
+        self._conn.commit()
+        self._ids.pop(name, None)
+        return n
 
     def close(self) -> None:
         self._conn.close()
@@ -255,6 +298,16 @@ class SQLiteStorage(SqlStorage):
         except sqlite3.DatabaseError as e:
             raise StudyError(f"storage sqlite:///{p}: cannot be opened as an SQLite database: {e}") from None
         super().__init__(f"sqlite:///{p}", conn)
+
+    def create_study(self, name: str, config: dict[str, Any], objectives: Sequence[str],
+                     directions: Sequence[str], *, owner: str = "") -> StudyInfo:
+        """As the base class; of two drivers creating one study at once, the second is told it exists."""
+        try:
+            return super().create_study(name, config, objectives, directions, owner=owner)
+        except sqlite3.IntegrityError:
+            self._conn.rollback()
+            raise StudyError(f"study {name!r}: already exists in {self.url!r} (created just now by another "
+                             f"driver)") from None
 
     def add_trials(self, name: str, trials: Iterable[Trial]) -> None:
         """As the base class; a refused write (a trial number stored twice) is rolled back whole

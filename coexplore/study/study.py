@@ -15,15 +15,19 @@ A driver killed while it was creating the study (the study stored, no trial nor 
 yet, e.g. while its cost table was being built) is replaced by the same ``study run``
 command: the creator's ``host:pid`` is stored with the study and a dead creator of this
 host hands the study over (one driver wins if several try).
+
+States: RUNNING while a driver runs it, COMPLETE at its budget (run or resume again: nothing
+is evaluated, nothing written), INTERRUPTED when it stopped before (Ctrl-C, an error that is
+not a trial's; the message gives the ``study resume`` command). One driver runs a study at a
+time; why, and how a killed driver's study reads, is in :mod:`coexplore.study.owner`.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
-import socket
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +38,9 @@ from coexplore.search.driver import optimize
 from coexplore.search.problem import Evaluation
 from coexplore.search.trial import Trial, TrialState
 from coexplore.study.backends import Backend, make_backend
+from coexplore.study.catalog import show_study
 from coexplore.study.config import StudyConfig
+from coexplore.study.owner import claim, driver_id, owner_alive, refuse_if_busy, resume_command
 from coexplore.study.problems import build_problem, build_strategy, resolve_config, search_problem
 from coexplore.study.storage import Storage, StudyInfo, open_storage
 
@@ -51,6 +57,7 @@ class StudySummary:
     evaluated_now: int
     reused: int
     seconds: float
+    already_complete: bool = False
 
 
 def _signs(directions: tuple[str, ...]) -> np.ndarray:
@@ -136,48 +143,76 @@ class _Recorder:
 
 
 def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | None, backend: str,
-         address: str | None, progress: bool, problem: Any = None) -> StudySummary:
+         address: str | None, progress: bool, problem: Any = None, take_over: bool = False) -> StudySummary:
     t0 = time.perf_counter()
-    own_problem = problem is None
-    native = build_problem(config) if own_problem else problem
-    problem = search_problem(config, native)
-    ckpt = storage.checkpoint(info.name)
-    if ckpt is None:
-        strategy, batch, next_number = build_strategy(config, problem), 0, 0
-    else:
-        try:
-            strategy = pickle.loads(ckpt[2])
-        except (AttributeError, ModuleNotFoundError) as e:  # a class removed since (e.g. the old NAS strategies)
-            raise StudyError(f"study {info.name}: its checkpoint holds a strategy this version of coexplore no longer "
-                             f"has ({e}); run the config again under a new name") from None
-        batch, next_number = ckpt[0] + 1, ckpt[1]
-        if hasattr(strategy, "reattach"):
-            strategy.reattach(problem)
-    stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}
-    remaining = config.trials - next_number
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.trials, initial=next_number, desc=f"study {info.name}", unit="trial",
-                   file=sys.stderr, dynamic_ncols=True)
-    engine = make_backend(backend, problem, jobs=jobs, address=address)
-    rec = _Recorder(name=info.name, storage=storage, problem=problem, strategy=strategy, backend=engine,
-                    directions=config.directions, next_number=next_number, batch=batch, stored=stored, bar=bar)
+    if info.state == "COMPLETE":
+        n = len(storage.trials(info.name))
+        if n >= config.trials:  # at its budget: nothing built, nothing written
+            return StudySummary(name=info.name, state="COMPLETE", trials=n, evaluated_now=0, reused=0,
+                                seconds=time.perf_counter() - t0, already_complete=True)
+    claim(storage, info.name, info.state, take_over=take_over)  # before anything is built or written
     storage.set_state(info.name, "RUNNING")
+    own_problem, native, engine, bar = problem is None, problem, None, None
     try:
-        if remaining > 0 and not strategy.finished:
-            optimize(problem, strategy, max_evals=remaining, evaluate=rec.evaluate, on_batch=rec.checkpoint)
-    finally:
-        engine.close()
-        if bar is not None:
-            bar.close()
-        closer = getattr(native, "close", None)
-        if own_problem and callable(closer):
-            closer()
-    storage.set_state(info.name, "COMPLETE")
-    return StudySummary(name=info.name, state="COMPLETE", trials=rec.next_number, evaluated_now=rec.evaluated_now,
-                        reused=rec.reused, seconds=time.perf_counter() - t0)
+        try:
+            native = build_problem(config) if own_problem else problem
+            problem = search_problem(config, native)
+            strategy, batch, next_number = _strategy(info.name, storage, config, problem)
+            stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}
+            remaining = config.trials - next_number
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=config.trials, initial=next_number, desc=f"study {info.name}", unit="trial",
+                           file=sys.stderr, dynamic_ncols=True)
+            engine = make_backend(backend, problem, jobs=jobs, address=address)
+            rec = _Recorder(name=info.name, storage=storage, problem=problem, strategy=strategy, backend=engine,
+                            directions=config.directions, next_number=next_number, batch=batch, stored=stored,
+                            bar=bar)
+            if remaining > 0 and not strategy.finished:
+                optimize(problem, strategy, max_evals=remaining, evaluate=rec.evaluate, on_batch=rec.checkpoint)
+        finally:
+            if engine is not None:
+                engine.close()
+            if bar is not None:
+                bar.close()
+            closer = getattr(native, "close", None)
+            if own_problem and callable(closer):
+                closer()
+    except BaseException as e:
+        # stopped before its budget (Ctrl-C, even while the problem is built, or an error that is not a
+        # trial's): resumable, and said so
+        stored_now = "some"
+        with suppress(Exception):  # a storage that is gone: the dead owner still reads as INTERRUPTED
+            storage.set_state(info.name, "INTERRUPTED")
+            stored_now = str(len(storage.trials(info.name)))
+        if isinstance(e, KeyboardInterrupt):
+            raise KeyboardInterrupt(
+                f"study {info.name}: INTERRUPTED with {stored_now} of {config.trials} trials stored; continue it "
+                f"with `{resume_command(info.name, storage.url)}`") from None
+        raise
+    # the driver ends at the budget or when the strategy is finished (a mapping study: every layer shape
+    # once); anything else stopped it early, and the study is resumable
+    state = "COMPLETE" if rec.next_number >= config.trials or strategy.finished else "INTERRUPTED"
+    storage.set_state(info.name, state)
+    return StudySummary(name=info.name, state=state, trials=rec.next_number, evaluated_now=rec.evaluated_now,
+                        reused=rec.reused, seconds=time.perf_counter() - t0,
+                        already_complete=info.state == "COMPLETE" and state == "COMPLETE" and not rec.evaluated_now)
+
+
+def _strategy(name: str, storage: Storage, config: StudyConfig, problem: Any) -> tuple[Any, int, int]:
+    """(strategy, next batch, next trial number): a new one, or the checkpointed one reattached to ``problem``."""
+    ckpt = storage.checkpoint(name)
+    if ckpt is None:
+        return build_strategy(config, problem), 0, 0
+    try:
+        strategy = pickle.loads(ckpt[2])
+    except (AttributeError, ModuleNotFoundError) as e:  # a class removed since (e.g. the old NAS strategies)
+        raise StudyError(f"study {name}: its checkpoint holds a strategy this version of coexplore no longer "
+                         f"has ({e}); run the config again under a new name") from None
+    if hasattr(strategy, "reattach"):
+        strategy.reattach(problem)
+    return strategy, ckpt[0] + 1, ckpt[1]
 
 
 def run_study(config: StudyConfig, *, name: str | None = None, storage: str, jobs: int | None = None,
@@ -186,9 +221,10 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
     """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget.
 
     An existing study is refused before anything is read or written (two drivers racing to create one
-    study: one wins), naming what differs from its stored config or, for the same config, saying to
-    resume it; with ``continue_existing`` a study of the same config is continued instead (what
-    ``coexplore codesign`` does: the same command goes on where it stopped).
+    study: one wins), naming what differs from its stored config, or the live driver that runs it, or,
+    for the same config, saying to resume it; a study of the same config that is complete is not run
+    again (the summary says ``already_complete``). With ``continue_existing`` a study of the same config
+    is continued instead (what ``coexplore codesign`` does: the same command goes on where it stopped).
 
     ``problem``: the config's problem if the caller built it already (it is not closed here).
     """
@@ -201,22 +237,25 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
         try:
             info = store.study(study_name)
         except StudyError:
-            info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions,
-                                      owner=driver_id())
+            try:
+                info = store.create_study(study_name, config.to_dict(), config.objectives, config.directions,
+                                          owner=driver_id())
+            except StudyError:  # another driver created it just now: it is that driver's
+                info = store.study(study_name)
+                refuse_other_config(study_name, storage, info.config, config.to_dict())
+                refuse_if_busy(store, study_name, info.state)
+                raise
         else:
             refuse_other_config(study_name, storage, info.config, config.to_dict())
-            if not continue_existing and not _take_over_abandoned(store, study_name):
-                raise StudyError(f"study {study_name!r}: already exists in {storage!r} with this config; resume it "
-                                 f"with `coexplore study resume {study_name}` or choose another --name")
+            if info.state != "COMPLETE" and not continue_existing and not _take_over_abandoned(store, study_name):
+                refuse_if_busy(store, study_name, info.state)
+                raise StudyError(f"study {study_name!r}: already exists in {storage!r} with this config "
+                                 f"({info.state}); resume it with `{resume_command(study_name, store.url)}` "
+                                 f"or choose another --name")
         return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
                     problem=problem)
     finally:
         store.close()
-
-
-def driver_id() -> str:
-    """``host:pid`` of this process, recorded as the owner of the studies it creates."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _take_over_abandoned(store: Storage, name: str) -> bool:
@@ -226,20 +265,9 @@ def _take_over_abandoned(store: Storage, name: str) -> bool:
     owner = store.owner(name)
     if not owner or store.checkpoint(name) is not None or store.trials(name):
         return False
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+    if owner_alive(owner) is not False:
         return False
     return store.take_over(name, owner, driver_id())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def refuse_other_config(name: str, storage: str, stored: dict[str, Any], given: dict[str, Any]) -> None:
@@ -254,31 +282,18 @@ def refuse_other_config(name: str, storage: str, stored: dict[str, Any], given: 
 
 
 def resume_study(name: str, *, storage: str, jobs: int | None = None, backend: str = "local",
-                 address: str | None = None, progress: bool = True, problem: Any = None) -> StudySummary:
-    """Continue the study ``name`` from its last checkpoint (its config comes from storage)."""
+                 address: str | None = None, progress: bool = True, problem: Any = None,
+                 take_over: bool = False) -> StudySummary:
+    """Continue the study ``name`` from its last checkpoint (its config comes from storage).
+
+    Refused while another live driver runs it (see :mod:`coexplore.study.owner`); ``take_over``: its
+    owner on another host is gone. A complete study is left as it is (``already_complete``).
+    """
     store = open_storage(storage, must_exist=True)
     try:
         info = store.study(name)
         config = StudyConfig.from_dict(info.config, source=f"study {name!r} config")
         return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
-                    problem=problem)
+                    problem=problem, take_over=take_over)
     finally:
         store.close()
-
-
-def show_study(name: str, *, storage: str) -> dict[str, Any]:
-    """The JSON of ``study show``: name, state, objectives, directions, config and the trials
-    (``number``, ``state``, ``params``, ``values``, ``reason``, ``seconds``, ``batch``)."""
-    store = open_storage(storage, must_exist=True)
-    try:
-        info = store.study(name)
-        trials = store.trials(name)
-    finally:
-        store.close()
-    return {
-        "name": info.name, "state": info.state, "objectives": list(info.objectives),
-        "directions": list(info.directions), "config": info.config,
-        "trials": [{"number": t.number, "state": t.state.value, "params": t.params,
-                    "values": [v if np.isfinite(v) else None for v in t.values], "reason": t.reason,
-                    "seconds": t.seconds, "batch": t.batch} for t in trials],
-    }
