@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from coexplore.cli.args import count, non_empty
 from coexplore.errors import SpecError
 
 __all__ = ["register"]
@@ -14,7 +15,7 @@ __all__ = ["register"]
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", required=True, help="sqlite:///PATH (default kind) or postgresql://USER@HOST/DB")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--jobs", type=count, default=None, help="worker processes (default: all cores)")
     p.add_argument("--backend", default="local", choices=["local", "ray"], help="local process pool or Ray")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ssub = p.add_subparsers(dest="study_command", metavar="SUBCOMMAND", required=True)
     r = ssub.add_parser("run", help="create a study from a YAML config and run it to its budget")
     r.add_argument("config", help="study YAML (problem, objectives, strategy, budget, seed)")
-    r.add_argument("--name", default=None, help="study name (default: the config's name)")
+    r.add_argument("--name", type=non_empty, default=None, help="study name (default: the config's name)")
     _add_run_options(r)
     r.set_defaults(func=cmd_study_run)
     r = ssub.add_parser("resume", help="continue a study from its last checkpoint (after Ctrl-C, a crash or kill)")

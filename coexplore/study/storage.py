@@ -122,6 +122,14 @@ class Storage(ABC):
         """Release the connection."""
 
 
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class SqlStorage(Storage):
     """The schema and queries over a DB-API connection; subclasses open it and set the placeholders."""
 
@@ -138,7 +146,11 @@ class SqlStorage(Storage):
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> Any:
         cur = self._conn.cursor()
-        cur.execute(self._q(sql), tuple(args))
+        try:
+            cur.execute(self._q(sql), tuple(args))
+        except UnicodeEncodeError:  # a name typed in a non-UTF-8 locale (lone surrogates): refuse it by value
+            bad = [a for a in args if isinstance(a, str) and not _is_text(a)]
+            raise StudyError(f"study name: must be UTF-8 text, got {(bad[0] if bad else args)!r}") from None
         return cur
 
     def _create_schema(self) -> None:
