@@ -51,3 +51,19 @@ def test_cli_json_shape() -> None:
         for c in dss.values():
             assert set(c) == {"reads_per_instance", "fills_per_instance", "updates_per_instance",
                               "utilized_instances", "energy_pj"}
+
+
+def test_the_case_command_lists_its_differences_from_the_reference(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert all(evaluate_timeloop_case(p).to_record()["differences"] == [] for p in CASES)
+    raw = json.loads(CASES[0].read_text())
+    level = raw["reference"]["levels_inner_to_outer"][0]
+    ds = next(iter(level["dataspaces"]))
+    level["dataspaces"][ds]["reads_per_instance"] += 1  # a reference that disagrees by one read
+    raw["reference"]["summary"]["cycles"] += 5
+    bad = tmp_path / "case.json"
+    bad.write_text(json.dumps(raw))
+    diffs = evaluate_timeloop_case(bad).to_record()["differences"]
+    assert {d["what"] for d in diffs} == {"cycles", f"{level['name']}.{ds}.reads_per_instance"}
+    r = subprocess.run([sys.executable, "-m", "coexplore.cli.main", "timeloop-case", str(bad)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and "Timeloop's reference differs in 2 figures" in r.stdout, r.stderr

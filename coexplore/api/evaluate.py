@@ -125,15 +125,20 @@ def evaluate_network(
         raise SpecError(f"mapping file: layers {unknown} are not in network {net.name!r}")
     cache: dict[tuple[int, ...], Mapping] = {}
     costs, chosen = [], []
+    where = f"mapping file {str(mappings)!r}" if isinstance(mappings, (str, Path)) else "mappings"
     for layer in net.layers:
         if layer.name in given:
             m = given[layer.name]
+            try:
+                costs.append(evaluate(layer, acc, m, throttle=throttle))
+            except SpecError as e:  # which file and layer the bad mapping is
+                raise SpecError([f"{where}: layers.{layer.name}: {p}" for p in e.problems]) from None
         else:
             key = layer.shape_key()
             if key not in cache:
                 cache[key] = map_layer_sampled(layer, acc, samples=samples, seed=seed, objective=objective).mapping
             m = cache[key]
-        costs.append(evaluate(layer, acc, m, throttle=throttle))
+            costs.append(evaluate(layer, acc, m, throttle=throttle))
         chosen.append(m)
     return NetworkEvaluation(network=net.name, accelerator=acc.name, layers=tuple(costs), area_mm2=acc.area_mm2,
                              mappings=tuple(chosen), seconds=time.perf_counter() - t0,
@@ -176,4 +181,4 @@ def evaluate_timeloop_case(path: str | Path, *, throttle: bool = False) -> Timel
     case = load_timeloop_yaml(path) if str(path).lower().endswith((".yaml", ".yml")) else load_case(path)
     cost = evaluate(case.layer, case.accelerator, case.mapping, throttle=throttle)
     return TimeloopCaseResult(cost=cost, storage_levels=tuple(case.storage_levels),
-                              dataspace_names=dict(case.dataspace_names))
+                              dataspace_names=dict(case.dataspace_names), reference=case.reference)

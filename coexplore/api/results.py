@@ -87,6 +87,7 @@ class TimeloopCaseResult:
     cost: CostBreakdown
     storage_levels: tuple[str, ...]
     dataspace_names: Mapping[str, str]
+    reference: Mapping[str, Any] | None = None
 
     @property
     def cycles(self) -> int:
@@ -110,10 +111,36 @@ class TimeloopCaseResult:
             for lc in self.cost.levels if lc.name in self.storage_levels
         }
 
+    def differences(self, rel: float = 1e-6) -> list[dict[str, Any]] | None:
+        """Where this result and the case's Timeloop reference differ: cycles, total energy (relative
+        tolerance ``rel``: the reference prints energies rounded) and every per-instance count of every
+        level and dataspace (exactly). None when the case carries no reference (a YAML import)."""
+        ref = self.reference
+        if not ref:
+            return None
+        out: list[dict[str, Any]] = []
+        summary = ref.get("summary", {})
+        for what, ours, theirs, tol in (
+                ("cycles", self.cost.latency_cycles, summary.get("cycles"), 0.0),
+                ("energy_pj", self.cost.energy_pj, summary.get("total_energy_pJ_full_precision"), rel)):
+            if theirs is not None and abs(ours - theirs) > tol * abs(theirs):
+                out.append({"what": what, "coexplore": ours, "timeloop": theirs})
+        ours_levels = self.levels()
+        for lv in ref.get("levels_inner_to_outer", []):
+            for ds, counts in lv.get("dataspaces", {}).items():
+                mine = ours_levels.get(lv["name"], {}).get(ds)
+                for key in ("reads_per_instance", "fills_per_instance", "updates_per_instance"):
+                    theirs = counts.get(key)
+                    got = None if mine is None else mine[key]
+                    if theirs is not None and got != theirs:
+                        out.append({"what": f"{lv['name']}.{ds}.{key}", "coexplore": got, "timeloop": theirs})
+        return out
+
     def to_record(self) -> dict[str, Any]:
-        """The JSON record of ``coexplore timeloop-case --json`` (DESIGN.md)."""
+        """The JSON record of ``coexplore timeloop-case --json`` (DESIGN.md); ``differences`` from the
+        case's Timeloop reference (empty: every count, the cycles and the energy agree; None: no reference)."""
         return {"cycles": self.cost.latency_cycles, "energy_pj": self.cost.energy_pj, "macs": self.cost.macs,
-                "utilization": self.cost.utilization, "levels": self.levels()}
+                "utilization": self.cost.utilization, "levels": self.levels(), "differences": self.differences()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -160,6 +160,8 @@ def search_networks(
 
     if max_latency_ms is not None and latency_percentile is not None:
         raise SpecError("max_latency_ms (--max-latency-ms) and latency_percentile (--latency-percentile): give one")
+    if isinstance(space, str) and space in ("chain", "blocks") and dataset is None and accuracy in (None, "train"):
+        dataset = "digits"  # the one data set networks train on offline (the space's own default has no data here)
     sp = build_space(space, dataset) if isinstance(space, str) else space
     nb201 = isinstance(sp, NB201Space)
     acc_eval = (build_accuracy(sp, accuracy or ("table" if nb201 else "train"), epochs=epochs, seed=seed)

@@ -87,3 +87,11 @@ def print_timeloop_case(out: dict[str, Any]) -> None:
             rows.append([lv, ds, c["reads_per_instance"], c["fills_per_instance"], c["updates_per_instance"],
                          c["utilized_instances"], f"{c['energy_pj']:.3f}"])
     table(["level", "dataspace", "reads", "fills", "updates", "instances", "energy pJ"], rows)
+    diffs = out.get("differences")
+    if diffs is None:
+        print("\nno Timeloop reference in this case to compare with")
+    elif not diffs:
+        print("\nTimeloop's reference: cycles, energy (within 1e-6) and every per-instance count agree")
+    else:
+        print(f"\nTimeloop's reference differs in {len(diffs)} figures:")
+        table(["what", "coexplore", "timeloop"], [[d["what"], d["coexplore"], d["timeloop"]] for d in diffs])

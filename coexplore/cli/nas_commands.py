@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("nas", help="hardware-aware network search on fixed hardware (accuracy under a latency limit)")
     p.add_argument("--space", default="nb201", help="nb201 (default), chain (FNAS) or blocks (MobileNetV2-like)")
     p.add_argument("--dataset", default=None,
-                   help="nb201: cifar10|cifar100|imagenet16-120; chain: mnist|cifar10|imagenet|digits; "
-                        "blocks: imagenet|digits")
+                   help="nb201: cifar10|cifar100 (default)|imagenet16-120; chain: mnist|cifar10|imagenet|digits; "
+                        "blocks: imagenet|digits (chain and blocks default to digits, which trains offline)")
     p.add_argument("--strategy", default="brp",
                    help="brp (default, BRP-NAS) or a generic strategy: random, evolution, reinforce, nsga2, cma-es, "
                         "optuna-tpe, optuna-nsga2 (coexplore list strategies --kind nas)")
@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--latency", default=None, choices=["table", "cost-model", "none"],
                    help="table (a measured device table; NB201 default), cost-model (mapped on --accelerator)")
     p.add_argument("--latency-file", help="device latency CSV (default: nasbench201/ in --data-dir)")
-    p.add_argument("--framework", default="onnx", help="framework rows of the latency table (onnx, litert, torch)")
+    p.add_argument("--framework", default="onnx",
+                   help="framework rows of the latency table: onnx (default) or litert in the data directory's "
+                        "Pi 5 table, torch in a `coexplore measure` CSV")
     p.add_argument("--accelerator", help="accelerator preset or YAML for --latency cost-model")
     lim = p.add_mutually_exclusive_group()
     lim.add_argument("--max-latency-ms", type=positive_number, help="latency limit in milliseconds")
