@@ -221,3 +221,30 @@ def test_table_cache_round_trips_and_is_keyed(grid: DesignGrid, tmp_path: Path,
     files[0].write_bytes(b"not an npz")
     with pytest.raises(DataError, match="delete it to rebuild"):
         build_cost_table(grid, shapes, designs=designs, mapper=FAST, jobs=1, cache_dir=tmp_path)
+
+
+def test_an_interrupted_table_build_goes_on_where_it_stopped(grid: DesignGrid, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    shapes = nb201_shape_counts([0, 5]).shapes[:3]
+    designs = grid.designs()[:6]
+    clean = build_cost_table(grid, shapes, designs=designs, mapper=FAST, jobs=1, use_cache=False, chunk=2)
+    real, calls = costtable._map_designs, []
+
+    def stopped_at_third(chunk: tuple[Design, ...]) -> object:
+        calls.append(len(chunk))
+        if len(calls) == 4:  # the warm-up call, two chunks, then Ctrl-C in the third
+            raise KeyboardInterrupt
+        return real(chunk)
+
+    monkeypatch.setattr(costtable, "_map_designs", stopped_at_third)
+    with pytest.raises(KeyboardInterrupt):
+        build_cost_table(grid, shapes, designs=designs, mapper=FAST, jobs=1, cache_dir=tmp_path, chunk=2)
+    kept = sorted(p.name for p in tmp_path.glob("*.partial/*.npz"))
+    assert kept == ["chunk2-000000.npz", "chunk2-000001.npz"] and not list(tmp_path.glob("costtable-*.npz"))
+    calls.clear()
+    resumed = build_cost_table(grid, shapes, designs=designs, mapper=FAST, jobs=1, cache_dir=tmp_path, chunk=2)
+    assert calls == [1, 2]  # the warm-up and the one chunk that was left
+    for f in ("energy_pj", "latency_cycles", "area_mm2", "feasible"):
+        np.testing.assert_array_equal(getattr(resumed, f), getattr(clean, f))
+    assert resumed.reasons == clean.reasons
+    assert not list(tmp_path.glob("*.partial"))  # the pieces go once the table is whole

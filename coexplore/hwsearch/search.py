@@ -227,10 +227,13 @@ def search_accelerator(
             if ok:
                 seen[d] = float(v)
 
+    # one bar, the driver's: evaluations out of the budget, with an ETA (the problem's own counted only
+    # the designs it had to map, so it had no total and fell behind on cached designs)
     with AcceleratorSearchProblem(space=space, networks=nets, objectives=objectives, seed=seed, jobs=jobs,
-                                  progress=progress, throttle=throttle, mapper=INNER_MAPPERS[mapper]) as problem:
+                                  progress=False, throttle=throttle, mapper=INNER_MAPPERS[mapper]) as problem:
         strat = make_hw_strategy(strategy, space, seed=seed, popsize=popsize, jobs=jobs)
-        res = optimize(problem, strat, max_evals=budget_evals, max_seconds=max_seconds, on_batch=record)
+        res = optimize(problem, strat, max_evals=budget_evals, max_seconds=max_seconds, on_batch=record,
+                       progress=progress)
         search_seconds = time.perf_counter() - t0
         if not res.found:
             reasons = "; ".join(f"{r} ({n})" for r, n in res.infeasible_reasons.items()) or "no candidate"

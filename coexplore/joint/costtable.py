@@ -263,31 +263,43 @@ def build_cost_table(grid: DesignGrid, shapes: Sequence[Layer], *, designs: Sequ
             return found
     t0 = time.perf_counter()
     chunks = [ds[i:i + chunk] for i in range(0, len(ds), chunk)]
-    n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(chunks)))
+    partial = _Partial(path.with_name(f"{path.stem}.partial"), chunk) if use_cache else None
+    done = partial.load(len(chunks)) if partial is not None else {}
+    todo = [i for i in range(len(chunks)) if i not in done]
+    if done and progress:
+        print(f"cost table: resuming an interrupted build, {sum(len(chunks[i]) for i in done):,} of {len(ds):,} "
+              f"designs already mapped", file=sys.stderr)
+    n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(ds), desc="cost table", unit="design", file=sys.stderr, leave=False)
-    _init_worker(grid, layers, mapper, seed)
-    _map_designs(ds[:1])  # compile and load the kernels once, so forked workers inherit them
-    parts = []
+        bar = tqdm(total=len(ds), initial=len(ds) - sum(len(chunks[i]) for i in todo), desc="cost table",
+                   unit="design", file=sys.stderr, leave=False)
+
+    def finished(i: int, part: _Part) -> None:  # kept at once: Ctrl-C or a kill loses at most the chunks in flight
+        done[i] = part
+        if partial is not None:
+            partial.save(i, part)
+        if bar is not None:
+            bar.update(len(chunks[i]))
+
+    if todo:
+        _init_worker(grid, layers, mapper, seed)
+        _map_designs(ds[:1])  # compile and load the kernels once, so forked workers inherit them
     try:
         if n_jobs == 1:
-            for c in chunks:
-                parts.append(_map_designs(c))
-                if bar is not None:
-                    bar.update(len(c))
-        else:
+            for i in todo:
+                finished(i, _map_designs(chunks[i]))
+        elif todo:
             with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker,
                                      initargs=(grid, layers, mapper, seed)) as pool:
-                for c, part in zip(chunks, pool.map(_map_designs, chunks), strict=True):
-                    parts.append(part)
-                    if bar is not None:
-                        bar.update(len(c))
+                for i, part in zip(todo, pool.map(_map_designs, [chunks[i] for i in todo]), strict=True):
+                    finished(i, part)
     finally:
         if bar is not None:
             bar.close()
+    parts = [done[i] for i in range(len(chunks))]
     reasons = tuple(r for p in parts for r in p[3])
     table = CostTable(shapes=layers, designs=ds, energy_pj=np.concatenate([p[0] for p in parts], axis=1),
                       latency_cycles=np.concatenate([p[1] for p in parts], axis=1),
@@ -296,7 +308,49 @@ def build_cost_table(grid: DesignGrid, shapes: Sequence[Layer], *, designs: Sequ
                       seconds=time.perf_counter() - t0)
     if use_cache:
         _save(path, table)
+        if partial is not None:
+            partial.remove()
     return table
+
+
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]
+
+
+class _Partial:
+    """The chunks of an unfinished build, one file each beside the table's cache file, so that a build
+    stopped by Ctrl-C or a kill goes on where it stopped (a chunk's result depends only on its designs
+    and the table's key, so a resumed table is the uninterrupted one)."""
+
+    def __init__(self, folder: Path, chunk: int) -> None:
+        self.folder, self.chunk = folder, chunk
+
+    def _file(self, i: int) -> Path:
+        return self.folder / f"chunk{self.chunk}-{i:06d}.npz"
+
+    def load(self, n: int) -> dict[int, _Part]:
+        out: dict[int, _Part] = {}
+        for i in range(n):
+            f = self._file(i)
+            if not f.is_file():
+                continue
+            try:
+                with np.load(f) as z:
+                    out[i] = (z["energy_pj"], z["latency_cycles"], z["area_mm2"], [str(r) for r in z["reasons"]])
+            except (OSError, ValueError, KeyError):  # a file cut short: map that chunk again
+                continue
+        return out
+
+    def save(self, i: int, part: _Part) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{os.getpid()}.tmp.npz"
+        np.savez(tmp, energy_pj=part[0], latency_cycles=part[1], area_mm2=part[2],
+                 reasons=np.array(part[3], dtype=str))
+        os.replace(tmp, self._file(i))
+
+    def remove(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _save(path: Path, table: CostTable) -> None:

@@ -93,7 +93,7 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
     if budget == "all" and base.strategy != "codesign-nas":
         raise SpecError(f"--budget-evals: 'all' (every pair) is for strategy codesign-nas, got {base.strategy!r}; "
                         "give a number of pair evaluations")
-    problem = build_problem(base)
+    problem = build_problem(base, progress=progress)
     if budget == "all":
         if not hasattr(problem, "n_pairs"):
             raise SpecError("--budget-evals: 'all' needs an enumerable space (space nb201), got space chain")

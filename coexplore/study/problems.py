@@ -23,9 +23,10 @@ def resolve_config(config: StudyConfig) -> StudyConfig:
     return KINDS.get(config.kind).resolve(config)
 
 
-def build_problem(config: StudyConfig) -> Any:
-    """The problem of ``config`` (evaluated in one process; the study parallelises over candidates)."""
-    return KINDS.get(config.kind).build(config)
+def build_problem(config: StudyConfig, *, progress: bool = True) -> Any:
+    """The problem of ``config`` (evaluated in one process; the study parallelises over candidates);
+    ``progress``: bars on stderr while it is built (a cold cost table takes minutes)."""
+    return KINDS.get(config.kind).build(config, progress=progress)
 
 
 def is_generic(config: StudyConfig) -> bool:

@@ -155,7 +155,7 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
     own_problem, native, engine, bar = problem is None, problem, None, None
     try:
         try:
-            native = build_problem(config) if own_problem else problem
+            native = build_problem(config, progress=progress) if own_problem else problem
             problem = search_problem(config, native)
             strategy, batch, next_number = _strategy(info.name, storage, config, problem)
             stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}

@@ -61,7 +61,7 @@ class ProblemKind:
     own_strategies: Callable[[], list[str]]
     encoding: str | None
     check: Callable[[dict[str, Any], str], list[str]]
-    build: Callable[[StudyConfig], Any]
+    build: Callable[..., Any]  # (config, *, progress=True): progress bars of a long build (a cost table)
     own_strategy: Callable[[StudyConfig, Any, dict[str, Any]], Strategy]
     describe: Callable[[str], str]
     resolve: Callable[[StudyConfig], StudyConfig] = _as_given

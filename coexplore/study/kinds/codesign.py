@@ -71,7 +71,7 @@ def _resolve(config: StudyConfig) -> StudyConfig:
     return dataclasses.replace(config, problem={**p, "accuracy_epochs": epochs})
 
 
-def _build(config: StudyConfig) -> Any:
+def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     p = config.problem
     if p.get("space", "nb201") == "chain":
         from coexplore.joint.fnas import ChainFpgaProblem
@@ -89,7 +89,7 @@ def _build(config: StudyConfig) -> Any:
                             accuracy_epochs=int(epochs), objectives=config.objectives,
                             design_stride=int(p.get("design_stride", 1)),
                             max_latency_cycles=p.get("max_latency_cycles"), max_area_mm2=p.get("max_area_mm2"),
-                            precisions=p.get("precisions"), accuracy_drop=p.get("accuracy_drop"), progress=True)
+                            precisions=p.get("precisions"), accuracy_drop=p.get("accuracy_drop"), progress=progress)
 
 
 def _strategy(config: StudyConfig, problem: Any, params: dict[str, Any]) -> Strategy:

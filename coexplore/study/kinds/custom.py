@@ -19,7 +19,7 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     return errs
 
 
-def _build(config: StudyConfig) -> Any:
+def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     raise StudyError(f"problem.kind: custom: the problem ({config.problem.get('class', '?')}) is a Python object; "
                      f"pass it again, e.g. Study.load(name, storage=...).optimize(problem=...)")
 

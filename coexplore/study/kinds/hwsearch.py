@@ -26,7 +26,7 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     return errs
 
 
-def _build(config: StudyConfig) -> Any:
+def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     from coexplore.hwsearch.budget import resolve_budget
     from coexplore.hwsearch.problem import INNER_MAPPERS, AcceleratorSearchProblem
     from coexplore.hwsearch.space import AcceleratorSpace

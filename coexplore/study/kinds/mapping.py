@@ -26,7 +26,7 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     return errs
 
 
-def _build(config: StudyConfig) -> Any:
+def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     from coexplore.mapper.network_problem import NetworkMappingProblem
     from coexplore.resolve import resolve_accelerator, resolve_network
 

@@ -26,7 +26,7 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     return errs
 
 
-def _build(config: StudyConfig) -> Any:
+def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     from coexplore.nas.build import build_accuracy, build_latency, build_space, latency_limit
     from coexplore.nas.nb201 import NB201Space
     from coexplore.nas.problem import NasProblem
