@@ -5,6 +5,7 @@ that closes the pipe early."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -379,3 +380,14 @@ def test_ctrl_c_while_the_problem_is_built_leaves_a_resumable_interrupted_study(
             run_study(cfg, storage=url, jobs=1, progress=False)
     assert show_study("smoke", storage=url)["state"] == "INTERRUPTED"
     assert resume_study("smoke", storage=url, jobs=1, progress=False).trials == 12
+
+
+def test_a_study_ended_by_its_strategy_before_the_budget_says_so() -> None:
+    from coexplore.study.study import StudySummary
+
+    early = StudySummary(name="d", state="COMPLETE", trials=21_990, evaluated_now=21_990, reused=0, seconds=1.0,
+                         budget=22_000)
+    assert early.note == "the strategy finished its own schedule after 21,990 of the 22,000 trials the budget allowed"
+    for s in (dataclasses.replace(early, trials=22_000), dataclasses.replace(early, state="INTERRUPTED"),
+              dataclasses.replace(early, budget=None)):
+        assert s.note is None

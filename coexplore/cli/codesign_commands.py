@@ -54,6 +54,8 @@ def cmd_codesign(args: argparse.Namespace) -> Any:
     if result.report_skipped:
         print(f"coexplore codesign: no report ({result.report_skipped})", file=sys.stderr)
     out = result.to_record()
+    if out.get("note"):
+        print(f"coexplore codesign: {out['study']}: {out['note']}", file=sys.stderr)
     if not args.json:
         _print(out)
     else:

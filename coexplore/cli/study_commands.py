@@ -59,13 +59,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _summary(s: Any, args: argparse.Namespace) -> dict[str, Any]:
     out = {"name": s.name, "state": s.state, "trials": s.trials, "evaluated_now": s.evaluated_now,
-           "reused": s.reused, "seconds": s.seconds, "already_complete": s.already_complete}
+           "reused": s.reused, "seconds": s.seconds, "already_complete": s.already_complete, "note": s.note}
     if s.already_complete:
         print(f"study {s.name}: already complete: {s.trials} trials, nothing evaluated",
               file=sys.stderr if args.json else sys.stdout)
     elif not args.json:
         print(f"study {s.name}: {s.state}, {s.trials} trials ({s.evaluated_now} evaluated now, {s.reused} read back "
               f"from storage) in {s.seconds:.1f} s")
+    if s.note:
+        print(f"study {s.name}: {s.note}", file=sys.stderr)
     return out
 
 

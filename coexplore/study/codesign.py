@@ -111,6 +111,7 @@ def run_codesign(source: str, *, strategy: str | None = None, budget: int | str 
     out["study_seconds"] = summary.seconds
     out["evaluated_now"] = summary.evaluated_now
     out["already_complete"] = summary.already_complete
+    out["note"] = summary.note
     return out
 
 

@@ -58,6 +58,15 @@ class StudySummary:
     reused: int
     seconds: float
     already_complete: bool = False
+    budget: int | None = None
+
+    @property
+    def note(self) -> str | None:
+        """Why a COMPLETE study has fewer trials than its budget (the strategy ended its own schedule)."""
+        if self.state == "COMPLETE" and self.budget is not None and self.trials < self.budget:
+            return (f"the strategy finished its own schedule after {self.trials:,} of the {self.budget:,} "
+                    f"trials the budget allowed")
+        return None
 
 
 def _signs(directions: tuple[str, ...]) -> np.ndarray:
@@ -149,7 +158,7 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
         n = len(storage.trials(info.name))
         if n >= config.trials:  # at its budget: nothing built, nothing written
             return StudySummary(name=info.name, state="COMPLETE", trials=n, evaluated_now=0, reused=0,
-                                seconds=time.perf_counter() - t0, already_complete=True)
+                                seconds=time.perf_counter() - t0, already_complete=True, budget=config.trials)
     claim(storage, info.name, info.state, take_over=take_over)  # before anything is built or written
     storage.set_state(info.name, "RUNNING")
     own_problem, native, engine, bar = problem is None, problem, None, None
@@ -197,7 +206,8 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
     storage.set_state(info.name, state)
     return StudySummary(name=info.name, state=state, trials=rec.next_number, evaluated_now=rec.evaluated_now,
                         reused=rec.reused, seconds=time.perf_counter() - t0,
-                        already_complete=info.state == "COMPLETE" and state == "COMPLETE" and not rec.evaluated_now)
+                        already_complete=info.state == "COMPLETE" and state == "COMPLETE" and not rec.evaluated_now,
+                        budget=config.trials)
 
 
 def _strategy(name: str, storage: Storage, config: StudyConfig, problem: Any) -> tuple[Any, int, int]:
