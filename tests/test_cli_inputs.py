@@ -188,3 +188,37 @@ def test_an_exported_preset_reads_back_to_the_same_cost(capsys: pytest.CaptureFi
     exported = json.loads(out)
     assert (exported["energy_pj"], exported["latency_cycles"], exported["area_mm2"]) == (
         preset["energy_pj"], preset["latency_cycles"], preset["area_mm2"])
+
+
+def test_sigterm_stops_a_study_like_ctrl_c(tmp_path: Path) -> None:
+    """`kill PID` (what `timeout` and schedulers send) leaves an INTERRUPTED study and says how to resume it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = (REPO / "examples" / "study-smoke.yaml").read_text().replace("trials: 300", "trials: 100000")
+    (tmp_path / "big.yaml").write_text(config)
+    db = f"sqlite:///{tmp_path}/s.db"
+    proc = subprocess.Popen([sys.executable, "-m", "coexplore.cli.main", "study", "run", str(tmp_path / "big.yaml"),
+                             "--name", "big", "--storage", db, "--jobs", "1", "--quiet"], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ})
+    import sqlite3
+
+    deadline = time.time() + 120
+    while time.time() < deadline:  # until trials are being stored
+        time.sleep(0.5)
+        try:
+            with sqlite3.connect(tmp_path / "s.db") as con:
+                if con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] > 0:
+                    break
+        except sqlite3.Error:
+            continue
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert f"continue it with `coexplore study resume big --storage {db}`" in err
+    with sqlite3.connect(tmp_path / "s.db") as con:
+        assert con.execute("SELECT state FROM studies WHERE name = 'big'").fetchone()[0] == "INTERRUPTED"

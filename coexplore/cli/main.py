@@ -12,8 +12,10 @@ import json
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from coexplore.errors import CoexploreError
 
@@ -78,6 +80,7 @@ def _tolerant_streams() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit code (0, 2 for an error, 130 after Ctrl-C, 141 when stdout closed early)."""
     _tolerant_streams()
+    previous = _terminate_like_ctrl_c()
     try:
         return _main(argv)
     except BrokenPipeError:
@@ -86,6 +89,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+_MAIN_PID = os.getpid()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    if os.getpid() != _MAIN_PID:  # a forked worker (a pool's) inherits the handler: die as it would have
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+
+def _terminate_like_ctrl_c() -> Any:
+    """``kill PID`` (SIGTERM, what schedulers and ``timeout`` send) stops a command the way Ctrl-C does: a
+    study is marked INTERRUPTED and the message says how to resume. Returns the handler to restore (None
+    off the main thread, where Python cannot install one)."""
+    global _MAIN_PID
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    _MAIN_PID = os.getpid()
+    return signal.signal(signal.SIGTERM, _terminate)
 
 
 def _main(argv: Sequence[str] | None) -> int:
