@@ -222,3 +222,56 @@ def test_sigterm_stops_a_study_like_ctrl_c(tmp_path: Path) -> None:
     assert f"continue it with `coexplore study resume big --storage {db}`" in err
     with sqlite3.connect(tmp_path / "s.db") as con:
         assert con.execute("SELECT state FROM studies WHERE name = 'big'").fetchone()[0] == "INTERRUPTED"
+
+
+@pytest.mark.parametrize(("missing", "argv", "extra"), [
+    ("onnx", ["map", "--network", "{d}/model.onnx", "--accelerator", "eyeriss"], "coexplore[onnx]"),
+    ("torch", ["measure", "--count", "1", "--out", "{d}/m.csv"], "coexplore[nas]"),
+    ("torch", ["predictor", "evaluate", "--predictor", "gcn", "--framework", "onnx", "--train", "{csv}", "--test",
+               "{csv}", "--target", "latency_ms"], "coexplore[nas]"),
+    ("scipy", ["predictor", "evaluate", "--predictor", "flops", "--framework", "onnx", "--train", "{csv}", "--test",
+               "{csv}", "--target", "latency_ms"], "coexplore[nas]"),
+    ("torch", ["codesign", "--recipe", "fnas-digits-7z020", "--storage", "sqlite:///{d}/f.db"], "coexplore[nas]"),
+])
+def test_a_missing_extra_is_one_line_naming_it(tmp_path: Path, missing: str, argv: list[str], extra: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import data_root
+
+    (tmp_path / "model.onnx").write_bytes(b"not onnx")
+    csv = data_root() / "nasbench201" / "nb201_device_latency.csv"
+    args = [a.format(d=tmp_path, csv=csv) for a in argv]
+    code = (f"import sys; sys.modules[{missing!r}] = None\n"
+            "from coexplore.cli.main import main\nsys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env={**os.environ},
+                       timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert f"needs the package '{missing}'" in last or f"need {missing}" in last, last
+    assert extra in last
+
+
+def test_a_bad_mapping_names_its_file_and_layer(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "m.yaml"
+    bad.write_text("layers:\n  features.0:\n    levels: [{name: x, temporal: {K: 3}}]\n")
+    line = refused(capsys, "evaluate", "--network", "alexnet", "--accelerator", "eyeriss", "--mapping", str(bad))
+    assert f"mapping file '{bad}': layers.features.0: mapping.levels: must have one level mapping" in line
+
+
+def test_hwsearch_progress_counts_evaluations_out_of_the_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "hwsearch", "--network", str(REPO / "examples" / "my_net.yaml"), "--budget", "eyeriss",
+                       "--budget-evals", "4")
+    assert code == 0, err
+    assert "4/4" in err and "accelerators:" not in err  # the driver's bar, with its total, and no second one
+
+
+def test_chain_and_blocks_train_on_the_digits_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    pytest.importorskip("torch", reason="training on the digits needs the extra 'nas'")
+    code, out, err = cli(capsys, "nas", "--space", "chain", "--strategy", "random", "--budget-queries", "1",
+                         "--epochs", "1", "--latency", "none", "--json")
+    assert code == 0, err
+    assert "digits" in json.loads(out)["accuracy_source"]
