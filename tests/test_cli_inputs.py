@@ -275,3 +275,15 @@ def test_chain_and_blocks_train_on_the_digits_by_default(capsys: pytest.CaptureF
                          "--epochs", "1", "--latency", "none", "--json")
     assert code == 0, err
     assert "digits" in json.loads(out)["accuracy_source"]
+
+
+@pytest.mark.parametrize(("params", "needle"), [
+    ("{population: x}", "population: must be an integer >= 1, got 'x'"),
+    ("{bogus: 3}", "strategy.params: unknown bogus for evolution; valid: population, sample, batch"),
+])
+def test_strategy_parameter_errors_name_the_parameter(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      params: str, needle: str) -> None:
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("problem: {kind: nas, space: nb201, accuracy: table, latency: none}\nobjectives: [accuracy]\n"
+                   f"strategy: {{name: evolution, params: {params}}}\nbudget: {{trials: 4}}\nname: s\n")
+    assert needle in refused(capsys, "study", "run", str(cfg), "--storage", f"sqlite:///{tmp_path}/s.db")
