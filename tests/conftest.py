@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,3 +98,45 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
         reason = str(report.longrepr).strip().splitlines()[-1].split("MissingDependencyError: ", 1)[-1]
         report.outcome = "skipped"
         report.longrepr = (str(collector.path), 0, f"Skipped: optional extra missing: {reason}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the ``postgres`` user then."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[dict[str, Any]]:
+    """A PostgreSQL server of our own: initdb into a temporary directory, listen on a Unix socket
+    there and on a free localhost port, trust authentication; stopped (immediately) at the end."""
+    psycopg = pytest.importorskip("psycopg", reason="PostgreSQL storage needs the extra 'postgres'")
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    assert found, "Debian package postgresql is needed: apt-get install -y postgresql"
+    bindir = Path(found[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="coexplore-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                                 "-E", "UTF8"]), check=True, capture_output=True)
+    opts = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"),
+                                 "-w", "-t", "60", "start"]), check=True, capture_output=True)
+    try:
+
+        with psycopg.connect(host=str(root), port=port, user="postgres", dbname="postgres", autocommit=True) as c:
+            for db in ("coexplore_a", "coexplore_b", "coexplore_c"):
+                c.execute(f"CREATE DATABASE {db}")
+        yield {"socket": str(root), "port": port,
+               "url": lambda db: f"postgresql://postgres@/{db}?host={root}&port={port}",
+               "tcp": lambda db: f"postgresql://postgres:s3cret-pw@127.0.0.1:{port}/{db}"}
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

@@ -7,15 +7,10 @@ started by this module in a temporary directory on a Unix socket and a free port
 
 from __future__ import annotations
 
-import glob
 import math
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,51 +24,10 @@ from coexplore.study.config import StudyConfig, load_config
 from coexplore.study.postgres import redact_url
 from coexplore.study.storage import open_storage
 from coexplore.study.study import resume_study, run_study, show_study
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "examples" / "study-smoke.yaml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the ``postgres`` user then."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[dict[str, Any]]:
-    """A PostgreSQL server of our own: initdb into a temporary directory, listen on a Unix socket
-    there and on a free localhost port, trust authentication; stopped (immediately) at the end."""
-    psycopg = pytest.importorskip("psycopg", reason="PostgreSQL storage needs the extra 'postgres'")
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    assert found, "Debian package postgresql is needed: apt-get install -y postgresql"
-    bindir = Path(found[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="coexplore-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    data, port = root / "data", _free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                 "-E", "UTF8"]), check=True, capture_output=True)
-    opts = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"),
-                                 "-w", "-t", "60", "start"]), check=True, capture_output=True)
-    try:
-
-        with psycopg.connect(host=str(root), port=port, user="postgres", dbname="postgres", autocommit=True) as c:
-            for db in ("coexplore_a", "coexplore_b", "coexplore_c"):
-                c.execute(f"CREATE DATABASE {db}")
-        yield {"socket": str(root), "port": port,
-               "url": lambda db: f"postgresql://postgres@/{db}?host={root}&port={port}",
-               "tcp": lambda db: f"postgresql://postgres:s3cret-pw@127.0.0.1:{port}/{db}"}
-    finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 _DB = iter(range(1000))
@@ -276,7 +230,7 @@ def test_killed_study_resumes_from_the_server(pg_server: dict[str, Any], tmp_pat
 
 
 def test_bad_server_urls_are_named_without_the_password(pg_server: dict[str, Any]) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises(StudyError) as e:
         open_storage(f"postgresql://alice:hunter2-secret@127.0.0.1:{port}/studies?connect_timeout=3")
     msg = str(e.value)

@@ -231,16 +231,16 @@ def test_a_python_interrupt_in_the_driver_leaves_an_interrupted_study_that_resum
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 60}})
     url = f"sqlite:///{tmp_path / 'k.db'}"
-    original, calls = SQLiteStorage.add_trials, {"n": 0}
+    original, calls = SQLiteStorage.finish_trials, {"n": 0}
 
-    def interrupted(self: SQLiteStorage, name: str, trials: Any) -> None:
+    def interrupted(self: SQLiteStorage, name: str, trials: Any) -> int:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        original(self, name, trials)
+        return original(self, name, trials)
 
     with monkeypatch.context() as m:
-        m.setattr(SQLiteStorage, "add_trials", interrupted)
+        m.setattr(SQLiteStorage, "finish_trials", interrupted)
         with pytest.raises(KeyboardInterrupt, match=r"study smoke: INTERRUPTED with \d+ of 60 trials stored; "
                                                     r"continue it with `coexplore study resume smoke --storage"):
             run_study(cfg, storage=url, jobs=1, progress=False)
@@ -370,7 +370,7 @@ def test_ctrl_c_while_the_problem_is_built_leaves_a_resumable_interrupted_study(
     cfg = StudyConfig.from_dict({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": 12}})
     url = f"sqlite:///{tmp_path / 'cold.db'}"
 
-    def cold(config: Any) -> Any:
+    def cold(config: Any, *, progress: bool = True) -> Any:
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:

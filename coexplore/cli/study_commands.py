@@ -20,6 +20,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
+    p.add_argument("--join", action="store_true",
+                   help="if another live process runs the study, evaluate its trials as a worker until it ends "
+                        "(without it: refused)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,7 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _summary(s: Any, args: argparse.Namespace) -> dict[str, Any]:
     out = {"name": s.name, "state": s.state, "trials": s.trials, "evaluated_now": s.evaluated_now,
-           "reused": s.reused, "seconds": s.seconds, "already_complete": s.already_complete, "note": s.note}
+           "reused": s.reused, "seconds": s.seconds, "already_complete": s.already_complete, "note": s.note,
+           "joined": s.joined}
+    if s.joined:
+        print(f"study {s.name}: joined as a worker, {s.evaluated_now} trials evaluated here in {s.seconds:.1f} s; "
+              f"the study is {s.state} with {s.trials} trials", file=sys.stderr if args.json else sys.stdout)
+        return out
     if s.already_complete:
         print(f"study {s.name}: already complete: {s.trials} trials, nothing evaluated",
               file=sys.stderr if args.json else sys.stdout)
@@ -76,7 +84,8 @@ def cmd_study_run(args: argparse.Namespace) -> Any:
     from coexplore.study.study import run_study
 
     s = run_study(load_config(args.config), name=args.name, storage=args.storage, jobs=args.jobs,
-                  backend=args.backend, address=args.address, progress=not (args.quiet or args.json))
+                  backend=args.backend, address=args.address, progress=not (args.quiet or args.json),
+                  join=args.join)
     return _summary(s, args)
 
 
@@ -84,7 +93,7 @@ def cmd_study_resume(args: argparse.Namespace) -> Any:
     from coexplore.study.study import resume_study
 
     s = resume_study(args.name, storage=args.storage, jobs=args.jobs, backend=args.backend, address=args.address,
-                     progress=not (args.quiet or args.json), take_over=args.take_over)
+                     progress=not (args.quiet or args.json), take_over=args.take_over, join=args.join)
     return _summary(s, args)
 
 

@@ -106,9 +106,9 @@ class ReportData:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Trials per state (every state listed, zero included)."""
+        """Trials per finished state (every one listed, zero included; storage gives finished trials only)."""
         c = Counter(t.state.value for t in self.trials)
-        return {s.value: c.get(s.value, 0) for s in TrialState}
+        return {s.value: c.get(s.value, 0) for s in TrialState if s.finished}
 
     @property
     def complete(self) -> tuple[Trial, ...]:

@@ -10,9 +10,20 @@ __all__ = ["Trial", "TrialState"]
 
 
 class TrialState(enum.Enum):
+    """A finished trial is COMPLETE, INFEASIBLE or FAILED. A study that several processes work on also
+    stores the trials of the batch being evaluated: WAITING (proposed, not yet taken) and RUNNING (taken
+    by one process); readers of results never see those (storage returns finished trials only)."""
+
     COMPLETE = "COMPLETE"
     INFEASIBLE = "INFEASIBLE"
     FAILED = "FAILED"
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+
+    @property
+    def finished(self) -> bool:
+        """True for a trial with its result (COMPLETE, INFEASIBLE, FAILED)."""
+        return self not in (TrialState.WAITING, TrialState.RUNNING)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

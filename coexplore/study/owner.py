@@ -4,8 +4,10 @@ One driver runs a study at a time. The strategy is one object checkpointed once 
 trial numbers follow from its proposals, so a second driver would propose the same batch again
 (``UNIQUE constraint failed``) or, if it took other numbers, break the promise that a resumed
 study has the trials of an uninterrupted run. More workers for one study come from one driver
-(``--jobs``, or ``--backend ray`` across hosts); a second ``run``/``resume`` is refused while the
-owner lives, and takes the study over (compare and swap: one of several wins) once it is gone.
+(``--jobs``, or ``--backend ray`` across hosts), or from other processes that join it as workers
+(``--join``: they evaluate the trials the owner writes as WAITING, :mod:`coexplore.study.work`);
+a second ``run``/``resume`` without ``--join`` is refused while the owner lives, and takes the
+study over (compare and swap: one of several wins) once it is gone.
 
 A driver killed with ``kill -9`` cannot write that it stopped: its study stays RUNNING in
 storage. Readers (``study show``, ``study list``) report such a study as INTERRUPTED when its
@@ -91,9 +93,8 @@ def refuse_if_busy(store: Storage, name: str, state: str, *, take_over: bool = F
     if alive or alive is None:
         where = "alive" if alive else "on another host; if it is gone, resume with --take-over"
         raise StudyBusyError(
-            f"study {name!r}: being run by {owner} ({where}); nothing was changed. One driver runs a study: "
-            f"for more workers give that driver --jobs or --backend ray; once it stops, continue with "
-            f"`{resume_command(name, store.url)}`")
+            f"study {name!r}: being run by {owner} ({where}); nothing was changed. To work on its trials from "
+            f"here too, add --join; once it stops, continue with `{resume_command(name, store.url)}`")
 
 
 def claim(store: Storage, name: str, state: str, *, take_over: bool = False) -> None:

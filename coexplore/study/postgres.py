@@ -20,6 +20,7 @@ Install with ``pip install 'coexplore[postgres]'`` (``psycopg[binary]`` brings i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -169,9 +170,49 @@ class PostgresStorage(SqlStorage):
         with self._transaction(f"writing trials of study {name!r}"):
             super().add_trials(name, trials)
 
-    def trials(self, name: str) -> list[Trial]:
+    def trials(self, name: str, *, lo: int = 0, hi: int | None = None) -> list[Trial]:
         with self._transaction(f"reading the trials of study {name!r}"):
-            return super().trials(name)
+            return super().trials(name, lo=lo, hi=hi)
+
+    def add_waiting(self, name: str, batch: int, first: int, candidates: bytes, trials: Iterable[Trial]) -> None:
+        with self._transaction(f"writing batch {batch} of study {name!r}"):
+            super().add_waiting(name, batch, first, candidates, trials)
+
+    def claim_trials(self, name: str, worker: str, limit: int, *, lo: int = 0,
+                     hi: int | None = None) -> list[tuple[int, int]]:
+        """As the base class, with the trials picked in a CTE ``FOR UPDATE SKIP LOCKED``: locked once (a
+        ``WHERE number IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` may be scanned again and take
+        more than ``n`` rows), and claimers at the same moment skip each other's rows instead of waiting."""
+        with self._transaction(f"claiming trials of study {name!r}"):
+            sid = self._id(name)
+            rows = self._exec(
+                "WITH picked AS (SELECT number FROM trials WHERE study_id = ? AND state = 'WAITING' AND number >= ? "
+                "AND number < ? ORDER BY number LIMIT ? FOR UPDATE SKIP LOCKED) "
+                "UPDATE trials t SET state = 'RUNNING', worker = ?, claimed = ? FROM picked "
+                "WHERE t.study_id = ? AND t.number = picked.number AND t.state = 'WAITING' "
+                "RETURNING t.number, t.batch",
+                (sid, lo, 2**62 if hi is None else hi, limit, worker, time.time(), sid)).fetchall()
+            return sorted((int(r[0]), int(r[1])) for r in rows)
+
+    def finish_trials(self, name: str, trials: Iterable[Trial]) -> int:
+        with self._transaction(f"writing trials of study {name!r}"):
+            return super().finish_trials(name, trials)
+
+    def unfinished(self, name: str) -> list[tuple[int, str, str, float]]:
+        with self._transaction(f"reading the unfinished trials of study {name!r}"):
+            return super().unfinished(name)
+
+    def release(self, name: str, number: int, worker: str) -> bool:
+        with self._transaction(f"releasing trial {number} of study {name!r}"):
+            return super().release(name, number, worker)
+
+    def drop_unfinished(self, name: str) -> int:
+        with self._transaction(f"removing the unfinished trials of study {name!r}"):
+            return super().drop_unfinished(name)
+
+    def batch_candidates(self, name: str, batch: int) -> tuple[int, bytes] | None:
+        with self._transaction(f"reading batch {batch} of study {name!r}"):
+            return super().batch_candidates(name, batch)
 
     def save_checkpoint(self, name: str, batch: int, n_trials: int, blob: bytes) -> None:
         with self._transaction(f"writing the checkpoint of study {name!r}"):

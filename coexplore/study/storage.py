@@ -6,13 +6,19 @@ Schema (the same on both; ``values`` and ``params`` are JSON, non-finite numbers
     studies(study_id INTEGER PRIMARY KEY, name TEXT UNIQUE, config TEXT, objectives TEXT,
             directions TEXT, state TEXT, created REAL, updated REAL)
     trials(study_id, number, batch, state, params, values, reason, seconds, finished,
-           PRIMARY KEY (study_id, number))
+           worker TEXT, claimed REAL, PRIMARY KEY (study_id, number))
     checkpoints(study_id PRIMARY KEY, batch INTEGER, trials INTEGER, strategy BLOB, updated REAL)
+    batches(study_id, batch, first INTEGER, candidates BLOB, PRIMARY KEY (study_id, batch))
 
-A trial row is written (and committed) as soon as its evaluation finishes; the
-checkpoint (the pickled strategy after ``tell``) once per batch. That is what makes a
-killed study resumable with no trial lost and none evaluated twice (see
-:mod:`coexplore.study.study`).
+The owner of a study writes each batch's trials as WAITING rows (with the pickled candidates
+of the batch in ``batches``) before they are evaluated; any process working on the study
+takes WAITING rows by compare and swap (RUNNING, ``worker`` = its ``host:pid``, ``claimed``
+= when) and writes the result into the row as soon as its evaluation finishes; the
+checkpoint (the pickled strategy after ``tell``) is written once per batch. That is what
+makes a killed study resumable with no trial lost and none evaluated twice (see
+:mod:`coexplore.study.study`). :meth:`Storage.trials` returns finished trials only, so
+readers of results never see a WAITING or RUNNING row. A database of an earlier version
+(no ``worker``/``claimed`` columns) gets them added when it is opened.
 """
 
 from __future__ import annotations
@@ -84,7 +90,42 @@ class Storage(ABC):
     def add_trials(self, name: str, trials: Iterable[Trial]) -> None: ...
 
     @abstractmethod
-    def trials(self, name: str) -> list[Trial]: ...
+    def trials(self, name: str, *, lo: int = 0, hi: int | None = None) -> list[Trial]:
+        """The finished trials of study ``name`` (COMPLETE, INFEASIBLE, FAILED), by number; ``lo``/``hi``:
+        only those numbered in [lo, hi)."""
+
+    # -- the batch being evaluated (several processes on one study) -------------------------------
+    @abstractmethod
+    def add_waiting(self, name: str, batch: int, first: int, candidates: bytes, trials: Iterable[Trial]) -> None:
+        """Store the batch ``batch`` (candidates pickled, the first numbered ``first``) and its ``trials``
+        to evaluate as WAITING rows, in one transaction."""
+
+    @abstractmethod
+    def claim_trials(self, name: str, worker: str, limit: int, *, lo: int = 0,
+                     hi: int | None = None) -> list[tuple[int, int]]:
+        """Take up to ``limit`` WAITING trials numbered in [``lo``, ``hi``) (lowest first) for ``worker``:
+        (number, batch) of those it got; of several processes claiming at once, each trial goes to one."""
+
+    @abstractmethod
+    def finish_trials(self, name: str, trials: Iterable[Trial]) -> int:
+        """Write results into trials still WAITING or RUNNING (a finished one is left as it is: the
+        same candidate gives the same result); the number written."""
+
+    @abstractmethod
+    def unfinished(self, name: str) -> list[tuple[int, str, str, float]]:
+        """(number, state, worker, claimed time) of every WAITING or RUNNING trial of study ``name``."""
+
+    @abstractmethod
+    def release(self, name: str, number: int, worker: str) -> bool:
+        """Set trial ``number`` back to WAITING if ``worker`` still holds it (a worker that is gone)."""
+
+    @abstractmethod
+    def drop_unfinished(self, name: str) -> int:
+        """Remove every WAITING or RUNNING trial (a new owner re-asks their batch); how many."""
+
+    @abstractmethod
+    def batch_candidates(self, name: str, batch: int) -> tuple[int, bytes] | None:
+        """(first trial number, pickled candidates) of batch ``batch``; None if not stored."""
 
     @abstractmethod
     def save_checkpoint(self, name: str, batch: int, n_trials: int, blob: bytes) -> None: ...
@@ -162,12 +203,19 @@ class SqlStorage(Storage):
             "CREATE TABLE IF NOT EXISTS trials (study_id INTEGER NOT NULL, number INTEGER NOT NULL, "
             "batch INTEGER NOT NULL, state TEXT NOT NULL, params TEXT NOT NULL, \"values\" TEXT NOT NULL, "
             "reason TEXT NOT NULL, seconds DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION NOT NULL, "
+            "worker TEXT NOT NULL DEFAULT '', claimed DOUBLE PRECISION NOT NULL DEFAULT 0, "
             "PRIMARY KEY (study_id, number))",
+            f"CREATE TABLE IF NOT EXISTS batches (study_id INTEGER NOT NULL, batch INTEGER NOT NULL, "
+            f"first INTEGER NOT NULL, candidates {self.blob_type} NOT NULL, PRIMARY KEY (study_id, batch))",
             f"CREATE TABLE IF NOT EXISTS checkpoints (study_id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, "
             f"trials INTEGER NOT NULL, strategy {self.blob_type} NOT NULL, updated DOUBLE PRECISION NOT NULL)",
         ]
         for s in stmts:
             self._exec(s)
+        columns = {d[0].lower() for d in self._exec("SELECT * FROM trials WHERE 1 = 0").description}
+        if "worker" not in columns:  # a database written before studies could be joined
+            self._exec("ALTER TABLE trials ADD COLUMN worker TEXT NOT NULL DEFAULT ''")
+            self._exec("ALTER TABLE trials ADD COLUMN claimed DOUBLE PRECISION NOT NULL DEFAULT 0")
         row = self._exec("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
             self._exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -225,12 +273,82 @@ class SqlStorage(Storage):
         self._exec("UPDATE studies SET updated = ? WHERE study_id = ?", (now, sid))
         self._conn.commit()
 
-    def trials(self, name: str) -> list[Trial]:
+    def trials(self, name: str, *, lo: int = 0, hi: int | None = None) -> list[Trial]:
         sid = self._id(name)
         rows = self._exec("SELECT number, batch, state, params, \"values\", reason, seconds FROM trials "
-                          "WHERE study_id = ? ORDER BY number", (sid,)).fetchall()
+                          "WHERE study_id = ? AND state NOT IN ('WAITING', 'RUNNING') AND number >= ? AND number < ? "
+                          "ORDER BY number", (sid, lo, 2**62 if hi is None else hi)).fetchall()
         return [Trial(number=int(r[0]), batch=int(r[1]), state=TrialState(r[2]), params=json.loads(r[3]),
                       values=_values(r[4]), reason=r[5], seconds=float(r[6])) for r in rows]
+
+    def add_waiting(self, name: str, batch: int, first: int, candidates: bytes, trials: Iterable[Trial]) -> None:
+        sid = self._id(name)
+        now = time.time()
+        rows = [(sid, t.number, t.batch, TrialState.WAITING.value, _dumps(t.params), _dumps(list(t.values)), "",
+                 0.0, now) for t in trials]
+        try:
+            self._exec("DELETE FROM batches WHERE study_id = ? AND batch = ?", (sid, batch))
+            self._exec("INSERT INTO batches (study_id, batch, first, candidates) VALUES (?, ?, ?, ?)",
+                       (sid, batch, first, self._blob(candidates)))
+            cur = self._conn.cursor()
+            cur.executemany(self._q("INSERT INTO trials (study_id, number, batch, state, params, \"values\", "
+                                    "reason, seconds, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+        except BaseException:
+            self._conn.rollback()
+            raise
+        self._conn.commit()
+
+    def claim_trials(self, name: str, worker: str, limit: int, *, lo: int = 0,
+                     hi: int | None = None) -> list[tuple[int, int]]:
+        sid = self._id(name)
+        top = 2**62 if hi is None else hi
+        # one statement, run under SQLite's write lock: of several claimers, each trial goes to one
+        rows = self._exec(
+            "UPDATE trials SET state = 'RUNNING', worker = ?, claimed = ? WHERE study_id = ? AND state = 'WAITING' "
+            "AND number IN (SELECT number FROM trials WHERE study_id = ? AND state = 'WAITING' AND number >= ? "
+            "AND number < ? ORDER BY number LIMIT ?) RETURNING number, batch",
+            (worker, time.time(), sid, sid, lo, top, limit)).fetchall()
+        self._conn.commit()
+        return sorted((int(r[0]), int(r[1])) for r in rows)
+
+    def finish_trials(self, name: str, trials: Iterable[Trial]) -> int:
+        sid = self._id(name)
+        now, n = time.time(), 0
+        try:
+            for t in trials:
+                cur = self._exec("UPDATE trials SET state = ?, \"values\" = ?, reason = ?, seconds = ?, finished = ? "
+                                 "WHERE study_id = ? AND number = ? AND state IN ('WAITING', 'RUNNING')",
+                                 (t.state.value, _dumps(list(t.values)), t.reason, float(t.seconds), now, sid,
+                                  t.number))
+                n += int(cur.rowcount)
+            self._exec("UPDATE studies SET updated = ? WHERE study_id = ?", (now, sid))
+        except BaseException:
+            self._conn.rollback()
+            raise
+        self._conn.commit()
+        return n
+
+    def unfinished(self, name: str) -> list[tuple[int, str, str, float]]:
+        rows = self._exec("SELECT number, state, worker, claimed FROM trials WHERE study_id = ? "
+                          "AND state IN ('WAITING', 'RUNNING') ORDER BY number", (self._id(name),)).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), float(r[3])) for r in rows]
+
+    def release(self, name: str, number: int, worker: str) -> bool:
+        cur = self._exec("UPDATE trials SET state = 'WAITING', worker = '' WHERE study_id = ? AND number = ? "
+                         "AND state = 'RUNNING' AND worker = ?", (self._id(name), number, worker))
+        self._conn.commit()
+        return int(cur.rowcount) == 1
+
+    def drop_unfinished(self, name: str) -> int:
+        cur = self._exec("DELETE FROM trials WHERE study_id = ? AND state IN ('WAITING', 'RUNNING')",
+                         (self._id(name),))
+        self._conn.commit()
+        return int(cur.rowcount)
+
+    def batch_candidates(self, name: str, batch: int) -> tuple[int, bytes] | None:
+        row = self._exec("SELECT first, candidates FROM batches WHERE study_id = ? AND batch = ?",
+                         (self._id(name), batch)).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
 
     def save_checkpoint(self, name: str, batch: int, n_trials: int, blob: bytes) -> None:
         sid = self._id(name)
@@ -270,7 +388,7 @@ class SqlStorage(Storage):
 
     def trial_counts(self) -> dict[str, dict[str, int]]:
         rows = self._exec("SELECT s.name, t.state, COUNT(*) FROM trials t JOIN studies s ON s.study_id = t.study_id "
-                          "GROUP BY s.name, t.state").fetchall()
+                          "WHERE t.state NOT IN ('WAITING', 'RUNNING') GROUP BY s.name, t.state").fetchall()
         out: dict[str, dict[str, int]] = {}
         for name, state, n in rows:
             out.setdefault(str(name), {})[str(state)] = int(n)
@@ -279,7 +397,10 @@ class SqlStorage(Storage):
     def delete_study(self, name: str) -> int:
         sid = self._id(name)
         try:
-            n = int(self._exec("DELETE FROM trials WHERE study_id = ?", (sid,)).rowcount)
+            n = int(self._exec("DELETE FROM trials WHERE study_id = ? AND state NOT IN ('WAITING', 'RUNNING')",
+                               (sid,)).rowcount)
+            self._exec("DELETE FROM trials WHERE study_id = ?", (sid,))
+            self._exec("DELETE FROM batches WHERE study_id = ?", (sid,))
             self._exec("DELETE FROM checkpoints WHERE study_id = ?", (sid,))
             self._exec("DELETE FROM meta WHERE key = ?", (f"owner/{sid}",))
             self._exec("DELETE FROM studies WHERE study_id = ?", (sid,))

@@ -18,12 +18,16 @@ host hands the study over (one driver wins if several try).
 
 States: RUNNING while a driver runs it, COMPLETE at its budget (run or resume again: nothing
 is evaluated, nothing written), INTERRUPTED when it stopped before (Ctrl-C, an error that is
-not a trial's; the message gives the ``study resume`` command). One driver runs a study at a
-time; why, and how a killed driver's study reads, is in :mod:`coexplore.study.owner`.
+not a trial's; the message gives the ``study resume`` command). One driver (the owner) asks and
+tells the strategy; why, and how a killed driver's study reads, is in :mod:`coexplore.study.owner`.
+Other processes may evaluate its trials (``--join``): each batch is written as WAITING trials
+before it is evaluated, and a resumed owner drops the WAITING/RUNNING trials of the batch it
+asks again (:mod:`coexplore.study.work`).
 """
 
 from __future__ import annotations
 
+import math
 import pickle
 import sys
 import time
@@ -36,13 +40,14 @@ import numpy as np
 from coexplore.errors import StudyError
 from coexplore.search.driver import optimize
 from coexplore.search.problem import Evaluation
-from coexplore.search.trial import Trial, TrialState
+from coexplore.search.trial import TrialState
 from coexplore.study.backends import Backend, make_backend
 from coexplore.study.catalog import show_study
 from coexplore.study.config import StudyConfig
-from coexplore.study.owner import claim, driver_id, owner_alive, refuse_if_busy, resume_command
+from coexplore.study.owner import StudyBusyError, claim, driver_id, observe, owner_alive, refuse_if_busy, resume_command
 from coexplore.study.problems import build_problem, build_strategy, resolve_config, search_problem
 from coexplore.study.storage import Storage, StudyInfo, open_storage
+from coexplore.study.work import drain_batch, run_worker, signs, waiting_trials
 
 __all__ = ["StudySummary", "refuse_other_config", "resume_study", "run_study", "show_study"]
 
@@ -59,6 +64,7 @@ class StudySummary:
     seconds: float
     already_complete: bool = False
     budget: int | None = None
+    joined: bool = False  # this process worked on a study another process owns (``--join``)
 
     @property
     def note(self) -> str | None:
@@ -67,11 +73,6 @@ class StudySummary:
             return (f"the strategy finished its own schedule after {self.trials:,} of the {self.budget:,} "
                     f"trials the budget allowed")
         return None
-
-
-def _signs(directions: tuple[str, ...]) -> np.ndarray:
-    """+1 for minimised objectives, -1 for maximised ones (the problem minimises ``sign * value``)."""
-    return np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
 
 
 def _describe(problem: Any, cands: Any, rows: list[int]) -> list[dict[str, Any]]:
@@ -83,66 +84,53 @@ def _describe(problem: Any, cands: Any, rows: list[int]) -> list[dict[str, Any]]
 
 
 class _Recorder:
-    """Evaluates batches through the backend, reusing stored trials, committing new ones as they finish."""
+    """Evaluates batches as their owner: writes each as WAITING trials (those not already stored), evaluates
+    them with workers that joined (:mod:`coexplore.study.work`), and reads the whole batch back."""
 
     def __init__(self, *, name: str, storage: Storage, problem: Any, strategy: Any, backend: Backend,
-                 directions: tuple[str, ...], next_number: int, batch: int, stored: dict[int, Trial],
-                 bar: Any) -> None:
+                 directions: tuple[str, ...], next_number: int, batch: int, stored: set[int], bar: Any) -> None:
         self.name, self.storage, self.problem, self.strategy, self.backend = name, storage, problem, strategy, backend
-        self.signs = _signs(directions)
+        self.signs = signs(directions)
         self.next_number, self.batch, self.stored, self.bar = next_number, batch, stored, bar
         self.evaluated_now = self.reused = 0
+        self.me = driver_id()
+
+    def _claim_size(self, n: int) -> int:
+        """Trials the owner takes at a time: a few per batch, so that workers that joined get some; the
+        whole batch for a problem whose candidates cost microseconds (a worker would only add overhead)."""
+        if getattr(self.problem, "in_process", False):
+            return n
+        return max(self.backend.workers, math.ceil(n / 4))
 
     def evaluate(self, cands: Any) -> Evaluation:
         n, k = len(cands), len(self.signs)
+        first = self.next_number
+        todo = [i for i in range(n) if first + i not in self.stored]
+        self.reused += n - len(todo)
+        own = 0
+        if todo:
+            self.storage.add_waiting(self.name, self.batch, first, pickle.dumps(cands),
+                                     waiting_trials(self.problem, cands, todo, first, self.batch, k, _describe))
+            on_done = None if self.bar is None else self.bar.update
+            own = drain_batch(self.storage, self.name, self.me, self.backend, cands, first, self.batch, self.signs,
+                              self._claim_size(n), on_done)
+            self.evaluated_now += own
+        if self.bar is not None and n - own:
+            self.bar.update(n - own)
+        rows = {t.number: t for t in self.storage.trials(self.name, lo=first, hi=first + n)}
+        missing = [first + i for i in range(n) if first + i not in rows]
+        if missing:
+            raise StudyError(f"study {self.name}: trials {missing[:5]} of batch {self.batch} are not stored after "
+                             f"it was evaluated")
         values = np.full((n, k), np.inf)
         feasible = np.zeros(n, dtype=bool)
         reasons = [""] * n
-        first = self.next_number
-        todo = []
         for i in range(n):
-            t = self.stored.get(first + i)
-            if t is None:
-                todo.append(i)
-                continue
-            self.reused += 1
+            t = rows[first + i]
             feasible[i] = t.state is TrialState.COMPLETE
-            values[i] = np.asarray(t.values, dtype=np.float64) * self.signs if feasible[i] else np.inf
+            if feasible[i]:
+                values[i] = np.asarray(t.values, dtype=np.float64) * self.signs
             reasons[i] = t.reason
-        if todo:
-            sub = cands.take(np.array(todo))
-
-            def on_chunk(a: int, b: int, ev: Evaluation | None, err: str, seconds: float) -> None:
-                trials = []
-                described = _describe(self.problem, cands, todo[a:b])
-                for j in range(a, b):
-                    i = todo[j]
-                    if ev is None:
-                        state, vals, reason = TrialState.FAILED, np.full(k, np.inf), err
-                    else:
-                        ok = bool(ev.feasible[j - a])
-                        vals = ev.values[j - a]
-                        reason = ev.reasons[j - a] if ev.reasons else ""
-                        state = TrialState.COMPLETE if ok and np.isfinite(vals).all() else TrialState.INFEASIBLE
-                    values[i] = vals if state is TrialState.COMPLETE else np.inf
-                    feasible[i] = state is TrialState.COMPLETE
-                    reasons[i] = reason
-                    params = described[j - a]
-                    if hasattr(cands, "x"):
-                        params = {**params, "x": [float(v) for v in cands.x[i]]}
-                    user = (np.asarray(vals, dtype=np.float64) * self.signs) if state is TrialState.COMPLETE else (
-                        np.full(k, np.inf))
-                    trials.append(Trial(number=first + i, batch=self.batch, params=params,
-                                        values=tuple(float(v) for v in user), state=state, reason=reason,
-                                        seconds=seconds / max(b - a, 1)))
-                self.storage.add_trials(self.name, trials)
-                self.evaluated_now += len(trials)
-                if self.bar is not None:
-                    self.bar.update(len(trials))
-
-            self.backend.run(sub, on_chunk)
-        if self.bar is not None and n - len(todo):
-            self.bar.update(n - len(todo))
         self.next_number += n
         return Evaluation(values=values, feasible=feasible, reasons=tuple(reasons))
 
@@ -167,7 +155,9 @@ def _run(info: StudyInfo, config: StudyConfig, storage: Storage, *, jobs: int | 
             native = build_problem(config, progress=progress) if own_problem else problem
             problem = search_problem(config, native)
             strategy, batch, next_number = _strategy(info.name, storage, config, problem)
-            stored = {t.number: t for t in storage.trials(info.name) if t.number >= next_number}
+            # the batch a killed owner left half done: asked again below, its finished trials reused
+            storage.drop_unfinished(info.name)
+            stored = {t.number for t in storage.trials(info.name, lo=next_number)}
             remaining = config.trials - next_number
             if progress:
                 from tqdm import tqdm
@@ -227,7 +217,7 @@ def _strategy(name: str, storage: Storage, config: StudyConfig, problem: Any) ->
 
 def run_study(config: StudyConfig, *, name: str | None = None, storage: str, jobs: int | None = None,
               backend: str = "local", address: str | None = None, progress: bool = True,
-              problem: Any = None, continue_existing: bool = False) -> StudySummary:
+              problem: Any = None, continue_existing: bool = False, join: bool = False) -> StudySummary:
     """Create the study ``name`` (default: the config's name) in ``storage`` and run it to its budget.
 
     An existing study is refused before anything is read or written (two drivers racing to create one
@@ -237,6 +227,8 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
     is continued instead (what ``coexplore codesign`` does: the same command goes on where it stopped).
 
     ``problem``: the config's problem if the caller built it already (it is not closed here).
+    ``join``: where another live driver runs the study, work on its trials as a worker
+    (:mod:`coexplore.study.work`) instead of being refused.
     """
     study_name = name or config.name
     if not study_name:
@@ -264,8 +256,23 @@ def run_study(config: StudyConfig, *, name: str | None = None, storage: str, job
                                  f"or choose another --name")
         return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
                     problem=problem)
+    except StudyBusyError:
+        if not join:
+            raise
+        return _join(store, study_name, config, jobs=jobs, backend=backend, address=address, progress=progress)
     finally:
         store.close()
+
+
+def _join(store: Storage, name: str, config: StudyConfig, *, jobs: int | None, backend: str, address: str | None,
+          progress: bool) -> StudySummary:
+    """Work on study ``name`` that another driver owns, until it ends (see :mod:`coexplore.study.work`)."""
+    t0 = time.perf_counter()
+    evaluated = run_worker(store, name, config, driver_id(), jobs=jobs, backend=backend, address=address,
+                           progress=progress)
+    observed = observe(store.study(name).state, store.owner(name))
+    return StudySummary(name=name, state=observed.state, trials=len(store.trials(name)), evaluated_now=evaluated,
+                        reused=0, seconds=time.perf_counter() - t0, budget=config.trials, joined=True)
 
 
 def _take_over_abandoned(store: Storage, name: str) -> bool:
@@ -293,17 +300,23 @@ def refuse_other_config(name: str, storage: str, stored: dict[str, Any], given: 
 
 def resume_study(name: str, *, storage: str, jobs: int | None = None, backend: str = "local",
                  address: str | None = None, progress: bool = True, problem: Any = None,
-                 take_over: bool = False) -> StudySummary:
+                 take_over: bool = False, join: bool = False) -> StudySummary:
     """Continue the study ``name`` from its last checkpoint (its config comes from storage).
 
-    Refused while another live driver runs it (see :mod:`coexplore.study.owner`); ``take_over``: its
-    owner on another host is gone. A complete study is left as it is (``already_complete``).
+    Refused while another live driver runs it (see :mod:`coexplore.study.owner`), or, with ``join``,
+    work on its trials as a worker until it ends; ``take_over``: its owner on another host is gone.
+    A complete study is left as it is (``already_complete``).
     """
     store = open_storage(storage, must_exist=True)
     try:
         info = store.study(name)
         config = StudyConfig.from_dict(info.config, source=f"study {name!r} config")
-        return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
-                    problem=problem, take_over=take_over)
+        try:
+            return _run(info, config, store, jobs=jobs, backend=backend, address=address, progress=progress,
+                        problem=problem, take_over=take_over)
+        except StudyBusyError:
+            if not join:
+                raise
+            return _join(store, name, config, jobs=jobs, backend=backend, address=address, progress=progress)
     finally:
         store.close()
