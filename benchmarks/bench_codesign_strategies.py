@@ -24,6 +24,7 @@ cost table must be built (or cached); the first run builds it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -40,6 +41,8 @@ from coexplore.study.config import StudyConfig
 from coexplore.study.study import run_study
 
 OPTUNA_ROWS = ("optuna-tpe", "optuna-nsga2")
+sys.path.insert(0, str(Path(__file__).parent))
+from optuna_tpe_memo import memoized  # noqa: E402  (a benchmark helper beside this script)
 
 
 def _chosen(front: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -179,6 +182,9 @@ def main() -> None:
                     help=f"joint strategies ({', '.join(JOINT_STRATEGIES)}), each optionally with parameters "
                          f"(an ablation row: grouped:designs=random,solve=false), and {', '.join(OPTUNA_ROWS)}")
     ap.add_argument("--target", type=float, default=70.0, help="accuracy (%%) of the lowest-EDP chosen design")
+    ap.add_argument("--memoize-tpe", action="store_true",
+                    help="run optuna-tpe (independent) with a trial's split and past values computed once "
+                         "(benchmarks/optuna_tpe_memo.py: identical pairs, a 10,000-trial run in minutes, not hours)")
     ap.add_argument("--out", type=Path, help="also write the JSON here")
     ap.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
                     help="only print the table of these --out files (seeds split over processes), run nothing")
@@ -212,8 +218,9 @@ def main() -> None:
                 if strategy.partition(":")[0] in OPTUNA_ROWS:  # one run to the largest budget, measured at each
                     t = time.perf_counter()
                     row = _strategy(strategy)
-                    pairs = optuna_pairs(problem, row["name"].removeprefix("optuna-"), seed, max(args.budgets),
-                                         row["params"])
+                    with memoized() if args.memoize_tpe else contextlib.nullcontext():
+                        pairs = optuna_pairs(problem, row["name"].removeprefix("optuna-"), seed, max(args.budgets),
+                                             row["params"])
                     secs = time.perf_counter() - t
                     for budget in args.budgets:
                         hv, front = _front_entries(problem, pairs.take(np.arange(budget)))

@@ -228,18 +228,19 @@ def test_rl_search_is_deterministic_and_resumes_after_a_crash(problem: NB201Grid
         first = [json.loads(t[1]) for t in a[:40]]
         assert len({tuple(p["hw"]) for p in first}) == 1 and len({p["arch_index"] for p in first}) > 1
     calls = {"n": 0}
-    original = SQLiteStorage.add_trials
+    original = SQLiteStorage.finish_trials
 
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> None:
-        original(self, name, trials)
+    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
+        written = original(self, name, trials)
         calls["n"] += 1
         if calls["n"] == 7:
             raise KeyboardInterrupt("killed")
+        return written
 
-    monkeypatch.setattr(SQLiteStorage, "add_trials", crashing)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
     with pytest.raises(KeyboardInterrupt):
         run_study(_config(search, budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "add_trials", original)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     assert 0 < len(_trials("c", url)) < budget
     resume_study("c", storage=url, progress=False)
     assert _trials("c", url) == a

@@ -226,18 +226,19 @@ def test_dance_is_deterministic_and_resumes_after_a_crash(problem: NB201GridProb
     assert summary["pairs_evaluated"] == len(a) and summary["estimator"]["train_pairs"] == 180
     # a crash after the search's batch is stored but before its checkpoint: the resumed study searches again
     calls = {"n": 0}
-    original = SQLiteStorage.add_trials
+    original = SQLiteStorage.finish_trials
 
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> None:
-        original(self, name, trials)
+    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
+        written = original(self, name, trials)
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("killed")
+        return written
 
-    monkeypatch.setattr(SQLiteStorage, "add_trials", crashing)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
     with pytest.raises(KeyboardInterrupt):
         run_study(_config(budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "add_trials", original)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     assert 0 < len(_trials("c", url)) <= len(a)
     resume_study("c", storage=url, progress=False)
     assert _trials("c", url) == a

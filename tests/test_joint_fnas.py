@@ -226,18 +226,19 @@ def test_strategies_on_the_fpga_problem_repeat_and_resume_after_a_crash(strategy
         run_study(_config(strategy, 48), name=name, storage=url, progress=False, problem=p)
     assert trials("a") == trials("b") and len(trials("a")) == 48
     calls = {"n": 0}
-    original = SQLiteStorage.add_trials
+    original = SQLiteStorage.finish_trials
 
-    def crashing(self: SQLiteStorage, name: str, batch: Any) -> None:
-        original(self, name, batch)
+    def crashing(self: SQLiteStorage, name: str, batch: Any) -> int:
+        written = original(self, name, batch)
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("killed")
+        return written
 
-    monkeypatch.setattr(SQLiteStorage, "add_trials", crashing)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
     with pytest.raises(KeyboardInterrupt):
         run_study(_config(strategy, 48), name="c", storage=url, progress=False, problem=p)
-    monkeypatch.setattr(SQLiteStorage, "add_trials", original)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     assert 0 < len(trials("c")) < 48
     resume_study("c", storage=url, progress=False, problem=p)
     assert trials("c") == trials("a")

@@ -87,18 +87,19 @@ def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, prob
         assert len(a) == budget
     # a crash in the middle of a later batch: the resumed study ends with the same trials
     calls = {"n": 0}
-    original = SQLiteStorage.add_trials
+    original = SQLiteStorage.finish_trials
 
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> None:
-        original(self, name, trials)
+    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
+        written = original(self, name, trials)
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("killed")
+        return written
 
-    monkeypatch.setattr(SQLiteStorage, "add_trials", crashing)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
     with pytest.raises(KeyboardInterrupt):
         run_study(_config(strategy, budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "add_trials", original)
+    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     stored = len(_trials("c", url))
     assert 0 < stored <= len(a)
     # resume prices only the missing pairs: count what reaches the cost model

@@ -54,7 +54,7 @@ def test_cli_json_shape() -> None:
 
 
 def test_the_case_command_lists_its_differences_from_the_reference(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert all(evaluate_timeloop_case(p).to_record()["differences"] == [] for p in CASES)
+    assert all(evaluate_timeloop_case(p).differences() == [] for p in CASES)
     raw = json.loads(CASES[0].read_text())
     level = raw["reference"]["levels_inner_to_outer"][0]
     ds = next(iter(level["dataspaces"]))
@@ -62,7 +62,7 @@ def test_the_case_command_lists_its_differences_from_the_reference(tmp_path) -> 
     raw["reference"]["summary"]["cycles"] += 5
     bad = tmp_path / "case.json"
     bad.write_text(json.dumps(raw))
-    diffs = evaluate_timeloop_case(bad).to_record()["differences"]
+    diffs = evaluate_timeloop_case(bad).differences()
     assert {d["what"] for d in diffs} == {"cycles", f"{level['name']}.{ds}.reads_per_instance"}
     r = subprocess.run([sys.executable, "-m", "coexplore.cli.main", "timeloop-case", str(bad)], capture_output=True,
                        text=True)

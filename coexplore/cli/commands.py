@@ -283,7 +283,8 @@ def cmd_bench_cost(args: argparse.Namespace) -> Any:
 def cmd_timeloop_case(args: argparse.Namespace) -> Any:
     from coexplore.api import evaluate_timeloop_case
 
-    out = evaluate_timeloop_case(args.case, throttle=args.throttle).to_record()
+    result = evaluate_timeloop_case(args.case, throttle=args.throttle)
+    out = result.to_record()
     if not args.json:
-        fmt.print_timeloop_case(out)
+        fmt.print_timeloop_case(out, result.differences())
     return out

@@ -78,7 +78,8 @@ def print_hwsearch(out: dict[str, Any]) -> None:
           + (f"; saved {out['saved']}" if out["saved"] else ""))
 
 
-def print_timeloop_case(out: dict[str, Any]) -> None:
+def print_timeloop_case(out: dict[str, Any], diffs: list[dict[str, Any]] | None) -> None:
+    """The case's counts, then where they differ from the case's Timeloop reference (None: it has none)."""
     print(f"cycles {out['cycles']}  energy {out['energy_pj']:.4f} pJ  MACs {out['macs']}  "
           f"utilization {out['utilization']:.2%}")
     rows = []
@@ -87,7 +88,6 @@ def print_timeloop_case(out: dict[str, Any]) -> None:
             rows.append([lv, ds, c["reads_per_instance"], c["fills_per_instance"], c["updates_per_instance"],
                          c["utilized_instances"], f"{c['energy_pj']:.3f}"])
     table(["level", "dataspace", "reads", "fills", "updates", "instances", "energy pJ"], rows)
-    diffs = out.get("differences")
     if diffs is None:
         print("\nno Timeloop reference in this case to compare with")
     elif not diffs:
