@@ -251,9 +251,9 @@ def test_malformed_yaml_names_file_and_line(tmp_path):
 
 def test_missing_file_names_the_path(tmp_path):
     path = tmp_path / "nope.yaml"
-    with pytest.raises(SpecError, match=r"nope\.yaml: no such file"):
+    with pytest.raises(SpecError, match=r"nope\.yaml: no such accelerator file"):
         load_accelerator_yaml(path)
-    with pytest.raises(SpecError, match="no such file"):
+    with pytest.raises(SpecError, match="no such accelerator file"):
         get_accelerator(str(path))
 
 

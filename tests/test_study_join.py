@@ -213,10 +213,14 @@ _CLAIMANT = """
 import sys, time
 from coexplore.study.owner import driver_id
 from coexplore.study.storage import open_storage
-store = open_storage(sys.argv[1], must_exist=True)
-t0 = time.monotonic()
-while time.monotonic() - t0 < 30:
-    got = store.claim_trials("smoke", driver_id(), 1)
+print("ready", flush=True)  # imports done: the owner starts now, and this takes the first trial it can
+t0, store = time.monotonic(), None
+while time.monotonic() - t0 < 120:
+    try:
+        store = store or open_storage(sys.argv[1], must_exist=True)
+        got = store.claim_trials("smoke", driver_id(), 1)
+    except Exception:  # the owner has not created the storage or the study yet
+        got = []
     if got:
         print(got[0][0], flush=True)
         time.sleep(600)  # "mid-trial" until it is killed
@@ -228,11 +232,10 @@ def test_a_worker_killed_mid_trial_has_its_trial_reclaimed(reference: list[Any],
     """A worker process that took a trial (state RUNNING, itself its worker) and is killed before its result:
     the owner sets the trial back to WAITING and evaluates it, and the study equals one run."""
     url = f"sqlite:///{tmp_path / 'reclaim.db'}"
-    owner = _cli("study", "run", str(SMOKE), "--storage", url, "--jobs", "1", "--quiet", "--json")
-    t0 = time.monotonic()
-    while _stored(url) < 40 and time.monotonic() - t0 < 30:
-        time.sleep(0.01)
+    # the claimant is ready before the owner starts (on a loaded machine its start-up could outlast the study)
     claimant = subprocess.Popen([sys.executable, "-c", _CLAIMANT, url], cwd=ROOT, text=True, stdout=subprocess.PIPE)
+    assert claimant.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+    owner = _cli("study", "run", str(SMOKE), "--storage", url, "--jobs", "1", "--quiet", "--json")
     line = claimant.stdout.readline().strip()  # type: ignore[union-attr]
     assert line.isdigit(), f"the claimant took no trial: {line!r}"
     number = int(line)
