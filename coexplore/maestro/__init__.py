@@ -9,7 +9,14 @@ writes that CSV. Semantics are restated from MAESTRO's MIT-licensed source (comm
 is copied.
 """
 
-from coexplore.maestro.dfsl import DfslNetwork, MaestroHardware, parse_hardware, parse_mapping, read_hardware, read_mapping
+from coexplore.maestro.dfsl import (
+           DfslNetwork,
+           MaestroHardware,
+           parse_hardware,
+           parse_mapping,
+           read_hardware,
+           read_mapping,
+)
 from coexplore.maestro.energy import CONSTANT_SETS
 from coexplore.maestro.model import CSV_COLUMNS, LayerRow, price_network
 

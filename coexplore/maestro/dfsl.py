@@ -16,8 +16,17 @@ from pathlib import Path
 
 from coexplore.errors import SpecError
 
-__all__ = ["Directive", "DfslLayer", "DfslNetwork", "MaestroHardware", "parse_hardware", "parse_mapping",
-           "read_hardware", "read_mapping"]
+__all__ = [
+    "DfslLayer",
+    "DfslNetwork",
+    "Directive",
+    "MaestroHardware",
+    "check_clusters",
+    "parse_hardware",
+    "parse_mapping",
+    "read_hardware",
+    "read_mapping",
+]
 
 LAYER_TYPES = ("CONV", "DSCONV")
 """Layer types priced here; MAESTRO's parser also names GEMM, NGCONV, TRCONV, FC, POOL, LSTM (not modelled)."""
@@ -250,8 +259,14 @@ def _layer(r: _Reader, start: _Tok, constants: dict[str, int], previous: tuple[D
     for need in ("K", "C", "R", "S"):
         if need not in dims:
             raise SpecError(f"{where}: Dimensions must give {need}, got {', '.join(dims) or 'none'}")
-    if not ({"Y", "Y'"} & dims.keys()) or not ({"X", "X'"} & dims.keys()):
-        raise SpecError(f"{where}: Dimensions must give Y (or Y') and X (or X'), got {', '.join(dims)}")
+    for need in ("Y", "X"):
+        if need not in dims:
+            raise SpecError(f"{where}: Dimensions must give the input size {need} (output sizes Y', X' are derived), "
+                            f"got {', '.join(dims)}")
+    for out in ("Y'", "X'"):
+        if out in dims:
+            raise SpecError(f"{where}: Dimensions gives {out}={dims[out]}; give the input sizes Y and X instead "
+                            "(MAESTRO derives the output sizes)")
     if not has_dataflow or not directives:
         if not previous:
             raise SpecError(f"{where}: has no Dataflow and no earlier layer to take it from")
@@ -381,3 +396,27 @@ def _read(path: str | Path, what: str) -> str:
         raise SpecError(f"{what} file {str(path)!r}: not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"{what} file {str(path)!r}: cannot be read ({e})") from None
+
+
+def check_clusters(net: DfslNetwork, hw: MaestroHardware, where: str = "<mapping>", *, strict: bool) -> list[str]:
+    """Cluster sizes against the PE count. A product of Cluster sizes above the PEs is always an error;
+    one that does not divide them is an error when ``strict``, else MAESTRO's behaviour (the leftover PEs
+    stay idle) and returned as notes, one per layer."""
+    notes: list[str] = []
+    for layer in net.layers:
+        product = 1
+        for d in layer.directives:
+            if d.kind != "cluster":
+                continue
+            product *= d.size
+            if product > hw.num_pes:
+                raise SpecError(f"{where}:{d.line}: layer {layer.written_name!r}: Cluster({d.size}) needs {product} "
+                                f"PEs in all, more than the hardware's num_pes {hw.num_pes}")
+            if hw.num_pes % product:
+                idle = hw.num_pes % product
+                msg = (f"{where}:{d.line}: layer {layer.written_name!r}: Cluster({d.size}) does not divide the "
+                       f"{hw.num_pes} PEs (clusters of {product} PEs leave {idle} idle)")
+                if strict:
+                    raise SpecError(msg + "; MAESTRO leaves them idle, drop --strict-clusters to accept it")
+                notes.append(msg + ", as MAESTRO does")
+    return notes

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from coexplore.errors import SpecError
 from coexplore.maestro.analysis import LevelResult, Noc, analyze_layer
 from coexplore.maestro.clusters import MDirective, Tensor, build_clusters, tensors_for
-from coexplore.maestro.dfsl import Directive, DfslNetwork, MaestroHardware
+from coexplore.maestro.dfsl import DfslNetwork, Directive, MaestroHardware
 from coexplore.maestro.energy import L1_ENERGY_MULTIPLIER, L2_ENERGY_MULTIPLIER, area_power, constants
 
 __all__ = ["CSV_COLUMNS", "LayerRow", "price_network"]

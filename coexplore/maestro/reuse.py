@@ -9,8 +9,8 @@ computes. Mapped / unique / edge sizes per dimension are computed once per level
 from __future__ import annotations
 
 from coexplore.errors import SpecError
-from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, MDirective, Tensor, cdiv
-from coexplore.maestro.iteration import EDGE, INIT, STEADY, Case, State
+from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, Tensor, cdiv
+from coexplore.maestro.iteration import INIT, STEADY, Case, State
 
 __all__ = ["Reuse"]
 
@@ -67,7 +67,7 @@ class Reuse:
                 edge = edge or state.is_edge
         return sp, edge, state
 
-    def _split(self, case: Case, state: State | None, edge: bool, first_ee: bool) -> tuple[int, int, bool]:
+    def _split(self, state: State | None) -> tuple[int, int, bool]:
         """(full-mapping clusters besides the first, edge-edge clusters, first cluster is edge-edge)."""
         n_edge = self.c.edge_clusters
         ee = bool(state and state.sp_edge_edge)
@@ -149,7 +149,7 @@ class Reuse:
             return self.pe_ingress(t, case)
         if not edge:
             return self.pe_ingress(t, case, True, False) + (self.c.size - 1) * self.pe_ingress(t, case, False, False)
-        full, nee, first_ee = self._split(case, state, edge, True)
+        full, nee, first_ee = self._split(state)
         out = self.pe_ingress(t, case, True, first_ee)
         if full:
             out += full * self.pe_ingress(t, case, False, False)
@@ -171,19 +171,19 @@ class Reuse:
                 elif d.kind == SPATIAL:
                     out *= self._egress_spatial(d.var, d.var, st, first, ee, n_edge, psum=True, reuse_at_edge=True)
         for v in t.coupled:
-            d = self.c.dataflow[self.c.index(v)] if self.c.index(v) < len(self.c.dataflow) else None
-            if d is None:
+            found = self.c.find(v)
+            if found is None:
                 raise SpecError(f"MAESTRO analysis: output depends on {v!r}, unmapped at level {self.c.level}")
             st = case.states[v]
             actual = {"Y": "Y'", "X": "X'"}.get(v, v)
-            if d.kind == TEMPORAL:
+            if found.kind == TEMPORAL:
                 if st.pos == INIT:
                     out *= self.me.get(actual, 0) if st.is_edge else self.m.get(actual, 0)
                 elif st.pos == STEADY:
                     out *= self.m.get(actual, 0)
                 else:
                     out *= self.me.get(actual, 0)
-            elif d.kind == SPATIAL:
+            elif found.kind == SPATIAL:
                 out *= self._egress_spatial(v, actual, st, first, ee, n_edge, psum=False, reuse_at_edge=reuse_at_edge)
         return out
 
@@ -218,7 +218,7 @@ class Reuse:
         if not edge:
             return self.pe_egress(t, case, False, True, False) + (self.c.size - 1) * self.pe_egress(
                 t, case, False, False, False)
-        full, nee, first_ee = self._split(case, state, edge, True)
+        full, nee, first_ee = self._split(state)
         out = self.pe_egress(t, case, False, True, first_ee)
         if full:
             out += full * self.pe_egress(t, case, False, False, False)
@@ -232,7 +232,7 @@ class Reuse:
             return self.pe_egress(t, case, True)
         if not edge:
             return self.pe_egress(t, case, True, True, False)
-        _, _, first_ee = self._split(case, state, edge, True)
+        _, _, first_ee = self._split(state)
         return self.pe_egress(t, case, True, True, first_ee)
 
     def output_mapping_size(self, t: Tensor, case: Case, for_psum: bool) -> int:
@@ -247,7 +247,7 @@ class Reuse:
             return n * self.pe_egress(t, case, for_psum)
         if not edge:
             return n * self.pe_egress(t, case, for_psum, True, False)
-        full, nee, first_ee = self._split(case, state, edge, True)
+        full, nee, first_ee = self._split(state)
         out = self.pe_egress(t, case, for_psum, True, first_ee)
         if full:
             out += full * self.pe_egress(t, case, for_psum, True, False)
@@ -279,10 +279,3 @@ class Reuse:
             if cur.is_ref(d.var):
                 out.overlaps.append((d.var, cur.counterpart(d.var)))
         return out
-
-
-def first_spatial(flow: list[MDirective]) -> MDirective | None:
-    return next((d for d in flow if d.kind == SPATIAL), None)
-
-
-_ = (EDGE,)
