@@ -10,7 +10,7 @@ of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from coexplore.maestro.clusters import Cluster, Dims, Tensor
 from coexplore.maestro.iteration import iteration_cases
@@ -65,8 +65,14 @@ def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc
     """Results of every analysed level invocation in MAESTRO's order (the outermost level last; the
     first entry is the innermost level of the first outer case)."""
     out: list[LevelResult] = []
-    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out)
+    memo: dict[tuple[object, ...], LevelResult] = {}
+    reuses = [Reuse(c) for c in clusters]
+    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses)
     return out
+
+
+def _signature(idx: int, dims: Dims) -> tuple[object, ...]:
+    return (idx, tuple(sorted(dims.size.items())), tuple(sorted(dims.stride.items())), tuple(dims.overlaps))
 
 
 def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tensors: tuple[Tensor, ...]) -> None:
@@ -94,11 +100,18 @@ def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tens
 
 
 def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
-           simd: int, out: list[LevelResult]) -> None:
+           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse]) -> None:
+    """Analyse level ``idx`` on ``dims`` and append its result to ``out``. A level's result depends only on
+    the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (as copies:
+    the caller sets their spatial occurrences)."""
+    key = _signature(idx, dims)
+    if key in memo:
+        out.append(replace(memo[key]))
+        return
     cluster = clusters[idx]
     n_sub, n_edge = cluster.size, cluster.edge_clusters
     res = LevelResult(level=idx, num_sub_clusters=n_sub)
-    reuse = Reuse(cluster)
+    reuse = reuses[idx]
     outputs = [t for t in tensors if t.is_output]
     inputs = [t for t in tensors if not t.is_output]
     delays = {k: [_BIG, 0.0, 0.0] for k in ("ingress", "egress", "compute")}
@@ -139,7 +152,8 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             else:
                 plan = [(False, n_sub)]
             for ee, count in plan:
-                _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out)
+                _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
+                       reuses)
                 sub = out[-1]
                 if count is not None:
                     sub.spatial_occurrences = count
@@ -175,4 +189,5 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
         for key in delays:
             delays[key][2] /= total
     res.peak_bw, res.avg_bw, res.delays = peak_bw, avg_bw, delays
+    memo[key] = replace(res)
     out.append(res)

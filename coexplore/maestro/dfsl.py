@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from coexplore.errors import SpecError
 
@@ -95,11 +96,10 @@ class DfslNetwork:
 
 
 # -- tokenizer ---------------------------------------------------------------------------
-_TOKEN = re.compile(r"\s*(?:(//.*)|([{}()]|[,;:])|([A-Za-z0-9_.'\->]+)|(\S))")
+_TOKEN = re.compile(r"(//.*)|([{}(),;:])|([A-Za-z0-9_.'\->]+)|(\S)")
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):
     text: str
     line: int
     col: int
@@ -107,39 +107,32 @@ class _Tok:
 
 
 def _tokens(text: str, where: str) -> list[_Tok]:
+    """Tokens with 1-based line and column; comments and the separators ``, ; :`` (which MAESTRO's
+    tokenizer drops) are left out."""
     out: list[_Tok] = []
     for ln, line in enumerate(text.splitlines(), start=1):
-        pos = 0
-        while pos < len(line):
-            m = _TOKEN.match(line, pos)
-            if m is None or m.end() == pos:  # only trailing blanks are left
-                break
-            pos = m.end()
+        for m in _TOKEN.finditer(line):
             if m.group(1) is not None:
                 break
             if m.group(4) is not None:
-                col = m.start(4) + 1
-                raise SpecError(f"{where}:{ln}:{col}: syntax error: unexpected character {m.group(4)!r}")
-            punct = m.group(2) is not None
-            tok = m.group(2) if punct else m.group(3)
-            out.append(_Tok(tok, ln, (m.start(2) if punct else m.start(3)) + 1, punct))
+                raise SpecError(f"{where}:{ln}:{m.start(4) + 1}: syntax error: unexpected character {m.group(4)!r}")
+            if m.group(2) is not None:
+                if m.group(2) not in ",;:":
+                    out.append(_Tok(m.group(2), ln, m.start(2) + 1, True))
+            elif m.group(3) is not None:
+                out.append(_Tok(m.group(3), ln, m.start(3) + 1, False))
     return out
 
 
 class _Reader:
-    """A cursor over tokens; separators ``, ; :`` are optional (MAESTRO's tokenizer drops them)."""
+    """A cursor over tokens."""
 
     def __init__(self, toks: list[_Tok], where: str) -> None:
         self.toks = toks
         self.i = 0
         self.where = where
 
-    def _skip_seps(self) -> None:
-        while self.i < len(self.toks) and self.toks[self.i].text in ",;:":
-            self.i += 1
-
     def peek(self) -> _Tok | None:
-        self._skip_seps()
         return self.toks[self.i] if self.i < len(self.toks) else None
 
     def error(self, tok: _Tok | None, rule: str) -> SpecError:

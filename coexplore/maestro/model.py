@@ -80,14 +80,22 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
         return shared[id(d)]
 
     rows: list[LayerRow] = []
+    cache: dict[tuple[object, ...], tuple[list[LevelResult], list[tuple[int, int, str]]]] = {}
     prev_l1 = {t: (0, 0) for t in TENSORS}
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
-        try:
-            clusters, _ = build_clusters(layer, [mutable(d) for d in layer.directives], hw.num_pes, tensors)
-            results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
-        except SpecError as e:
-            raise SpecError(f"layer {layer.written_name!r} (line {layer.line}): {e}") from None
+        flow = [mutable(d) for d in layer.directives]
+        key = (layer.layer_type, layer.dims, layer.strides, tensors, tuple((d.kind, d.size, d.ofs, d.var) for d in flow))
+        if key not in cache:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
+            try:
+                clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
+                results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
+            except SpecError as e:
+                raise SpecError(f"layer {layer.written_name!r} (line {layer.line}): {e}") from None
+            cache[key] = (results, [(d.size, d.ofs, d.var) for d in flow])
+        results, after = cache[key]
+        for d, (size, ofs, var) in zip(flow, after, strict=True):  # the directive edits MAESTRO makes in place
+            d.size, d.ofs, d.var = size, ofs, var
         top, inner = results[-1], results[0]
         current_l1 = {t: (top.l1_read.get(t, 0), top.l1_write.get(t, 0)) for t in TENSORS}
         l1_counts = current_l1 if (len(results) == 1 or not energy_quirks) else prev_l1

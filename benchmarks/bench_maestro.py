@@ -1,0 +1,158 @@
+"""coexplore's MAESTRO-semantics model side by side with the MAESTRO binary: agreement and speed.
+
+    python benchmarks/bench_maestro.py [--maestro-bin PATH] [--repeats 5] [--peer-examples] [--json]
+
+The binary comes from ``--maestro-bin`` or ``$MAESTRO_BIN`` (build it outside the shared tree:
+``cp -r ../shared/peers/maestro /work/peers_build/maestro && cd /work/peers_build/maestro && scons -j1``);
+without it the script says so and exits 0 after timing coexplore alone.
+
+Cases: the three reference mappings on ``accelerator_1.m`` (from ``$COEXPLORE_DATA/maestro_reference``),
+and the four dataflows of ``benchmarks/data/maestro/mixed_*.m`` (ShiDianNao-like yxp_os, xp_ws,
+Eyeriss-like rs, NVDLA-like kcp_ws with 16-PE clusters, on eight layers with 1x1..7x7 kernels,
+strides 1 and 2, depthwise and FC) on each hardware file ``benchmarks/data/maestro/hw_*.m`` (64, 168
+and 1024 PEs, NoC 16/32/64 elements per cycle, NoC_NumHops 1 or 2) and on ``accelerator_1.m``. With
+``--peer-examples`` also MAESTRO's own example mappings (``../shared/peers/maestro/data/mapping``)
+whose layers are all CONV/DSCONV.
+
+Agreement, per case: runtime and each of the 12 ``input|filter|output l1|l2 read|write`` columns
+exact on every layer, energy within 0.5 %, and every column equal at the 6 significant digits the
+binary prints. Speed: the binary's wall time per run (process start, parse, analysis, CSV write; best
+of ``--repeats``) against coexplore's in-process parse + price of the same two files (best of
+``--repeats``), on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from coexplore.maestro import price_network, read_hardware, read_mapping
+from coexplore.maestro.model import CSV_COLUMNS
+from coexplore.maestro.result import format_value
+
+HERE = Path(__file__).resolve().parent
+OWN = HERE / "data" / "maestro"
+PEERS = HERE.parents[1] / "shared" / "peers" / "maestro" / "data" / "mapping"
+COUNTS = [f"{t} {lv} {op}" for t in ("input", "filter", "output") for lv in ("l1", "l2") for op in ("read", "write")]
+
+
+def _data_dir() -> Path:
+    env = os.environ.get("COEXPLORE_DATA")
+    return Path(env) if env else HERE.parents[1] / "shared" / "data"
+
+
+def cases(peer_examples: bool) -> list[tuple[Path, Path]]:
+    ref = _data_dir() / "maestro_reference"
+    acc1 = ref / "hw" / "accelerator_1.m"
+    out = []
+    if acc1.exists():
+        out += [(acc1, ref / "mapping" / f"{n}.m") for n in ("Resnet50_kcp_ws", "MobileNetV2_kcp_ws", "mnasnet_rs")]
+    hws = sorted(OWN.glob("hw_*.m")) + ([acc1] if acc1.exists() else [])
+    out += [(hw, m) for m in sorted(OWN.glob("mixed_*.m")) for hw in hws]
+    if peer_examples and PEERS.is_dir() and acc1.exists():
+        for m in sorted(PEERS.glob("*.m")):
+            text = m.read_text()
+            types = {line.split(":", 1)[1].split("//")[0].strip() for line in text.splitlines()
+                     if line.strip().startswith("Type:")}
+            if types and types <= {"CONV", "DSCONV"}:
+                out.append((acc1, m))
+    return out
+
+
+def run_binary(binary: Path, hw: Path, mapping: Path, repeats: int) -> tuple[list[list[str]], float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "hw").mkdir()
+        (Path(tmp) / "mapping").mkdir()
+        shutil.copy(hw, Path(tmp) / "hw" / "h.m")
+        shutil.copy(mapping, Path(tmp) / "mapping" / "m.m")
+        out = Path(tmp) / "m.csv"
+        best = float("inf")
+        for _ in range(repeats):
+            out.unlink(missing_ok=True)  # the binary appends to an existing CSV
+            t0 = time.perf_counter()
+            r = subprocess.run([str(binary), "--HW_file=hw/h.m", "--Mapping_file=mapping/m.m", "--print_res=false",
+                                "--print_res_csv_file=true", "--print_log_file=false"], cwd=tmp,
+                               capture_output=True, text=True)
+            best = min(best, time.perf_counter() - t0)
+            if r.returncode != 0 or not out.exists():
+                raise RuntimeError(f"MAESTRO failed on {mapping.name} / {hw.name}: {r.stdout[-300:]} {r.stderr[-300:]}")
+        with open(out, newline="") as f:
+            rows = [[c.strip() for c in row] for row in csv.reader(f)][1:]
+    return rows, best
+
+
+def run_ours(hw: Path, mapping: Path, repeats: int) -> tuple[list[dict[str, object]], float]:
+    best, rows = float("inf"), []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        rows = price_network(read_hardware(hw), read_mapping(mapping))
+        best = min(best, time.perf_counter() - t0)
+    return [r.values for r in rows], best
+
+
+def compare(theirs: list[list[str]], ours: list[dict[str, object]]) -> dict[str, object]:
+    n = len(theirs)
+    runtime = counts = energy = every = 0
+    diffs: dict[str, int] = {}
+    for want_row, got in zip(theirs, ours, strict=False):
+        want = dict(zip(CSV_COLUMNS, want_row, strict=False))
+        runtime += int(want["Runtime (Cycles)"]) == got["Runtime (Cycles)"]
+        counts += all(int(want[c]) == got[c] for c in COUNTS)
+        e_want, e_got = float(want["Activity count-based Energy (nJ)"]), float(got["Activity count-based Energy (nJ)"])  # type: ignore[arg-type]
+        energy += abs(e_got - e_want) <= 0.005 * abs(e_want)
+        bad = [c for c in CSV_COLUMNS if format_value(got[c]) != want[c]]
+        every += not bad
+        for c in bad:
+            diffs[c] = diffs.get(c, 0) + 1
+    return {"layers": n, "layers_priced": len(ours), "runtime_exact": runtime, "counts_exact": counts,
+            "energy_within_0.5pct": energy, "all_columns_equal": every, "columns_differing": diffs}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--maestro-bin", default=os.environ.get("MAESTRO_BIN", "/work/peers_build/maestro/maestro"))
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--peer-examples", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    binary = Path(args.maestro_bin)
+    have_bin = binary.is_file() and os.access(binary, os.X_OK)
+    if not have_bin:
+        print(f"MAESTRO binary not found at {binary} (--maestro-bin or $MAESTRO_BIN); timing coexplore only",
+              file=sys.stderr)
+    results = []
+    for hw, mapping in cases(args.peer_examples):
+        ours, t_ours = run_ours(hw, mapping, args.repeats)
+        row: dict[str, object] = {"hw": hw.name, "mapping": mapping.name, "coexplore_s": t_ours}
+        if have_bin:
+            theirs, t_bin = run_binary(binary, hw, mapping, args.repeats)
+            row.update(compare(theirs, ours), binary_s=t_bin, speedup=t_bin / t_ours)
+        else:
+            row["layers_priced"] = len(ours)
+        results.append(row)
+        if not args.json:
+            if have_bin:
+                ok = "all equal" if row["all_columns_equal"] == row["layers"] else f"differ: {row['columns_differing']}"
+                print(f"{mapping.name:28s} {hw.name:24s} layers {row['layers']:3d}  runtime {row['runtime_exact']:3d}  "
+                      f"counts {row['counts_exact']:3d}  energy {row['energy_within_0.5pct']:3d}  ({ok})  "
+                      f"binary {t_bin * 1e3:7.1f} ms  coexplore {t_ours * 1e3:7.1f} ms  x{t_bin / t_ours:.2f}")
+            else:
+                print(f"{mapping.name:28s} {hw.name:24s} layers {len(ours):3d}  coexplore {t_ours * 1e3:7.1f} ms")
+    if args.json:
+        json.dump({"binary": str(binary) if have_bin else None, "cases": results}, sys.stdout, indent=2)
+        print()
+    elif have_bin:
+        agree = sum(r["all_columns_equal"] == r["layers"] == r["layers_priced"] for r in results)
+        print(f"\n{agree}/{len(results)} cases agree on every column of every layer")
+
+
+if __name__ == "__main__":
+    main()
