@@ -178,16 +178,16 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
         compute = compute or 1
         peak_bw = max(peak_bw, max(ingress, egress) // compute)
         avg_bw += (occ * max(ingress, egress)) // compute
-        for key, value in (("ingress", in_d), ("egress", eg_d), ("compute", compute)):
-            delays[key][0] = min(delays[key][0], value)
-            delays[key][1] = max(delays[key][1], value)
-            delays[key][2] += occ * value
+        for kind, value in (("ingress", in_d), ("egress", eg_d), ("compute", compute)):
+            delays[kind][0] = min(delays[kind][0], value)
+            delays[kind][1] = max(delays[kind][1], value)
+            delays[kind][2] += occ * value
         total += occ
     if total:
         avg_bw /= total
         res.avg_active_clusters /= total
-        for key in delays:
-            delays[key][2] /= total
+        for kind in delays:
+            delays[kind][2] /= total
     res.peak_bw, res.avg_bw, res.delays = peak_bw, avg_bw, delays
     memo[key] = replace(res)
     out.append(res)

@@ -85,7 +85,8 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
         flow = [mutable(d) for d in layer.directives]
-        key = (layer.layer_type, layer.dims, layer.strides, tensors, tuple((d.kind, d.size, d.ofs, d.var) for d in flow))
+        key = (layer.layer_type, layer.dims, layer.strides, tensors,
+               tuple((d.kind, d.size, d.ofs, d.var) for d in flow))
         if key not in cache:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
             try:
                 clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
