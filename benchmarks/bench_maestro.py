@@ -34,13 +34,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from coexplore.errors import CoexploreError
 from coexplore.maestro import price_network, read_hardware, read_mapping
 from coexplore.maestro.model import CSV_COLUMNS
 from coexplore.maestro.result import format_value
 
 HERE = Path(__file__).resolve().parent
 OWN = HERE / "data" / "maestro"
-PEERS = HERE.parents[1] / "shared" / "peers" / "maestro" / "data" / "mapping"
 COUNTS = [f"{t} {lv} {op}" for t in ("input", "filter", "output") for lv in ("l1", "l2") for op in ("read", "write")]
 
 
@@ -57,14 +57,19 @@ def cases(peer_examples: bool) -> list[tuple[Path, Path]]:
         out += [(acc1, ref / "mapping" / f"{n}.m") for n in ("Resnet50_kcp_ws", "MobileNetV2_kcp_ws", "mnasnet_rs")]
     hws = sorted(OWN.glob("hw_*.m")) + ([acc1] if acc1.exists() else [])
     out += [(hw, m) for m in sorted(OWN.glob("mixed_*.m")) for hw in hws]
-    if peer_examples and PEERS.is_dir() and acc1.exists():
-        for m in sorted(PEERS.glob("*.m")):
+    peers = _data_dir().parent / "peers" / "maestro" / "data" / "mapping"  # ../shared/peers beside ../shared/data
+    if peer_examples and peers.is_dir() and acc1.exists():
+        for m in sorted(peers.glob("*.m")):
             text = m.read_text()
             types = {line.split(":", 1)[1].split("//")[0].strip() for line in text.splitlines()
                      if line.strip().startswith("Type:")}
             if types and types <= {"CONV", "DSCONV"}:
                 out.append((acc1, m))
     return out
+
+
+class BinaryFailed(Exception):
+    """The MAESTRO binary stopped without a CSV (e.g. its floating-point exception on a zero delay)."""
 
 
 def run_binary(binary: Path, hw: Path, mapping: Path, repeats: int) -> tuple[list[list[str]], float]:
@@ -83,7 +88,7 @@ def run_binary(binary: Path, hw: Path, mapping: Path, repeats: int) -> tuple[lis
                                capture_output=True, text=True)
             best = min(best, time.perf_counter() - t0)
             if r.returncode != 0 or not out.exists():
-                raise RuntimeError(f"MAESTRO failed on {mapping.name} / {hw.name}: {r.stdout[-300:]} {r.stderr[-300:]}")
+                raise BinaryFailed(f"exit code {r.returncode}")
         with open(out, newline="") as f:
             rows = [[c.strip() for c in row] for row in csv.reader(f)][1:]
     return rows, best
@@ -130,8 +135,24 @@ def main() -> None:
               file=sys.stderr)
     results = []
     for hw, mapping in cases(args.peer_examples):
-        ours, t_ours = run_ours(hw, mapping, args.repeats)
-        row: dict[str, object] = {"hw": hw.name, "mapping": mapping.name, "coexplore_s": t_ours}
+        row: dict[str, object] = {"hw": hw.name, "mapping": mapping.name}
+        try:
+            ours, t_ours = run_ours(hw, mapping, args.repeats)
+        except CoexploreError as e:
+            row["coexplore_error"] = str(e)
+        if have_bin:
+            try:
+                run_binary(binary, hw, mapping, 1)
+            except BinaryFailed as e:
+                row["binary_error"] = str(e)
+        if "coexplore_error" in row or "binary_error" in row:
+            row["both_refuse"] = "coexplore_error" in row and "binary_error" in row
+            results.append(row)
+            if not args.json:
+                print(f"{mapping.name:28s} {hw.name:24s} coexplore: {row.get('coexplore_error', 'priced')[:90]}; "
+                      f"binary: {row.get('binary_error', 'priced') if have_bin else 'absent'}")
+            continue
+        row["coexplore_s"] = t_ours
         if have_bin:
             theirs, t_bin = run_binary(binary, hw, mapping, args.repeats)
             row.update(compare(theirs, ours), binary_s=t_bin, speedup=t_bin / t_ours)
@@ -150,8 +171,11 @@ def main() -> None:
         json.dump({"binary": str(binary) if have_bin else None, "cases": results}, sys.stdout, indent=2)
         print()
     elif have_bin:
-        agree = sum(r["all_columns_equal"] == r["layers"] == r["layers_priced"] for r in results)
-        print(f"\n{agree}/{len(results)} cases agree on every column of every layer")
+        agree = sum(r.get("all_columns_equal") == r.get("layers") == r.get("layers_priced") is not None
+                    for r in results)
+        refuse = sum(bool(r.get("both_refuse")) for r in results)
+        print(f"\n{agree}/{len(results)} cases agree on every column of every layer; {refuse} more are refused by "
+              f"both (coexplore with an error naming the reason, the binary by crashing)")
 
 
 if __name__ == "__main__":

@@ -195,3 +195,15 @@ def test_cli_strict_clusters_subprocess(tmp_path: Path) -> None:
     lenient = subprocess.run([*args, "--json"], capture_output=True, text=True)
     assert lenient.returncode == 0, lenient.stderr
     assert "note:" in lenient.stderr and math.isfinite(__import__("json").loads(lenient.stdout)["energy_nj"])
+
+
+def test_zero_compute_delay_is_an_error_not_a_crash() -> None:
+    """An rs-like mapping (X and S both spatial under Cluster(3)) on which the MAESTRO binary stops with a
+    floating-point exception (it divides by the zero compute delay): a SpecError saying so."""
+    net = parse_mapping("""Network z { Layer L { Type: CONV Stride { X: 1, Y: 1 }
+        Dimensions { K: 4, C: 8, R: 3, S: 3, Y: 8, X: 8 }
+        Dataflow { TemporalMap(2,2) K; TemporalMap(4,4) C; TemporalMap(Sz(R),Sz(R)) R; SpatialMap(Sz(R),1) Y;
+                   TemporalMap(Sz(S),1) X; Cluster(3,P); SpatialMap(1,1) X; SpatialMap(1,1) S;
+                   TemporalMap(Sz(S),Sz(S)) S; } } }""", "z.m")
+    with pytest.raises(SpecError, match=r"layer 'L' \(line 1\): the outermost cluster level has a zero compute delay"):
+        price_network(parse_hardware(HW.replace("num_pes: 16", "num_pes: 256")), net)

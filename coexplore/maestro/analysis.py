@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from coexplore.errors import SpecError
 from coexplore.maestro.clusters import Cluster, Dims, Tensor
 from coexplore.maestro.iteration import iteration_cases
 from coexplore.maestro.reuse import Reuse
@@ -164,6 +165,10 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
         in_d, eg_d = noc.delay(ingress), noc.delay(egress)
         step = compute + in_d if case.all_init else max(eg_d, compute, in_d)
         if idx == 0:
+            if compute == 0:
+                raise SpecError("the outermost cluster level has a zero compute delay in an iteration case (a "
+                                "sub-cluster gets no work); MAESTRO divides by it and stops with a floating-point "
+                                "exception")
             out_buf = res.l2_size.get("output", 0) // offchip_bw
             in_buf = (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // offchip_bw
             step = max(in_buf // 2, step, out_buf // 2)
