@@ -47,6 +47,33 @@ class Reuse:
                 self.me[out] = self.me.get(d.var, 0) - self.me.get(sliding, 0) + 1
                 self.ue[out] = min(d.ofs, self.me[out])
 
+        self._plans: dict[str, tuple[list[str], list[tuple[int, str, str]], list[tuple[str, str]],
+                                     list[tuple[str, str, str]]]] = {}
+
+    def _plan(self, t: Tensor) -> tuple[list[str], list[tuple[int, str, str]], list[tuple[str, str]],
+                                        list[tuple[str, str, str]]]:
+        """Per tensor, once: its spatially mapped dimensions, its coupled directives (index, var, kind),
+        the directives it does not depend on (var, kind) and its own dimensions (var, kind, output name)."""
+        plan = self._plans.get(t.name)
+        if plan is None:
+            spatial = []
+            for v in t.coupled:
+                d = self.c.find(v)
+                if d is None:
+                    raise SpecError(f"MAESTRO analysis: tensor {t.name} depends on {v!r}, which has no directive "
+                                    f"at cluster level {self.c.level}")
+                if d.kind == SPATIAL:
+                    spatial.append(v)
+            coupled = [(i, d.var, d.kind) for i, d in enumerate(self.c.dataflow) if d.var in t.coupled]
+            others = [(d.var, d.kind) for d in self.c.dataflow if d.var not in t.coupled]
+            own = []
+            for v in t.coupled:
+                found = self.c.find(v)
+                assert found is not None
+                own.append((v, found.kind, {"Y": "Y'", "X": "X'"}.get(v, v)))
+            plan = self._plans[t.name] = (spatial, coupled, others, own)
+        return plan
+
     # -- helpers -----------------------------------------------------------------------
     def mapped_volume(self, t: Tensor) -> int:
         out = 1
@@ -57,14 +84,9 @@ class Reuse:
 
     def _sp_info(self, t: Tensor, case: Case) -> tuple[bool, bool, State | None]:
         sp, edge, state = False, False, None
-        for v in t.coupled:
-            d = self.c.find(v)
-            if d is None:
-                raise SpecError(f"MAESTRO analysis: tensor {t.name} depends on {v!r}, which has no directive at "
-                                f"cluster level {self.c.level}")
-            if d.kind == SPATIAL:
-                sp, state = True, case.states[v]
-                edge = edge or state.is_edge
+        for v in self._plan(t)[0]:
+            sp, state = True, case.states[v]
+            edge = edge or state.is_edge
         return sp, edge, state
 
     def _split(self, state: State | None) -> tuple[int, int, bool]:
@@ -80,21 +102,19 @@ class Reuse:
     # -- volumes -------------------------------------------------------------------------
     def pe_mapped(self, t: Tensor, case: Case, first: bool = True, ee: bool = False) -> int:
         out = 1
-        for d in self.c.dataflow:
-            if d.var not in t.coupled:
-                continue
-            st = case.states[d.var]
-            if d.kind == TEMPORAL:
-                out *= self.me.get(d.var, 0) if st.is_edge else self.m.get(d.var, 0)
-            elif d.kind == SPATIAL:
+        for _, var, kind in self._plan(t)[1]:
+            st = case.states[var]
+            if kind == TEMPORAL:
+                out *= self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
+            elif kind == SPATIAL:
                 if st.is_edge:
                     n_edge = self.c.edge_clusters
                     if n_edge == 1 and (first or ee):
-                        out *= self.me.get(d.var, 0)
+                        out *= self.me.get(var, 0)
                     elif n_edge > 1:
-                        out *= self.me.get(d.var, 0) if ee else self.m.get(d.var, 0)
+                        out *= self.me.get(var, 0) if ee else self.m.get(var, 0)
                 else:
-                    out *= self.m.get(d.var, 0)
+                    out *= self.m.get(var, 0)
         return out
 
     def pe_ingress(self, t: Tensor, case: Case, first: bool = True, ee: bool = False) -> int:
@@ -105,31 +125,30 @@ class Reuse:
                 changing = i
         if changing == -1:
             return self.pe_mapped(t, case, first, ee)
+        coupled = self._plan(t)[1]
         inited = False
-        for i, d in enumerate(flow):
-            st = case.states[d.var]
-            if st.pos == INIT and d.var in t.coupled and i > changing and not st.unrolled:
+        for i, var, _ in coupled:
+            st = case.states[var]
+            if st.pos == INIT and i > changing and not st.unrolled:
                 inited = True
                 break
         out, tensor_changes = 1, False
-        for i, d in enumerate(flow):
-            if d.var not in t.coupled:
-                continue
-            st = case.states[d.var]
+        for i, var, kind in coupled:
+            st = case.states[var]
             is_chg = i == changing
             tensor_changes = tensor_changes or is_chg
-            m, me, u, ue = self.m.get(d.var, 0), self.me.get(d.var, 0), self.u.get(d.var, 0), self.ue.get(d.var, 0)
-            if d.kind == TEMPORAL:
+            m, me, u, ue = self.m.get(var, 0), self.me.get(var, 0), self.u.get(var, 0), self.ue.get(var, 0)
+            if kind == TEMPORAL:
                 if st.pos == INIT:
                     out *= me if st.is_edge else m
                 elif is_chg and not inited:
                     if u == 0:
-                        raise SpecError(f"MAESTRO analysis: directive on {d.var!r} at cluster level {self.c.level} "
+                        raise SpecError(f"MAESTRO analysis: directive on {var!r} at cluster level {self.c.level} "
                                         "changes but brings no new data (MAESTRO stops here too)")
                     out *= max(u, 1)
                 else:
                     out *= m
-            elif d.kind == SPATIAL:
+            elif kind == SPATIAL:
                 if first:
                     out *= me if ee else m
                 elif st.pos == INIT:
@@ -161,29 +180,24 @@ class Reuse:
                   reuse_at_edge: bool = True) -> int:
         out = 1
         n_edge = self.c.edge_clusters
+        _, _, others, own = self._plan(t)
         if psums:
-            for d in self.c.dataflow:
-                if d.var in t.coupled:
-                    continue
-                st = case.states[d.var]
-                if d.kind == TEMPORAL:
-                    out *= self.me.get(d.var, 0) if st.is_edge else self.m.get(d.var, 0)
-                elif d.kind == SPATIAL:
-                    out *= self._egress_spatial(d.var, d.var, st, first, ee, n_edge, psum=True, reuse_at_edge=True)
-        for v in t.coupled:
-            found = self.c.find(v)
-            if found is None:
-                raise SpecError(f"MAESTRO analysis: output depends on {v!r}, unmapped at level {self.c.level}")
+            for var, kind in others:
+                st = case.states[var]
+                if kind == TEMPORAL:
+                    out *= self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
+                elif kind == SPATIAL:
+                    out *= self._egress_spatial(var, var, st, first, ee, n_edge, psum=True, reuse_at_edge=True)
+        for v, kind, actual in own:
             st = case.states[v]
-            actual = {"Y": "Y'", "X": "X'"}.get(v, v)
-            if found.kind == TEMPORAL:
+            if kind == TEMPORAL:
                 if st.pos == INIT:
                     out *= self.me.get(actual, 0) if st.is_edge else self.m.get(actual, 0)
                 elif st.pos == STEADY:
                     out *= self.m.get(actual, 0)
                 else:
                     out *= self.me.get(actual, 0)
-            elif found.kind == SPATIAL:
+            elif kind == SPATIAL:
                 out *= self._egress_spatial(v, actual, st, first, ee, n_edge, psum=False, reuse_at_edge=reuse_at_edge)
         return out
 
