@@ -96,7 +96,8 @@ class DfslNetwork:
 
 
 # -- tokenizer ---------------------------------------------------------------------------
-_TOKEN = re.compile(r"(//.*)|([{}(),;:])|([A-Za-z0-9_.'\->]+)|(\S)")
+_TOKEN = re.compile(r"[A-Za-z0-9_.'\->]+|[^\s,;:]")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.'->")
 
 
 class _Tok(NamedTuple):
@@ -111,16 +112,17 @@ def _tokens(text: str, where: str) -> list[_Tok]:
     tokenizer drops) are left out."""
     out: list[_Tok] = []
     for ln, line in enumerate(text.splitlines(), start=1):
+        cut = line.find("//")
+        if cut >= 0:
+            line = line[:cut]
         for m in _TOKEN.finditer(line):
-            if m.group(1) is not None:
-                break
-            if m.group(4) is not None:
-                raise SpecError(f"{where}:{ln}:{m.start(4) + 1}: syntax error: unexpected character {m.group(4)!r}")
-            if m.group(2) is not None:
-                if m.group(2) not in ",;:":
-                    out.append(_Tok(m.group(2), ln, m.start(2) + 1, True))
-            elif m.group(3) is not None:
-                out.append(_Tok(m.group(3), ln, m.start(3) + 1, False))
+            tok = m.group()
+            if len(tok) == 1 and tok not in _WORD_CHARS:
+                if tok not in "{}()":
+                    raise SpecError(f"{where}:{ln}:{m.start() + 1}: syntax error: unexpected character {tok!r}")
+                out.append(_Tok(tok, ln, m.start() + 1, True))
+            else:
+                out.append(_Tok(tok, ln, m.start() + 1, False))
     return out
 
 
@@ -166,7 +168,7 @@ class _Reader:
 def _int(r: _Reader, tok: _Tok, constants: dict[str, int], rule: str) -> int:
     if tok.text in constants:
         return constants[tok.text]
-    if not re.fullmatch(r"[0-9]+", tok.text):
+    if not (tok.text.isascii() and tok.text.isdigit()):
         raise r.error(tok, rule)
     return int(tok.text)
 
