@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from coexplore.errors import SpecError
 
@@ -96,71 +95,90 @@ class DfslNetwork:
 
 
 # -- tokenizer ---------------------------------------------------------------------------
-_TOKEN = re.compile(r"[A-Za-z0-9_.'\->]+|[^\s,;:]")
-_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.'->")
+_TOKEN = re.compile(r"//[^\n]*|[A-Za-z0-9_.'\->]+|[^\s,;:]")
+_PUNCT = frozenset("{}()")
+_SINGLE_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.'->{}()")
 
 
-class _Tok(NamedTuple):
-    text: str
-    line: int
-    col: int
-    punct: bool
+class _Tok:
+    """A token and its line; its column is worked out only when an error names it."""
 
+    __slots__ = ("text", "line", "i", "reader")
 
-def _tokens(text: str, where: str) -> list[_Tok]:
-    """Tokens with 1-based line and column; comments and the separators ``, ; :`` (which MAESTRO's
-    tokenizer drops) are left out."""
-    out: list[_Tok] = []
-    for ln, line in enumerate(text.splitlines(), start=1):
-        cut = line.find("//")
-        if cut >= 0:
-            line = line[:cut]
-        for m in _TOKEN.finditer(line):
-            tok = m.group()
-            if len(tok) == 1 and tok not in _WORD_CHARS:
-                if tok not in "{}()":
-                    raise SpecError(f"{where}:{ln}:{m.start() + 1}: syntax error: unexpected character {tok!r}")
-                out.append(_Tok(tok, ln, m.start() + 1, True))
-            else:
-                out.append(_Tok(tok, ln, m.start() + 1, False))
-    return out
+    def __init__(self, text: str, line: int, i: int, reader: _Reader) -> None:
+        self.text, self.line, self.i, self.reader = text, line, i, reader
+
+    @property
+    def col(self) -> int:
+        return self.reader.column(self.i)
+
+    @property
+    def punct(self) -> bool:
+        return self.text in _PUNCT
 
 
 class _Reader:
-    """A cursor over tokens."""
+    """A cursor over the tokens of a text; comments and the separators ``, ; :`` (which MAESTRO's
+    tokenizer drops) are left out."""
 
-    def __init__(self, toks: list[_Tok], where: str) -> None:
-        self.toks = toks
-        self.i = 0
+    def __init__(self, text: str, where: str) -> None:
         self.where = where
+        self.source = text.split("\n")
+        self.texts: list[str] = []
+        self.lines: list[int] = []
+        for ln, line in enumerate(self.source, start=1):
+            found = _TOKEN.findall(line)
+            if found:
+                if found[-1][:2] == "//":
+                    found.pop()
+                self.texts.extend(found)
+                self.lines.extend([ln] * len(found))
+        self.i = 0
+        for bad in set(self.texts) - _SINGLE_OK:
+            if len(bad) == 1:
+                i = self.texts.index(bad)
+                raise self.error(_Tok(bad, self.lines[i], i, self), "unexpected character")
+
+    def column(self, i: int) -> int:
+        """1-based column of token ``i`` (rescans its line)."""
+        k = 0
+        while i - k - 1 >= 0 and self.lines[i - k - 1] == self.lines[i]:
+            k += 1
+        matches = [m for m in _TOKEN.finditer(self.source[self.lines[i] - 1]) if m.group()[:2] != "//"]
+        return matches[k].start() + 1
+
+    def _tok(self, i: int) -> _Tok:
+        return _Tok(self.texts[i], self.lines[i], i, self)
 
     def peek(self) -> _Tok | None:
-        return self.toks[self.i] if self.i < len(self.toks) else None
+        return self._tok(self.i) if self.i < len(self.texts) else None
 
     def error(self, tok: _Tok | None, rule: str) -> SpecError:
         if tok is None:
-            last = self.toks[-1] if self.toks else _Tok("", 1, 1, False)
+            if not self.texts:
+                return SpecError(f"{self.where}:1:1: syntax error: {rule}, got end of file")
+            last = self._tok(len(self.texts) - 1)
             return SpecError(f"{self.where}:{last.line}:{last.col + len(last.text)}: syntax error: {rule}, "
                              "got end of file")
         return SpecError(f"{self.where}:{tok.line}:{tok.col}: syntax error: {rule}, got {tok.text!r}")
 
     def next(self, rule: str) -> _Tok:
-        tok = self.peek()
-        if tok is None:
+        i = self.i
+        if i >= len(self.texts):
             raise self.error(None, rule)
-        self.i += 1
-        return tok
+        self.i = i + 1
+        return _Tok(self.texts[i], self.lines[i], i, self)
 
     def expect(self, text: str) -> _Tok:
-        tok = self.peek()
-        if tok is None or tok.text != text:
-            raise self.error(tok, f"expected {text!r}")
-        self.i += 1
-        return tok
+        i = self.i
+        if i >= len(self.texts) or self.texts[i] != text:
+            raise self.error(self.peek(), f"expected {text!r}")
+        self.i = i + 1
+        return _Tok(text, self.lines[i], i, self)
 
     def word(self, rule: str) -> _Tok:
         tok = self.next(rule)
-        if tok.punct:
+        if tok.text in _PUNCT:
             raise self.error(tok, rule)
         return tok
 
@@ -176,7 +194,7 @@ def _int(r: _Reader, tok: _Tok, constants: dict[str, int], rule: str) -> int:
 # -- mapping file ------------------------------------------------------------------------
 def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     """Parse a DFSL mapping file's text (``where`` names it in errors)."""
-    r = _Reader(_tokens(text, where), where)
+    r = _Reader(text, where)
     constants: dict[str, int] = {}
     while (tok := r.peek()) is not None and tok.text == "Constant":
         r.i += 1
@@ -363,7 +381,7 @@ _HW_KEYS = {"num_pes": "num_pes", "l1_size_cstr": "l1_size_bytes", "l2_size_cstr
 
 def parse_hardware(text: str, where: str = "<hardware>") -> MaestroHardware:
     """Parse a MAESTRO hardware file (``key: value`` lines); every key is required except NoC_NumHops."""
-    r = _Reader(_tokens(text, where), where)
+    r = _Reader(text, where)
     values: dict[str, int] = {}
     while (tok := r.peek()) is not None:
         r.i += 1
