@@ -10,7 +10,7 @@ of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from coexplore.errors import SpecError
 from coexplore.maestro.clusters import Cluster, Dims, Tensor
@@ -41,7 +41,6 @@ class LevelResult:
     avg_bw: float = 0.0
     offchip_bw: int = 0
     avg_active_clusters: float = 0.0
-    spatial_occurrences: int = 1
     arithmetic_intensity: float = 0.0
     delays: dict[str, list[float]] = field(default_factory=dict)  # ingress/egress/compute -> [min, max, avg]
 
@@ -73,7 +72,9 @@ def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc
 
 
 def _signature(idx: int, dims: Dims) -> tuple[object, ...]:
-    return (idx, tuple(sorted(dims.size.items())), tuple(sorted(dims.stride.items())), tuple(dims.overlaps))
+    """Key of a level analysis. Strides and overlaps of a level's dimension tables come from the level
+    above, so the sizes (in their deterministic insertion order) identify the analysis."""
+    return (idx, tuple(dims.size.items()))
 
 
 def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tensors: tuple[Tensor, ...]) -> None:
@@ -103,11 +104,11 @@ def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tens
 def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
            simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse]) -> None:
     """Analyse level ``idx`` on ``dims`` and append its result to ``out``. A level's result depends only on
-    the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (as copies:
-    the caller sets their spatial occurrences)."""
+    the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (results are
+    not changed once made; the caller keeps how many sub-clusters each stands for)."""
     key = _signature(idx, dims)
     if key in memo:
-        out.append(replace(memo[key]))
+        out.append(memo[key])
         return
     cluster = clusters[idx]
     n_sub, n_edge = cluster.size, cluster.edge_clusters
@@ -142,7 +143,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
         res.arithmetic_intensity = psum_map / ingress if ingress else _BIG
         sp_state = case.states[sp_dir.var]
         active = n_edge if sp_state.is_edge else n_sub
-        subs: list[LevelResult] = []
+        subs: list[tuple[LevelResult, int]] = []  # (sub-cluster result, how many sub-clusters it stands for)
         if idx < len(clusters) - 1:
             plan: list[tuple[bool, int | None]]
             if sp_state.is_edge:
@@ -155,11 +156,8 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             for ee, count in plan:
                 _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
                        reuses)
-                sub = out[-1]
-                if count is not None:
-                    sub.spatial_occurrences = count
-                subs.append(sub)
-            compute = max(s.runtime for s in subs)
+                subs.append((out[-1], 1 if count is None else count))
+            compute = max(s.runtime for s, _ in subs)
         else:
             compute = -(-psums // simd)
         in_d, eg_d = noc.delay(ingress), noc.delay(egress)
@@ -178,7 +176,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             res.offchip_bw = offchip_req
         res.runtime += occ * step
         res.computations += occ * psum_map
-        units = sum(s.avg_active_clusters * s.spatial_occurrences for s in subs)
+        units = sum(s.avg_active_clusters * n for s, n in subs)
         res.avg_active_clusters += (units if units != 0 else active) * occ
         compute = compute or 1
         peak_bw = max(peak_bw, max(ingress, egress) // compute)
@@ -194,5 +192,5 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
         for kind in delays:
             delays[kind][2] /= total
     res.peak_bw, res.avg_bw, res.delays = peak_bw, avg_bw, delays
-    memo[key] = replace(res)
+    memo[key] = res
     out.append(res)

@@ -89,6 +89,10 @@ class Dims:
         return out
 
     def is_ref(self, var: str) -> bool:
+        """A reference dimension: overlapped and not sliding. The pairs are always (X, S) and (Y, R), so
+        only X and Y can be one (the fast path the analysis relies on)."""
+        if var != "X" and var != "Y":
+            return False
         return self.overlapped(var) and not self.sliding(var)
 
 

@@ -8,7 +8,7 @@ first case sizes the buffers), including its shifted odometer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, cdiv
 
@@ -27,10 +27,10 @@ class State:
     unrolled: bool
     init_edge: bool = False
     sp_edge_edge: bool = False
+    is_edge: bool = field(init=False)
 
-    @property
-    def is_edge(self) -> bool:
-        return self.pos == EDGE or self.init_edge
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_edge", self.pos == EDGE or self.init_edge)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,9 @@ from coexplore.maestro.iteration import INIT, STEADY, Case, State
 __all__ = ["Reuse"]
 
 
+_ZERO = (0, 0, 0, 0)
+
+
 class Reuse:
     """Per-level element counts: ``m`` mapped, ``u`` unique (new per step), ``me``/``ue`` at the edge."""
 
@@ -47,6 +50,9 @@ class Reuse:
                 self.me[out] = self.me.get(d.var, 0) - self.me.get(sliding, 0) + 1
                 self.ue[out] = min(d.ofs, self.me[out])
 
+        self.q: dict[str, tuple[int, int, int, int]] = {
+            v: (self.m.get(v, 0), self.me.get(v, 0), self.u.get(v, 0), self.ue.get(v, 0))
+            for v in {*self.m, *self.me, *self.u, *self.ue}}
         self._plans: dict[str, tuple[list[str], list[tuple[int, str, str]], list[tuple[str, str]],
                                      list[tuple[str, str, str]]]] = {}
 
@@ -137,7 +143,7 @@ class Reuse:
             st = case.states[var]
             is_chg = i == changing
             tensor_changes = tensor_changes or is_chg
-            m, me, u, ue = self.m.get(var, 0), self.me.get(var, 0), self.u.get(var, 0), self.ue.get(var, 0)
+            m, me, u, ue = self.q.get(var, _ZERO)
             if kind == TEMPORAL:
                 if st.pos == INIT:
                     out *= me if st.is_edge else m
@@ -203,8 +209,7 @@ class Reuse:
 
     def _egress_spatial(self, var: str, actual: str, st: State, first: bool, ee: bool, n_edge: int, *,
                         psum: bool, reuse_at_edge: bool) -> int:
-        m, me = self.m.get(actual, 0), self.me.get(actual, 0)
-        u, ue = self.u.get(actual, 0), self.ue.get(actual, 0)
+        m, me, u, ue = self.q.get(actual, _ZERO)
         unique_or_one = u if u != 0 else 1
         if st.pos == INIT and st.is_edge and ee:
             if n_edge == 1:
@@ -271,20 +276,27 @@ class Reuse:
 
     def subcluster_dims(self, case: Case, ee: bool) -> Dims:
         """The dimension sizes one sub-cluster sees in this case (the level below is analysed on them)."""
-        out = Dims()
         n_edge = self.c.edge_clusters
         cur = self.c.dims
+        size: dict[str, int] = {}
+        stride: dict[str, int] = {}
         for d in self.c.dataflow:
-            st = case.states[d.var]
-            size = 0
+            var = d.var
+            if var in size:
+                continue
+            st = case.states[var]
             if d.kind == TEMPORAL:
-                size = self.me.get(d.var, 0) if st.is_edge else self.m.get(d.var, 0)
+                value = self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
             elif d.kind == SPATIAL:
                 if st.pos == STEADY or (st.pos == INIT and not st.is_edge):
-                    size = self.m.get(d.var, 0)
+                    value = self.m.get(var, 0)
                 else:
-                    size = self.me.get(d.var, 0) if (n_edge == 1 or ee) else self.m.get(d.var, 0)
-            out.add(d.var, size, cur.stride.get(d.var, 1))
+                    value = self.me.get(var, 0) if (n_edge == 1 or ee) else self.m.get(var, 0)
+            else:
+                value = 0
+            size[var] = value
+            stride[var] = cur.stride.get(var, 1)
+        out = Dims(size=size, stride=stride)
         for d in self.c.dataflow:
             if d.var == "Y":
                 out.add("Y'", out.get("Y") - out.get("R") + 1)
