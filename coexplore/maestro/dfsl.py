@@ -103,7 +103,7 @@ _SINGLE_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 class _Tok:
     """A token and its line; its column is worked out only when an error names it."""
 
-    __slots__ = ("text", "line", "i", "reader")
+    __slots__ = ("i", "line", "reader", "text")
 
     def __init__(self, text: str, line: int, i: int, reader: _Reader) -> None:
         self.text, self.line, self.i, self.reader = text, line, i, reader
