@@ -207,3 +207,19 @@ def test_zero_compute_delay_is_an_error_not_a_crash() -> None:
                    TemporalMap(Sz(S),Sz(S)) S; } } }""", "z.m")
     with pytest.raises(SpecError, match=r"layer 'L' \(line 1\): the outermost cluster level has a zero compute delay"):
         price_network(parse_hardware(HW.replace("num_pes: 16", "num_pes: 256")), net)
+
+
+def test_layer_without_dataflow_takes_the_previous_one_as_written() -> None:
+    """Departure: the MAESTRO binary stops on such a file ("No spatial map in a cluster"); coexplore prices
+    the layer as if the previous layer's directives were written in it."""
+    flow = "Cluster(4, P); SpatialMap(1,1) C;"
+    second = ("  Layer L2 {\n    Type: CONV\n    Stride { X: 2, Y: 2 }\n"
+              "    Dimensions { K: 4, C: 8, R: 3, S: 3, Y: 9, X: 9 }\n")
+    inherit = (LAYER % flow).rstrip().removesuffix("}") + second + "  }\n}\n"
+    body = (LAYER % flow).split("Dataflow {", 1)[1].split("\n    }\n", 1)[0]
+    explicit = (LAYER % flow).rstrip().removesuffix("}") + second + "    Dataflow {" + body + "\n    }\n  }\n}\n"
+    hw = parse_hardware(HW)
+    a = price_network(hw, parse_mapping(inherit))
+    b = price_network(hw, parse_mapping(explicit))
+    assert [r.values for r in a] == [r.values for r in b]
+    assert a[1].values["Num MACs"] == 4 * 8 * 3 * 3 * 4 * 4

@@ -4,9 +4,9 @@ MAESTRO tool prices them (runtime, L1/L2 accesses per tensor, energy, area, powe
 Modules: ``dfsl`` reads MAESTRO's hardware and mapping files; ``clusters`` splits a dataflow into
 cluster levels; ``iteration`` enumerates iteration cases; ``reuse`` counts per-case volumes;
 ``analysis`` combines them into per-level delays and buffer counts; ``energy`` holds the constant sets
-and the area/power model; ``model`` prices a whole network into MAESTRO's CSV columns; ``csvio``
-writes that CSV. Semantics are restated from MAESTRO's MIT-licensed source (commit 4eb08d1), no code
-is copied.
+and the area/power model; ``model`` prices a whole network into MAESTRO's CSV columns; ``result``
+holds a priced file (JSON record, CSV writer). Semantics are restated from MAESTRO's MIT-licensed
+source (commit 4eb08d1); no code is copied.
 """
 
 from coexplore.maestro.dfsl import (

@@ -29,7 +29,7 @@ def cdiv(a: int, b: int) -> int:
 
 @dataclass(slots=True)
 class MDirective:
-    """A directive as MAESTRO mutates it while analysing (the layer's and its levels' share objects)."""
+    """A directive as the analysis adjusts it (a layer's levels share these objects, as in MAESTRO)."""
 
     kind: str
     size: int
@@ -134,19 +134,6 @@ class Cluster:
                 return d
         raise SpecError(f"cluster level {self.level}: has no SpatialMap")
 
-    def total_iterations(self) -> int:
-        """Temporal x spatial iteration count of this level (MAESTRO's ``GetNumTotalIterations``)."""
-        total = 1
-        for d in self.dataflow:
-            size = self.dims.get(d.var)
-            if self.dims.is_ref(d.var):
-                sliding = self.dims.counterpart(d.var)
-                if d.size == self.dims.get(sliding):
-                    size = size - self.dims.get(sliding) + 1
-            step = d.ofs if d.kind == TEMPORAL else d.ofs * self.size
-            total *= -(-size // step)
-        return total
-
 
 def _spatial_edge(c: Cluster) -> None:
     sp = c.first_spatial()
@@ -203,8 +190,8 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
                    tensors: tuple[Tensor, ...]) -> tuple[list[Cluster], int]:
     """The cluster levels of a layer (outermost first) and the number of PEs in use.
 
-    ``flow_objects`` are the layer's directives as mutable objects (shared with layers that inherit
-    this dataflow, as in MAESTRO, which mutates them while analysing)."""
+    ``flow_objects`` are the layer's directives as mutable objects: the levels adjust them in place
+    (input-centric sizes, strides), as MAESTRO does."""
     full = Dims(overlaps=list(OVERLAPS))
     for name, size in layer.dims:
         full.add(name, size, layer.stride(name))

@@ -4,7 +4,8 @@ The grammar is the one MAESTRO's own parser accepts (``DFSL_parser.hpp``, ``DFSL
 ``Constant NAME VALUE;``, ``Network NAME { Layer NAME { Type: T  Stride { X: s, Y: s }
 Dimensions { D: n, ... }  Dataflow { SpatialMap(size, ofs) D; TemporalMap(size, ofs) D;
 Cluster(size, P); } } }``, sizes as integers, constants or ``Sz(D)``. A layer without a
-``Dataflow`` block reuses the previous layer's, as MAESTRO does. Every error is a
+``Dataflow`` block reuses the previous layer's directives as written (MAESTRO's parser intends the
+same, but its binary then stops; see :mod:`coexplore.maestro.model`). Every error is a
 :class:`~coexplore.errors.SpecError` naming the file, line, column and the offending text.
 """
 

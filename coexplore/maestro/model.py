@@ -8,6 +8,10 @@ properties of the upstream code reproduced on purpose (``energy_quirks=True``, t
    (zero for the first layer), because upstream adds the L1 energy before reading the current
    layer's counts.
 
+A layer written without a ``Dataflow`` block takes the previous layer's directives as written (the
+MAESTRO binary stops on such files: its copied directive table shares the previous layer's vector, to
+which the analysis has appended a cluster, and reports "No spatial map in a cluster").
+
 With ``energy_quirks=False`` the energy is the summary formula instead: this layer's L1 and L2
 accesses plus one MAC energy per MAC (``Num MACs``), as MAESTRO's on-screen summary computes it.
 """
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from coexplore.errors import SpecError
 from coexplore.maestro.analysis import LevelResult, Noc, analyze_layer
 from coexplore.maestro.clusters import MDirective, Tensor, build_clusters, tensors_for
-from coexplore.maestro.dfsl import DfslNetwork, Directive, MaestroHardware
+from coexplore.maestro.dfsl import DfslNetwork, MaestroHardware
 from coexplore.maestro.energy import L1_ENERGY_MULTIPLIER, L2_ENERGY_MULTIPLIER, area_power, constants
 
 __all__ = ["CSV_COLUMNS", "LayerRow", "price_network"]
@@ -72,19 +76,12 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     k = constants(constant_set)
     noc = Noc(bandwidth=hw.noc_bandwidth, hops=1, hop_latency=hw.noc_hops)
     tensor_table = _layer_tensors(net)
-    shared: dict[int, MDirective] = {}  # one mutable object per parsed directive, as MAESTRO shares them
-
-    def mutable(d: Directive) -> MDirective:
-        if id(d) not in shared:
-            shared[id(d)] = MDirective(d.kind, d.size, d.offset, d.dim)
-        return shared[id(d)]
-
     rows: list[LayerRow] = []
-    cache: dict[tuple[object, ...], tuple[list[LevelResult], list[tuple[int, int, str]]]] = {}
+    cache: dict[tuple[object, ...], list[LevelResult]] = {}
     prev_l1 = {t: (0, 0) for t in TENSORS}
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
-        flow = [mutable(d) for d in layer.directives]
+        flow = [MDirective(d.kind, d.size, d.offset, d.dim) for d in layer.directives]
         key = (layer.layer_type, layer.dims, layer.strides, tensors,
                tuple((d.kind, d.size, d.ofs, d.var) for d in flow))
         if key not in cache:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
@@ -93,10 +90,8 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
                 results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
             except SpecError as e:
                 raise SpecError(f"layer {layer.written_name!r} (line {layer.line}): {e}") from None
-            cache[key] = (results, [(d.size, d.ofs, d.var) for d in flow])
-        results, after = cache[key]
-        for d, (size, ofs, var) in zip(flow, after, strict=True):  # the directive edits MAESTRO makes in place
-            d.size, d.ofs, d.var = size, ofs, var
+            cache[key] = results
+        results = cache[key]
         top, inner = results[-1], results[0]
         current_l1 = {t: (top.l1_read.get(t, 0), top.l1_write.get(t, 0)) for t in TENSORS}
         l1_counts = current_l1 if (len(results) == 1 or not energy_quirks) else prev_l1
