@@ -16,6 +16,7 @@ Both share the access-energy multipliers of ``cost-model/include/base/BASE_const
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -78,6 +79,7 @@ class AreaPower:
     noc_power: float
 
 
+@functools.lru_cache(maxsize=4096)
 def area_power(k: MaestroConstants, *, num_pes: int, vector_width: int, noc_bandwidth: int, l1_bytes: int,
                l2_bytes: int) -> AreaPower:
     """MAESTRO's accelerator model: per PE a MAC and an L1 of ``l1_bytes``, one L2, a bus of
@@ -92,9 +94,13 @@ def area_power(k: MaestroConstants, *, num_pes: int, vector_width: int, noc_band
     bus_power = k.bus_unit_power * bus_scale / 1000 * noc_bandwidth
     arb_area = max(k.arbiter_unit_area * arb_scale, k.arbiter_unit_area)
     arb_power = max(k.arbiter_unit_power * arb_scale / 1000, k.arbiter_unit_power)
-    pe_power, l1_total_power = mac_power * num_pes, l1_power * num_pes
+    pe_power = l1_total_power = pe_array_area = pe_array_power = 0.0
+    for _ in range(num_pes):  # MAESTRO sums per PE, in this order; the rounding shows in its 6 printed digits
+        pe_power += mac_power
+        l1_total_power += l1_power
+        pe_array_area += mac_area + l1_area
+        pe_array_power += mac_power + l1_power
     l2_area, l2_power = k.l2_cell_area * l2_cells, k.l2_cell_power * l2_cells
-    area = num_pes * (mac_area + l1_area) + l2_area + bus_area + arb_area
-    noc_power = bus_power + arb_power
-    return AreaPower(area=area, power=pe_power + l1_total_power + l2_power + noc_power, pe_power=pe_power,
-                     l1_power=l1_total_power, l2_power=l2_power, noc_power=noc_power)
+    noc_area, noc_power = bus_area + arb_area, bus_power + arb_power
+    return AreaPower(area=pe_array_area + l2_area + noc_area, power=pe_array_power + l2_power + noc_power,
+                     pe_power=pe_power, l1_power=l1_total_power, l2_power=l2_power, noc_power=noc_power)
