@@ -12,7 +12,9 @@ Eyeriss-like rs, NVDLA-like kcp_ws with 16-PE clusters, on eight layers with 1x1
 strides 1 and 2, depthwise and FC) on each hardware file ``benchmarks/data/maestro/hw_*.m`` (64, 168
 and 1024 PEs, NoC 16/32/64 elements per cycle, NoC_NumHops 1 or 2) and on ``accelerator_1.m``. With
 ``--peer-examples`` also MAESTRO's own example mappings (``../shared/peers/maestro/data/mapping``)
-whose layers are all CONV/DSCONV.
+whose layers are all CONV/DSCONV. ``--sweep N --seed S`` replaces the cases by N random hardware
+files (PE counts that no cluster divides, NoC bandwidth down to 1, 0 to 3 hops, off-chip down to 1),
+one mapping each, for agreement (the hardware names are then ``sweep_NNN.m``, their lines printed).
 
 Agreement, per case: runtime and each of the 12 ``input|filter|output l1|l2 read|write`` columns
 exact on every layer, energy within 0.5 %, and every column equal at the 6 significant digits the
@@ -27,6 +29,7 @@ import argparse
 import csv
 import json
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -78,6 +81,34 @@ def _child_cpu() -> float:
     jobs share the cores (wall time is not)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def sweep_cases(n: int, seed: int, peer_examples: bool, tmp: Path) -> list[tuple[Path, Path]]:
+    """``n`` random hardware files (PEs 1..2048 including ones no cluster divides, NoC 1..1000, 0..3 hops,
+    off-chip 1..999), each with one mapping drawn from the own files (and MAESTRO's examples)."""
+    rng = random.Random(seed)
+    mappings = sorted(OWN.glob("mixed_*.m"))
+    peers = _data_dir().parent / "peers" / "maestro" / "data" / "mapping"
+    if peer_examples and peers.is_dir():
+        mappings += [peers / f for f in ("vgg16_xp_ws.m", "vgg16_nlr.m", "vgg16_yxp_os.m", "squeezenet1_0_rs.m",
+                                         "example.m", "Transformer_Layers.m") if (peers / f).exists()]
+    out = []
+    for i in range(n):
+        hw = tmp / f"sweep_{i:03d}.m"
+        hw.write_text(f"num_pes: {rng.choice([1, 2, 3, 7, 16, 31, 64, 100, 128, 255, 256, 512, 1000, 2048])}\n"
+                      "l1_size_cstr: 100\nl2_size_cstr: 3000\n"
+                      f"noc_bw_cstr: {rng.choice([1, 2, 3, 5, 8, 16, 33, 64, 1000])}\n"
+                      f"NoC_NumHops: {rng.choice([0, 1, 2, 3])}\n"
+                      f"offchip_bw_cstr: {rng.choice([1, 4, 50, 999])}\n")
+        out.append((hw, rng.choice(mappings)))
+    return out
+
+
+def _hw_label(hw: Path) -> str:
+    if not hw.name.startswith("sweep_"):
+        return hw.name
+    v = dict(line.split(": ") for line in hw.read_text().splitlines())
+    return f"{v['num_pes']}pe bw{v['noc_bw_cstr']} h{v['NoC_NumHops']} off{v['offchip_bw_cstr']}"
 
 
 def run_binary(binary: Path, hw: Path, mapping: Path, repeats: int) -> tuple[list[list[str]], float]:
@@ -134,16 +165,22 @@ def main() -> None:
     ap.add_argument("--maestro-bin", default=os.environ.get("MAESTRO_BIN", "/work/peers_build/maestro/maestro"))
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--peer-examples", action="store_true")
+    ap.add_argument("--sweep", type=int, default=0, metavar="N",
+                    help="instead of the fixed cases: N random hardware files, one mapping each (agreement only)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --sweep")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    tmp = tempfile.TemporaryDirectory()
     binary = Path(args.maestro_bin)
     have_bin = binary.is_file() and os.access(binary, os.X_OK)
     if not have_bin:
         print(f"MAESTRO binary not found at {binary} (--maestro-bin or $MAESTRO_BIN); timing coexplore only",
               file=sys.stderr)
     results = []
-    for hw, mapping in cases(args.peer_examples):
-        row: dict[str, object] = {"hw": hw.name, "mapping": mapping.name}
+    todo = (sweep_cases(args.sweep, args.seed, args.peer_examples, Path(tmp.name)) if args.sweep
+            else cases(args.peer_examples))
+    for hw, mapping in todo:
+        row: dict[str, object] = {"hw": _hw_label(hw), "mapping": mapping.name}
         try:
             ours, t_ours = run_ours(hw, mapping, args.repeats)
         except CoexploreError as e:
@@ -157,7 +194,7 @@ def main() -> None:
             row["both_refuse"] = "coexplore_error" in row and "binary_error" in row
             results.append(row)
             if not args.json:
-                print(f"{mapping.name:28s} {hw.name:24s} coexplore: {row.get('coexplore_error', 'priced')[:90]}; "
+                print(f"{mapping.name:28s} {_hw_label(hw):24s} coexplore: {row.get('coexplore_error', 'priced')[:90]}; "
                       f"binary: {row.get('binary_error', 'priced') if have_bin else 'absent'}")
             continue
         row["coexplore_s"] = t_ours
@@ -170,11 +207,12 @@ def main() -> None:
         if not args.json:
             if have_bin:
                 ok = "all equal" if row["all_columns_equal"] == row["layers"] else f"differ: {row['columns_differing']}"
-                print(f"{mapping.name:28s} {hw.name:24s} layers {row['layers']:3d}  runtime {row['runtime_exact']:3d}  "
-                      f"counts {row['counts_exact']:3d}  energy {row['energy_within_0.5pct']:3d}  ({ok})  "
+                print(f"{mapping.name:28s} {_hw_label(hw):24s} layers {row['layers']:3d}  "
+                      f"runtime {row['runtime_exact']:3d}  counts {row['counts_exact']:3d}  energy {row['energy_within_0.5pct']:3d}  ({ok})  "
                       f"binary {t_bin * 1e3:7.1f} ms  coexplore {t_ours * 1e3:7.1f} ms CPU  x{t_bin / t_ours:.2f}")
             else:
-                print(f"{mapping.name:28s} {hw.name:24s} layers {len(ours):3d}  coexplore {t_ours * 1e3:7.1f} ms CPU")
+                print(f"{mapping.name:28s} {_hw_label(hw):24s} layers {len(ours):3d}  "
+                      f"coexplore {t_ours * 1e3:7.1f} ms CPU")
     if args.json:
         json.dump({"binary": str(binary) if have_bin else None, "cases": results}, sys.stdout, indent=2)
         print()

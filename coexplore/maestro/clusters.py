@@ -203,10 +203,10 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
     for s in sizes:
         uppermost *= s
     if uppermost > num_pes:
-        raise SpecError(f"layer {layer.written_name!r}: Cluster sizes {' x '.join(map(str, sizes))} = {uppermost} "
+        raise SpecError(f"Cluster sizes {' x '.join(map(str, sizes))} = {uppermost} "
                         f"exceed the {num_pes} PEs")
     if len(sizes) > 3:
-        raise SpecError(f"layer {layer.written_name!r}: {len(sizes)} Cluster directives; MAESTRO's driver has NoCs "
+        raise SpecError(f"{len(sizes)} Cluster directives; MAESTRO's driver has NoCs "
                         "for at most 4 cluster levels")
     last = sizes[-1] if sizes else num_pes
     directives = [*flow_objects, MDirective(CLUSTER, last, last, "")]
@@ -241,7 +241,7 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
         for var in input_vars:
             found = cluster.find(var)
             if found is None:
-                raise SpecError(f"layer {layer.written_name!r}: dimension {var!r} has no directive at cluster "
+                raise SpecError(f"dimension {var!r} has no directive at cluster "
                                 f"level {level}")
             lower.add(var, min(found.size, dims.get(var)), dims.stride.get(var, 1))
         dims = lower
