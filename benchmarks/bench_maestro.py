@@ -208,7 +208,8 @@ def main() -> None:
             if have_bin:
                 ok = "all equal" if row["all_columns_equal"] == row["layers"] else f"differ: {row['columns_differing']}"
                 print(f"{mapping.name:28s} {_hw_label(hw):24s} layers {row['layers']:3d}  "
-                      f"runtime {row['runtime_exact']:3d}  counts {row['counts_exact']:3d}  energy {row['energy_within_0.5pct']:3d}  ({ok})  "
+                      f"runtime {row['runtime_exact']:3d}  counts {row['counts_exact']:3d}  "
+                      f"energy {row['energy_within_0.5pct']:3d}  ({ok})  "
                       f"binary {t_bin * 1e3:7.1f} ms  coexplore {t_ours * 1e3:7.1f} ms CPU  x{t_bin / t_ours:.2f}")
             else:
                 print(f"{mapping.name:28s} {_hw_label(hw):24s} layers {len(ours):3d}  "
