@@ -223,3 +223,13 @@ def test_layer_without_dataflow_takes_the_previous_one_as_written() -> None:
     b = price_network(hw, parse_mapping(explicit))
     assert [r.values for r in a] == [r.values for r in b]
     assert a[1].values["Num MACs"] == 4 * 8 * 3 * 3 * 4 * 4
+
+
+def test_nasaic_table_i_areas_with_the_older_constants(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The three designs of NASAIC's Table I (seed 000) within 5 % of the table with the ``nasaic`` constants,
+    an L1 of 768 B per PE and one 32 KiB L2 cell per sub-accelerator (the L1 is the one free parameter)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_maestro_nasaic_area import TABLE_I, design_areas
+
+    for name, area in design_areas(768, 32768).items():
+        assert area == pytest.approx(TABLE_I[name][1], rel=0.05), name
