@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coexplore.errors import SpecError
+from coexplore.maestro._reader import Reader, Tok, read_int
 
 __all__ = [
     "DfslLayer",
@@ -95,112 +96,15 @@ class DfslNetwork:
     layers: tuple[DfslLayer, ...] = field(default_factory=tuple)
 
 
-# -- tokenizer ---------------------------------------------------------------------------
-_TOKEN = re.compile(r"//[^\n]*|[A-Za-z0-9_.'\->]+|[^\s,;:]")
-_PUNCT = frozenset("{}()")
-_SINGLE_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.'->{}()")
-
-
-class _Tok:
-    """A token and its line; its column is worked out only when an error names it."""
-
-    __slots__ = ("i", "line", "reader", "text")
-
-    def __init__(self, text: str, line: int, i: int, reader: _Reader) -> None:
-        self.text, self.line, self.i, self.reader = text, line, i, reader
-
-    @property
-    def col(self) -> int:
-        return self.reader.column(self.i)
-
-    @property
-    def punct(self) -> bool:
-        return self.text in _PUNCT
-
-
-class _Reader:
-    """A cursor over the tokens of a text; comments and the separators ``, ; :`` (which MAESTRO's
-    tokenizer drops) are left out."""
-
-    def __init__(self, text: str, where: str) -> None:
-        self.where = where
-        self.source = text.split("\n")
-        self.texts: list[str] = []
-        self.lines: list[int] = []
-        for ln, line in enumerate(self.source, start=1):
-            found = _TOKEN.findall(line)
-            if found:
-                if found[-1][:2] == "//":
-                    found.pop()
-                self.texts.extend(found)
-                self.lines.extend([ln] * len(found))
-        self.i = 0
-        for bad in set(self.texts) - _SINGLE_OK:
-            if len(bad) == 1:
-                i = self.texts.index(bad)
-                raise self.error(_Tok(bad, self.lines[i], i, self), "unexpected character")
-
-    def column(self, i: int) -> int:
-        """1-based column of token ``i`` (rescans its line)."""
-        k = 0
-        while i - k - 1 >= 0 and self.lines[i - k - 1] == self.lines[i]:
-            k += 1
-        matches = [m for m in _TOKEN.finditer(self.source[self.lines[i] - 1]) if m.group()[:2] != "//"]
-        return matches[k].start() + 1
-
-    def _tok(self, i: int) -> _Tok:
-        return _Tok(self.texts[i], self.lines[i], i, self)
-
-    def peek(self) -> _Tok | None:
-        return self._tok(self.i) if self.i < len(self.texts) else None
-
-    def error(self, tok: _Tok | None, rule: str) -> SpecError:
-        if tok is None:
-            if not self.texts:
-                return SpecError(f"{self.where}:1:1: syntax error: {rule}, got end of file")
-            last = self._tok(len(self.texts) - 1)
-            return SpecError(f"{self.where}:{last.line}:{last.col + len(last.text)}: syntax error: {rule}, "
-                             "got end of file")
-        return SpecError(f"{self.where}:{tok.line}:{tok.col}: syntax error: {rule}, got {tok.text!r}")
-
-    def next(self, rule: str) -> _Tok:
-        i = self.i
-        if i >= len(self.texts):
-            raise self.error(None, rule)
-        self.i = i + 1
-        return _Tok(self.texts[i], self.lines[i], i, self)
-
-    def expect(self, text: str) -> _Tok:
-        i = self.i
-        if i >= len(self.texts) or self.texts[i] != text:
-            raise self.error(self.peek(), f"expected {text!r}")
-        self.i = i + 1
-        return _Tok(text, self.lines[i], i, self)
-
-    def word(self, rule: str) -> _Tok:
-        tok = self.next(rule)
-        if tok.text in _PUNCT:
-            raise self.error(tok, rule)
-        return tok
-
-
-def _int(r: _Reader, tok: _Tok, constants: dict[str, int], rule: str) -> int:
-    if tok.text in constants:
-        return constants[tok.text]
-    if not (tok.text.isascii() and tok.text.isdigit()):
-        raise r.error(tok, rule)
-    return int(tok.text)
-
-
 # -- mapping file ------------------------------------------------------------------------
 def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     """Parse a DFSL mapping file's text (``where`` names it in errors)."""
-    r = _Reader(text, where)
+    r = Reader(text, where)
     constants: dict[str, int] = {}
     while (tok := r.peek()) is not None and tok.text == "Constant":
         r.i += 1
         name = r.word("expected a constant name")
-        constants[name.text] = _int(r, r.word("expected the constant's value"), {}, "expected an integer")
+        constants[name.text] = read_int(r, r.word("expected the constant's value"), {}, "expected an integer")
     tok = r.next("expected 'Network'")
     if tok.text != "Network":
         raise r.error(tok, "expected 'Network'")
@@ -225,7 +129,7 @@ def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     return DfslNetwork(name=net_name, layers=tuple(layers))
 
 
-def _layer(r: _Reader, start: _Tok, constants: dict[str, int], previous: tuple[Directive, ...]) -> DfslLayer:
+def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Directive, ...]) -> DfslLayer:
     written = r.word("expected the layer's name")
     pieces = [p for p in re.split(r"[->]", written.text) if p]
     name = pieces[-1] if pieces else written.text
@@ -291,7 +195,7 @@ def _layer(r: _Reader, start: _Tok, constants: dict[str, int], previous: tuple[D
                      line=start.line)
 
 
-def _dim_block(r: _Reader, constants: dict[str, int]) -> list[tuple[str, int, _Tok]]:
+def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, Tok]]:
     r.expect("{")
     out = []
     while (tok := r.peek()) is not None and tok.text != "}":
@@ -300,12 +204,12 @@ def _dim_block(r: _Reader, constants: dict[str, int]) -> list[tuple[str, int, _T
             raise SpecError(f"{r.where}:{d.line}:{d.col}: unknown dimension {d.text!r} (valid: "
                             f"{', '.join(DIMENSIONS)})")
         v = r.word(f"expected the size of {d.text}")
-        out.append((d.text, _int(r, v, constants, f"expected an integer size for {d.text}"), v))
+        out.append((d.text, read_int(r, v, constants, f"expected an integer size for {d.text}"), v))
     r.expect("}")
     return out
 
 
-def _size(r: _Reader, dims: dict[str, int], constants: dict[str, int]) -> int:
+def _size(r: Reader, dims: dict[str, int], constants: dict[str, int]) -> int:
     tok = r.word("expected a size (integer, constant or Sz(D))")
     if tok.text == "Sz":
         r.expect("(")
@@ -315,13 +219,13 @@ def _size(r: _Reader, dims: dict[str, int], constants: dict[str, int]) -> int:
             raise SpecError(f"{r.where}:{d.line}:{d.col}: Sz({d.text}): unknown dimension {d.text!r}; the layer's "
                             f"dimensions are {', '.join(dims) or 'none (Dimensions must come first)'}")
         return dims[d.text]
-    value = _int(r, tok, constants, "expected a size (integer, constant or Sz(D))")
+    value = read_int(r, tok, constants, "expected a size (integer, constant or Sz(D))")
     if value < 1:
         raise SpecError(f"{r.where}:{tok.line}:{tok.col}: size must be >= 1, got {value}")
     return value
 
 
-def _directive(r: _Reader, dims: dict[str, int], constants: dict[str, int], layer: str) -> Directive:
+def _directive(r: Reader, dims: dict[str, int], constants: dict[str, int], layer: str) -> Directive:
     tok = r.word("expected 'SpatialMap', 'TemporalMap' or 'Cluster'")
     if tok.text == "Cluster":
         r.expect("(")
@@ -382,14 +286,14 @@ _HW_KEYS = {"num_pes": "num_pes", "l1_size_cstr": "l1_size_bytes", "l2_size_cstr
 
 def parse_hardware(text: str, where: str = "<hardware>") -> MaestroHardware:
     """Parse a MAESTRO hardware file (``key: value`` lines); every key is required except NoC_NumHops."""
-    r = _Reader(text, where)
+    r = Reader(text, where)
     values: dict[str, int] = {}
     while (tok := r.peek()) is not None:
         r.i += 1
         if tok.text not in _HW_KEYS:
             raise r.error(tok, f"expected one of {', '.join(_HW_KEYS)}")
         v = r.word(f"expected the value of {tok.text}")
-        values[_HW_KEYS[tok.text]] = _int(r, v, {}, f"expected an integer value for {tok.text}")
+        values[_HW_KEYS[tok.text]] = read_int(r, v, {}, f"expected an integer value for {tok.text}")
     missing = [k for k, f in _HW_KEYS.items() if f not in values and k != "NoC_NumHops"]
     if missing:
         raise SpecError(f"{where}: missing {', '.join(missing)}")
