@@ -203,8 +203,8 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
     for s in sizes:
         uppermost *= s
     if uppermost > num_pes:
-        raise SpecError(f"Cluster sizes {' x '.join(map(str, sizes))} = {uppermost} "
-                        f"exceed the {num_pes} PEs")
+        raise SpecError(f"Cluster sizes {' x '.join(map(str, sizes))} need {uppermost} PEs, more than the "
+                        f"{num_pes} PEs (the MAESTRO binary stops with a floating-point exception)")
     if len(sizes) > 3:
         raise SpecError(f"{len(sizes)} Cluster directives; MAESTRO's driver has NoCs "
                         "for at most 4 cluster levels")
