@@ -85,9 +85,12 @@ def _child_cpu() -> float:
 
 def sweep_cases(n: int, seed: int, peer_examples: bool, tmp: Path) -> list[tuple[Path, Path]]:
     """``n`` random hardware files (PEs 1..2048 including ones no cluster divides, NoC 1..1000, 0..3 hops,
-    off-chip 1..999), each with one mapping drawn from the own files (and MAESTRO's examples)."""
+    off-chip 1..999), each with one mapping drawn from the own files, the reference mappings (and MAESTRO's
+    examples)."""
     rng = random.Random(seed)
     mappings = sorted(OWN.glob("mixed_*.m"))
+    ref = _data_dir() / "maestro_reference" / "mapping"
+    mappings += sorted(ref.glob("*.m")) if ref.is_dir() else []
     peers = _data_dir().parent / "peers" / "maestro" / "data" / "mapping"
     if peer_examples and peers.is_dir():
         mappings += [peers / f for f in ("vgg16_xp_ws.m", "vgg16_nlr.m", "vgg16_yxp_os.m", "squeezenet1_0_rs.m",
