@@ -42,6 +42,7 @@ _EXPORTS = {
     "evaluate": ("coexplore.cost.model", "evaluate"),
     "evaluate_network": ("coexplore.api", "evaluate_network"),
     "evaluate_timeloop_case": ("coexplore.api", "evaluate_timeloop_case"),
+    "evaluate_maestro": ("coexplore.api", "evaluate_maestro"),
     "bench_cost": ("coexplore.api", "bench_cost"),
     "map_layer": ("coexplore.mapper.network", "map_layer"),
     "map_network": ("coexplore.api", "map_network"),

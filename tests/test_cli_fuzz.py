@@ -93,6 +93,8 @@ def _base(d: Path) -> dict[tuple[str, ...], list[str]]:
         ("study", "delete"): ["gone", "--storage", db, "--yes"],
         ("study", "export"): ["tiny", "--storage", db, "--out", str(d / "t.csv")],
         ("report",): ["tiny", "--storage", db, "--json-out", str(d / "r.json")],
+        ("maestro",): ["--hw", str(REPO / "benchmarks" / "data" / "maestro" / "hw_64pe_bw16.m"),
+                       "--mapping", str(REPO / "benchmarks" / "data" / "maestro" / "mixed_xp_ws.m")],
         ("codesign",): ["--recipe", "nb201-eyeriss", "--budget-evals", "5", "--no-report", "--quiet",
                         "--storage", f"sqlite:///{d}/cd.db"],
     }

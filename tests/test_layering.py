@@ -10,7 +10,7 @@ PKG = Path(__file__).resolve().parents[1] / "coexplore"
 LAYER = {
     "errors": 0, "optional": 0, "registry": 0, "datadir": 0, "spec": 0, "presets": 0,
     "mapping": 1, "interop": 1,
-    "cost": 2,
+    "cost": 2, "maestro": 2,
     "search": 3, "predict": 3,
     "mapper": 4, "hwsearch": 4, "nas": 4,
     "joint": 5, "resolve": 5,

@@ -1,4 +1,5 @@
-"""Pricing through the API: a network with given or default mappings, a Timeloop case, the cost model's speed.
+"""Pricing through the API: a network with given or default mappings, a Timeloop case, a MAESTRO DFSL file, the
+cost model's speed.
 
 Names and files (presets, YAML) resolve to specs here; the cost and search logic stays in
 the layers below.
@@ -16,12 +17,14 @@ import numpy as np
 
 from coexplore.api.results import CostBenchmark, NetworkEvaluation, TimeloopCaseResult
 from coexplore.errors import SpecError
+from coexplore.maestro.result import MaestroEvaluation
 from coexplore.mapping.mapping import Mapping
 from coexplore.resolve import resolve_accelerator, resolve_network
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
-__all__ = ["bench_cost", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file", "save_mapping_file"]
+__all__ = ["bench_cost", "evaluate_maestro", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file",
+           "save_mapping_file"]
 
 
 def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
@@ -182,3 +185,22 @@ def evaluate_timeloop_case(path: str | Path, *, throttle: bool = False) -> Timel
     cost = evaluate(case.layer, case.accelerator, case.mapping, throttle=throttle)
     return TimeloopCaseResult(cost=cost, storage_levels=tuple(case.storage_levels),
                               dataspace_names=dict(case.dataspace_names), reference=case.reference)
+
+
+def evaluate_maestro(hw_path: str | Path, mapping_path: str | Path, *, constant_set: str = "current",
+                     energy_quirks: bool = True, strict_clusters: bool = False) -> MaestroEvaluation:
+    """Price a MAESTRO mapping (DFSL) file on a MAESTRO hardware file with MAESTRO's semantics."""
+    from coexplore.maestro.dfsl import check_clusters, read_hardware, read_mapping
+    from coexplore.maestro.energy import constants
+    from coexplore.maestro.model import price_network
+
+    constants(constant_set)  # an unknown name fails before any parsing
+    hw = read_hardware(hw_path)
+    net = read_mapping(mapping_path)
+    notes = check_clusters(net, hw, str(mapping_path), strict=strict_clusters)
+    try:
+        rows = price_network(hw, net, constant_set=constant_set, energy_quirks=energy_quirks)
+    except SpecError as e:
+        raise SpecError(f"{mapping_path}: {e}") from None
+    return MaestroEvaluation(network=net.name, hardware=hw, constant_set=constant_set, energy_quirks=energy_quirks,
+                             layers=tuple(rows), notes=tuple(notes))

@@ -23,7 +23,14 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from coexplore.cli import codesign_commands, commands, nas_commands, report_commands, study_commands
+    from coexplore.cli import (
+        codesign_commands,
+        commands,
+        maestro_commands,
+        nas_commands,
+        report_commands,
+        study_commands,
+    )
 
     parser = argparse.ArgumentParser(
         prog="coexplore",
@@ -37,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     study_commands.register(sub)
     report_commands.register(sub)
     codesign_commands.register(sub)
+    maestro_commands.register(sub)
     _everywhere(parser)
     return parser
 

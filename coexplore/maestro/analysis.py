@@ -1,0 +1,196 @@
+"""Per-level cost analysis with MAESTRO's semantics (``CA_cost-analysis-engine.hpp``, ``AnalyzeClusterLevel_V2``).
+
+For every iteration case of a level: ingress and egress traffic over the level's NoC, the delay of
+each (hop latency x hops + ceil(data / bandwidth) - 1), the compute delay (partial sums on the
+critical sub-cluster, or the slowest sub-cluster's runtime one level down, analysed recursively on
+the sizes that sub-cluster sees), combined with double buffering (the first case pays ingress +
+compute, the others the maximum of the three). The outermost level also waits for off-chip transfers
+of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case sizes the buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coexplore.errors import SpecError
+from coexplore.maestro.clusters import Cluster, Dims, Tensor
+from coexplore.maestro.iteration import iteration_cases
+from coexplore.maestro.reuse import Reuse
+
+__all__ = ["LevelResult", "analyze_layer"]
+
+_BIG = float("inf")
+
+
+@dataclass(slots=True)
+class LevelResult:
+    """Counts of one analysed cluster level (MAESTRO's ``CostAnalyisResults``); keys are tensor names.
+    ``l2_*`` is the level's upstream buffer, ``l1_*`` its downstream (sub-cluster) buffers."""
+
+    level: int
+    num_sub_clusters: int
+    runtime: int = 0
+    computations: int = 0
+    l2_read: dict[str, int] = field(default_factory=dict)
+    l2_write: dict[str, int] = field(default_factory=dict)
+    l1_read: dict[str, int] = field(default_factory=dict)
+    l1_write: dict[str, int] = field(default_factory=dict)
+    l2_size: dict[str, int] = field(default_factory=dict)
+    l1_size: dict[str, int] = field(default_factory=dict)
+    peak_bw: int = 0
+    avg_bw: float = 0.0
+    offchip_bw: int = 0
+    avg_active_clusters: float = 0.0
+    arithmetic_intensity: float = 0.0
+    delays: dict[str, list[float]] = field(default_factory=dict)  # ingress/egress/compute -> [min, max, avg]
+
+
+@dataclass(frozen=True, slots=True)
+class Noc:
+    bandwidth: int
+    hops: int = 1
+    hop_latency: int = 1
+
+    def delay(self, data: int) -> int:
+        sends = -(-data // self.bandwidth)
+        return self.hops * self.hop_latency + sends - 1
+
+
+def _bump(d: dict[str, int], key: str, value: int) -> None:
+    d[key] = d.get(key, 0) + value
+
+
+def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
+                  simd_lanes: int = 1) -> list[LevelResult]:
+    """Results of every analysed level invocation in MAESTRO's order (the outermost level last; the
+    first entry is the innermost level of the first outer case)."""
+    out: list[LevelResult] = []
+    memo: dict[tuple[object, ...], LevelResult] = {}
+    reuses = [Reuse(c) for c in clusters]
+    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses)
+    return out
+
+
+def _signature(idx: int, dims: Dims) -> tuple[object, ...]:
+    """Key of a level analysis. Strides and overlaps of a level's dimension tables come from the level
+    above, so the sizes (in their deterministic insertion order) identify the analysis."""
+    return (idx, tuple(dims.size.items()))
+
+
+def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tensors: tuple[Tensor, ...]) -> None:
+    for t in tensors:
+        if t.is_output:
+            continue
+        size = 1
+        for v in t.coupled:
+            size *= dims.get(v)
+        res.l2_size[t.name] = res.l2_size.get(t.name, 0) + 2 * reuse.spatial_ingress(t, case)  # type: ignore[arg-type]
+        res.l2_write[t.name] = size
+        res.l1_size[t.name] = res.l1_size.get(t.name, 0) + 2 * reuse.mapped_volume(t)
+    for t in tensors:
+        if not t.is_output:
+            continue
+        size = 1
+        for v in t.coupled:
+            if dims.overlapped(v):
+                size *= dims.get(v) - dims.get(dims.counterpart(v)) + 1
+            else:
+                size *= dims.get(v)
+        res.l2_size[t.name] = 2 * reuse.spatial_egress(t, case)  # type: ignore[arg-type]
+        res.l2_read[t.name] = size
+        res.l1_size[t.name] = 2 * reuse.mapped_volume(t)
+
+
+def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
+           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse]) -> None:
+    """Analyse level ``idx`` on ``dims`` and append its result to ``out``. A level's result depends only on
+    the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (results are
+    not changed once made; the caller keeps how many sub-clusters each stands for)."""
+    key = _signature(idx, dims)
+    if key in memo:
+        out.append(memo[key])
+        return
+    cluster = clusters[idx]
+    n_sub, n_edge = cluster.size, cluster.edge_clusters
+    res = LevelResult(level=idx, num_sub_clusters=n_sub)
+    reuse = reuses[idx]
+    outputs = [t for t in tensors if t.is_output]
+    inputs = [t for t in tensors if not t.is_output]
+    delays = {k: [_BIG, 0.0, 0.0] for k in ("ingress", "egress", "compute")}
+    peak_bw, avg_bw, offchip_req, total = 0, 0.0, 0, 0
+    sp_dir = cluster.first_spatial()
+    for case_id, case in enumerate(iteration_cases(cluster, dims)):
+        if case_id == 0:
+            _buffer_sizes(res, dims, reuse, case, tensors)
+        occ = case.occurrences
+        ingress = egress = psums = psum_map = 0
+        for t in outputs:
+            eg = reuse.spatial_egress(t, case)
+            psum_map += reuse.output_mapping_size(t, case, True)
+            egress += eg
+            _bump(res.l2_write, t.name, occ * eg)
+            _bump(res.l1_write, t.name, occ * psum_map)
+            _bump(res.l1_read, t.name, occ * psum_map)
+            psums += reuse.critical_psums(t, case)
+        if psums <= 0:
+            continue
+        for t in inputs:
+            ing = reuse.spatial_ingress(t, case)
+            ingress += ing
+            _bump(res.l2_read, t.name, occ * ing)
+            res.l1_write[t.name] = res.l2_read[t.name]
+            _bump(res.l1_read, t.name, occ * psum_map)
+        res.arithmetic_intensity = psum_map / ingress if ingress else _BIG
+        sp_state = case.states[sp_dir.var]
+        active = n_edge if sp_state.is_edge else n_sub
+        subs: list[tuple[LevelResult, int]] = []  # (sub-cluster result, how many sub-clusters it stands for)
+        if idx < len(clusters) - 1:
+            plan: list[tuple[bool, int | None]]
+            if sp_state.is_edge:
+                if sp_state.sp_edge_edge:
+                    plan = [(True, None)] + ([(False, n_edge - 1)] if n_edge - 1 > 0 else [])
+                else:
+                    plan = [(False, n_edge)]
+            else:
+                plan = [(False, n_sub)]
+            for ee, count in plan:
+                _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
+                       reuses)
+                subs.append((out[-1], 1 if count is None else count))
+            compute = max(s.runtime for s, _ in subs)
+        else:
+            compute = -(-psums // simd)
+        in_d, eg_d = noc.delay(ingress), noc.delay(egress)
+        step = compute + in_d if case.all_init else max(eg_d, compute, in_d)
+        if idx == 0:
+            if compute == 0:
+                raise SpecError("the outermost cluster level has a zero compute delay in an iteration case (a "
+                                "sub-cluster gets no work); MAESTRO divides by it and stops with a floating-point "
+                                "exception")
+            out_buf = res.l2_size.get("output", 0) // offchip_bw
+            in_buf = (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // offchip_bw
+            step = max(in_buf // 2, step, out_buf // 2)
+            offchip_req = max(offchip_req, res.l2_size.get("output", 0) // compute)
+            offchip_req = max(offchip_req, (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // compute)
+            offchip_req //= 2
+            res.offchip_bw = offchip_req
+        res.runtime += occ * step
+        res.computations += occ * psum_map
+        units = sum(s.avg_active_clusters * n for s, n in subs)
+        res.avg_active_clusters += (units if units != 0 else active) * occ
+        compute = compute or 1
+        peak_bw = max(peak_bw, max(ingress, egress) // compute)
+        avg_bw += (occ * max(ingress, egress)) // compute
+        for kind, value in (("ingress", in_d), ("egress", eg_d), ("compute", compute)):
+            delays[kind][0] = min(delays[kind][0], value)
+            delays[kind][1] = max(delays[kind][1], value)
+            delays[kind][2] += occ * value
+        total += occ
+    if total:
+        avg_bw /= total
+        res.avg_active_clusters /= total
+        for kind in delays:
+            delays[kind][2] /= total
+    res.peak_bw, res.avg_bw, res.delays = peak_bw, avg_bw, delays
+    memo[key] = res
+    out.append(res)

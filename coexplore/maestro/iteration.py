@@ -1,0 +1,102 @@
+"""Iteration cases of one cluster level (MAESTRO's ``DFA_iteration-analysis.hpp`` semantics).
+
+Each directive goes through an Init position, possibly Steady positions and possibly one Edge
+position (a partial last tile). An iteration case fixes one position per directive; MAESTRO prices
+each case once and multiplies by how often it occurs. The case order is MAESTRO's (it matters: the
+first case sizes the buffers), including its shifted odometer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, cdiv
+
+__all__ = ["Case", "State", "iteration_cases"]
+
+INIT, STEADY, EDGE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """One directive's position: Init/Steady/Edge, occurrences, unrolled, initial edge, spatial edge-edge."""
+
+    var: str
+    pos: int
+    occurrences: int
+    unrolled: bool
+    init_edge: bool = False
+    sp_edge_edge: bool = False
+    is_edge: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_edge", self.pos == EDGE or self.init_edge)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    states: dict[str, State]
+    occurrences: int
+
+    @property
+    def all_init(self) -> bool:
+        return all(s.pos == INIT for s in self.states.values())
+
+
+def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
+    out = []
+    for d in cluster.dataflow:
+        dim, m, o = dims.get(d.var), d.size, d.ofs
+        states: list[State] = []
+        if d.kind == TEMPORAL:
+            init_edge = dim < m
+            states.append(State(d.var, INIT, 1, dim <= m, init_edge))
+            steady = cdiv(dim - m, o)
+            if m < dim and steady > 0:
+                states.append(State(d.var, STEADY, steady, False))
+            if not init_edge and steady * o + m < dim:
+                states.append(State(d.var, EDGE, 1, False))
+        elif d.kind == SPATIAL:
+            n = cluster.size
+            coverage = m + o * (n - 1)
+            unroll, init_edge = dim <= coverage, dim < coverage
+            states.append(State(d.var, INIT, 1, unroll, init_edge, init_edge))
+            steady = cdiv(cdiv(dim - m, o) + 1, n) - 1
+            has_edge = (not unroll and (steady + 1) * o * n + coverage > dim
+                        and steady * o * n + coverage != dim)
+            if coverage < dim and steady > 0:
+                states.append(State(d.var, STEADY, steady, False))
+            remaining = dim - (steady + 1) * o * n
+            active = 1 if remaining < m else cdiv(remaining - m, o) + 1
+            edge_edge = (active - 1) * o + m < remaining
+            if not init_edge and has_edge:
+                states.append(State(d.var, EDGE, 1, False, False, edge_edge))
+        out.append(states)
+    return out
+
+
+def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
+    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences."""
+    per_dir = _states(cluster, dims)
+    total = 1
+    for s in per_dir:
+        total *= len(s)
+    freq = []
+    acc = 1
+    for s in reversed(per_dir):
+        freq.append(acc)
+        acc *= len(s)
+    freq.reverse()
+    counters = [0] * len(per_dir)
+    cases = []
+    for case_id in range(total):
+        states: dict[str, State] = {}
+        occ = 1
+        for i, options in enumerate(per_dir):
+            st = options[counters[i]]
+            states[st.var] = st
+            occ *= st.occurrences
+            if case_id % freq[i] == 0:
+                counters[i] = 0 if counters[i] + 1 == len(options) else counters[i] + 1
+        cases.append(Case(states, occ))
+    return cases
