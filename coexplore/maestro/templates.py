@@ -56,7 +56,8 @@ def template(name: str) -> Template:
 
 
 def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
 
 
 def cluster_size(name: str, num_pes: int) -> int:
