@@ -39,7 +39,8 @@ from coexplore.resolve import resolve_accelerator, resolve_network
 
 __all__ = [
     "CodesignResult", "CostBenchmark", "NasSearchResult", "NetworkEvaluation", "TimeloopCaseResult", "bench_cost",
-    "codesign", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_predictor", "evaluate_timeloop_case",
+    "codesign", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_predictor",
+    "evaluate_timeloop_case",
     "load_mapping_file", "map_network", "resolve_accelerator", "resolve_network", "save_mapping_file",
     "search_accelerator", "search_networks",
 ]

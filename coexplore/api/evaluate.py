@@ -24,8 +24,8 @@ from coexplore.resolve import resolve_accelerator, resolve_network
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
-__all__ = ["bench_cost", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file",
-           "save_mapping_file"]
+__all__ = ["bench_cost", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_timeloop_case",
+           "load_mapping_file", "save_mapping_file"]
 
 
 def load_mapping_file(path: str | Path) -> dict[str, Mapping]:

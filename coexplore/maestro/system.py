@@ -15,6 +15,12 @@ on them):
   (the largest ``L1/L2 SRAM Size Req`` over those layers; one byte per element), unless fixed sizes are
   given. A sub-accelerator with no network still has its area, with the smallest buffers (one cell).
 
+MACs: ``macs`` is the network's own count; ``maestro_macs`` is what MAESTRO's analysis counts on the
+template, which is larger for strided layers in the ``shi`` (yxp_os) style (MAESTRO's edge handling of
+output-stationary tiles with a stride; the binary counts the same) and for output rows that do not
+fill the last cluster step. Runtime and energy are MAESTRO's, with those extra MACs; a layer that
+MAESTRO analyses to zero MACs or cycles is an error, never a silent zero.
+
 Budgets are parameters with NASAIC's defaults: PEs sum to at most 4096 in steps of 64, NoC bandwidths
 sum to at most 64 in steps of 8 (NASAIC's designs use all 64; a design below the budget is accepted).
 The off-chip bandwidth and NoC hop latency of every sub-accelerator are parameters too (defaults: 50
@@ -162,6 +168,7 @@ class NetworkCost:
     runtime_cycles: int
     energy_nj: float
     macs: int
+    maestro_macs: int
     l1_bytes: int
     l2_bytes: int
 
@@ -211,7 +218,8 @@ class SystemCost:
                        for s, lat, area in zip(self.design.subs, self.sub_latency_cycles, self.sub_area_um2,
                                                strict=True)],
             "networks": [{"network": n.network, "sub_accelerator": n.sub, "latency_cycles": n.runtime_cycles,
-                          "energy_nj": n.energy_nj, "macs": n.macs, "l1_bytes": n.l1_bytes, "l2_bytes": n.l2_bytes}
+                          "energy_nj": n.energy_nj, "macs": n.macs,
+                          "maestro_macs": n.maestro_macs, "l1_bytes": n.l1_bytes, "l2_bytes": n.l2_bytes}
                          for n in self.networks],
             "latency_cycles": self.latency_cycles, "energy_nj": self.energy_nj, "area_um2": self.area_um2,
             "constants": self.constant_set,
@@ -227,6 +235,11 @@ def _price(net: Network, sub: SubAccelerator, *, constant_set: str, energy_quirk
                          offchip_bandwidth=offchip_bandwidth, noc_hops=noc_hops)
     dfsl, repeats = to_dfsl_network(net, sub.template, sub.pes)
     rows = price_network(hw, dfsl, constant_set=constant_set, energy_quirks=energy_quirks)
+    for layer, r in zip(net.layers, rows, strict=True):
+        if r.runtime_cycles <= 0 or int(r.values["Num MACs"]) <= 0:  # type: ignore[call-overload]
+            raise SpecError(f"network {net.name!r}: layer {layer.name!r} on {sub.label()}: MAESTRO's analysis of the "
+                            f"{sub.template} template covers {r.values['Num MACs']} MACs in {r.runtime_cycles} cycles "
+                            f"(a mapping that misses the layer), not a price")
     runtime = sum(r.runtime_cycles * n for r, n in zip(rows, repeats, strict=True))
     energy = sum(r.energy_nj * n for r, n in zip(rows, repeats, strict=True))
     macs = sum(int(r.values["Num MACs"]) * n for r, n in zip(rows, repeats, strict=True))  # type: ignore[call-overload]
@@ -262,10 +275,11 @@ def price_system(networks: list[Network], design: HeteroDesign, *, assign: list[
             raise SpecError(f"{name}: must be >= {0 if name == 'noc_hops' else 1}, got {v}")
     costs = []
     for net, a in zip(networks, assign, strict=True):
-        runtime, energy, macs, l1, l2 = _price(net, design.subs[a], constant_set=constant_set,
+        runtime, energy, maestro_macs, l1, l2 = _price(net, design.subs[a], constant_set=constant_set,
                                                energy_quirks=energy_quirks, offchip_bandwidth=offchip_bandwidth,
                                                noc_hops=noc_hops)
-        costs.append(NetworkCost(network=net.name, sub=a, runtime_cycles=runtime, energy_nj=energy, macs=macs,
+        costs.append(NetworkCost(network=net.name, sub=a, runtime_cycles=runtime, energy_nj=energy, macs=net.macs,
+                                 maestro_macs=maestro_macs,
                                  l1_bytes=l1, l2_bytes=l2))
     latency, areas = [], []
     for i, s in enumerate(design.subs):

@@ -11,14 +11,16 @@ derived from the PE count instead of fixed:
 - ``shi`` (ShiDianNao-like, MAESTRO's ``yxp_os``): output rows Y over clusters, output columns X inside
   a cluster, outputs stationary. ShiDianNao is a square PE array (MAESTRO's examples: ``Cluster(8)``,
   the 8x8 array of the original 64 PEs); here the cluster is the divisor of the PE count nearest its
-  square root (the smaller on a tie), and the X tile is that many output columns.
+  square root (the smaller on a tie), and the X tile is that many output columns (fewer when the layer
+  is narrower: a tile wider than the layer makes MAESTRO price the layer at 0 cycles and 0 MACs).
 
 Layer translation: MAESTRO takes input sizes, so Y = (P - 1) * stride + R and X = (Q - 1) * stride + S
-(the padded window, so that MAESTRO's derived output size is exactly P x Q); a batch N > 1 adds the
-N dimension. ``groups == C == K`` is a DSCONV; other grouped convolutions are priced as ``groups``
-identical CONV layers of K/groups x C/groups run one after another (MAESTRO's NGCONV is not modelled
-here). Dilation other than 1 is refused. Transposed convolutions and FC layers are priced as the
-loop nest the coexplore layer describes.
+(the padded window, so that MAESTRO's derived output size is exactly P x Q); a batch N > 1 in any layer
+adds the N dimension to every layer (MAESTRO sets a layer type's tensors from its first layer).
+``groups == C == K`` is a DSCONV; other grouped convolutions are priced as ``groups`` identical CONV
+layers of K/groups x C/groups run one after another (MAESTRO's NGCONV is not modelled here).
+Dilation other than 1 is refused. Transposed convolutions and FC layers are priced as the loop nest
+the coexplore layer describes.
 """
 
 from __future__ import annotations
@@ -72,16 +74,16 @@ def cluster_size(name: str, num_pes: int) -> int:
     return min(divs, key=lambda d: (abs(d - root), d))
 
 
-def _dims(layer: Layer, channels: tuple[int, int]) -> str:
+def _dims(layer: Layer, channels: tuple[int, int], batch_dim: bool) -> str:
     k, c = channels
     y = (layer.P - 1) * layer.stride[0] + layer.R
     x = (layer.Q - 1) * layer.stride[1] + layer.S
-    batch = f"N: {layer.N}, " if layer.N > 1 else ""
+    batch = f"N: {layer.N}, " if batch_dim else ""
     return f"{batch}K: {k}, C: {c}, R: {layer.R}, S: {layer.S}, Y: {y}, X: {x}"
 
 
-def _directives(name: str, layer: Layer, depthwise: bool, cluster: int) -> list[str]:
-    batch = ["TemporalMap(1,1) N;"] if layer.N > 1 else []
+def _directives(name: str, layer: Layer, depthwise: bool, cluster: int, batch_dim: bool) -> list[str]:
+    batch = ["TemporalMap(1,1) N;"] if batch_dim else []
     rs = ["TemporalMap(Sz(R),Sz(R)) R;", "TemporalMap(Sz(S),Sz(S)) S;"]
     if name == "dla":
         yx = ["TemporalMap(Sz(R),1) Y;", "TemporalMap(Sz(S),1) X;"]
@@ -90,8 +92,9 @@ def _directives(name: str, layer: Layer, depthwise: bool, cluster: int) -> list[
         return [*batch, "SpatialMap(1,1) K;", f"TemporalMap({cluster},{cluster}) C;", *rs, *yx,
                 f"Cluster({cluster}, P);", "SpatialMap(1,1) C;", *yx, *rs]
     k = [] if depthwise else ["TemporalMap(1,1) K;"]
+    tile = min(cluster, layer.Q)  # output columns per step; a narrower layer leaves PEs of a cluster idle
     return [*batch, *k, "TemporalMap(1,1) C;", "SpatialMap(Sz(R),1) Y;",
-            f"TemporalMap({cluster + layer.S - 1},{cluster}) X;", *rs, f"Cluster({cluster}, P);",
+            f"TemporalMap({tile + layer.S - 1},{tile}) X;", *rs, f"Cluster({cluster}, P);",
             "SpatialMap(Sz(S),1) X;"]
 
 
@@ -122,16 +125,17 @@ def network_dfsl(network: Network, template_name: str, num_pes: int) -> tuple[st
     """The DFSL mapping file of ``network`` in template ``template_name`` on ``num_pes`` PEs, and per layer
     how many times it runs (``groups`` for a grouped, non-depthwise convolution, else 1)."""
     cluster = cluster_size(template_name, num_pes)
+    batch_dim = any(layer.N > 1 for layer in network.layers)  # MAESTRO fixes a layer type's tensors on its first layer
     used: set[str] = set()
     lines = [f"Network {_safe(network.name, set())} {{"]
     repeats = []
     for i, layer in enumerate(network.layers):
         kind, channels, times = _kind(layer, f"network {network.name!r}: layers[{i}] ({layer.name})")
         repeats.append(times)
-        flow = _directives(template_name, layer, kind == "DSCONV", cluster)
+        flow = _directives(template_name, layer, kind == "DSCONV", cluster, batch_dim)
         lines += [f"  Layer {_safe(layer.name, used)} {{", f"    Type: {kind}",
                   f"    Stride {{ X: {layer.stride[1]}, Y: {layer.stride[0]} }}",
-                  f"    Dimensions {{ {_dims(layer, channels)} }}", "    Dataflow {",
+                  f"    Dimensions {{ {_dims(layer, channels, batch_dim)} }}", "    Dataflow {",
                   *(f"      {d}" for d in flow), "    }", "  }"]
     lines.append("}")
     return "\n".join(lines) + "\n", tuple(repeats)
