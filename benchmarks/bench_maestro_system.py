@@ -1,12 +1,13 @@
-"""MAESTRO dataflow templates (dla, shi) on coexplore networks, side by side with the MAESTRO binary, and the
-speed of pricing a heterogeneous system.
+"""MAESTRO dataflow templates (dla, shi, xp_ws) on coexplore networks, side by side with the MAESTRO binary,
+and the speed of pricing a heterogeneous system.
 
     python benchmarks/bench_maestro_system.py [--maestro-bin PATH] [--networks alexnet,...] [--repeats 3] [--json]
 
-Agreement: every network is written in each template (``coexplore.maestro.templates.network_dfsl``) for the
-sub-accelerators of NASAIC's Table I (dla with 2112, 1088, 576 PEs and NoC 48, 24, 56; shi with 1984,
-2368, 1792 PEs and NoC 16, 40, 8) and an odd one (100 PEs, NoC 3: clusters of 50 and 10); the binary
-prices the written file and coexplore prices the same text. Per case: runtime and the 12 ``input|filter|
+Agreement: every network is written in each template (``coexplore.maestro.templates.network_dfsl``) for
+the sub-accelerators of NASAIC's Table I (dla with 2112, 1088, 576 PEs and NoC 48, 24, 56; shi with
+1984, 2368, 1792 PEs and NoC 16, 40, 8), xp_ws with 576 PEs and NoC 56, and an odd one per template
+(100 PEs, NoC 3: clusters of 50 and 10, one level of 100 for xp_ws); the binary prices the written
+file and coexplore prices the same text. Per case: runtime and the 12 ``input|filter|
 output l1|l2 read|write`` columns exact on every layer, energy within 0.5 %, every column equal at the 6
 digits the binary prints (the checks of ``bench_maestro.py``). Also counted: layers where MAESTRO's MAC
 count differs from the layer's own (strided layers in the output-stationary shi style).
@@ -34,7 +35,7 @@ from coexplore.maestro.templates import network_dfsl, to_dfsl_network
 from coexplore.resolve import resolve_network
 
 SUBS = [("dla", 2112, 48), ("dla", 1088, 24), ("dla", 576, 56), ("shi", 1984, 16), ("shi", 2368, 40),
-        ("shi", 1792, 8), ("dla", 100, 3), ("shi", 100, 3)]
+        ("shi", 1792, 8), ("dla", 100, 3), ("shi", 100, 3), ("xp_ws", 576, 56), ("xp_ws", 100, 3)]
 
 
 def _hw(pes: int, bw: int) -> str:

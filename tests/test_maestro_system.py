@@ -45,8 +45,9 @@ def test_cluster_sizes_follow_the_pe_count() -> None:
     assert cluster_size("dla", 100) == 50 and cluster_size("dla", 7) == 7
     assert cluster_size("shi", 64) == 8  # MAESTRO's yxp_os Cluster(8) on ShiDianNao's 8x8 array
     assert cluster_size("shi", 1792) == 32 and cluster_size("shi", 576) == 24
+    assert cluster_size("xp_ws", 100) == 100
     for pes in (1, 7, 64, 100, 1792, 4096):
-        for t in ("dla", "shi"):
+        for t in ("dla", "shi", "xp_ws"):
             assert pes % cluster_size(t, pes) == 0
 
 
@@ -78,7 +79,7 @@ def _binary_rows(tmp: Path, hw: str, mapping: str) -> list[dict[str, str]]:
 
 
 @needs_binary
-@pytest.mark.parametrize("template", ["dla", "shi"])
+@pytest.mark.parametrize("template", ["dla", "shi", "xp_ws"])
 @pytest.mark.parametrize(("pes", "bw"), [(576, 56), (1792, 8), (100, 3)])
 def test_generated_layers_agree_with_the_maestro_binary(template: str, pes: int, bw: int, tmp_path: Path) -> None:
     """Every column of every layer as the binary prints it (runtime and the 12 access counts exactly)."""
@@ -143,7 +144,7 @@ def test_budgets_and_steps(design: str, budget: Budget, message: str | None) -> 
 
 
 def test_bad_design_strings() -> None:
-    for text, message in (("nvdla:64:8", r"design\[0\].template: unknown 'nvdla'; valid: dla, shi"),
+    for text, message in (("nvdla:64:8", r"design\[0\].template: unknown 'nvdla'; valid: dla, shi, xp_ws"),
                           ("dla:64", r"design\[0\]: expected TEMPLATE:PES:BANDWIDTH"),
                           ("dla:x:8", r"design\[0\].pes: must be an integer, got 'x'"),
                           ("dla:64:0", r"design\[0\].bandwidth: must be >= 1, got 0")):

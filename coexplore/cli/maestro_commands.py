@@ -80,7 +80,8 @@ def register_system(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--networks", required=True, type=non_empty, metavar="NET,NET",
                    help="one network per task, comma-separated (presets, nb201:INDEX, YAML files)")
     p.add_argument("--design", required=True, type=non_empty, metavar="T:PES:BW,...",
-                   help="sub-accelerators as template:PEs:bandwidth, e.g. dla:576:56,shi:1792:8 (templates: dla, shi)")
+                   help="sub-accelerators as template:PEs:bandwidth, e.g. dla:576:56,shi:1792:8 "
+                        "(templates: dla, shi, xp_ws)")
     p.add_argument("--assign", type=_indices, default=None, metavar="I,I",
                    help="sub-accelerator index of each network (default: network i on sub-accelerator i)")
     p.add_argument("--specs", default=None, metavar="L,E,A",

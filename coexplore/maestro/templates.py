@@ -13,6 +13,7 @@ derived from the PE count instead of fixed:
   the 8x8 array of the original 64 PEs); here the cluster is the divisor of the PE count nearest its
   square root (the smaller on a tie), and the X tile is that many output columns (fewer when the layer
   is narrower: a tile wider than the layer makes MAESTRO price the layer at 0 cycles and 0 MACs).
+- ``xp_ws`` (MAESTRO's ``xp_ws``): output columns X spread over all PEs on one level, no cluster.
 
 Layer translation: MAESTRO takes input sizes, so Y = (P - 1) * stride + R and X = (Q - 1) * stride + S
 (the padded window, so that MAESTRO's derived output size is exactly P x Q); a batch N > 1 in any layer
@@ -48,6 +49,7 @@ class Template:
 TEMPLATES = {
     "dla": Template("dla", "kcp_ws", "NVDLA-like: K over clusters, C inside a cluster, weight stationary"),
     "shi": Template("shi", "yxp_os", "ShiDianNao-like: output rows over clusters, columns inside, output stationary"),
+    "xp_ws": Template("xp_ws", "xp_ws", "output columns over all PEs, one level, weight stationary"),
 }
 
 
@@ -70,6 +72,8 @@ def cluster_size(name: str, num_pes: int) -> int:
     divs = _divisors(num_pes)
     if name == "dla":
         return max(d for d in divs if d <= 64)
+    if name == "xp_ws":
+        return num_pes  # one level: every PE is a unit of the only spatial map
     root = math.sqrt(num_pes)
     return min(divs, key=lambda d: (abs(d - root), d))
 
@@ -92,6 +96,8 @@ def _directives(name: str, layer: Layer, depthwise: bool, cluster: int, batch_di
         return [*batch, "SpatialMap(1,1) K;", f"TemporalMap({cluster},{cluster}) C;", *rs, *yx,
                 f"Cluster({cluster}, P);", "SpatialMap(1,1) C;", *yx, *rs]
     k = [] if depthwise else ["TemporalMap(1,1) K;"]
+    if name == "xp_ws":  # MobileNetV2_xp_ws.m
+        return [*batch, *k, "TemporalMap(1,1) C;", "TemporalMap(Sz(R),1) Y;", "SpatialMap(Sz(S),1) X;", *rs]
     tile = min(cluster, layer.Q)  # output columns per step; a narrower layer leaves PEs of a cluster idle
     return [*batch, *k, "TemporalMap(1,1) C;", "SpatialMap(Sz(R),1) Y;",
             f"TemporalMap({tile + layer.S - 1},{tile}) X;", *rs, f"Cluster({cluster}, P);",
