@@ -13,7 +13,7 @@ import pytest
 import coexplore
 from coexplore.cli.main import main
 from coexplore.errors import SpecError
-from coexplore.maestro import parse_hardware, price_network
+from coexplore.maestro import parse_hardware, parse_mapping, price_network
 from coexplore.maestro.energy import CONSTANT_SETS, area_power
 from coexplore.maestro.model import CSV_COLUMNS
 from coexplore.maestro.result import format_value
@@ -170,3 +170,31 @@ def test_api_and_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert shutil.which("true")  # the binary-free parts above ran whether or not MAESTRO is built
+
+
+WIDE_TILE = """Network wide {
+  Layer conv5 {
+    Type: CONV
+    Stride { X: 1, Y: 1 }
+    Dimensions { K: 40, C: 32, R: 5, S: 5, Y: 12, X: 12 }
+    Dataflow {
+      TemporalMap(1,1) K; TemporalMap(1,1) C; SpatialMap(Sz(R),1) Y; TemporalMap(14,10) X;
+      TemporalMap(Sz(R),Sz(R)) R; TemporalMap(Sz(S),Sz(S)) S; Cluster(10, P); SpatialMap(Sz(S),1) X;
+    }
+  }
+}
+"""
+
+
+def test_a_dataflow_that_covers_no_mac_is_refused_not_priced_at_zero(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """An X tile wider than the layer (what the shi template wrote before it clipped the tile): the binary
+    prints 0 cycles and negative counts; coexplore names the layer and refuses it."""
+    hw = parse_hardware(_hw(100, 3))
+    with pytest.raises(SpecError, match=r"layer 'conv5' .*covers no MAC"):
+        price_network(hw, parse_mapping(WIDE_TILE))
+    (tmp_path / "h.m").write_text(_hw(100, 3))
+    (tmp_path / "m.m").write_text(WIDE_TILE)
+    assert main(["maestro", "--hw", str(tmp_path / "h.m"), "--mapping", str(tmp_path / "m.m")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "covers no MAC" in err
