@@ -119,8 +119,8 @@ def cmd_maestro_system(args: argparse.Namespace) -> Any:
     out = result.to_record()
     if not args.json:
         rows = [[n.network, result.design.subs[n.sub].label(), f"{n.runtime_cycles:,}", f"{n.energy_nj:.4g}",
-                 f"{n.macs:,}"] for n in result.networks]
-        fmt.table(["network", "sub-accelerator", "latency cycles", "energy nJ", "MACs"], rows)
+                 f"{n.macs:,}", f"{n.maestro_macs:,}"] for n in result.networks]
+        fmt.table(["network", "sub-accelerator", "latency cycles", "energy nJ", "MACs", "MAESTRO's MACs"], rows)
         print(f"\nsystem: latency {result.latency_cycles:,} cycles (slowest sub-accelerator), energy "
               f"{result.energy_nj:.4g} nJ, area {result.area_um2:.4g} um2 (constants {result.constant_set})")
         if result.specs != type(result.specs)():
