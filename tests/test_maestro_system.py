@@ -147,7 +147,8 @@ def test_bad_design_strings() -> None:
     for text, message in (("nvdla:64:8", r"design\[0\].template: unknown 'nvdla'; valid: dla, shi, xp_ws"),
                           ("dla:64", r"design\[0\]: expected TEMPLATE:PES:BANDWIDTH"),
                           ("dla:x:8", r"design\[0\].pes: must be an integer, got 'x'"),
-                          ("dla:64:0", r"design\[0\].bandwidth: must be >= 1, got 0")):
+                          ("dla:64:0", r"design\[0\].bandwidth: must be from 1 to 1048576, got 0"),
+                          ("dla:99999999999:8", r"design\[0\].pes: must be from 1 to 1048576, got 99999999999")):
         with pytest.raises(SpecError, match=message):
             parse_design(text)
     dilated = Network(name="d", layers=(Layer(name="d", K=4, C=4, P=4, Q=4, R=3, S=3, dilation=(2, 2)),))

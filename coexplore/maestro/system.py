@@ -44,6 +44,10 @@ __all__ = ["Budget", "HeteroDesign", "NetworkCost", "Specs", "SubAccelerator", "
            "parse_specs", "price_system"]
 
 
+MAX_PES = 1 << 20
+"""Largest PE count (and bandwidth) of a sub-accelerator: MAESTRO's area model sums per PE."""
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """What a design may use: PE and bandwidth totals and the step each allocation must be a multiple of."""
@@ -72,8 +76,8 @@ class SubAccelerator:
         template(self.template)
         for name in ("pes", "bandwidth"):
             v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise SpecError(f"sub-accelerator {name}: must be an integer >= 1, got {v!r}")
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_PES:
+                raise SpecError(f"sub-accelerator {name}: must be an integer from 1 to {MAX_PES}, got {v!r}")
 
     def label(self) -> str:
         return f"<{self.template},{self.pes},{self.bandwidth}>"
@@ -120,8 +124,8 @@ def parse_design(text: str) -> HeteroDesign:
                 values.append(int(v))
             except ValueError:
                 raise SpecError(f"design[{i}].{what}: must be an integer, got {v!r}") from None
-            if values[-1] < 1:
-                raise SpecError(f"design[{i}].{what}: must be >= 1, got {values[-1]}")
+            if not 1 <= values[-1] <= MAX_PES:
+                raise SpecError(f"design[{i}].{what}: must be from 1 to {MAX_PES}, got {values[-1]}")
         subs.append(SubAccelerator(template=name, pes=values[0], bandwidth=values[1]))
     return HeteroDesign(subs=tuple(subs))
 
