@@ -2,8 +2,9 @@
 a PE budget and a bandwidth budget, each task's network assigned to one of them, priced with MAESTRO's
 semantics through the dataflow templates of :mod:`coexplore.maestro.templates`.
 
-System metrics (the definitions NASAIC's formulation implies, stated here because every figure depends
-on them):
+System metrics (the definitions used here, stated because every figure depends on them; NASAIC runs
+its tasks' networks concurrently, each on its own sub-accelerator, and these are the maxima and sums
+that follow from that):
 
 - latency: the sub-accelerators run in parallel, the networks assigned to one sub-accelerator run one
   after another, so latency = max over sub-accelerators of the sum of their networks' runtimes (cycles);
@@ -279,12 +280,11 @@ def price_system(networks: list[Network], design: HeteroDesign, *, assign: list[
             raise SpecError(f"{name}: must be >= {0 if name == 'noc_hops' else 1}, got {v}")
     costs = []
     for net, a in zip(networks, assign, strict=True):
-        runtime, energy, maestro_macs, l1, l2 = _price(net, design.subs[a], constant_set=constant_set,
-                                               energy_quirks=energy_quirks, offchip_bandwidth=offchip_bandwidth,
-                                               noc_hops=noc_hops)
+        runtime, energy, maestro_macs, l1, l2 = _price(
+            net, design.subs[a], constant_set=constant_set, energy_quirks=energy_quirks,
+            offchip_bandwidth=offchip_bandwidth, noc_hops=noc_hops)
         costs.append(NetworkCost(network=net.name, sub=a, runtime_cycles=runtime, energy_nj=energy, macs=net.macs,
-                                 maestro_macs=maestro_macs,
-                                 l1_bytes=l1, l2_bytes=l2))
+                                 maestro_macs=maestro_macs, l1_bytes=l1, l2_bytes=l2))
     latency, areas = [], []
     for i, s in enumerate(design.subs):
         mine = [c for c in costs if c.sub == i]
