@@ -43,6 +43,7 @@ _EXPORTS = {
     "evaluate_network": ("coexplore.api", "evaluate_network"),
     "evaluate_timeloop_case": ("coexplore.api", "evaluate_timeloop_case"),
     "evaluate_maestro": ("coexplore.api", "evaluate_maestro"),
+    "evaluate_maestro_system": ("coexplore.api", "evaluate_maestro_system"),
     "bench_cost": ("coexplore.api", "bench_cost"),
     "map_layer": ("coexplore.mapper.network", "map_layer"),
     "map_network": ("coexplore.api", "map_network"),

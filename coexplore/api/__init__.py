@@ -13,6 +13,7 @@ Each CLI command parses its arguments, calls one function here and formats the r
 * :func:`codesign` -> :class:`CodesignResult` (``coexplore codesign``);
 * :func:`evaluate_timeloop_case` -> :class:`TimeloopCaseResult` (``coexplore timeloop-case``);
 * :func:`evaluate_maestro` -> :class:`~coexplore.maestro.result.MaestroEvaluation` (``coexplore maestro``);
+* :func:`evaluate_maestro_system` -> :class:`~coexplore.maestro.system.SystemCost` (``coexplore maestro-system``);
 * :func:`bench_cost` -> :class:`CostBenchmark` (``coexplore bench cost``);
 * :func:`evaluate_predictor` -> :class:`~coexplore.nas.predictor_eval.PredictorScore`
   (``coexplore predictor evaluate``).
@@ -25,6 +26,7 @@ from __future__ import annotations
 from coexplore.api.evaluate import (
     bench_cost,
     evaluate_maestro,
+    evaluate_maestro_system,
     evaluate_network,
     evaluate_timeloop_case,
     load_mapping_file,
@@ -37,7 +39,8 @@ from coexplore.resolve import resolve_accelerator, resolve_network
 
 __all__ = [
     "CodesignResult", "CostBenchmark", "NasSearchResult", "NetworkEvaluation", "TimeloopCaseResult", "bench_cost",
-    "codesign", "evaluate_maestro", "evaluate_network", "evaluate_predictor", "evaluate_timeloop_case",
+    "codesign", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_predictor",
+    "evaluate_timeloop_case",
     "load_mapping_file", "map_network", "resolve_accelerator", "resolve_network", "save_mapping_file",
     "search_accelerator", "search_networks",
 ]

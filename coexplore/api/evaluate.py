@@ -1,5 +1,5 @@
-"""Pricing through the API: a network with given or default mappings, a Timeloop case, a MAESTRO DFSL file, the
-cost model's speed.
+"""Pricing through the API: a network with given or default mappings, a Timeloop case, a MAESTRO DFSL file, a
+heterogeneous multi-accelerator system with MAESTRO's semantics, the cost model's speed.
 
 Names and files (presets, YAML) resolve to specs here; the cost and search logic stays in
 the layers below.
@@ -18,13 +18,14 @@ import numpy as np
 from coexplore.api.results import CostBenchmark, NetworkEvaluation, TimeloopCaseResult
 from coexplore.errors import SpecError
 from coexplore.maestro.result import MaestroEvaluation
+from coexplore.maestro.system import Budget, HeteroDesign, Specs, SystemCost
 from coexplore.mapping.mapping import Mapping
 from coexplore.resolve import resolve_accelerator, resolve_network
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
-__all__ = ["bench_cost", "evaluate_maestro", "evaluate_network", "evaluate_timeloop_case", "load_mapping_file",
-           "save_mapping_file"]
+__all__ = ["bench_cost", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_timeloop_case",
+           "load_mapping_file", "save_mapping_file"]
 
 
 def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
@@ -204,3 +205,30 @@ def evaluate_maestro(hw_path: str | Path, mapping_path: str | Path, *, constant_
         raise SpecError(f"{mapping_path}: {e}") from None
     return MaestroEvaluation(network=net.name, hardware=hw, constant_set=constant_set, energy_quirks=energy_quirks,
                              layers=tuple(rows), notes=tuple(notes))
+
+
+def evaluate_maestro_system(networks: list[str | Network] | str, design: str | HeteroDesign, *,
+                            assign: list[int] | None = None, specs: str | Specs | None = None,
+                            constant_set: str = "current", energy_quirks: bool = False, budget: Budget | None = None,
+                            offchip_bandwidth: int = 50, noc_hops: int = 1, l1_bytes: int | None = None,
+                            l2_bytes: int | None = None) -> SystemCost:
+    """Price a heterogeneous system (NASAIC): one network per task (names, YAML files or specs; a string is
+    comma-separated), a design ``dla:576:56,shi:1792:8`` (template:PEs:NoC bandwidth) within ``budget``
+    (default: PEs <= 4096 in steps of 64, bandwidth <= 64 in steps of 8), network ``i`` on sub-accelerator
+    ``assign[i]`` (default ``i``), and specs ``L,E,A`` (cycles, nJ, um^2) as hard constraints. Latency is
+    the slowest sub-accelerator's (its networks run one after another), energy and area are sums; see
+    :mod:`coexplore.maestro.system`."""
+    from coexplore.maestro.energy import constants
+    from coexplore.maestro.system import parse_design, parse_specs, price_system
+
+    constants(constant_set)  # an unknown name fails before any work
+    if isinstance(networks, str):
+        networks = [n.strip() for n in networks.split(",")]
+    if not networks or any(isinstance(n, str) and not n for n in networks):
+        raise SpecError(f"networks: expected one or more comma-separated network names or files, got {networks!r}")
+    nets = [resolve_network(n) if isinstance(n, str) else n for n in networks]
+    d = parse_design(design) if isinstance(design, str) else design
+    s = parse_specs(specs) if isinstance(specs, str) else specs
+    return price_system(nets, d, assign=assign, specs=s, budget=budget, constant_set=constant_set,
+                        energy_quirks=energy_quirks, offchip_bandwidth=offchip_bandwidth, noc_hops=noc_hops,
+                        l1_bytes=l1_bytes, l2_bytes=l2_bytes)

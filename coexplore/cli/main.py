@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_commands.register(sub)
     codesign_commands.register(sub)
     maestro_commands.register(sub)
+    maestro_commands.register_system(sub)
     _everywhere(parser)
     return parser
 

@@ -12,6 +12,9 @@ A layer written without a ``Dataflow`` block takes the previous layer's directiv
 MAESTRO binary stops on such files: its copied directive table shares the previous layer's vector, to
 which the analysis has appended a cluster, and reports "No spatial map in a cluster").
 
+A layer whose dataflow covers no MAC (no iteration case has work) is a SpecError here; the MAESTRO
+binary prints 0 cycles, negative access counts and a negative energy for it.
+
 With ``energy_quirks=False`` the energy is the summary formula instead: this layer's L1 and L2
 accesses plus one MAC energy per MAC (``Num MACs``), as MAESTRO's on-screen summary computes it.
 """
@@ -88,6 +91,10 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
             try:
                 clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
                 results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
+                if results[-1].computations <= 0:
+                    raise SpecError("the dataflow covers no MAC of the layer (no iteration case has work, e.g. a "
+                                    "TemporalMap wider than its dimension); the MAESTRO binary prints 0 cycles and "
+                                    "negative access counts for it, coexplore refuses it")
             except SpecError as e:
                 raise SpecError(f"layer {layer.written_name!r} (line {layer.line}): {e}") from None
             cache[key] = results
