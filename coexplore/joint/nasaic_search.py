@@ -65,8 +65,12 @@ class NasaicRl(JointStrategy):
 
     Per step ``batch`` candidates are drawn: task 1's six cell operations, task 2's, then dla's PEs
     and bandwidth, shi's PEs (masked to what the PE budget leaves) and the assignment of the tasks.
-    Reward: the tasks' mean accuracy / 100 when every spec is met, ``penalty`` otherwise. Update:
-    REINFORCE with a moving-average baseline (decay ``baseline_decay``), Adam at ``lr``.
+    Fast exploration (FNAS's, the same group's flow): a candidate whose hardware misses a spec gets new
+    hardware drawn for the same networks, up to ``hw_tries`` draws in all; these are priced by the
+    analytical model and are no trial (``pairs_evaluated`` counts them). Reward: the tasks' mean
+    accuracy / 100 when every spec is met, ``penalty`` otherwise (``graded``: minus the summed relative
+    excess over the specs, measured to do worse). Update: REINFORCE with a moving-average baseline
+    (decay ``baseline_decay``), Adam at ``lr``.
     ``controller``: ``lstm`` (NASAIC), ``softmax`` (independent decisions) or ``random`` (uniform
     draws, no learning: the ablation).
     """
@@ -75,12 +79,13 @@ class NasaicRl(JointStrategy):
     needs_budget = False
 
     def __init__(self, *, seed: int = 0, batch: int = 8, controller: str = "lstm", lr: float = 0.02, hidden: int = 35,
-                 baseline_decay: float = 0.9, penalty: float = 0.0, entropy: float = 0.0) -> None:
+                 baseline_decay: float = 0.9, penalty: float = 0.0, graded: bool = False, hw_tries: int = 10,
+                 entropy: float = 0.0) -> None:
         super().__init__(seed=seed)
         problems = []
         if controller not in CONTROLLERS:
             problems.append(f"strategy.params.controller: must be one of {', '.join(CONTROLLERS)}, got {controller!r}")
-        for k, v in (("batch", batch), ("hidden", hidden)):
+        for k, v in (("batch", batch), ("hidden", hidden), ("hw_tries", hw_tries)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 problems.append(f"strategy.params.{k}: must be an integer >= 1, got {v!r}")
         if not isinstance(lr, (int, float)) or not lr > 0:
@@ -91,6 +96,7 @@ class NasaicRl(JointStrategy):
             raise SpecError(problems)
         self.batch, self.controller, self.lr, self.hidden = batch, controller, float(lr), hidden
         self.decay, self.penalty, self.entropy = float(baseline_decay), float(penalty), float(entropy)
+        self.graded, self.hw_tries = bool(graded), hw_tries
         self.baseline: float | None = None
         self.policy: LstmController | SoftmaxController | None = None
         self.fixed_hw: np.ndarray | None = None  # ASIC->HW-NAS: hardware decisions given
@@ -130,16 +136,52 @@ class NasaicRl(JointStrategy):
                 for i in range(n):
                     ok = np.flatnonzero(mask[i])
                     rows[i, k] = ok[self.rng.integers(len(ok))]
+        if self.fixed_hw is None:
+            for _ in range(self.hw_tries - 1):  # fast exploration: new hardware for the same networks, no trial
+                bad = np.flatnonzero(self._excess(rows) > 0)
+                if len(bad) == 0:
+                    break
+                rows[bad] = self._redraw(rows[bad])
         self.pending = rows
         return PairBatch(rows[:, :self.n_arch].copy(), rows[:, self.n_arch:].copy())
 
-    def rewards(self, evaluation: Evaluation) -> np.ndarray:
-        """Mean accuracy / 100 where every spec is met, ``penalty`` elsewhere."""
+    def _redraw(self, rows: np.ndarray) -> np.ndarray:
+        prefix = rows[:, :self.n_arch]
+        if self.policy is not None:
+            out, masks = self.policy.sample(self.rng, len(rows), allowed=self._allowed, prefix=prefix)
+            return out
+        out = rows.copy()
+        for k in range(self.n_arch, len(self.cards)):
+            mask = self._allowed(k, out[:, :k])
+            for i in range(len(out)):
+                ok = np.flatnonzero(mask[i])
+                out[i, k] = ok[self.rng.integers(len(ok))]
+        return out
+
+    def _excess(self, rows: np.ndarray) -> np.ndarray:
+        """Summed relative excess over the specs of each row (0: all met), priced by the problem (cached)."""
+        p = self.problem
+        i1, i2 = p.indices(rows[:, :self.n_arch])
+        specs = p.spec_array()
+        out = np.empty(len(rows))
+        for i in range(len(rows)):
+            c = p.system(int(i1[i]), int(i2[i]), rows[i, self.n_arch:])
+            self.pairs_evaluated += 1
+            out[i] = _excess(np.array([[c["latency_cycles"], c["energy_nj"], c["area_um2"]]]), specs)[0]
+        return out
+
+    def rewards(self, rows: np.ndarray, evaluation: Evaluation) -> np.ndarray:
+        """Mean accuracy / 100 where every spec is met; elsewhere ``penalty``, minus the summed relative excess
+        over the specs when ``graded``."""
         ok = evaluation.feasible & np.isfinite(evaluation.values[:, 0])
-        return np.where(ok, -np.where(ok, evaluation.values[:, 0], 0.0) / 100.0, self.penalty)
+        r = np.where(ok, -np.where(ok, evaluation.values[:, 0], 0.0) / 100.0, self.penalty)
+        if self.graded and (~ok).any():
+            bad = np.flatnonzero(~ok)
+            r[bad] -= np.minimum(self._excess(rows[bad]), 10.0)
+        return r
 
     def tell(self, candidates: Any, evaluation: Evaluation) -> None:
-        r = self.rewards(evaluation)
+        r = self.rewards(self.pending[:len(candidates)], evaluation)
         mean = float(r.mean())
         self.baseline = mean if self.baseline is None else self.decay * self.baseline + (1 - self.decay) * mean
         if self.policy is not None:
