@@ -27,7 +27,8 @@ from coexplore.study.config import StudyConfig
 from coexplore.study.problems import build_problem
 from coexplore.study.study import run_study, show_study
 
-APPROACHES = (("NAS->ASIC", "nas-asic", {}), ("ASIC->HW-NAS", "asic-hw-nas", {}), ("NASAIC", "nasaic", {}),
+APPROACHES = (("NAS->ASIC", "nas-asic", {}), ("ASIC->HW-NAS", "asic-hw-nas", {}), ("NASAIC (LSTM)", "nasaic", {}),
+              ("NASAIC (softmax)", "nasaic", {"controller": "softmax", "lr": 0.05}),
               ("random (ablation)", "nasaic", {"controller": "random"}))
 
 
@@ -40,7 +41,8 @@ def best_trial(name: str, storage: str) -> dict[str, Any]:
     return {"design": p["design"], "assign": p["assign"], "acc": p["accuracy_tasks"],
             "mean": float(np.mean(p["accuracy_tasks"])), "L": p["latency_cycles"], "E": p["energy_nj"],
             "A": p["area_um2"], "violations": [v.split(":")[0] for v in p["violations"]], "meets": bool(ok),
-            "feasible_trials": len(ok), "trials": len(trials)}
+            "feasible_trials": len(ok), "trials": len(trials), "first_best": min(
+                (t["number"] for t in ok if t["values"][0] == pick["values"][0]), default=-1)}
 
 
 def ranges(problem: Any, n: int, seed: int) -> None:

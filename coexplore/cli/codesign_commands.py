@@ -69,7 +69,8 @@ def _print_nasaic(out: dict[str, Any]) -> None:
     print(f"specs: latency {sp['latency_cycles']:.4g} cycles, energy {sp['energy_nj']:.4g} nJ, area "
           f"{sp['area_um2']:.4g} um2; {out['feasible']} of {out['trials']} trials meet them, {out['violating']} "
           f"violate them (task 2, CIFAR-100, stands in for NASAIC's Nuclei segmentation)")
-    print(f"{'mean acc':>8}  {'task accuracies':>15}  {'latency':>9}  {'energy nJ':>9}  {'area um2':>9}  design  assign")
+    print(f"{'mean acc':>8}  {'task accuracies':>15}  {'latency':>9}  {'energy nJ':>9}  {'area um2':>9}  "
+          "design  assign")
     for e in out["front"]:
         a1, a2 = e["accuracy_tasks"]
         print(f"{e['accuracy']:8.2f}  {a1:7.2f} {a2:7.2f}  {e['latency_cycles']:9.4g}  {e['energy_nj']:9.4g}  "

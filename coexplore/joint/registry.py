@@ -20,7 +20,7 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.fnas_controller import FnasController
     from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
-    from coexplore.joint.nasaic_search import AsicHwNas, NasAsic, NasaicRl
+    from coexplore.joint.nasaic_search import AsicHwNas, NasaicRl, NasAsic
 
     return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
