@@ -168,3 +168,14 @@ def test_recipe_runs_through_the_cli_and_bad_config_is_named(tmp_path: Path, cap
     err = capsys.readouterr().err
     assert "problem.specs.latency_cycles: must be a number > 0, got -1" in err
     assert "problem.task2: must be one of cifar100, imagenet16-120, got 'nuclei'" in err
+
+
+@pytest.mark.parametrize("name", ["nasaic", "nas-asic", "asic-hw-nas"])
+def test_the_strategies_refuse_other_problems_and_bad_parameters(name: str) -> None:
+    from coexplore.joint.registry import make_joint_strategy
+
+    with pytest.raises(SpecError, match=rf"strategy\.name: {name} searches the multi-task heterogeneous problem"):
+        make_joint_strategy(name, object(), seed=0, budget=10)
+    if name != "nas-asic":
+        with pytest.raises(SpecError, match=r"strategy\.params\.controller: must be one of lstm, softmax, random"):
+            make_joint_strategy(name, object(), seed=0, budget=10, controller="gru")
