@@ -12,8 +12,8 @@ The seed gives NASAIC's Table I and its flow, not its reward formula; departures
 to every figure: the reward is the mean accuracy (equal task weights) or a fixed ``penalty`` (default 0)
 for a spec violation, without a hardware-efficiency term; the controller is coexplore's numpy LSTM
 (Zoph & Le, one layer of 35 units, the one FNAS and Codesign-NAS RL use) with an exponential moving-average
-baseline and Adam at ``lr`` 0.005 (of 0.005, 0.02 and 0.05 measured on seeds 0-3 at 400 evaluations, the best
-for the LSTM); ``controller: softmax`` (independent decisions, best at ``lr`` 0.05) and ``random`` (uniform
+baseline and Adam at ``lr`` 0.005 (on seeds 0-3 at 400 evaluations the LSTM's best mean accuracy was
+69.67 % at 0.005 against 67.93 % at 0.02); ``controller: softmax`` (independent decisions, best at ``lr`` 0.05) and ``random`` (uniform
 draws over the same decisions: the ablation at equal evaluations) share the fast exploration and reward.
 """
 
