@@ -13,8 +13,10 @@ to every figure: the reward is the mean accuracy (equal task weights) or a fixed
 for a spec violation, without a hardware-efficiency term; the controller is coexplore's numpy LSTM
 (Zoph & Le, one layer of 35 units, the one FNAS and Codesign-NAS RL use) with an exponential moving-average
 baseline and Adam at ``lr`` 0.005 (on seeds 0-3 at 400 evaluations the LSTM's best mean accuracy was
-69.67 % at 0.005 against 67.93 % at 0.02); ``controller: softmax`` (independent decisions, best at ``lr`` 0.05) and ``random`` (uniform
-draws over the same decisions: the ablation at equal evaluations) share the fast exploration and reward.
+69.67 % at 0.005 against 67.93 % at 0.02); ``controller: softmax`` (independent decisions; ``lr`` 0.05 in the
+benchmark) and ``random`` (uniform draws over the same decisions: the ablation at equal evaluations) share
+the fast exploration and the reward. The fast exploration (hardware redrawn for the same networks when it
+misses a spec, ``hw_tries``) is FNAS's, from the same seed; the NASAIC slides do not say whether it uses one.
 """
 
 from __future__ import annotations
