@@ -12,7 +12,7 @@ __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
 RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
-                "nb201-eyeriss, nb201-eyeriss-codesign, nb201-eyeriss-precision")
+                "nasaic-w1, nb201-eyeriss, nb201-eyeriss-codesign, nb201-eyeriss-precision")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,6 +64,19 @@ def cmd_codesign(args: argparse.Namespace) -> Any:
     return out
 
 
+def _print_nasaic(out: dict[str, Any]) -> None:
+    sp = out["specs"]
+    print(f"specs: latency {sp['latency_cycles']:.4g} cycles, energy {sp['energy_nj']:.4g} nJ, area "
+          f"{sp['area_um2']:.4g} um2; {out['feasible']} of {out['trials']} trials meet them, {out['violating']} "
+          f"violate them (task 2, CIFAR-100, stands in for NASAIC's Nuclei segmentation)")
+    print(f"{'mean acc':>8}  {'task accuracies':>15}  {'latency':>9}  {'energy nJ':>9}  {'area um2':>9}  "
+          "design  assign")
+    for e in out["front"]:
+        a1, a2 = e["accuracy_tasks"]
+        print(f"{e['accuracy']:8.2f}  {a1:7.2f} {a2:7.2f}  {e['latency_cycles']:9.4g}  {e['energy_nj']:9.4g}  "
+              f"{e['area_um2']:9.4g}  {e['design']}  {e['assign']}")
+
+
 def _print(out: dict[str, Any]) -> None:
     hv = out.get("hypervolume")
     frac = out.get("hypervolume_fraction")
@@ -75,6 +88,9 @@ def _print(out: dict[str, Any]) -> None:
     print(f"{done}; hypervolume {hv:.4g}" + (f" ({100 * frac:.2f} % of the exact front's)" if frac is not None else ""))
     if out.get("accuracy_source"):
         print(f"accuracy: {out['accuracy_source']}")
+    if "violating" in out:  # NASAIC's space
+        _print_nasaic(out)
+        return
     ppa = any("perf_per_area" in e for e in out["front"])
     print(f"{'accuracy':>9}  {'latency cycles':>15}  {'energy pJ':>11}  {'EDP':>11}  "
           + (f"{'img/s/cm²':>10}  " if ppa else "") + "accelerator  network")

@@ -20,14 +20,16 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.fnas_controller import FnasController
     from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
+    from coexplore.joint.nasaic_search import AsicHwNas, NasaicRl, NasAsic
 
     return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
-            "random": RandomPairs, "grouped": GroupedSearch}
+            "random": RandomPairs, "grouped": GroupedSearch, "nasaic": NasaicRl, "nas-asic": NasAsic,
+            "asic-hw-nas": AsicHwNas}
 
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
-                    "random")
+                    "random", "nasaic", "nas-asic", "asic-hw-nas")
 
 
 def describe_joint_strategy(name: str) -> str:

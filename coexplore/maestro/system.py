@@ -42,7 +42,7 @@ from coexplore.maestro.templates import TEMPLATES, cluster_size, template, to_df
 from coexplore.spec.workload import Network
 
 __all__ = ["Budget", "HeteroDesign", "NetworkCost", "Specs", "SubAccelerator", "SystemCost", "parse_design",
-           "parse_specs", "price_system"]
+           "parse_specs", "price_layers", "price_system"]
 
 
 MAX_PES = 1 << 20
@@ -234,23 +234,36 @@ class SystemCost:
         }
 
 
-def _price(net: Network, sub: SubAccelerator, *, constant_set: str, energy_quirks: bool, offchip_bandwidth: int,
-           noc_hops: int) -> tuple[int, float, int, int, int]:
+def price_layers(net: Network, sub: SubAccelerator, *, constant_set: str = "current", energy_quirks: bool = False,
+                 offchip_bandwidth: int = 50, noc_hops: int = 1) -> list[tuple[int, float, int, int, int]]:
+    """Per layer of ``net`` on ``sub``: (runtime cycles, energy nJ, MAESTRO's MACs, L1 bytes, L2 bytes) needed.
+
+    Without the energy quirks a layer's price does not depend on the other layers, so a search over
+    networks built from a few layer shapes (NAS-Bench-201 cells) prices each shape once per sub-accelerator.
+    """
     hw = MaestroHardware(num_pes=sub.pes, l1_size_bytes=1, l2_size_bytes=1, noc_bandwidth=sub.bandwidth,
                          offchip_bandwidth=offchip_bandwidth, noc_hops=noc_hops)
     dfsl, repeats = to_dfsl_network(net, sub.template, sub.pes)
     rows = price_network(hw, dfsl, constant_set=constant_set, energy_quirks=energy_quirks)
-    for layer, r in zip(net.layers, rows, strict=True):
-        if r.runtime_cycles <= 0 or int(r.values["Num MACs"]) <= 0:  # type: ignore[call-overload]
+    out: list[tuple[int, float, int, int, int]] = []
+    for layer, r, n in zip(net.layers, rows, repeats, strict=True):
+        macs = int(r.values["Num MACs"])  # type: ignore[call-overload]
+        if r.runtime_cycles <= 0 or macs <= 0:
             raise SpecError(f"network {net.name!r}: layer {layer.name!r} on {sub.label()}: MAESTRO's analysis of the "
                             f"{sub.template} template covers {r.values['Num MACs']} MACs in {r.runtime_cycles} cycles "
                             f"(a mapping that misses the layer), not a price")
-    runtime = sum(r.runtime_cycles * n for r, n in zip(rows, repeats, strict=True))
-    energy = sum(r.energy_nj * n for r, n in zip(rows, repeats, strict=True))
-    macs = sum(int(r.values["Num MACs"]) * n for r, n in zip(rows, repeats, strict=True))  # type: ignore[call-overload]
-    l1 = max(int(r.values["L1 SRAM Size Req (Bytes)"]) for r in rows)  # type: ignore[call-overload]
-    l2 = max(int(r.values["L2 SRAM Size Req (Bytes)"]) for r in rows)  # type: ignore[call-overload]
-    return runtime, energy, macs, l1, l2
+        out.append((r.runtime_cycles * n, r.energy_nj * n, macs * n,
+                    int(r.values["L1 SRAM Size Req (Bytes)"]),  # type: ignore[call-overload]
+                    int(r.values["L2 SRAM Size Req (Bytes)"])))  # type: ignore[call-overload]
+    return out
+
+
+def _price(net: Network, sub: SubAccelerator, *, constant_set: str, energy_quirks: bool, offchip_bandwidth: int,
+           noc_hops: int) -> tuple[int, float, int, int, int]:
+    rows = price_layers(net, sub, constant_set=constant_set, energy_quirks=energy_quirks,
+                        offchip_bandwidth=offchip_bandwidth, noc_hops=noc_hops)
+    return (sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows), max(r[3] for r in rows),
+            max(r[4] for r in rows))
 
 
 def price_system(networks: list[Network], design: HeteroDesign, *, assign: list[int] | None = None,

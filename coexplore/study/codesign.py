@@ -142,7 +142,22 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
                            "feasible": len(done)}
     acc = np.array([t.values[0] for t in done], dtype=np.float64)
     on_front = _front(done, cfg)
-    if hasattr(problem, "exact_hypervolume"):
+    if hasattr(problem, "specs") and hasattr(problem, "hw_grid"):  # NASAIC's multi-task heterogeneous space
+        out["front"] = [{"trial": done[i].number, **{k: done[i].params.get(k) for k in _NASAIC_KEYS},
+                         "accuracy": float(done[i].values[0])} for i in on_front]
+        best = max(done, key=lambda t: (t.values[0], -t.number)) if done else None
+        out["best"] = None if best is None else {"trial": best.number, "accuracy": float(best.values[0]),
+                                                 **{k: best.params.get(k) for k in _NASAIC_KEYS}}
+        out["specs"] = {"latency_cycles": problem.specs.latency_cycles, "energy_nj": problem.specs.energy_nj,
+                        "area_um2": problem.specs.area_um2}
+        out["violating"] = sum(1 for t in trials if t.reason.startswith("specs:"))
+        lat = np.array([t.params["latency_cycles"] for t in done], dtype=np.float64)
+        spec = problem.specs.latency_cycles or (float(lat.max()) if len(lat) else 1.0)
+        from coexplore.search.pareto import hypervolume_2d
+
+        out["hypervolume"] = hypervolume_2d(np.column_stack([-acc, lat / spec]), (0.0, 1.0)) if len(acc) else 0.0
+        out["hypervolume_objectives"] = ["mean accuracy", "latency / latency spec"]
+    elif hasattr(problem, "exact_hypervolume"):
         # (accuracy, EDP) of every feasible pair, whatever the study's objectives: comparable across studies
         idx = np.array([int(t.params["arch_index"]) for t in done], dtype=np.int64)
         col = problem.columns_of([t.params for t in done])
@@ -181,6 +196,7 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
     return out
 
 
+_NASAIC_KEYS = ("design", "assign", "arch", "arch_index", "accuracy_tasks", "latency_cycles", "energy_nj", "area_um2")
 _PIPELINE_KEYS = ("depth", "params", "pipeline_efficiency", "fps", "gops", "power_w", "gops_per_w")
 
 

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 def _check(p: dict[str, Any], path: str) -> list[str]:
     errs: list[str] = []
     space = p.get("space", "nb201")
-    if space not in ("nb201", "chain"):
-        errs.append(f"{path}.space: must be nb201 or chain, got {space!r}")
+    if space not in ("nb201", "chain", "nasaic"):
+        errs.append(f"{path}.space: must be nb201, chain or nasaic, got {space!r}")
+    if space == "nasaic":
+        return _check_nasaic(p, path)
     for k in ("dataset", "accelerators", "board"):
         string(errs, p, path, k, kind="codesign")
     for k in ("max_latency_cycles", "max_area_mm2", "timing_ms"):
@@ -41,6 +43,48 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     if p.get("precisions") is not None or p.get("accuracy_drop") is not None:
         errs += _check_precisions(p, path, space)
     return errs
+
+
+_NASAIC_KEYS = ("kind", "space", "task2", "specs", "constants", "pe_budget", "pe_step", "bandwidth_budget",
+                "bandwidth_step")
+
+
+def _check_nasaic(p: dict[str, Any], path: str) -> list[str]:
+    """The problems of a ``space: nasaic`` config (NASAIC's two tasks x heterogeneous MAESTRO designs)."""
+    from coexplore.joint.nasaic import TASK2_DATASETS
+
+    errs = [f"{path}.{k}: not a key of space nasaic (its keys: {', '.join(_NASAIC_KEYS[2:])}), got {p[k]!r}"
+            for k in p if k not in _NASAIC_KEYS]
+    if p.get("task2", "cifar100") not in TASK2_DATASETS:
+        errs.append(f"{path}.task2: must be one of {', '.join(TASK2_DATASETS)}, got {p.get('task2')!r}")
+    if p.get("constants", "nasaic") not in ("nasaic", "current"):
+        errs.append(f"{path}.constants: must be nasaic or current, got {p.get('constants')!r}")
+    for k in ("pe_budget", "pe_step", "bandwidth_budget", "bandwidth_step"):
+        integer(errs, p, path, k)
+    specs = p.get("specs", {})
+    if not isinstance(specs, dict):
+        errs.append(f"{path}.specs: must be a mapping of latency_cycles, energy_nj, area_um2, got {specs!r}")
+    else:
+        for k in specs:
+            if k not in ("latency_cycles", "energy_nj", "area_um2"):
+                errs.append(f"{path}.specs.{k}: not a spec (latency_cycles, energy_nj, area_um2), got {specs[k]!r}")
+        positive(errs, specs, f"{path}.specs", "latency_cycles")
+        positive(errs, specs, f"{path}.specs", "energy_nj")
+        positive(errs, specs, f"{path}.specs", "area_um2")
+    return errs
+
+
+def _build_nasaic(config: StudyConfig) -> Any:
+    from coexplore.joint.nasaic import DEFAULT_SPECS, NasaicProblem
+    from coexplore.maestro.system import Budget, Specs
+
+    p = config.problem
+    s = p.get("specs", {})
+    specs = Specs(**{k: s.get(k, getattr(DEFAULT_SPECS, k)) for k in ("latency_cycles", "energy_nj", "area_um2")})
+    budget = Budget(pes=p.get("pe_budget", 4096), pe_step=p.get("pe_step", 64), bandwidth=p.get("bandwidth_budget", 64),
+                    bandwidth_step=p.get("bandwidth_step", 8))
+    return NasaicProblem(task2=p.get("task2", "cifar100"), specs=specs, budget=budget,
+                         constant_set=p.get("constants", "nasaic"), objectives=config.objectives)
 
 
 def _check_precisions(p: dict[str, Any], path: str, space: Any) -> list[str]:
@@ -73,6 +117,8 @@ def _resolve(config: StudyConfig) -> StudyConfig:
 
 def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     p = config.problem
+    if p.get("space", "nb201") == "nasaic":
+        return _build_nasaic(config)
     if p.get("space", "nb201") == "chain":
         from coexplore.joint.fnas import ChainFpgaProblem
         from coexplore.presets.boards import get_board
@@ -113,7 +159,7 @@ def _describe(name: str) -> str:
 register(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
-                                     "max_layers", "precisions", "accuracy_drop"}),
+                                     "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS}),
     objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
     check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
