@@ -207,11 +207,11 @@ def test_sigterm_stops_a_study_like_ctrl_c(tmp_path: Path) -> None:
     import sqlite3
 
     deadline = time.time() + 120
-    while time.time() < deadline:  # until trials are being stored
+    while time.time() < deadline:  # until finished trials are being stored (not only a batch's WAITING rows)
         time.sleep(0.5)
         try:
             with sqlite3.connect(tmp_path / "s.db") as con:
-                if con.execute("SELECT COUNT(*) FROM trials").fetchone()[0] > 0:
+                if con.execute("SELECT COUNT(*) FROM trials WHERE state NOT IN ('WAITING', 'RUNNING')").fetchone()[0]:
                     break
         except sqlite3.Error:
             continue
