@@ -1,4 +1,5 @@
-"""Shared fixtures: where the reference data lives (``COEXPLORE_DATA``, else ../shared/data)."""
+"""Shared fixtures: where the reference data lives (``COEXPLORE_DATA``, else ../shared/data), and a study
+driver killed between two writes of results (``killed_after_writes``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,37 @@ from coexplore.errors import MissingDependencyError
 from coexplore.spec.hardware import Accelerator, MacUnit, MemoryLevel
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def killed_after_writes(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], AbstractContextManager[None]]:
+    """``with killed_after_writes(n): run_study(...)``: the driver is stopped (KeyboardInterrupt, as Ctrl-C or
+    a kill would) right after its n-th write of trial results to SQLite; the block must end that way, and
+    the storage writes normally after it (a resumed study must then equal an uninterrupted one)."""
+    from coexplore.study.storage import SQLiteStorage
+
+    original = SQLiteStorage.finish_trials
+
+    @contextmanager
+    def killed(n: int) -> Iterator[None]:
+        calls = 0
+
+        def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
+            nonlocal calls
+            written = original(self, name, trials)
+            calls += 1
+            if calls == n:
+                raise KeyboardInterrupt("killed")
+            return written
+
+        monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                yield
+        finally:
+            monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
+
+    return killed
 
 
 def skip_if_extra_missing(code: int, err: str) -> None:

@@ -23,7 +23,6 @@ from coexplore.joint.space import eyeriss_grid
 from coexplore.search.driver import optimize
 from coexplore.search.pareto import non_dominated
 from coexplore.study.config import StudyConfig
-from coexplore.study.storage import SQLiteStorage
 from coexplore.study.study import resume_study, run_study, show_study
 
 STRIDE = 400
@@ -215,7 +214,7 @@ def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("search", ["combined", "phase", "separate"])
 def test_rl_search_is_deterministic_and_resumes_after_a_crash(problem: NB201GridProblem, search: str,
-                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                              tmp_path: Path, killed_after_writes: Any) -> None:
     budget = 200
     url = f"sqlite:///{tmp_path / 's.db'}"
     run_study(_config(search, budget), name="a", storage=url, progress=False, problem=problem)
@@ -227,20 +226,8 @@ def test_rl_search_is_deterministic_and_resumes_after_a_crash(problem: NB201Grid
     if search != "combined":  # the phases hold one side fixed
         first = [json.loads(t[1]) for t in a[:40]]
         assert len({tuple(p["hw"]) for p in first}) == 1 and len({p["arch_index"] for p in first}) > 1
-    calls = {"n": 0}
-    original = SQLiteStorage.finish_trials
-
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
-        written = original(self, name, trials)
-        calls["n"] += 1
-        if calls["n"] == 7:
-            raise KeyboardInterrupt("killed")
-        return written
-
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(7):  # killed right after its n-th write of results
         run_study(_config(search, budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     assert 0 < len(_trials("c", url)) < budget
     resume_study("c", storage=url, progress=False)
     assert _trials("c", url) == a

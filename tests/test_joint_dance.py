@@ -22,7 +22,6 @@ from coexplore.joint.problem import NB201GridProblem, PairBatch
 from coexplore.search.driver import optimize
 from coexplore.study.codesign import summarize
 from coexplore.study.config import StudyConfig
-from coexplore.study.storage import SQLiteStorage
 from coexplore.study.study import resume_study, run_study, show_study
 
 torch = pytest.importorskip("torch")
@@ -215,7 +214,7 @@ def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
 
 
 def test_dance_is_deterministic_and_resumes_after_a_crash(problem: NB201GridProblem, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                          killed_after_writes: Any) -> None:
     budget = 400
     url = f"sqlite:///{tmp_path / 's.db'}"
     run_study(_config(budget), name="a", storage=url, progress=False, problem=problem)
@@ -225,20 +224,8 @@ def test_dance_is_deterministic_and_resumes_after_a_crash(problem: NB201GridProb
     summary = summarize("a", storage=url, problem=problem)
     assert summary["pairs_evaluated"] == len(a) and summary["estimator"]["train_pairs"] == 180
     # a crash after the search's batch is stored but before its checkpoint: the resumed study searches again
-    calls = {"n": 0}
-    original = SQLiteStorage.finish_trials
-
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
-        written = original(self, name, trials)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed")
-        return written
-
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(2):  # killed right after its n-th write of results
         run_study(_config(budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     assert 0 < len(_trials("c", url)) <= len(a)
     resume_study("c", storage=url, progress=False)
     assert _trials("c", url) == a

@@ -22,7 +22,6 @@ from coexplore.presets.boards import get_board
 from coexplore.search.driver import optimize
 from coexplore.search.problem import Evaluation
 from coexplore.study.config import StudyConfig
-from coexplore.study.storage import SQLiteStorage
 from coexplore.study.study import resume_study, run_study, show_study
 
 BOARD = get_board("xc7z020")
@@ -214,7 +213,7 @@ def _config(strategy: str, trials: int) -> StudyConfig:
 
 @pytest.mark.parametrize("strategy", ["fnas", "sequential", "hw-aware-nas"])
 def test_strategies_on_the_fpga_problem_repeat_and_resume_after_a_crash(strategy: str, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                       killed_after_writes: Any) -> None:
     p = _problem(max_layers=3)
     url = f"sqlite:///{tmp_path / 's.db'}"
 
@@ -225,20 +224,8 @@ def test_strategies_on_the_fpga_problem_repeat_and_resume_after_a_crash(strategy
     for name in ("a", "b"):
         run_study(_config(strategy, 48), name=name, storage=url, progress=False, problem=p)
     assert trials("a") == trials("b") and len(trials("a")) == 48
-    calls = {"n": 0}
-    original = SQLiteStorage.finish_trials
-
-    def crashing(self: SQLiteStorage, name: str, batch: Any) -> int:
-        written = original(self, name, batch)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed")
-        return written
-
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(2):  # killed right after its n-th write of results
         run_study(_config(strategy, 48), name="c", storage=url, progress=False, problem=p)
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     assert 0 < len(trials("c")) < 48
     resume_study("c", storage=url, progress=False, problem=p)
     assert trials("c") == trials("a")

@@ -16,7 +16,6 @@ from coexplore.joint.nasaic import NasaicProblem
 from coexplore.joint.problem import PairBatch
 from coexplore.maestro.system import Budget, SubAccelerator, _price
 from coexplore.study.config import StudyConfig
-from coexplore.study.storage import SQLiteStorage
 from coexplore.study.study import resume_study, run_study, show_study
 
 COARSE = {"pe_step": 512, "bandwidth_step": 16}
@@ -94,27 +93,16 @@ def test_asic_hw_nas_searches_networks_on_one_design_fixed_first(problem: Nasaic
 
 @pytest.mark.parametrize("strategy", ["nasaic", "asic-hw-nas"])
 def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, problem: NasaicProblem, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             killed_after_writes: Any) -> None:
     budget = 64
     url = f"sqlite:///{tmp_path / 's.db'}"
     run_study(_config(strategy, budget), name="a", storage=url, progress=False, problem=problem)
     run_study(_config(strategy, budget), name="b", storage=url, progress=False, problem=problem)
     a, b = _trials("a", url), _trials("b", url)
     assert len(a) == budget and a == b
-    calls = {"n": 0}
-    original = SQLiteStorage.finish_trials
-
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
-        written = original(self, name, trials)
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt("killed")
-        return written
-
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(3):  # killed right after its n-th write of results
         run_study(_config(strategy, budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     stored = len(_trials("c", url))
     assert 0 < stored < len(a)
     priced = {"pairs": 0}

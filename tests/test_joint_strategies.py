@@ -19,7 +19,6 @@ from coexplore.errors import SpecError
 from coexplore.joint.problem import NB201GridProblem, PairBatch
 from coexplore.search.pareto import non_dominated
 from coexplore.study.config import StudyConfig
-from coexplore.study.storage import SQLiteStorage
 from coexplore.study.study import resume_study, run_study, show_study
 
 STRIDE = 400
@@ -74,7 +73,8 @@ def _trials(name: str, storage: str) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("strategy", ["random", "naas", "fnas", "grouped", "sequential", "hw-aware-nas"])
 def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, problem: NB201GridProblem,
-                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             killed_after_writes: Any) -> None:
     budget = 400
     url = f"sqlite:///{tmp_path / 's.db'}"
     run_study(_config(strategy, budget), name="a", storage=url, progress=False, problem=problem)
@@ -86,20 +86,8 @@ def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, prob
     if strategy in ("random", "naas", "fnas", "grouped"):  # the others may finish early (all designs, all networks...)
         assert len(a) == budget
     # a crash in the middle of a later batch: the resumed study ends with the same trials
-    calls = {"n": 0}
-    original = SQLiteStorage.finish_trials
-
-    def crashing(self: SQLiteStorage, name: str, trials: Any) -> int:
-        written = original(self, name, trials)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed")
-        return written
-
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", crashing)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_writes(2):  # killed right after its n-th write of results
         run_study(_config(strategy, budget), name="c", storage=url, progress=False, problem=problem)
-    monkeypatch.setattr(SQLiteStorage, "finish_trials", original)
     stored = len(_trials("c", url))
     assert 0 < stored <= len(a)
     # resume prices only the missing pairs: count what reaches the cost model
