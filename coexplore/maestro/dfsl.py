@@ -150,20 +150,15 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
                 raise SpecError(f"{r.where}:{t.line}:{t.col}: layer {written.text!r}: Type must be one of "
                                 f"{', '.join(LAYER_TYPES)}, got {t.text!r}")
             layer_type = t.text
-        elif tok.text == "Stride":
-            if dims:
+        elif tok.text in ("Stride", "Dimensions"):
+            if tok.text == "Stride" and dims:
                 raise r.error(tok, "Stride must come before Dimensions")
+            what, into = ("Stride", strides) if tok.text == "Stride" else ("dimension", dims)
             for d, v, vt in _dim_block(r, constants):
                 if v < 1:
-                    raise SpecError(f"{r.where}:{vt.line}:{vt.col}: layer {written.text!r}: Stride {d} must be "
+                    raise SpecError(f"{r.where}:{vt.line}:{vt.col}: layer {written.text!r}: {what} {d} must be "
                                     f">= 1, got {v}")
-                strides[d] = v
-        elif tok.text == "Dimensions":
-            for d, v, vt in _dim_block(r, constants):
-                if v < 1:
-                    raise SpecError(f"{r.where}:{vt.line}:{vt.col}: layer {written.text!r}: dimension {d} must "
-                                    f"be >= 1, got {v}")
-                dims[d] = v
+                into[d] = v
         elif tok.text == "Dataflow":
             has_dataflow = True
             r.expect("{")
