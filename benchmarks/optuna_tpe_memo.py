@@ -55,8 +55,12 @@ class _Column:
 def memoized() -> Iterator[None]:
     """Within the block, Optuna's independent TPE reuses a trial's split and past values (same results)."""
     import optuna.samplers._tpe.sampler as tpe
+    from optuna.study import Study
 
     split_orig, repr_orig = tpe._split_trials, tpe.TPESampler._get_internal_repr
+    score_orig, get_trials_orig = tpe._get_infeasible_trial_score, Study._get_trials
+    scores: dict[int, tuple[Any, float]] = {}  # id(trial) -> (trial, score): held, so that no id is reused
+    filtered: dict[str, Any] = {}
     last: dict[str, Any] = {}
     columns: dict[tuple[int, str], _Column] = {}
     studies: dict[int, Any] = {}  # held for the block, so that no other study takes a cached id
@@ -83,11 +87,33 @@ def memoized() -> Iterator[None]:
             keep &= present[numbers]
         return {name: values[numbers[keep]] for name, (values, _) in cols.items()}
 
-    tpe._split_trials, tpe.TPESampler._get_internal_repr = split, internal_repr
+    def infeasible_score(trial: Any) -> float:
+        # A finished trial's constraints never change; the split asks for every trial's once per trial.
+        hit = scores.get(id(trial))
+        if hit is None or hit[0] is not trial:
+            hit = scores[id(trial)] = (trial, score_orig(trial))
+        return hit[1]  # type: ignore[no-any-return]
+
+    def get_trials(self: Any, deepcopy: bool = True, states: Any = None, use_cache: bool = False) -> list[Any]:
+        # Optuna filters its per-trial cache of all trials by state once per parameter; the cache is a new
+        # list after every tell, so the list object (held here) and the states name the answer.
+        cache = self._thread_local.cached_all_trials
+        if not use_cache or deepcopy or states is None or cache is None:
+            return get_trials_orig(self, deepcopy=deepcopy, states=states, use_cache=use_cache)  # type: ignore[no-any-return]
+        key = (id(self), tuple(states))
+        if filtered.get("cache") is not cache or filtered.get("key") != key:
+            filtered.update(cache=cache, key=key, value=get_trials_orig(self, deepcopy=False, states=states,
+                                                                          use_cache=True))
+        return filtered["value"]  # type: ignore[no-any-return]
+
+    patched = (split, internal_repr, infeasible_score, get_trials)
+    (tpe._split_trials, tpe.TPESampler._get_internal_repr, tpe._get_infeasible_trial_score,
+     Study._get_trials) = patched
     try:
         yield
     finally:
-        tpe._split_trials, tpe.TPESampler._get_internal_repr = split_orig, repr_orig
+        (tpe._split_trials, tpe.TPESampler._get_internal_repr, tpe._get_infeasible_trial_score,
+         Study._get_trials) = split_orig, repr_orig, score_orig, get_trials_orig
 
 
 def main() -> None:
