@@ -122,3 +122,62 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:  # argparse names the valid models
         main(["evaluate", "--network", net, "--accelerator", "eyeriss", "--model", "zigzag"])
     assert e.value.code == 2 and "choose from 'timeloop', 'maestro'" in capsys.readouterr().err
+
+
+# -- hwsearch --model maestro --------------------------------------------------------------------------------------
+TINY = Network(name="tiny", layers=NET.layers[:2])
+
+
+def test_grid_search_enumerates_the_space_and_returns_its_optimum() -> None:
+    from coexplore.hwsearch.maestro_search import MaestroHwProblem, MaestroSpace
+    from coexplore.hwsearch.record import BASELINE_KEYS, RECORD_KEYS
+
+    eyeriss = resolve_accelerator("eyeriss")
+    space = MaestroSpace.for_budget(eyeriss)
+    # 16 PE counts up to Eyeriss' 168 MACs, powers of two up to its global buffer's 16 words/cycle
+    assert space.pes[0] == 10 and space.pes[-1] == 168 and len(space.pes) == 16
+    assert space.bandwidths == (1, 2, 4, 8, 16) and space.offchip_bandwidth == 1 and space.size == 320
+    r = coexplore.search_accelerator(TINY, "eyeriss", model="maestro", strategy="grid")
+    rec = r.to_record()
+    assert set(RECORD_KEYS) <= set(rec) and set(rec["baseline"]) == set(BASELINE_KEYS) and rec["model"] == "maestro"
+    assert rec["maestro"]["exhausted"] and rec["evaluations"] == rec["designs"] == 320
+    brute = MaestroHwProblem(space=space, networks=[TINY])
+    every = [brute.cost(f"{t}:{p}:{b}") for t in space.templates for p in space.pes for b in space.bandwidths]
+    assert rec["best"]["edp"] == min(c.edp for c in every if not isinstance(c, str))
+    assert rec["best"]["resources"]["pes"] <= rec["best"]["limits"]["pes"] == 168
+    # the baseline is Eyeriss translated (its own buffers and off-chip bandwidth), in its best template
+    base = coexplore.evaluate_network(TINY, "eyeriss", model="maestro",
+                                      template=rec["maestro"]["baseline_template"]).to_record()
+    assert rec["baseline"]["edp"] == pytest.approx(base["edp"]) and rec["edp_ratio"] == pytest.approx(
+        base["edp"] / rec["best"]["edp"])
+
+
+def test_search_is_deterministic_and_multi_objective_gives_a_front() -> None:
+    a = coexplore.search_accelerator(TINY, "eyeriss", model="maestro", budget_evals=24, seed=3).to_record()
+    b = coexplore.search_accelerator(TINY, "eyeriss", model="maestro", budget_evals=24, seed=3).to_record()
+    assert a["best"] == b["best"] and a["evaluations"] == 24
+    f = coexplore.search_accelerator(TINY, "nvdla-256", model="maestro", objective="energy,latency",
+                                     strategy="nsga2", budget_evals=40).to_record()
+    assert f["front"] and all(len(p["values"]) == 2 for p in f["front"])
+    assert f["baseline"]["edp"] is None and "(accumulator).instances" in f["maestro"]["baseline_reason"]
+
+
+def test_hwsearch_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    net = str(REPO / "examples" / "my_net.yaml")
+    assert main(["hwsearch", "--network", net, "--budget", "eyeriss", "--model", "maestro", "--budget-evals", "8",
+                 "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["model"] == "maestro" and rec["strategy"] == "evolution" and rec["evaluations"] == 8
+    for argv, message in (
+        (["--mapper", "naas"], "these options apply to --model timeloop only: mapper (--mapper)"),
+        (["--strategy", "naas"], "strategy (--strategy): 'naas' does not search the MAESTRO space; valid:"),
+        (["--objective", "energy,latency"], "several objectives (energy,latency) need --strategy nsga2"),
+        (["--out", "x.yaml"], "--out: writes accelerator YAML; a MAESTRO design"),
+    ):
+        assert main(["hwsearch", "--network", net, "--budget", "eyeriss", "--model", "maestro", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert main(["hwsearch", "--network", net, "--budget", "xc7z020", "--model", "maestro"]) == 2
+    assert "FPGA board 'xc7z020' has no MAESTRO counterpart" in capsys.readouterr().err
+    assert main(["hwsearch", "--network", net, "--budget", "eyeriss", "--constants", "nasaic"]) == 2
+    assert "constant_set (--constants): applies to the maestro model only" in capsys.readouterr().err

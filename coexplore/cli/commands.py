@@ -85,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--objective", default=None,
                    help="edp (default), energy, latency, edap or area; several comma-separated for nsga2 "
                         "(e.g. energy,latency,area); accelerator presets only, like every option down to --throttle")
-    p.add_argument("--strategy", default=None, choices=["naas", "random", "grid", "nsga2"], help="default naas")
+    p.add_argument("--strategy", default=None, choices=["naas", "random", "grid", "nsga2", "evolution"],
+                   help="default naas (--model maestro: evolution; naas is timeloop's, evolution maestro's)")
     p.add_argument("--mode", default=None, choices=["full", "sizing"],
                    help="full (default): sizing and connectivity; sizing: the preset's connectivity")
     p.add_argument("--mapper", default=None, choices=["default", "naas"],
@@ -104,6 +105,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
     p.add_argument("--max-accuracy-drop", type=non_negative_number, default=None,
                    help="skip --precisions choices whose accuracy drop exceeds this")
+    p.add_argument("--model", default="timeloop", choices=list(MODELS),
+                   help="timeloop (default: NAAS's accelerator space, mappings searched per layer) or maestro "
+                        "(MAESTRO's templates x PEs x NoC bandwidth within the preset's MACs)")
+    p.add_argument("--constants", default=None, choices=sorted(CONSTANT_SETS),
+                   help="maestro: energy/area constant set, current (default) or nasaic")
     _add_json(p)
     p.set_defaults(func=cmd_hwsearch)
 
@@ -269,11 +275,16 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
 
         raise SpecError(f"--out: writes accelerator YAML; an FPGA board's tiling ({args.budget!r}) has none, "
                         "use --json")
+    if args.out and args.model == "maestro":
+        from coexplore.errors import SpecError
+
+        raise SpecError("--out: writes accelerator YAML; a MAESTRO design (template:PEs:bandwidth) has none, use "
+                        "--json")
     result = search_accelerator(
         args.network, args.budget, args.objective, strategy=args.strategy, mode=args.mode, seed=args.seed,
         budget_evals=args.budget_evals, max_seconds=args.max_seconds, jobs=args.jobs, throttle=args.throttle or None,
         mapper=args.mapper, precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
-        fpga_mode=args.fpga_mode, progress=not args.json,
+        fpga_mode=args.fpga_mode, progress=not args.json, model=args.model, constant_set=args.constants,
     )
     out = result.to_record()
     if args.out:
