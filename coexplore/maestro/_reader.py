@@ -14,6 +14,7 @@ from coexplore.errors import SpecError
 __all__ = ["PUNCT", "Reader", "Tok", "read_int"]
 
 TOKEN = re.compile(r"//[^\n]*|[A-Za-z0-9_.'\->]+|[^\s,;:]")
+SCAN = re.compile(r"//[^\n]*|[A-Za-z0-9_.'\->]+|\n|[^\s,;:]")
 PUNCT = frozenset("{}()")
 SINGLE_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.'->{}()")
 
@@ -44,13 +45,20 @@ class Reader:
         self.source = text.split("\n")
         self.texts: list[str] = []
         self.lines: list[int] = []
-        for ln, line in enumerate(self.source, start=1):
-            found = TOKEN.findall(line)
-            if found:
-                if found[-1][:2] == "//":
-                    found.pop()
-                self.texts.extend(found)
-                self.lines.extend([ln] * len(found))
+        texts, lines, ln = self.texts, self.lines, 1
+        for t in SCAN.findall(text):  # one scan of the whole text; newlines count the lines
+            if t == "\n":
+                ln += 1
+            elif t[:2] != "//":
+                texts.append(t)
+                lines.append(ln)
+        self.close: dict[int, int] = {}  # index of a '{' -> index of its matching '}'
+        stack: list[int] = []
+        for i in [i for i, t in enumerate(texts) if t == "{" or t == "}"]:
+            if texts[i] == "{":
+                stack.append(i)
+            elif stack:
+                self.close[stack.pop()] = i
         self.i = 0
         for bad in set(self.texts) - SINGLE_OK:
             if len(bad) == 1:

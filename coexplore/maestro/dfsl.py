@@ -112,13 +112,21 @@ def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     r.expect("{")
     layers: list[DfslLayer] = []
     previous: tuple[Directive, ...] = ()
+    seen: dict[tuple[object, ...], DfslLayer] = {}
     while True:
         tok = r.next("expected 'Layer' or '}'")
         if tok.text == "}":
             break
         if tok.text != "Layer":
             raise r.error(tok, "expected 'Layer' or '}'")
-        layer = _layer(r, tok, constants, previous)
+        key = _body_key(r)
+        layer = seen.get(key) if key is not None else None
+        if layer is not None:
+            layer = _same_body(r, tok, layer)
+        else:
+            layer = _layer(r, tok, constants, previous)
+            if key is not None:
+                seen[key] = layer
         previous = layer.directives
         layers.append(layer)
     extra = r.peek()
@@ -127,6 +135,34 @@ def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     if not layers:
         raise SpecError(f"{where}: network {net_name!r}: has no layer")
     return DfslNetwork(name=net_name, layers=tuple(layers))
+
+
+def _body_key(r: Reader) -> tuple[object, ...] | None:
+    """Key of the layer block at the cursor (after ``Layer``): its tokens after the name and their lines
+    relative to the ``Layer`` line. Networks repeat layer bodies (ResNet's blocks), which are parsed once.
+    A block without a ``Dataflow`` (it inherits the previous layer's) or not closed gets no key."""
+    i = r.i + 1  # the layer's name is at r.i, its '{' follows
+    end = r.close.get(i)
+    if end is None:
+        return None
+    texts = r.texts[i:end + 1]
+    if "Dataflow" not in texts:
+        return None
+    base = r.lines[i - 2]
+    return (tuple(texts), tuple([ln - base for ln in r.lines[i:end + 1]]))
+
+
+def _same_body(r: Reader, start: Tok, first: DfslLayer) -> DfslLayer:
+    """A layer whose block repeats ``first``'s body: its own name and lines, ``first``'s contents."""
+    written = r.word("expected the layer's name")
+    pieces = [p for p in re.split(r"[->]", written.text) if p]
+    r.i = r.close[r.i] + 1
+    shift = start.line - first.line
+    directives = first.directives if not shift else tuple(
+        Directive(kind=d.kind, size=d.size, offset=d.offset, dim=d.dim, line=d.line + shift) for d in first.directives)
+    return DfslLayer(name=pieces[-1] if pieces else written.text, written_name=written.text,
+                     layer_type=first.layer_type, strides=first.strides, dims=first.dims, directives=directives,
+                     line=start.line)
 
 
 def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Directive, ...]) -> DfslLayer:

@@ -35,12 +35,14 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Case:
+    """One iteration case: each dimension's state, how often the case occurs, whether every directive is at
+    Init, and the index of the innermost directive not at Init (-1 if none; the reuse analysis needs it
+    for every tensor, so it is found once here)."""
+
     states: dict[str, State]
     occurrences: int
-
-    @property
-    def all_init(self) -> bool:
-        return all(s.pos == INIT for s in self.states.values())
+    all_init: bool
+    changing: int
 
 
 def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
@@ -88,6 +90,7 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
         acc *= len(s)
     freq.reverse()
     counters = [0] * len(per_dir)
+    order = [d.var for d in cluster.dataflow]
     cases = []
     for case_id in range(total):
         states: dict[str, State] = {}
@@ -98,5 +101,6 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
             occ *= st.occurrences
             if case_id % freq[i] == 0:
                 counters[i] = 0 if counters[i] + 1 == len(options) else counters[i] + 1
-        cases.append(Case(states, occ))
+        moving = [i for i, v in enumerate(order) if states[v].pos != INIT]
+        cases.append(Case(states, occ, all(s.pos == INIT for s in states.values()), moving[-1] if moving else -1))
     return cases
