@@ -8,6 +8,7 @@ column. Comments (``//``) and the separators ``, ; :`` are dropped, as MAESTRO d
 from __future__ import annotations
 
 import re
+from itertools import accumulate, compress
 
 from coexplore.errors import SpecError
 
@@ -43,15 +44,11 @@ class Reader:
     def __init__(self, text: str, where: str) -> None:
         self.where = where
         self.source = text.split("\n")
-        self.texts: list[str] = []
-        self.lines: list[int] = []
-        texts, lines, ln = self.texts, self.lines, 1
-        for t in SCAN.findall(text):  # one scan of the whole text; newlines count the lines
-            if t == "\n":
-                ln += 1
-            elif t[:2] != "//":
-                texts.append(t)
-                lines.append(ln)
+        found = SCAN.findall(text)  # one scan of the whole text; its newline tokens count the lines
+        keep = [t != "\n" and t[:2] != "//" for t in found]
+        texts: list[str] = list(compress(found, keep))
+        self.texts = texts
+        self.lines: list[int] = list(compress(accumulate([t == "\n" for t in found], initial=1), keep))
         self.close: dict[int, int] = {}  # index of a '{' -> index of its matching '}'
         stack: list[int] = []
         for i in [i for i, t in enumerate(texts) if t == "{" or t == "}"]:
