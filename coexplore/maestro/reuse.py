@@ -276,7 +276,6 @@ class Reuse:
         n_edge = self.c.edge_clusters
         cur = self.c.dims
         size: dict[str, int] = {}
-        stride: dict[str, int] = {}
         for d in self.c.dataflow:
             var = d.var
             if var in size:
