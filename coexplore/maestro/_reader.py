@@ -8,14 +8,12 @@ column. Comments (``//``) and the separators ``, ; :`` are dropped, as MAESTRO d
 from __future__ import annotations
 
 import re
-from itertools import accumulate, compress
 
 from coexplore.errors import SpecError
 
 __all__ = ["PUNCT", "Reader", "Tok", "read_int"]
 
 TOKEN = re.compile(r"//[^\n]*|[A-Za-z0-9_.'\->]+|[^\s,;:]")
-SCAN = re.compile(r"//[^\n]*|[A-Za-z0-9_.'\->]+|\n|[^\s,;:]")
 PUNCT = frozenset("{}()")
 SINGLE_OK = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.'->{}()")
 
@@ -44,18 +42,28 @@ class Reader:
     def __init__(self, text: str, where: str) -> None:
         self.where = where
         self.source = text.split("\n")
-        found = SCAN.findall(text)  # one scan of the whole text; its newline tokens count the lines
-        keep = [t != "\n" and t[:2] != "//" for t in found]
-        texts: list[str] = list(compress(found, keep))
-        self.texts = texts
-        self.lines: list[int] = list(compress(accumulate([t == "\n" for t in found], initial=1), keep))
+        self.texts: list[str] = []
+        self.lines: list[int] = []
         self.close: dict[int, int] = {}  # index of a '{' -> index of its matching '}'
-        stack: list[int] = []
-        for i in [i for i, t in enumerate(texts) if t == "{" or t == "}"]:
-            if texts[i] == "{":
-                stack.append(i)
-            elif stack:
-                self.close[stack.pop()] = i
+        texts, lines, stack = self.texts, self.lines, []
+        seen: dict[str, tuple[list[str], list[int]]] = {}  # a line's tokens and where its braces are
+        for ln, line in enumerate(self.source, start=1):
+            hit = seen.get(line)  # networks repeat their lines (directives, blocks): each is tokenized once
+            if hit is None:
+                found = TOKEN.findall(line)
+                if found and found[-1][:2] == "//":
+                    found.pop()
+                hit = seen[line] = (found, [k for k, t in enumerate(found) if t == "{" or t == "}"])
+            found, braces = hit
+            if found:
+                at = len(texts)
+                for k in braces:
+                    if found[k] == "{":
+                        stack.append(at + k)
+                    elif stack:
+                        self.close[stack.pop()] = at + k
+                texts.extend(found)
+                lines.extend([ln] * len(found))
         self.i = 0
         for bad in set(self.texts) - SINGLE_OK:
             if len(bad) == 1:

@@ -11,6 +11,7 @@ of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from coexplore.errors import SpecError
 from coexplore.maestro.clusters import Cluster, Dims, Tensor
@@ -48,11 +49,11 @@ class LevelResult:
     NoC bandwidths from these without analysing it again."""
 
 
-@dataclass(frozen=True, slots=True)
-class CaseCost:
+class CaseCost(NamedTuple):
     """What a case's step time depends on: occurrences, NoC ingress and egress elements, whether every
     directive is at Init, the critical partial sums (innermost level) and the sub-cluster results (with how
-    many sub-clusters each stands for) whose slowest is the compute delay (outer levels)."""
+    many sub-clusters each stands for) whose slowest is the compute delay (outer levels). A named tuple:
+    one is made per case, and a tuple is made fastest."""
 
     occurrences: int
     ingress: int
