@@ -16,6 +16,7 @@ on the previous layer, which a pair does not have). Compiled layers are cached o
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,14 +152,16 @@ class BatchPricer:
         groups: dict[tuple[str, int], list[int]] = {}
         for j, (t, p) in enumerate(zip(designs.template, designs.pes.tolist(), strict=True)):
             groups.setdefault((t, p), []).append(j)
-        progs = [[self.compile(layer, t, p, batch_dim) for layer in layers] for t, p in groups]
+        shape: dict[Layer, int] = {}  # layers that differ only in name are analysed once
+        which = [shape.setdefault(dataclasses.replace(layer, name=""), len(shape)) for layer in layers]
+        progs = [[self.compile(layer, t, p, batch_dim) for layer in shape] for t, p in groups]
         flat = [c for row in progs for c in row]
         bws, bw_col = np.unique(designs.bandwidth, return_inverse=True)
         levels = Levels.from_tops([c.top for c in flat])
         rt = runtimes(levels, bws, noc_hops=self.noc_hops, offchip_bandwidth=self.offchip_bandwidth)  # (P, B)
         prog_of = np.empty((n_l, n_d), dtype=np.int64)  # row of flat for each pair
         for g, cols in enumerate(groups.values()):
-            prog_of[:, cols] = (g * n_l + np.arange(n_l))[:, None]
+            prog_of[:, cols] = (g * len(shape) + np.array(which))[:, None]
         repeats = np.array([c.repeats for c in flat], dtype=np.int64)[prog_of]
         runtime = rt[prog_of, bw_col[None, :]]
         counts = np.stack([c.counts for c in flat])[prog_of]  # (L, D, 4, 3)
