@@ -78,6 +78,10 @@ class Reader:
         matches = [m for m in TOKEN.finditer(self.source[self.lines[i] - 1]) if m.group()[:2] != "//"]
         return matches[k].start() + 1
 
+    def tok_at(self, i: int) -> Tok:
+        """Token ``i`` (for an error about a token read without one)."""
+        return Tok(self.texts[i], self.lines[i], i, self)
+
     def _tok(self, i: int) -> Tok:
         return Tok(self.texts[i], self.lines[i], i, self)
 

@@ -190,8 +190,9 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
             if tok.text == "Stride" and dims:
                 raise r.error(tok, "Stride must come before Dimensions")
             what, into = ("Stride", strides) if tok.text == "Stride" else ("dimension", dims)
-            for d, v, vt in _dim_block(r, constants):
+            for d, v, at in _dim_block(r, constants):
                 if v < 1:
+                    vt = r.tok_at(at)
                     raise SpecError(f"{r.where}:{vt.line}:{vt.col}: layer {written.text!r}: {what} {d} must be "
                                     f">= 1, got {v}")
                 into[d] = v
@@ -226,8 +227,26 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
                      line=start.line)
 
 
-def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, Tok]]:
-    r.expect("{")
+def _int_text(text: str, constants: dict[str, int]) -> int | None:
+    """``text`` as :func:`read_int` reads it (a constant or decimal digits), or None."""
+    if text in constants:
+        return constants[text]
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, int]]:
+    """``{ D: n, ... }`` as (dimension, size, token index of the size)."""
+    texts, i = r.texts, r.i
+    if i < len(texts) and texts[i] == "{":  # the common block of known names and sizes, read without tokens
+        out = []
+        i += 1
+        while i + 1 < len(texts) and texts[i] in DIMENSIONS and (v := _int_text(texts[i + 1], constants)) is not None:
+            out.append((texts[i], v, i + 1))
+            i += 2
+        if i < len(texts) and texts[i] == "}":
+            r.i = i + 1
+            return out
+    r.expect("{")  # anything else, read token by token so that an error names its place
     out = []
     while (tok := r.peek()) is not None and tok.text != "}":
         d = r.word("expected a dimension name")
@@ -235,7 +254,7 @@ def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, Tok
             raise SpecError(f"{r.where}:{d.line}:{d.col}: unknown dimension {d.text!r} (valid: "
                             f"{', '.join(DIMENSIONS)})")
         v = r.word(f"expected the size of {d.text}")
-        out.append((d.text, read_int(r, v, constants, f"expected an integer size for {d.text}"), v))
+        out.append((d.text, read_int(r, v, constants, f"expected an integer size for {d.text}"), v.i))
     r.expect("}")
     return out
 
@@ -256,7 +275,43 @@ def _size(r: Reader, dims: dict[str, int], constants: dict[str, int]) -> int:
     return value
 
 
+def _fast_size(texts: list[str], i: int, dims: dict[str, int], constants: dict[str, int]) -> tuple[int, int] | None:
+    """A size at token ``i`` that :func:`_size` accepts (integer or constant >= 1, ``Sz(D)`` of a known D) and
+    the index after it, or None."""
+    if texts[i] == "Sz":
+        if i + 3 < len(texts) and texts[i + 1] == "(" and texts[i + 3] == ")" and texts[i + 2] in dims:
+            return dims[texts[i + 2]], i + 4
+        return None
+    v = _int_text(texts[i], constants)
+    return (v, i + 1) if v is not None and v >= 1 else None
+
+
+def _map_fast(r: Reader, dims: dict[str, int], constants: dict[str, int]) -> Directive | None:
+    """``SpatialMap|TemporalMap(size, offset) D`` read without tokens when it is valid; None otherwise (the
+    general path then reads it and names any error)."""
+    texts, i = r.texts, r.i
+    if i + 5 >= len(texts) or texts[i] not in ("SpatialMap", "TemporalMap") or texts[i + 1] != "(":
+        return None
+    size = _fast_size(texts, i + 2, dims, constants)
+    if size is None or size[1] >= len(texts):
+        return None
+    offset = _fast_size(texts, size[1], dims, constants)
+    if offset is None or offset[1] + 1 >= len(texts) or texts[offset[1]] != ")":
+        return None
+    at = offset[1] + 1
+    d = texts[at]
+    if d not in DIMENSIONS or (texts[i] == "TemporalMap" and d in ("R", "S") and d in dims
+                               and (size[0] != offset[0] or size[0] != dims[d])):
+        return None
+    r.i = at + 1
+    return Directive(kind="spatial" if texts[i] == "SpatialMap" else "temporal", size=size[0], offset=offset[0],
+                     dim=d, line=r.lines[at])
+
+
 def _directive(r: Reader, dims: dict[str, int], constants: dict[str, int], layer: str) -> Directive:
+    fast = _map_fast(r, dims, constants)
+    if fast is not None:
+        return fast
     tok = r.word("expected 'SpatialMap', 'TemporalMap' or 'Cluster'")
     if tok.text == "Cluster":
         r.expect("(")
