@@ -80,12 +80,44 @@ def batch(check: int, seed: int) -> dict[str, object]:
             "warm_pairs_per_s": pairs / warm, "checked": check, "exact": exact}
 
 
+def nasaic(n: int, seed: int) -> dict[str, object]:
+    """``n`` random (cells, hardware row) pairs of the NASAIC problem priced with its batch pricing (every bandwidth
+    of a (template, PEs) at once), against the same problem pricing each (template, PEs, bandwidth) with the
+    scalar ``price_layers`` (the path it had before), each on a fresh problem; the figures must be identical."""
+    from coexplore.joint.nasaic import NasaicProblem
+
+    def scalar_prices(self: NasaicProblem, task: int, template: str, pes: int, bw: int) -> np.ndarray:
+        key = (task, template, pes, bw)
+        if key not in self._layer_prices:
+            layers = tuple(dataclasses.replace(s, name=f"l{i}") for i, s in enumerate(self._protos[task]))
+            rows = price_layers(Network(name="shapes", layers=layers), SubAccelerator(template, pes, bw),
+                                constant_set=self.constant_set)
+            self._layer_prices[key] = np.array(rows, dtype=np.float64)
+        return self._layer_prices[key]
+
+    out: dict[str, object] = {"pairs": n}
+    results = []
+    for name, pricing in (("batch", None), ("scalar", scalar_prices)):
+        problem = NasaicProblem()
+        if pricing is not None:
+            problem.layer_prices = pricing.__get__(problem)  # type: ignore[method-assign]
+        rng = np.random.default_rng(seed)
+        hw, cells = problem.sample_hw(rng, n), rng.integers(15625, size=(n, 2))
+        t0 = time.process_time()
+        results.append([problem.system(int(a), int(b), h) for (a, b), h in zip(cells, hw, strict=True)])
+        out[f"{name}_s"] = time.process_time() - t0
+    out["identical"] = results[0] == results[1]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--maestro-bin", default=os.environ.get("MAESTRO_BIN", "/work/peers_build/maestro/maestro"))
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--check", type=int, default=40, help="random pairs compared with the scalar model")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--nasaic", type=int, default=0, metavar="N",
+                    help="also N random NASAIC pairs, batch pricing against the scalar per-bandwidth path")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     binary = Path(args.maestro_bin)
@@ -95,8 +127,9 @@ def main() -> None:
               file=sys.stderr)
     s = scalar(binary if have_bin else None, args.repeats)
     b = batch(args.check, args.seed)
+    nas = nasaic(args.nasaic, args.seed) if args.nasaic else None
     if args.json:
-        json.dump({"resnet50_file": s, "batch": b}, sys.stdout, indent=2)
+        json.dump({"resnet50_file": s, "batch": b, "nasaic": nas}, sys.stdout, indent=2)
         print()
         return
     line = f"ResNet-50 file ({s['layers']} layers), parse + price: coexplore {s['coexplore_ms']:.1f} ms CPU"
@@ -109,6 +142,11 @@ def main() -> None:
           f"{b['pairs']} pairs, {b['analyses']} analyses; cold {b['cold_s']:.2f} s = {b['cold_pairs_per_s']:.0f} "
           f"pairs/s, warm {b['warm_s'] * 1e3:.1f} ms = {b['warm_pairs_per_s']:.0f} pairs/s; "
           f"{b['exact']}/{b['checked']} sampled pairs exactly equal to the scalar model")
+    if nas is not None:
+        print(f"NASAIC problem, {nas['pairs']} random pairs (fresh problem each): batch pricing "
+              f"{nas['batch_s']:.2f} s, scalar per-bandwidth pricing {nas['scalar_s']:.2f} s CPU, "
+              f"x{nas['scalar_s'] / nas['batch_s']:.1f}; "
+              f"{'identical' if nas['identical'] else 'DIFFERENT'} figures")
 
 
 if __name__ == "__main__":
