@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,11 +40,11 @@ from coexplore.presets.networks import resnet50
 from coexplore.spec.workload import Network
 
 
-def scalar(binary: Path | None, repeats: int) -> dict[str, object]:
+def scalar(binary: Path | None, repeats: int) -> dict[str, Any]:
     ref = _data_dir() / "maestro_reference"
     hw, mapping = ref / "hw" / "accelerator_1.m", ref / "mapping" / "Resnet50_kcp_ws.m"
     ours, t_ours = run_ours(hw, mapping, repeats)
-    out: dict[str, object] = {"layers": len(ours), "coexplore_ms": t_ours * 1e3}
+    out: dict[str, Any] = {"layers": len(ours), "coexplore_ms": t_ours * 1e3}
     if binary is not None:
         theirs, t_bin = run_binary(binary, hw, mapping, repeats)
         agree = compare(theirs, ours)
@@ -52,7 +53,7 @@ def scalar(binary: Path | None, repeats: int) -> dict[str, object]:
     return out
 
 
-def batch(check: int, seed: int) -> dict[str, object]:
+def batch(check: int, seed: int) -> dict[str, Any]:
     net = resnet50()
     layers = tuple({dataclasses.replace(x, name=""): x for x in net.layers}.values())  # one per distinct shape
     grid = [(t, p, b) for t in ("dla", "shi") for p in range(64, 4033, 64) for b in range(8, 57, 8)]
@@ -80,7 +81,7 @@ def batch(check: int, seed: int) -> dict[str, object]:
             "warm_pairs_per_s": pairs / warm, "checked": check, "exact": exact}
 
 
-def nasaic(n: int, seed: int) -> dict[str, object]:
+def nasaic(n: int, seed: int) -> dict[str, Any]:
     """``n`` random (cells, hardware row) pairs of the NASAIC problem priced with its batch pricing (every bandwidth
     of a (template, PEs) at once), against the same problem pricing each (template, PEs, bandwidth) with the
     scalar ``price_layers`` (the path it had before), each on a fresh problem; the figures must be identical."""
@@ -95,7 +96,7 @@ def nasaic(n: int, seed: int) -> dict[str, object]:
             self._layer_prices[key] = np.array(rows, dtype=np.float64)
         return self._layer_prices[key]
 
-    out: dict[str, object] = {"pairs": n}
+    out: dict[str, Any] = {"pairs": n}
     results = []
     for name, pricing in (("batch", None), ("scalar", scalar_prices)):
         problem = NasaicProblem()

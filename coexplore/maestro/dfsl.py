@@ -240,8 +240,8 @@ def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, int
     if i < len(texts) and texts[i] == "{":  # the common block of known names and sizes, read without tokens
         out = []
         i += 1
-        while i + 1 < len(texts) and texts[i] in DIMENSIONS and (v := _int_text(texts[i + 1], constants)) is not None:
-            out.append((texts[i], v, i + 1))
+        while i + 1 < len(texts) and texts[i] in DIMENSIONS and (n := _int_text(texts[i + 1], constants)) is not None:
+            out.append((texts[i], n, i + 1))
             i += 2
         if i < len(texts) and texts[i] == "}":
             r.i = i + 1
