@@ -43,7 +43,7 @@ def _random_layers(rng: np.random.Generator, n: int, batch: bool) -> tuple[Layer
 
 def _designs(rng: np.random.Generator, n: int) -> Designs:
     pes = [7, 16, 64, 96, 100, 128, 576, 1000, 1792, 2048]  # 7, 96, 100, 1000: dla clusters of 7, 48, 50, 50
-    return Designs(template=tuple(rng.choice(["dla", "shi", "xp_ws"], size=n).tolist()),
+    return Designs(template=tuple(rng.choice(["dla", "shi", "xp_ws", "rs"], size=n).tolist()),
                    pes=rng.choice(pes, size=n), bandwidth=rng.integers(1, 65, size=n))
 
 

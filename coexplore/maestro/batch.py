@@ -27,7 +27,7 @@ from coexplore.maestro.clusters import MDirective, build_clusters, tensors_for
 from coexplore.maestro.dfsl import DfslLayer
 from coexplore.maestro.energy import constants
 from coexplore.maestro.kernels import Levels, area_um2, energy_nj, runtimes
-from coexplore.maestro.templates import TEMPLATES, cluster_size, to_dfsl_network
+from coexplore.maestro.templates import TEMPLATES, cluster_size, rs_cluster_size, to_dfsl_network
 from coexplore.spec.workload import Layer, Network
 
 __all__ = ["BatchPricer", "BatchPrices", "Designs", "price_batch"]
@@ -121,7 +121,8 @@ class BatchPricer:
     def _dfsl(self, layer: Layer, template: str, pes: int, batch_dim: bool) -> tuple[DfslLayer, int]:
         """The layer's DFSL, which depends on the PE count only through the cluster size (written once for all
         the PE counts of the same cluster size: ``dla`` has clusters of 64 on every multiple of 64)."""
-        key = (layer, template, cluster_size(template, pes), batch_dim)
+        cluster = rs_cluster_size(layer, pes) if template == "rs" else cluster_size(template, pes)
+        key = (layer, template, cluster, batch_dim)
         hit = self._written.get(key)
         if hit is None:
             net, repeats = to_dfsl_network(Network(name="batch", layers=(layer,)), template, pes, batch_dim=batch_dim)
