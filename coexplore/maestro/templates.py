@@ -162,12 +162,16 @@ def _safe(name: str, used: set[str]) -> str:
     return out
 
 
-def network_dfsl(network: Network, template_name: str, num_pes: int) -> tuple[str, tuple[int, ...]]:
+def network_dfsl(network: Network, template_name: str, num_pes: int, *,
+                 batch_dim: bool | None = None) -> tuple[str, tuple[int, ...]]:
     """The DFSL mapping file of ``network`` in template ``template_name`` on ``num_pes`` PEs, and per layer
-    how many times it runs (``groups`` for a grouped, non-depthwise convolution, else 1)."""
+    how many times it runs (``groups`` for a grouped, non-depthwise convolution, else 1). ``batch_dim``
+    (default: some layer has N > 1) writes the N dimension into every layer; a layer priced alone for a
+    network passes the network's choice."""
     template(template_name)
     cluster = 0 if template_name == "rs" else cluster_size(template_name, num_pes)
-    batch_dim = any(layer.N > 1 for layer in network.layers)  # MAESTRO fixes a layer type's tensors on its first layer
+    if batch_dim is None:  # MAESTRO fixes a layer type's tensors on its first layer
+        batch_dim = any(layer.N > 1 for layer in network.layers)
     used: set[str] = set()
     lines = [f"Network {_safe(network.name, set())} {{"]
     repeats = []
@@ -184,7 +188,8 @@ def network_dfsl(network: Network, template_name: str, num_pes: int) -> tuple[st
     return "\n".join(lines) + "\n", tuple(repeats)
 
 
-def to_dfsl_network(network: Network, template_name: str, num_pes: int) -> tuple[DfslNetwork, tuple[int, ...]]:
+def to_dfsl_network(network: Network, template_name: str, num_pes: int, *,
+                    batch_dim: bool | None = None) -> tuple[DfslNetwork, tuple[int, ...]]:
     """:func:`network_dfsl`, parsed (the same text the MAESTRO binary would read)."""
-    text, repeats = network_dfsl(network, template_name, num_pes)
+    text, repeats = network_dfsl(network, template_name, num_pes, batch_dim=batch_dim)
     return parse_mapping(text, f"<{template_name} template of {network.name}>"), repeats
