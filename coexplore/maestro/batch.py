@@ -23,7 +23,7 @@ import numpy as np
 
 from coexplore.errors import SpecError
 from coexplore.maestro.analysis import LevelResult, Noc, analyze_layer
-from coexplore.maestro.clusters import MDirective, build_clusters, tensors_for
+from coexplore.maestro.clusters import MDirective, Tensor, build_clusters, tensors_for
 from coexplore.maestro.dfsl import DfslLayer
 from coexplore.maestro.energy import constants
 from coexplore.maestro.kernels import Levels, area_um2, energy_nj, runtimes
@@ -103,7 +103,7 @@ class BatchPricer:
     noc_hops: int = 1
     _compiled: dict[tuple[object, ...], _Compiled] = field(default_factory=dict, repr=False)
     _written: dict[tuple[object, ...], tuple[DfslLayer, int]] = field(default_factory=dict, repr=False)
-    _reuse: dict[tuple[object, ...], Reuse] = field(default_factory=dict, repr=False)
+    _reuse: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         constants(self.constant_set)
