@@ -107,3 +107,24 @@ def test_bad_designs_name_the_field() -> None:
         Designs(("dla", "shi"), np.array([64]), np.array([8, 8]))
     with pytest.raises(SpecError, match=r"noc_hops"):
         BatchPricer(noc_hops=0)
+
+
+def test_reuse_tables_shared_across_pe_counts_give_the_scalar_figures() -> None:
+    """One pricer on a dense PE sweep shares each level's reuse tables and sub-cluster volumes across the PE counts;
+    every pair still equals the scalar model, which analyses each design on its own. The sweep has levels whose
+    spatial edge goes to one sub-cluster on some PE counts and to several on others (shi on ``a`` at 32 and 96
+    PEs, on ``c`` at 72 and 648, rs on ``a`` at 16 to 32): volumes kept without telling them apart differ there."""
+    layers = (Layer(name="a", K=130, C=100, R=3, S=3, P=13, Q=14, stride=(2, 2)),
+              Layer(name="b", K=2048, C=17, P=7, Q=7), Layer(name="c", K=33, C=64, R=3, S=3, P=28, Q=29))
+    grid = [(t, p) for t in ("shi", "rs", "dla") for p in range(8, 700, 8)]
+    designs = Designs(tuple(t for t, _ in grid), np.array([p for _, p in grid]), np.full(len(grid), 16))
+    pricer = BatchPricer()
+    got = pricer.price(layers, designs)
+    tables = sum(len(t) for t in pricer._reuse.values())
+    assert tables < len(pricer._compiled)  # tables were shared, not built per analysis
+    net = Network(name="sweep", layers=layers)
+    for j, (tpl, pes) in enumerate(grid):
+        want = price_layers(net, SubAccelerator(tpl, pes, 16))
+        for i, w in enumerate(want):
+            assert (int(got.runtime_cycles[i, j]), float(got.energy_nj[i, j]), int(got.macs[i, j]),
+                    int(got.l1_bytes[i, j]), int(got.l2_bytes[i, j])) == w, (layers[i], tpl, pes)

@@ -79,12 +79,17 @@ def _bump(d: dict[str, int], key: str, value: int) -> None:
 
 
 def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
-                  simd_lanes: int = 1) -> list[LevelResult]:
+                  simd_lanes: int = 1,
+                  reuse_tables: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] | None = None
+                  ) -> list[LevelResult]:
     """Results of every analysed level invocation in MAESTRO's order (the outermost level last; the
-    first entry is the innermost level of the first outer case)."""
+    first entry is the innermost level of the first outer case). ``reuse_tables``: kept by a caller that
+    analyses the same layer on many PE counts, see :class:`~coexplore.maestro.reuse.Reuse` (per set of
+    tensors: a tensor's plan and volumes depend on the dimensions it is coupled to)."""
     out: list[LevelResult] = []
     memo: dict[tuple[object, ...], LevelResult] = {}
-    reuses = [Reuse(c) for c in clusters]
+    shared = None if reuse_tables is None else reuse_tables.setdefault(tensors, {})
+    reuses = [Reuse(c, shared) for c in clusters]
     _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses)
     return out
 

@@ -23,10 +23,11 @@ import numpy as np
 
 from coexplore.errors import SpecError
 from coexplore.maestro.analysis import LevelResult, Noc, analyze_layer
-from coexplore.maestro.clusters import MDirective, build_clusters, tensors_for
+from coexplore.maestro.clusters import MDirective, Tensor, build_clusters, tensors_for
 from coexplore.maestro.dfsl import DfslLayer
 from coexplore.maestro.energy import constants
 from coexplore.maestro.kernels import Levels, area_um2, energy_nj, runtimes
+from coexplore.maestro.reuse import Reuse
 from coexplore.maestro.templates import TEMPLATES, cluster_size, rs_cluster_size, to_dfsl_network
 from coexplore.spec.workload import Layer, Network
 
@@ -102,6 +103,7 @@ class BatchPricer:
     noc_hops: int = 1
     _compiled: dict[tuple[object, ...], _Compiled] = field(default_factory=dict, repr=False)
     _written: dict[tuple[object, ...], tuple[DfslLayer, int]] = field(default_factory=dict, repr=False)
+    _reuse: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         constants(self.constant_set)
@@ -135,7 +137,7 @@ class BatchPricer:
         flow = [MDirective(x.kind, x.size, x.offset, x.dim) for x in d.directives]
         clusters, _ = build_clusters(d, flow, pes, tensors)
         results = analyze_layer(clusters, tensors, Noc(bandwidth=1, hops=1, hop_latency=self.noc_hops),
-                                self.offchip_bandwidth, 1)
+                                self.offchip_bandwidth, 1, self._reuse)
         top, inner = results[-1], results[0]
         counts = np.array([[getattr(top, f).get(t, 0) for t in TENSORS]
                            for f in ("l1_read", "l1_write", "l2_read", "l2_write")], dtype=np.int64)

@@ -29,20 +29,25 @@ class State:
     init_edge: bool = False
     sp_edge_edge: bool = False
     is_edge: bool = field(init=False)
+    key: tuple[int, bool, bool, bool] = field(init=False)
+    """Everything the reuse rules read from the state (not its occurrences, which depend on the PE count)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_edge", self.pos == EDGE or self.init_edge)
+        object.__setattr__(self, "key", (self.pos, self.init_edge, self.unrolled, self.sp_edge_edge))
 
 
 class Case(NamedTuple):
     """One iteration case: each dimension's state, how often the case occurs, whether every directive is at
-    Init, and the index of the innermost directive not at Init (-1 if none; the reuse analysis needs it
-    for every tensor, so it is found once here). A named tuple: one is made per case."""
+    Init, the index of the innermost directive not at Init (-1 if none; the reuse analysis needs it
+    for every tensor, so it is found once here) and a key of what the reuse rules read (every directive's
+    :attr:`State.key` and ``changing``: equal keys give equal volumes). A named tuple: one is made per case."""
 
     states: dict[str, State]
     occurrences: int
     all_init: bool
     changing: int
+    key: tuple[object, ...]
 
 
 def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
@@ -96,9 +101,11 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
     for case_id in range(total):
         states: dict[str, State] = {}
         occ, changing = 1, -1
+        key: list[object] = []
         for i, options in enumerate(per_dir):
             st = options[counters[i]]
             states[st.var] = st
+            key.append(st.key)
             occ *= st.occurrences
             if st.pos != INIT:
                 changing = i
@@ -107,5 +114,6 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
         if repeated:
             moving = [i for i, v in enumerate(order) if states[v].pos != INIT]
             changing = moving[-1] if moving else -1
-        cases.append(Case(states, occ, changing == -1, changing))
+        key.append(changing)
+        cases.append(Case(states, occ, changing == -1, changing, tuple(key)))
     return cases

@@ -8,6 +8,8 @@ computes. Mapped / unique / edge sizes per dimension are computed once per level
 
 from __future__ import annotations
 
+from typing import Any
+
 from coexplore.errors import SpecError
 from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, Tensor, cdiv
 from coexplore.maestro.iteration import INIT, STEADY, Case, State
@@ -16,17 +18,50 @@ __all__ = ["Reuse"]
 
 
 _ZERO = (0, 0, 0, 0)
+_Plan = tuple[list[str], list[tuple[int, str, str, int, int, int, int]],
+              list[tuple[str, str, int, int, tuple[int, int, int, int]]],
+              list[tuple[str, str, str, int, int, tuple[int, int, int, int], int]]]
 
 
 class Reuse:
-    """Per-level element counts: ``m`` mapped, ``u`` unique (new per step), ``me``/``ue`` at the edge."""
+    """Per-level element counts: ``m`` mapped, ``u`` unique (new per step), ``me``/``ue`` at the edge.
 
-    def __init__(self, cluster: Cluster) -> None:
+    ``shared`` (optional) is kept by a caller that analyses the same level on many PE counts (the batch pricer):
+    the counts, tensor plans and sub-cluster tables depend only on the level's directives and dimension table,
+    and a sub-cluster's volumes only on the case's directive states (:attr:`Case.key`) and on whether one or more
+    sub-clusters take the spatial edge, so they are computed once for all the PE counts that share them."""
+
+    m: dict[str, int]
+    u: dict[str, int]
+    me: dict[str, int]
+    ue: dict[str, int]
+    q: dict[str, tuple[int, int, int, int]]
+    _sub_dims: dict[tuple[int, ...], Dims]
+    _plans: dict[str, _Plan]
+    _memos: tuple[dict[tuple[object, ...], Any], dict[tuple[object, ...], Any]]
+    _memo: dict[tuple[object, ...], Any] | None
+
+    def __init__(self, cluster: Cluster, shared: dict[tuple[object, ...], Reuse] | None = None) -> None:
         self.c = cluster
-        self.m: dict[str, int] = {}
-        self.u: dict[str, int] = {}
-        self.me: dict[str, int] = {}
-        self.ue: dict[str, int] = {}
+        self._memo = None
+        if shared is not None:
+            dims = cluster.dims
+            key = (tuple([(d.kind, d.size, d.ofs, d.var) for d in cluster.dataflow]), tuple(dims.size.items()),
+                   tuple(dims.stride.items()), tuple(dims.overlaps))
+            proto = shared.get(key)
+            if proto is not None:
+                self.m, self.u, self.me, self.ue, self.q = proto.m, proto.u, proto.me, proto.ue, proto.q
+                self._sub_dims, self._plans, self._memos = proto._sub_dims, proto._plans, proto._memos
+                self._memo = self._memos[cluster.edge_clusters == 1]
+                return
+        self._init_counts(cluster)
+        self._memos = ({}, {})
+        if shared is not None:
+            shared[key] = self  # only once complete: a level that fails to analyse leaves nothing behind
+            self._memo = self._memos[cluster.edge_clusters == 1]
+
+    def _init_counts(self, cluster: Cluster) -> None:
+        self.m, self.u, self.me, self.ue = {}, {}, {}, {}
         dims = cluster.dims
         for d in cluster.dataflow:
             dim, size, ofs = dims.get(d.var), d.size, d.ofs
@@ -50,17 +85,17 @@ class Reuse:
                 self.me[out] = self.me.get(d.var, 0) - self.me.get(sliding, 0) + 1
                 self.ue[out] = min(d.ofs, self.me[out])
 
-        self.q: dict[str, tuple[int, int, int, int]] = {
+        self.q = {
             v: (self.m.get(v, 0), self.me.get(v, 0), self.u.get(v, 0), self.ue.get(v, 0))
             for v in {*self.m, *self.me, *self.u, *self.ue}}
-        self._sub_dims: dict[tuple[int, ...], Dims] = {}
-        self._plans: dict[str, tuple[list[str], list[tuple[int, str, str]], list[tuple[str, str]],
-                                     list[tuple[str, str, str]]]] = {}
+        self._sub_dims = {}
+        self._plans = {}
 
-    def _plan(self, t: Tensor) -> tuple[list[str], list[tuple[int, str, str]], list[tuple[str, str]],
-                                        list[tuple[str, str, str]]]:
-        """Per tensor, once: its spatially mapped dimensions, its coupled directives (index, var, kind),
-        the directives it does not depend on (var, kind) and its own dimensions (var, kind, output name)."""
+    def _plan(self, t: Tensor) -> _Plan:
+        """Per tensor, once: its spatially mapped dimensions, its coupled directives (index, var, kind and the
+        var's m, me, u, ue), the directives it does not depend on (var, kind, m, me, (m, me, u, ue)) and its own
+        dimensions (var, kind, output name, the output name's m and me, its (m, me, u, ue), the var's me). The
+        per-case rules read the counts from here instead of looking them up again in every case."""
         plan = self._plans.get(t.name)
         if plan is None:
             spatial = []
@@ -71,13 +106,18 @@ class Reuse:
                                     f"at cluster level {self.c.level}")
                 if d.kind == SPATIAL:
                     spatial.append(v)
-            coupled = [(i, d.var, d.kind) for i, d in enumerate(self.c.dataflow) if d.var in t.coupled]
-            others = [(d.var, d.kind) for d in self.c.dataflow if d.var not in t.coupled]
+            q = self.q
+            coupled = [(i, d.var, d.kind, *q.get(d.var, _ZERO)) for i, d in enumerate(self.c.dataflow)
+                       if d.var in t.coupled]
+            others = [(d.var, d.kind, self.m.get(d.var, 0), self.me.get(d.var, 0), q.get(d.var, _ZERO))
+                      for d in self.c.dataflow if d.var not in t.coupled]
             own = []
             for v in t.coupled:
                 found = self.c.find(v)
                 assert found is not None
-                own.append((v, found.kind, {"Y": "Y'", "X": "X'"}.get(v, v)))
+                actual = {"Y": "Y'", "X": "X'"}.get(v, v)
+                own.append((v, found.kind, actual, self.m.get(actual, 0), self.me.get(actual, 0),
+                            q.get(actual, _ZERO), self.me.get(v, 0)))
             plan = self._plans[t.name] = (spatial, coupled, others, own)
         return plan
 
@@ -109,38 +149,49 @@ class Reuse:
     # -- volumes -------------------------------------------------------------------------
     def pe_mapped(self, t: Tensor, case: Case, first: bool = True, ee: bool = False) -> int:
         out = 1
-        for _, var, kind in (self._plans.get(t.name) or self._plan(t))[1]:
-            st = case.states[var]
+        states = case.states
+        for _, var, kind, m, me, _, _ in (self._plans.get(t.name) or self._plan(t))[1]:
+            st = states[var]
             if kind == TEMPORAL:
-                out *= self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
+                out *= me if st.is_edge else m
             elif kind == SPATIAL:
                 if st.is_edge:
                     n_edge = self.c.edge_clusters
                     if n_edge == 1 and (first or ee):
-                        out *= self.me.get(var, 0)
+                        out *= me
                     elif n_edge > 1:
-                        out *= self.me.get(var, 0) if ee else self.m.get(var, 0)
+                        out *= me if ee else m
                 else:
-                    out *= self.m.get(var, 0)
+                    out *= m
         return out
 
     def pe_ingress(self, t: Tensor, case: Case, first: bool = True, ee: bool = False) -> int:
+        memo = self._memo
+        if memo is None:
+            return self._pe_ingress(t, case, first, ee)
+        key = (t.name, first, ee, case.key)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = self._pe_ingress(t, case, first, ee)
+        return hit
+
+    def _pe_ingress(self, t: Tensor, case: Case, first: bool, ee: bool) -> int:
         changing = case.changing
         if changing == -1:
             return self.pe_mapped(t, case, first, ee)
         coupled = (self._plans.get(t.name) or self._plan(t))[1]
+        states = case.states
         inited = False
-        for i, var, _ in coupled:
-            st = case.states[var]
+        for i, var, _, _, _, _, _ in coupled:
+            st = states[var]
             if st.pos == INIT and i > changing and not st.unrolled:
                 inited = True
                 break
         out, tensor_changes = 1, False
-        for i, var, kind in coupled:
-            st = case.states[var]
+        for i, var, kind, m, me, u, ue in coupled:
+            st = states[var]
             is_chg = i == changing
             tensor_changes = tensor_changes or is_chg
-            m, me, u, ue = self.q.get(var, _ZERO)
             if kind == TEMPORAL:
                 if st.pos == INIT:
                     out *= me if st.is_edge else m
@@ -181,51 +232,39 @@ class Reuse:
 
     def pe_egress(self, t: Tensor, case: Case, psums: bool = False, first: bool = True, ee: bool = False,
                   reuse_at_edge: bool = True) -> int:
+        memo = self._memo
+        if memo is None:
+            return self._pe_egress(t, case, psums, first, ee, reuse_at_edge)
+        key = (t.name, psums, first, ee, reuse_at_edge, case.key)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = self._pe_egress(t, case, psums, first, ee, reuse_at_edge)
+        return hit
+
+    def _pe_egress(self, t: Tensor, case: Case, psums: bool, first: bool, ee: bool, reuse_at_edge: bool) -> int:
         out = 1
         n_edge = self.c.edge_clusters
+        states = case.states
         _, _, others, own = self._plans.get(t.name) or self._plan(t)
         if psums:
-            for var, kind in others:
-                st = case.states[var]
+            for var, kind, m, me, q in others:
+                st = states[var]
                 if kind == TEMPORAL:
-                    out *= self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
+                    out *= me if st.is_edge else m
                 elif kind == SPATIAL:
-                    out *= self._egress_spatial(var, var, st, first, ee, n_edge, psum=True, reuse_at_edge=True)
-        for v, kind, actual in own:
-            st = case.states[v]
+                    out *= _egress_spatial(q, me, st, first, ee, n_edge, True, True)
+        for v, kind, _, m, me, q, me_var in own:
+            st = states[v]
             if kind == TEMPORAL:
                 if st.pos == INIT:
-                    out *= self.me.get(actual, 0) if st.is_edge else self.m.get(actual, 0)
+                    out *= me if st.is_edge else m
                 elif st.pos == STEADY:
-                    out *= self.m.get(actual, 0)
+                    out *= m
                 else:
-                    out *= self.me.get(actual, 0)
+                    out *= me
             elif kind == SPATIAL:
-                out *= self._egress_spatial(v, actual, st, first, ee, n_edge, psum=False, reuse_at_edge=reuse_at_edge)
+                out *= _egress_spatial(q, me_var, st, first, ee, n_edge, False, reuse_at_edge)
         return out
-
-    def _egress_spatial(self, var: str, actual: str, st: State, first: bool, ee: bool, n_edge: int, *,
-                        psum: bool, reuse_at_edge: bool) -> int:
-        m, me, u, ue = self.q.get(actual, _ZERO)
-        unique_or_one = u if u != 0 else 1
-        if st.pos == INIT and st.is_edge and ee:
-            if n_edge == 1:
-                return me
-            if n_edge > 1:
-                if psum or reuse_at_edge:
-                    return ue if not psum else me
-                return me
-            return 1
-        if st.pos in (INIT, STEADY):
-            return m if first else unique_or_one
-        # Edge
-        if n_edge == 1 and (first or ee):
-            return self.me.get(var, 0)
-        if n_edge > 1:
-            if ee:
-                return ue
-            return m if first else unique_or_one
-        return 1
 
     def spatial_egress(self, t: Tensor, case: Case) -> int:
         sp, edge, state = self._sp_info(t, case)
@@ -273,6 +312,16 @@ class Reuse:
 
     def subcluster_dims(self, case: Case, ee: bool) -> Dims:
         """The dimension sizes one sub-cluster sees in this case (the level below is analysed on them)."""
+        memo = self._memo
+        if memo is None:
+            return self._subcluster_dims(case, ee)
+        key = (ee, case.key)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = self._subcluster_dims(case, ee)
+        return hit  # type: ignore[no-any-return]
+
+    def _subcluster_dims(self, case: Case, ee: bool) -> Dims:
         n_edge = self.c.edge_clusters
         cur = self.c.dims
         size: dict[str, int] = {}
@@ -305,3 +354,29 @@ class Reuse:
             if cur.is_ref(d.var):
                 out.overlaps.append((d.var, cur.counterpart(d.var)))
         return out
+
+
+def _egress_spatial(q: tuple[int, int, int, int], me_var: int, st: State, first: bool, ee: bool, n_edge: int,
+                    psum: bool, reuse_at_edge: bool) -> int:
+    """One spatial directive's factor of a sub-cluster's egress (``q``: the output dimension's m, me, u, ue;
+    ``me_var``: the directive's own edge size)."""
+    m, me, u, ue = q
+    unique_or_one = u if u != 0 else 1
+    if st.pos == INIT and st.is_edge and ee:
+        if n_edge == 1:
+            return me
+        if n_edge > 1:
+            if psum or reuse_at_edge:
+                return ue if not psum else me
+            return me
+        return 1
+    if st.pos in (INIT, STEADY):
+        return m if first else unique_or_one
+    # Edge
+    if n_edge == 1 and (first or ee):
+        return me_var
+    if n_edge > 1:
+        if ee:
+            return ue
+        return m if first else unique_or_one
+    return 1
