@@ -174,13 +174,12 @@ def test_the_strategies_refuse_other_problems_and_bad_parameters(name: str) -> N
             make_joint_strategy(name, object(), seed=0, budget=10, controller="gru")
 
 
-def test_early_pruning_trains_only_pairs_that_meet_the_specs_and_learns_from_the_rest(problem: NasaicProblem,
-                                                                                      tmp_path: Path) -> None:
+def test_early_pruning_trains_only_pairs_that_meet_the_specs_and_learns_from_the_rest(problem: NasaicProblem) -> None:
     from coexplore.joint.registry import make_joint_strategy
     from coexplore.search.driver import optimize
 
-    strict = problem  # about 1 in 9 random pairs meets its specs; no fast exploration below
-    s = make_joint_strategy("nasaic", strict, seed=1, budget=32, prune=True, hw_tries=1)
+    # about 1 in 9 random pairs meets the specs; no fast exploration, so the pruning does the work
+    s = make_joint_strategy("nasaic", problem, seed=1, budget=32, prune=True, hw_tries=1)
     assert isinstance(s, NasaicRl) and s.policy is not None
     updates: list[int] = []
     update = s.policy.update
@@ -191,12 +190,12 @@ def test_early_pruning_trains_only_pairs_that_meet_the_specs_and_learns_from_the
         update(rows, masks, advantages, entropy=entropy)
 
     s.policy.update = recording  # type: ignore[method-assign,assignment]
-    res = optimize(strict, s, max_evals=32)
+    res = optimize(problem, s, max_evals=32)
     assert res.evaluated == 32 and res.feasible == 32  # a pair over a spec never became a trial
     assert sum(updates) > 64 and s.pairs_evaluated > 64  # ...but was priced and rewarded (penalty) in an update
     assert len(s.pruned) == 0
     with pytest.raises(SpecError, match=r"strategy\.params\.hw_weight: must be a number in \[0, 1\), got 1"):
-        make_joint_strategy("nasaic", strict, seed=0, budget=8, hw_weight=1)
+        make_joint_strategy("nasaic", problem, seed=0, budget=8, hw_weight=1)
 
 
 def test_hardware_weight_adds_the_mean_headroom_under_the_specs(problem: NasaicProblem) -> None:
