@@ -270,9 +270,9 @@ def main() -> None:
         for s, r in reach.items()))
     print(f"\nchosen design (seed {args.first_seed}, {max(args.budgets):,} pairs): most accurate | "
           f"lowest EDP at >= {args.target} %")
-    for s, c in chosen.items():
+    for label, c in chosen.items():
         a, b = c["most_accurate"], c["lowest_edp_at_target"]
-        line = (f"{s:>18}: {a['accuracy']:.2f} % {a['latency_cycles']:,} cyc {a['energy_pj']:.3e} pJ "
+        line = (f"{label:>18}: {a['accuracy']:.2f} % {a['latency_cycles']:,} cyc {a['energy_pj']:.3e} pJ "
                 f"EDP {a['edp']:.3e} ({a['accelerator']['array']} {a['accelerator']['dataflow']})")
         if b:
             line += (f" | {b['accuracy']:.2f} % {b['latency_cycles']:,} cyc {b['energy_pj']:.3e} pJ EDP {b['edp']:.3e} "

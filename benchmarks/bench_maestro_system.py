@@ -1,12 +1,15 @@
-"""MAESTRO dataflow templates (dla, shi, xp_ws) on coexplore networks, side by side with the MAESTRO binary,
+"""MAESTRO dataflow templates (dla, shi, xp_ws, rs) on coexplore networks, side by side with the MAESTRO binary,
 and the speed of pricing a heterogeneous system.
 
-    python benchmarks/bench_maestro_system.py [--maestro-bin PATH] [--networks alexnet,...] [--repeats 3] [--json]
+    python benchmarks/bench_maestro_system.py [--maestro-bin PATH] [--networks alexnet,...] [--repeats 3]
+        [--templates dla,shi,xp_ws,rs] [--json]
 
 Agreement: every network is written in each template (``coexplore.maestro.templates.network_dfsl``) for
 the sub-accelerators of NASAIC's Table I (dla with 2112, 1088, 576 PEs and NoC 48, 24, 56; shi with
-1984, 2368, 1792 PEs and NoC 16, 40, 8), xp_ws with 576 PEs and NoC 56, and an odd one per template
-(100 PEs, NoC 3: clusters of 50 and 10, one level of 100 for xp_ws); the binary prices the written
+1984, 2368, 1792 PEs and NoC 16, 40, 8), xp_ws with 576 PEs and NoC 56, rs with 168 (Eyeriss' PE
+count), 576 and 1792 PEs and NoC 16, 56, 8, and an odd one per template (100 PEs, NoC 3: clusters of
+50 and 10, one level of 100 for xp_ws, clusters of R with PEs left idle for rs); ``--templates`` keeps
+the sub-accelerators of the templates named; the binary prices the written
 file and coexplore prices the same text. Per case: runtime and the 12 ``input|filter|
 output l1|l2 read|write`` columns exact on every layer, energy within 0.5 %, every column equal at the 6
 digits the binary prints (the checks of ``bench_maestro.py``). Also counted: layers where MAESTRO's MAC
@@ -35,7 +38,8 @@ from coexplore.maestro.templates import network_dfsl, to_dfsl_network
 from coexplore.resolve import resolve_network
 
 SUBS = [("dla", 2112, 48), ("dla", 1088, 24), ("dla", 576, 56), ("shi", 1984, 16), ("shi", 2368, 40),
-        ("shi", 1792, 8), ("dla", 100, 3), ("shi", 100, 3), ("xp_ws", 576, 56), ("xp_ws", 100, 3)]
+        ("shi", 1792, 8), ("dla", 100, 3), ("shi", 100, 3), ("xp_ws", 576, 56), ("xp_ws", 100, 3),
+        ("rs", 168, 16), ("rs", 576, 56), ("rs", 1792, 8), ("rs", 100, 3)]
 
 
 def _hw(pes: int, bw: int) -> str:
@@ -47,8 +51,10 @@ def main() -> None:
     ap.add_argument("--maestro-bin", default=os.environ.get("MAESTRO_BIN", "/work/peers_build/maestro/maestro"))
     ap.add_argument("--networks", default="alexnet,resnet18,resnet50,mobilenetv2,squeezenet,unet,nb201-cifar10:100")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--templates", default="dla,shi,xp_ws,rs")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    keep = set(args.templates.split(","))
     binary = Path(args.maestro_bin)
     have_bin = binary.is_file() and os.access(binary, os.X_OK)
     if not have_bin:
@@ -57,7 +63,7 @@ def main() -> None:
     rows = []
     for name in args.networks.split(","):
         net = resolve_network(name)
-        for tpl, pes, bw in SUBS:
+        for tpl, pes, bw in (s for s in SUBS if s[0] in keep):
             text, _ = network_dfsl(net, tpl, pes)
             (tmp / "h.m").write_text(_hw(pes, bw))
             (tmp / "m.m").write_text(text)

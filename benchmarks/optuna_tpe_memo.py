@@ -6,7 +6,9 @@ and reads every past trial's value of that parameter in a Python loop (``_get_in
 with 12 parameters that is 24 passes over all trials per trial, about 3-4 h for one 10,000-trial
 run here. Within one trial the 12 splits see the same finished trials and give the same answer, and
 a finished trial's values never change, so :func:`memoized` computes the split once per trial and
-reads the values from arrays filled once per trial. Every random draw and every density is
+reads the values from arrays filled once per trial; likewise a finished trial's infeasibility score
+(read by every split) and the by-state filter of Optuna's per-trial cache of all trials (done once per
+parameter) are computed once. Every random draw and every density is
 Optuna's own: the pairs asked are identical to the unpatched sampler's (checked by
 ``tests/test_bench_optuna_memo.py`` and by :func:`main` on any seed and length).
 
@@ -106,14 +108,16 @@ def memoized() -> Iterator[None]:
                                                                           use_cache=True))
         return filtered["value"]  # type: ignore[no-any-return]
 
-    patched = (split, internal_repr, infeasible_score, get_trials)
-    (tpe._split_trials, tpe.TPESampler._get_internal_repr, tpe._get_infeasible_trial_score,
-     Study._get_trials) = patched
+    targets = [(tpe, "_split_trials", split), (tpe.TPESampler, "_get_internal_repr", internal_repr),
+               (tpe, "_get_infeasible_trial_score", infeasible_score), (Study, "_get_trials", get_trials)]
+    originals = [getattr(owner, name) for owner, name, _ in targets]
+    for owner, name, patch in targets:
+        setattr(owner, name, patch)
     try:
         yield
     finally:
-        (tpe._split_trials, tpe.TPESampler._get_internal_repr, tpe._get_infeasible_trial_score,
-         Study._get_trials) = split_orig, repr_orig, score_orig, get_trials_orig
+        for (owner, name, _), original in zip(targets, originals, strict=True):
+            setattr(owner, name, original)
 
 
 def main() -> None:

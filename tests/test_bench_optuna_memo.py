@@ -31,5 +31,8 @@ def test_memoized_tpe_asks_the_same_pairs_as_optunas(monkeypatch: pytest.MonkeyP
         assert np.array_equal(plain.arch, fast.arch) and np.array_equal(plain.hw, fast.hw)
         assert len({(tuple(a), tuple(h)) for a, h in zip(plain.arch, plain.hw, strict=True)}) > 100  # it searched
     import optuna.samplers._tpe.sampler as tpe
+    from optuna.study import Study
 
     assert tpe._split_trials.__module__ == tpe.__name__  # Optuna's functions are back after the block
+    assert tpe._get_infeasible_trial_score.__module__ == tpe.__name__
+    assert Study._get_trials.__qualname__ == "Study._get_trials"

@@ -148,6 +148,22 @@ def test_directive_on_unknown_dimension() -> None:
         parse_mapping((LAYER % "").replace("TemporalMap(2,2) C;", "TemporalMap(Sz(Q),2) C;"), "f.m")
 
 
+def test_repeated_layer_bodies_are_read_once_with_their_own_names_and_lines() -> None:
+    body = (LAYER % "Cluster(3, P); SpatialMap(1,1) C;").split("\n", 1)[1].rsplit("}", 1)[0]
+    text = ("Constant TWO 2;\nNetwork t {\n" + body + "\n\n" + body.replace("L1", "L2-x>L2b")
+            + body.replace("L1", "L3").replace("TemporalMap(2,2) C;", "TemporalMap(TWO,TWO) C;") + "}\n")
+    lines = text.split("\n")
+    layer_lines = [i + 1 for i, line in enumerate(lines) if line.strip().startswith("Layer")]
+    cluster_lines = [i + 1 for i, line in enumerate(lines) if "Cluster(3, P)" in line]
+    net = parse_mapping(text, "f.m")
+    assert [(x.name, x.written_name, x.line) for x in net.layers] == [
+        ("L1", "L1", layer_lines[0]), ("L2b", "L2-x>L2b", layer_lines[1]), ("L3", "L3", layer_lines[2])]
+    assert [d.line for x in net.layers for d in x.directives if d.kind == "cluster"] == cluster_lines
+    assert len({tuple((d.kind, d.size, d.offset, d.dim) for d in x.directives) for x in net.layers}) == 1
+    notes = check_clusters(net, parse_hardware(HW), "f.m", strict=False)
+    assert [n.split(": layer")[0] for n in notes] == [f"f.m:{n}" for n in cluster_lines]
+
+
 def test_cluster_sizes_against_the_pes() -> None:
     hw = parse_hardware(HW)
     over = parse_mapping(LAYER % "Cluster(32, P); SpatialMap(1,1) C;", "f.m")

@@ -1,4 +1,4 @@
-"""MAESTRO dataflow templates (dla, shi) for coexplore layers, and heterogeneous systems (NASAIC) on them."""
+"""MAESTRO dataflow templates (dla, shi, xp_ws, rs) for coexplore layers, and heterogeneous systems (NASAIC) on them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from coexplore.maestro.energy import CONSTANT_SETS, area_power
 from coexplore.maestro.model import CSV_COLUMNS
 from coexplore.maestro.result import format_value
 from coexplore.maestro.system import Budget, HeteroDesign, Specs, SubAccelerator, parse_design, price_system
-from coexplore.maestro.templates import cluster_size, network_dfsl, to_dfsl_network
+from coexplore.maestro.templates import cluster_size, network_dfsl, rs_cluster_size, to_dfsl_network
 from coexplore.spec.workload import Layer, Network
 
 BINARY = Path(os.environ.get("MAESTRO_BIN", "/work/peers_build/maestro/maestro"))
@@ -48,6 +48,11 @@ def test_cluster_sizes_follow_the_pe_count() -> None:
     for pes in (1, 7, 64, 100, 1792, 4096):
         for t in ("dla", "shi", "xp_ws"):
             assert pes % cluster_size(t, pes) == 0
+    # rs: one PE per filter row, per layer (leftover PEs idle, as in MAESTRO); folded on fewer PEs than R
+    assert [rs_cluster_size(layer, 64) for layer in MIXED.layers] == [3, 1, 3, 5, 3, 1]
+    assert rs_cluster_size(MIXED.layers[3], 4) == 4
+    with pytest.raises(SpecError, match="template 'rs': its cluster is each layer's filter height"):
+        cluster_size("rs", 64)
 
 
 def test_generated_file_reads_like_maestros_examples() -> None:
@@ -61,6 +66,9 @@ def test_generated_file_reads_like_maestros_examples() -> None:
     assert dict(stem.dims) == {"N": 1, "K": 24, "C": 3, "R": 3, "S": 3, "Y": 33, "X": 33}
     assert [d.kind for d in stem.directives].count("cluster") == 1
     assert [d.kind for d in net.layers[2].directives].count("cluster") == 0  # depthwise: one level
+    rs, _ = network_dfsl(MIXED, "rs", 64)  # MAESTRO's mnasnet_rs.m form, the cluster the layer's R
+    assert "Cluster(5, P);\n      SpatialMap(1,1) Y;\n      SpatialMap(1,1) R;" in rs
+    assert "SpatialMap(1,1) Y';" in rs and "TemporalMap(16,16) K;" in rs and "TemporalMap(10,10) K;" in rs
 
 
 def _binary_rows(tmp: Path, hw: str, mapping: str) -> list[dict[str, str]]:
@@ -78,8 +86,10 @@ def _binary_rows(tmp: Path, hw: str, mapping: str) -> list[dict[str, str]]:
 
 
 @needs_binary
-@pytest.mark.parametrize("template", ["dla", "shi", "xp_ws"])
-@pytest.mark.parametrize(("pes", "bw"), [(576, 56), (1792, 8), (100, 3)])
+@pytest.mark.parametrize(("template", "pes", "bw"), [
+    *((t, pes, bw) for t in ("dla", "shi", "xp_ws", "rs") for pes, bw in ((576, 56), (1792, 8), (100, 3))),
+    ("rs", 4, 2),  # fewer PEs than the 5x5 layer's filter rows: the cluster is all 4 and R folds
+])
 def test_generated_layers_agree_with_the_maestro_binary(template: str, pes: int, bw: int, tmp_path: Path) -> None:
     """Every column of every layer as the binary prints it (runtime and the 12 access counts exactly)."""
     text, _ = network_dfsl(MIXED, template, pes)
@@ -143,7 +153,7 @@ def test_budgets_and_steps(design: str, budget: Budget, message: str | None) -> 
 
 
 def test_bad_design_strings() -> None:
-    for text, message in (("nvdla:64:8", r"design\[0\].template: unknown 'nvdla'; valid: dla, shi, xp_ws"),
+    for text, message in (("nvdla:64:8", r"design\[0\].template: unknown 'nvdla'; valid: dla, shi, xp_ws, rs"),
                           ("dla:64", r"design\[0\]: expected TEMPLATE:PES:BANDWIDTH"),
                           ("dla:x:8", r"design\[0\].pes: must be an integer, got 'x'"),
                           ("dla:64:0", r"design\[0\].bandwidth: must be from 1 to 1048576, got 0"),

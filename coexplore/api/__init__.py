@@ -3,7 +3,8 @@
 Each CLI command parses its arguments, calls one function here and formats the result;
 ``result.to_record()`` is the JSON that ``--json`` prints, one shape per result kind:
 
-* :func:`evaluate_network` -> :class:`NetworkEvaluation` (``coexplore evaluate``);
+* :func:`evaluate_network` -> :class:`NetworkEvaluation` (``coexplore evaluate``), or with
+  ``model="maestro"`` :class:`~coexplore.maestro.bridge.MaestroNetworkCost` (``--model maestro``);
 * :func:`map_network` -> :class:`~coexplore.mapper.results.NetworkMapResult` (``coexplore map``);
 * :func:`search_accelerator` -> :class:`~coexplore.hwsearch.search.HwSearchResult`,
   :class:`~coexplore.hwsearch.precision.PrecisionSearchResult` or

@@ -17,6 +17,7 @@ import numpy as np
 
 from coexplore.api.results import CostBenchmark, NetworkEvaluation, TimeloopCaseResult
 from coexplore.errors import SpecError
+from coexplore.maestro.bridge import MaestroNetworkCost
 from coexplore.maestro.result import MaestroEvaluation
 from coexplore.maestro.system import Budget, HeteroDesign, Specs, SystemCost
 from coexplore.mapping.mapping import Mapping
@@ -24,8 +25,8 @@ from coexplore.resolve import resolve_accelerator, resolve_network
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
-__all__ = ["bench_cost", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network", "evaluate_timeloop_case",
-           "load_mapping_file", "save_mapping_file"]
+__all__ = ["MODELS", "bench_cost", "evaluate_maestro", "evaluate_maestro_system", "evaluate_network",
+           "evaluate_timeloop_case", "load_mapping_file", "save_mapping_file"]
 
 
 def load_mapping_file(path: str | Path) -> dict[str, Mapping]:
@@ -106,17 +107,49 @@ def _accelerator(accelerator: str | Accelerator) -> Accelerator:
     return accelerator if isinstance(accelerator, Accelerator) else resolve_accelerator(accelerator)
 
 
+MODELS = ("timeloop", "maestro")
+"""Cost semantics a network can be priced with: Timeloop's (coexplore's cost model, mappings searched per
+layer) or MAESTRO's (a dataflow template per layer, :mod:`coexplore.maestro.bridge`)."""
+
+_TIMELOOP_ONLY = (("mappings", "--mapping"), ("objective", "--objective"), ("samples", "--samples"),
+                  ("seed", "--seed"), ("throttle", "--throttle"))
+_MAESTRO_ONLY = (("template", "--template"), ("constant_set", "--constants"))
+
+
 def evaluate_network(
     network: str | Network, accelerator: str | Accelerator, *,
-    mappings: str | Path | MappingABC[str, Mapping] | None = None, objective: str = "edp", samples: int = 4096,
-    seed: int = 0, throttle: bool = False,
-) -> NetworkEvaluation:
-    """The cost of ``network`` on ``accelerator``: each layer under its mapping in ``mappings`` (a
-    mapping YAML file or layer name -> :class:`Mapping`), the rest under the best of ``samples`` random
-    legal mappings (by ``objective``, once per distinct layer shape).
+    mappings: str | Path | MappingABC[str, Mapping] | None = None, objective: str | None = None,
+    samples: int | None = None, seed: int | None = None, throttle: bool = False, model: str = "timeloop",
+    template: str | None = None, constant_set: str | None = None,
+) -> NetworkEvaluation | MaestroNetworkCost:
+    """The cost of ``network`` on ``accelerator``.
+
+    ``model="timeloop"`` (default): each layer under its mapping in ``mappings`` (a mapping YAML file or
+    layer name -> :class:`Mapping`), the rest under the best of ``samples`` (default 4096) random legal
+    mappings (by ``objective``, default ``edp``, once per distinct layer shape; ``seed`` default 0).
+
+    ``model="maestro"``: each layer in a MAESTRO dataflow template, priced with MAESTRO's semantics
+    (``constant_set`` ``current`` by default); ``accelerator`` is ``TEMPLATE:PES:BW`` (``rs:168:16``) or a
+    coexplore accelerator translated to MAESTRO with ``template`` (rules in :mod:`coexplore.maestro.bridge`).
+    An option of the other model is refused, naming it.
 
     ``network`` and ``accelerator``: preset names, YAML files or spec objects.
     """
+    if model not in MODELS:
+        raise SpecError(f"model (--model): unknown {model!r}; valid: {', '.join(MODELS)}")
+    options = {"mappings": mappings, "objective": objective, "samples": samples, "seed": seed,
+             "throttle": throttle or None, "template": template, "constant_set": constant_set}
+    other = _MAESTRO_ONLY if model == "timeloop" else _TIMELOOP_ONLY
+    for name, flag in other:
+        if options[name] is not None:
+            raise SpecError(f"{name} ({flag}): applies to the {'maestro' if model == 'timeloop' else 'timeloop'} "
+                            f"model only, not --model {model}; got {options[name]!r}")
+    if model == "maestro":
+        return _evaluate_maestro_network(network, accelerator, template=template,
+                                         constant_set=constant_set or "current")
+    objective = "edp" if objective is None else objective
+    samples = 4096 if samples is None else samples
+    seed = 0 if seed is None else seed
     from coexplore.cost.model import evaluate
     from coexplore.mapper.sampled import map_layer_sampled
 
@@ -147,6 +180,34 @@ def evaluate_network(
     return NetworkEvaluation(network=net.name, accelerator=acc.name, layers=tuple(costs), area_mm2=acc.area_mm2,
                              mappings=tuple(chosen), seconds=time.perf_counter() - t0,
                              level_names=tuple(lv.name for lv in acc.levels))
+
+
+def _evaluate_maestro_network(network: str | Network, accelerator: str | Accelerator, *, template: str | None,
+                              constant_set: str) -> MaestroNetworkCost:
+    """``evaluate_network(model="maestro")``: resolve the accelerator (a sub-accelerator string or a
+    coexplore accelerator to translate) and price the network."""
+    from dataclasses import replace
+
+    from coexplore.maestro.bridge import (
+        SUB_ACCELERATOR,
+        price_network_maestro,
+        target_from_accelerator,
+        target_from_string,
+    )
+    from coexplore.maestro.energy import constants
+
+    constants(constant_set)  # an unknown name fails before any work
+    t0 = time.perf_counter()
+    net = _network(network)
+    if isinstance(accelerator, str) and SUB_ACCELERATOR.match(accelerator.strip()) and not Path(accelerator).exists():
+        if template is not None:
+            raise SpecError(f"template (--template): the accelerator {accelerator!r} names its own template; give "
+                            f"--template only with a coexplore accelerator, got {template!r}")
+        target = target_from_string(accelerator)
+    else:
+        target = target_from_accelerator(_accelerator(accelerator), template)
+    cost = price_network_maestro(net, target, constant_set=constant_set)
+    return replace(cost, seconds=time.perf_counter() - t0)
 
 
 def bench_cost(network: str | Network, layer: str, accelerator: str | Accelerator, *, mappings: int, seed: int = 0,

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coexplore.api.evaluate import MODELS
 from coexplore.api.results import CodesignResult, NasSearchResult
 from coexplore.errors import RegistryError, SpecError
 from coexplore.resolve import resolve_accelerator, resolve_network
@@ -19,6 +20,7 @@ from coexplore.spec.workload import Layer, Network
 
 if TYPE_CHECKING:
     from coexplore.hwsearch.board_search import FpgaSearchResult
+    from coexplore.hwsearch.maestro_search import MaestroHwSearchResult
     from coexplore.hwsearch.precision import PrecisionSearchResult
     from coexplore.hwsearch.search import HwSearchResult
     from coexplore.mapper.results import NetworkMapResult
@@ -79,8 +81,8 @@ def search_accelerator(
     max_seconds: float | None = None, jobs: int | None = None, popsize: int | None = None,
     throttle: bool | None = None, finalists: int | None = None, mapper: str | None = None,
     precisions: str | None = None, max_accuracy_drop: float | None = None, fpga_mode: str | None = None,
-    progress: bool = False,
-) -> HwSearchResult | PrecisionSearchResult | FpgaSearchResult:
+    progress: bool = False, model: str = "timeloop", constant_set: str | None = None,
+) -> HwSearchResult | PrecisionSearchResult | FpgaSearchResult | MaestroHwSearchResult:
     """The best accelerator for ``networks`` under ``budget``'s resources.
 
     ``networks``: presets, YAML or ONNX files, searched cells (``nb201:INDEX``) or :class:`Network` objects.
@@ -92,6 +94,11 @@ def search_accelerator(
     Or an FPGA board (``xc7a50t``, ``xc7z020``, ``zcu102``): FNAS's tiling template, searched
     exhaustively, ``fpga_mode`` ``shared`` (default) or ``pipelined``; returns
     :class:`FpgaSearchResult`. The three records share one shape (:mod:`coexplore.hwsearch.record`).
+    With ``model="maestro"``: MAESTRO's templates x PEs x NoC bandwidth within an accelerator preset's PEs,
+    priced with MAESTRO's semantics (``constant_set``, default ``current``;
+    :mod:`coexplore.hwsearch.maestro_search`; strategies ``evolution`` (default), ``random``, ``grid``,
+    ``nsga2``); returns :class:`~coexplore.hwsearch.maestro_search.MaestroHwSearchResult`, the same record
+    shape with ``model: maestro``.
 
     Raises:
         RegistryError: an unknown network, preset or board (the message lists the valid names).
@@ -103,6 +110,17 @@ def search_accelerator(
     if isinstance(budget, str) and budget not in ACCELERATORS and budget not in BOARDS:
         raise RegistryError(f"budget (--budget): unknown accelerator preset or FPGA board {budget!r}; valid: "
                             f"{', '.join(ACCELERATORS)}, {', '.join(BOARDS)}")
+    if model not in MODELS:
+        raise SpecError(f"model (--model): unknown {model!r}; valid: {', '.join(MODELS)}")
+    if model == "maestro":
+        return _search_maestro(networks, budget, objective=objective, strategy=strategy, seed=seed,
+                               budget_evals=budget_evals, max_seconds=max_seconds, constant_set=constant_set,
+                               others={"mode": mode, "jobs": jobs, "popsize": popsize, "throttle": throttle,
+                                       "finalists": finalists, "mapper": mapper, "precisions": precisions,
+                                       "max_accuracy_drop": max_accuracy_drop, "fpga_mode": fpga_mode})
+    if constant_set is not None:
+        raise SpecError(f"constant_set (--constants): applies to the maestro model only, not --model timeloop; got "
+                        f"{constant_set!r}")
     nets = _resolve_networks(networks)
     asic: dict[str, Any] = {
         "objective": objective, "strategy": strategy, "mode": mode, "seed": seed, "budget_evals": budget_evals,
@@ -134,6 +152,32 @@ def search_accelerator(
     from coexplore.hwsearch.search import search_accelerator as search_asic
 
     return search_asic(nets, budget, progress=progress, **given)
+
+
+def _search_maestro(networks: str | Network | Sequence[str | Network], budget: str | Accelerator, *,
+                    objective: str | None, strategy: str | None, seed: int | None, budget_evals: int | None,
+                    max_seconds: float | None, constant_set: str | None,
+                    others: dict[str, Any]) -> MaestroHwSearchResult:
+    """``search_accelerator(model="maestro")``: refuse the Timeloop-search options, resolve, search."""
+    from coexplore.hwsearch.maestro_search import search_maestro
+    from coexplore.maestro.energy import constants
+    from coexplore.presets.boards import BOARDS
+
+    unused = sorted(k for k, v in others.items() if v is not None)
+    if unused:
+        flags = ", ".join(f"{k} (--{k.replace('_', '-')})" for k in unused)
+        raise SpecError("search_accelerator: --model maestro searches template x PEs x NoC bandwidth; these options "
+                        f"apply to --model timeloop only: {flags}")
+    if isinstance(budget, str) and budget in BOARDS:
+        raise SpecError(f"budget (--budget): FPGA board {budget!r} has no MAESTRO counterpart; --model "
+                        f"maestro takes an accelerator preset (its MACs are the PE budget)")
+    constants(constant_set or "current")
+    nets = _resolve_networks(networks)
+    acc = budget if isinstance(budget, Accelerator) else resolve_accelerator(budget)
+    objectives = (objective or "edp").split(",")
+    return search_maestro(nets, acc, objectives=objectives, strategy=strategy or "evolution", seed=seed or 0,
+                          budget_evals=300 if budget_evals is None else budget_evals, max_seconds=max_seconds,
+                          constant_set=constant_set or "current")
 
 
 def search_networks(

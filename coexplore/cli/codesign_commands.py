@@ -18,7 +18,7 @@ RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("codesign", help="search networks and accelerators together (a recipe or a config)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--recipe", default=None, help=f"a shipped recipe: {RECIPE_NAMES}")
+    src.add_argument("--recipe", type=non_empty, default=None, help=f"a shipped recipe: {RECIPE_NAMES}")
     src.add_argument("config", nargs="?", default=None, help="a study YAML of kind codesign")
     from coexplore.study.kinds import kind_strategies  # names from the registries (light imports)
 

@@ -18,6 +18,10 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from coexplore.api.evaluate import MODELS
+    from coexplore.maestro.energy import CONSTANT_SETS
+    from coexplore.maestro.templates import TEMPLATES
+
     p = sub.add_parser("list", help="list presets (networks, accelerators, boards, layers NET, technologies), "
                                     "recipes, mappers or strategies")
     p.add_argument("what", choices=["networks", "accelerators", "boards", "layers", "technologies", "recipes",
@@ -27,15 +31,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_json(p)
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("evaluate", help="cost of a network on an accelerator (given or default mappings)")
+    p = sub.add_parser("evaluate", help="cost of a network on an accelerator (given or default mappings; "
+                                        "Timeloop's or MAESTRO's semantics)")
     p.add_argument("--network", required=True, help="preset name or network YAML")
-    p.add_argument("--accelerator", required=True, help="preset name or accelerator YAML")
-    p.add_argument("--mapping", help="YAML with per-layer mappings {layers: {NAME: mapping}}")
-    p.add_argument("--objective", default="edp", choices=["edp", "energy", "latency", "edap"])
-    p.add_argument("--samples", type=count, default=4096,
-                   help="random legal mappings tried per layer for the default mapping (default 4096)")
-    p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency")
+    p.add_argument("--accelerator", required=True,
+                   help="preset name or accelerator YAML; with --model maestro also TEMPLATE:PES:BW (rs:168:16)")
+    p.add_argument("--model", default="timeloop", choices=list(MODELS),
+                   help="cost semantics: timeloop (default; mappings searched per layer) or maestro (a MAESTRO "
+                        "dataflow template per layer)")
+    p.add_argument("--mapping", help="YAML with per-layer mappings {layers: {NAME: mapping}} (timeloop)")
+    p.add_argument("--objective", default=None, choices=["edp", "energy", "latency", "edap"],
+                   help="what the default mapping minimises (timeloop; default edp)")
+    p.add_argument("--samples", type=count, default=None,
+                   help="random legal mappings tried per layer for the default mapping (timeloop; default 4096)")
+    p.add_argument("--seed", type=seed, default=None, help="seed of the sampled mappings (timeloop; default 0)")
+    p.add_argument("--throttle", action="store_true", help="bandwidth-limited latency (timeloop)")
+    p.add_argument("--template", default=None, choices=list(TEMPLATES),
+                   help="maestro: the dataflow template when --accelerator is a coexplore accelerator (translated: "
+                        "PEs = MACs, L1 = per-MAC levels, L2 = shared on-chip levels, NoC = their words per cycle)")
+    p.add_argument("--constants", default=None, choices=sorted(CONSTANT_SETS),
+                   help="maestro: energy/area constant set, current (default) or nasaic")
     _add_json(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -70,7 +85,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--objective", default=None,
                    help="edp (default), energy, latency, edap or area; several comma-separated for nsga2 "
                         "(e.g. energy,latency,area); accelerator presets only, like every option down to --throttle")
-    p.add_argument("--strategy", default=None, choices=["naas", "random", "grid", "nsga2"], help="default naas")
+    p.add_argument("--strategy", default=None, choices=["naas", "random", "grid", "nsga2", "evolution"],
+                   help="default naas (--model maestro: evolution; naas is timeloop's, evolution maestro's)")
     p.add_argument("--mode", default=None, choices=["full", "sizing"],
                    help="full (default): sizing and connectivity; sizing: the preset's connectivity")
     p.add_argument("--mapper", default=None, choices=["default", "naas"],
@@ -89,6 +105,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
     p.add_argument("--max-accuracy-drop", type=non_negative_number, default=None,
                    help="skip --precisions choices whose accuracy drop exceeds this")
+    p.add_argument("--model", default="timeloop", choices=list(MODELS),
+                   help="timeloop (default: NAAS's accelerator space, mappings searched per layer) or maestro "
+                        "(MAESTRO's templates x PEs x NoC bandwidth within the preset's MACs)")
+    p.add_argument("--constants", default=None, choices=sorted(CONSTANT_SETS),
+                   help="maestro: energy/area constant set, current (default) or nasaic")
     _add_json(p)
     p.set_defaults(func=cmd_hwsearch)
 
@@ -213,7 +234,8 @@ def cmd_evaluate(args: argparse.Namespace) -> Any:
     from coexplore.api import evaluate_network
 
     out = evaluate_network(args.network, args.accelerator, mappings=args.mapping, objective=args.objective,
-                           samples=args.samples, seed=args.seed, throttle=args.throttle).to_record()
+                           samples=args.samples, seed=args.seed, throttle=args.throttle, model=args.model,
+                           template=args.template, constant_set=args.constants).to_record()
     if not args.json:
         fmt.print_network_cost(out)
     return out
@@ -253,11 +275,16 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
 
         raise SpecError(f"--out: writes accelerator YAML; an FPGA board's tiling ({args.budget!r}) has none, "
                         "use --json")
+    if args.out and args.model == "maestro":
+        from coexplore.errors import SpecError
+
+        raise SpecError("--out: writes accelerator YAML; a MAESTRO design (template:PEs:bandwidth) has none, use "
+                        "--json")
     result = search_accelerator(
         args.network, args.budget, args.objective, strategy=args.strategy, mode=args.mode, seed=args.seed,
         budget_evals=args.budget_evals, max_seconds=args.max_seconds, jobs=args.jobs, throttle=args.throttle or None,
         mapper=args.mapper, precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
-        fpga_mode=args.fpga_mode, progress=not args.json,
+        fpga_mode=args.fpga_mode, progress=not args.json, model=args.model, constant_set=args.constants,
     )
     out = result.to_record()
     if args.out:

@@ -59,6 +59,9 @@ def print_hwsearch(out: dict[str, Any]) -> None:
               f"= {best['latency_ms']:.3f} ms; DSP {res['dsp']}/{lim['dsp']}, "
               f"BRAM18 {res['bram18k']}/{lim['bram18k']}; {out['evaluations']:,} designs in {out['seconds']:.1f} s")
         return
+    if out.get("model") == "maestro":
+        _print_maestro_hwsearch(out)
+        return
     rows = [["preset " + base["preset"], f"{base['edp']:.4e}", f"{base['energy_pj'] / 1e6:.3f}",
              f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"],
             ["searched", f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
@@ -76,6 +79,21 @@ def print_hwsearch(out: dict[str, Any]) -> None:
     print(f"{verdict} ({out['strategy']}, {out['mode']}, inner mapper {out['mapper']}); "
           f"{out['evaluations']} evaluations in {out['seconds']:.1f} s ({out['evaluations_per_second']:.2f}/s)"
           + (f"; saved {out['saved']}" if out["saved"] else ""))
+
+
+def _print_maestro_hwsearch(out: dict[str, Any]) -> None:
+    best, base, info = out["best"], out["baseline"], out["maestro"]
+    rows = [["searched " + best["accelerator"]["label"], f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
+             f"{best['latency_cycles']:,.0f}", f"{best['area_mm2']:.3f}"]]
+    if base["edp"] is not None:
+        rows.insert(0, [f"preset {base['preset']} ({info['baseline_template']})", f"{base['edp']:.4e}",
+                        f"{base['energy_pj'] / 1e6:.3f}", f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"])
+    table(["design (MAESTRO)", "EDP pJ*cyc", "energy uJ", "cycles", "area mm2"], rows)
+    verdict = (f"no baseline: {info['baseline_reason']}" if base["edp"] is None else
+               f"no searched design beat {base['preset']}" if out["best_is_preset"] else
+               f"EDP {out['edp_ratio']:.2f}x lower than {base['preset']}")
+    print(f"\n{verdict} ({out['strategy']}); {out['evaluations']} evaluations of a {info['space_size']}-design space "
+          f"in {out['seconds']:.1f} s" + (" (all of it)" if info["exhausted"] else ""))
 
 
 def print_timeloop_case(out: dict[str, Any], diffs: list[dict[str, Any]] | None) -> None:

@@ -73,6 +73,7 @@ def _indices(text: str) -> list[int]:
 def register_system(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from coexplore.cli.args import count, non_empty, non_negative_count
     from coexplore.maestro.energy import CONSTANT_SETS
+    from coexplore.maestro.templates import TEMPLATES
 
     p = sub.add_parser("maestro-system", help="price a heterogeneous multi-accelerator system (NASAIC): one network "
                                               "per task on sub-accelerators <template, PEs, NoC bandwidth>, with "
@@ -81,7 +82,7 @@ def register_system(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="one network per task, comma-separated (presets, nb201:INDEX, YAML files)")
     p.add_argument("--design", required=True, type=non_empty, metavar="T:PES:BW,...",
                    help="sub-accelerators as template:PEs:bandwidth, e.g. dla:576:56,shi:1792:8 "
-                        "(templates: dla, shi, xp_ws)")
+                        f"(templates: {', '.join(TEMPLATES)})")
     p.add_argument("--assign", type=_indices, default=None, metavar="I,I",
                    help="sub-accelerator index of each network (default: network i on sub-accelerator i)")
     p.add_argument("--specs", default=None, metavar="L,E,A",

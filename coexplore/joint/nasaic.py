@@ -33,8 +33,9 @@ import numpy as np
 
 from coexplore.errors import SpecError
 from coexplore.joint.problem import PairBatch, PairEncoded
+from coexplore.maestro.batch import BatchPricer, Designs
 from coexplore.maestro.energy import area_power, constants
-from coexplore.maestro.system import Budget, HeteroDesign, Specs, SubAccelerator, price_layers
+from coexplore.maestro.system import Budget, HeteroDesign, Specs, SubAccelerator
 from coexplore.search.problem import Evaluation
 
 __all__ = ["ASSIGNMENTS", "DEFAULT_SPECS", "TASK2_DATASETS", "NasaicProblem"]
@@ -110,6 +111,7 @@ class NasaicProblem(PairEncoded):
                     shapes.setdefault(_shape(layer), len(shapes))
             self._protos.append(list(shapes))
         self._layer_prices: dict[tuple[int, str, int, int], np.ndarray] = {}
+        self._pricer = BatchPricer(constant_set=self.constant_set)
         self.pairs_priced = 0
 
     # -- decisions ----------------------------------------------------------------------------
@@ -167,16 +169,21 @@ class NasaicProblem(PairEncoded):
     # -- pricing ------------------------------------------------------------------------------
     def layer_prices(self, task: int, template: str, pes: int, bw: int) -> np.ndarray:
         """(n_shapes, 5) per layer shape of ``task``: runtime, energy, MACs, L1 bytes, L2 bytes on the sub-accelerator
-        (priced once, cached)."""
+        (the figures of :func:`~coexplore.maestro.system.price_layers`). On a miss, every bandwidth a sub-accelerator
+        of the problem can get is priced at once: the analysis of a (shape, template, PEs) does not depend on the
+        bandwidth (:mod:`coexplore.maestro.batch`), so it runs once for all of them."""
         key = (task, template, pes, bw)
         hit = self._layer_prices.get(key)
         if hit is None:
-            from coexplore.spec.workload import Network
-
             layers = tuple(dataclasses.replace(s, name=f"l{i}") for i, s in enumerate(self._protos[task]))
-            rows = price_layers(Network(name=f"nb201-{self.datasets[task]}-shapes", layers=layers),
-                                SubAccelerator(template, pes, bw), constant_set=self.constant_set)
-            hit = self._layer_prices[key] = np.array(rows, dtype=np.float64)
+            bws = sorted({*self.bw_values, *(self.budget.bandwidth - v for v in self.bw_values), bw})
+            got = self._pricer.price(layers, Designs((template,) * len(bws), np.full(len(bws), pes),
+                                                     np.array(bws)))
+            for j, b in enumerate(bws):
+                self._layer_prices[(task, template, pes, b)] = np.stack(
+                    [got.runtime_cycles[:, j], got.energy_nj[:, j], got.macs[:, j], got.l1_bytes[:, j],
+                     got.l2_bytes[:, j]], axis=1).astype(np.float64)
+            hit = self._layer_prices[key]
         return hit
 
     def counts(self, task: int, index: int) -> np.ndarray:

@@ -5,8 +5,9 @@ Modules: ``dfsl`` reads MAESTRO's hardware and mapping files; ``clusters`` split
 cluster levels; ``iteration`` enumerates iteration cases; ``reuse`` counts per-case volumes;
 ``analysis`` combines them into per-level delays and buffer counts; ``energy`` holds the constant sets
 and the area/power model; ``model`` prices a whole network into MAESTRO's CSV columns; ``result``
-holds a priced file (JSON record, CSV writer). Semantics are restated from MAESTRO's MIT-licensed
-source (commit 4eb08d1); no code is copied.
+holds a priced file (JSON record, CSV writer); ``batch`` prices many (layer, design) pairs at once,
+bit-identical to the scalar model, with the vectorised arithmetic in ``kernels``. Semantics are
+restated from MAESTRO's MIT-licensed source (commit 4eb08d1); no code is copied.
 """
 
 from coexplore.maestro.dfsl import (

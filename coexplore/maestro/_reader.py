@@ -44,13 +44,26 @@ class Reader:
         self.source = text.split("\n")
         self.texts: list[str] = []
         self.lines: list[int] = []
+        self.close: dict[int, int] = {}  # index of a '{' -> index of its matching '}'
+        texts, lines, stack = self.texts, self.lines, []
+        seen: dict[str, tuple[list[str], list[int]]] = {}  # a line's tokens and where its braces are
         for ln, line in enumerate(self.source, start=1):
-            found = TOKEN.findall(line)
-            if found:
-                if found[-1][:2] == "//":
+            hit = seen.get(line)  # networks repeat their lines (directives, blocks): each is tokenized once
+            if hit is None:
+                found = TOKEN.findall(line)
+                if found and found[-1][:2] == "//":
                     found.pop()
-                self.texts.extend(found)
-                self.lines.extend([ln] * len(found))
+                hit = seen[line] = (found, [k for k, t in enumerate(found) if t == "{" or t == "}"])
+            found, braces = hit
+            if found:
+                at = len(texts)
+                for k in braces:
+                    if found[k] == "{":
+                        stack.append(at + k)
+                    elif stack:
+                        self.close[stack.pop()] = at + k
+                texts.extend(found)
+                lines.extend([ln] * len(found))
         self.i = 0
         for bad in set(self.texts) - SINGLE_OK:
             if len(bad) == 1:
@@ -64,6 +77,10 @@ class Reader:
             k += 1
         matches = [m for m in TOKEN.finditer(self.source[self.lines[i] - 1]) if m.group()[:2] != "//"]
         return matches[k].start() + 1
+
+    def tok_at(self, i: int) -> Tok:
+        """Token ``i`` (for an error about a token read without one)."""
+        return Tok(self.texts[i], self.lines[i], i, self)
 
     def _tok(self, i: int) -> Tok:
         return Tok(self.texts[i], self.lines[i], i, self)

@@ -11,13 +11,14 @@ of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from coexplore.errors import SpecError
 from coexplore.maestro.clusters import Cluster, Dims, Tensor
 from coexplore.maestro.iteration import iteration_cases
 from coexplore.maestro.reuse import Reuse
 
-__all__ = ["LevelResult", "analyze_layer"]
+__all__ = ["CaseCost", "LevelResult", "Noc", "analyze_layer"]
 
 _BIG = float("inf")
 
@@ -43,6 +44,23 @@ class LevelResult:
     avg_active_clusters: float = 0.0
     arithmetic_intensity: float = 0.0
     delays: dict[str, list[float]] = field(default_factory=dict)  # ingress/egress/compute -> [min, max, avg]
+    cases: list[CaseCost] = field(default_factory=list)
+    """Every case with work, as its runtime needs it: :mod:`coexplore.maestro.batch` re-times a level on other
+    NoC bandwidths from these without analysing it again."""
+
+
+class CaseCost(NamedTuple):
+    """What a case's step time depends on: occurrences, NoC ingress and egress elements, whether every
+    directive is at Init, the critical partial sums (innermost level) and the sub-cluster results (with how
+    many sub-clusters each stands for) whose slowest is the compute delay (outer levels). A named tuple:
+    one is made per case, and a tuple is made fastest."""
+
+    occurrences: int
+    ingress: int
+    egress: int
+    all_init: bool
+    psums: int
+    subs: tuple[tuple[LevelResult, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +178,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             compute = max(s.runtime for s, _ in subs)
         else:
             compute = -(-psums // simd)
+        res.cases.append(CaseCost(occ, ingress, egress, case.all_init, psums, tuple(subs)))
         in_d, eg_d = noc.delay(ingress), noc.delay(egress)
         step = compute + in_d if case.all_init else max(eg_d, compute, in_d)
         if idx == 0:

@@ -112,13 +112,21 @@ def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     r.expect("{")
     layers: list[DfslLayer] = []
     previous: tuple[Directive, ...] = ()
+    seen: dict[tuple[object, ...], DfslLayer] = {}
     while True:
         tok = r.next("expected 'Layer' or '}'")
         if tok.text == "}":
             break
         if tok.text != "Layer":
             raise r.error(tok, "expected 'Layer' or '}'")
-        layer = _layer(r, tok, constants, previous)
+        key = _body_key(r)
+        layer = seen.get(key) if key is not None else None
+        if layer is not None:
+            layer = _same_body(r, tok, layer)
+        else:
+            layer = _layer(r, tok, constants, previous)
+            if key is not None:
+                seen[key] = layer
         previous = layer.directives
         layers.append(layer)
     extra = r.peek()
@@ -127,6 +135,34 @@ def parse_mapping(text: str, where: str = "<mapping>") -> DfslNetwork:
     if not layers:
         raise SpecError(f"{where}: network {net_name!r}: has no layer")
     return DfslNetwork(name=net_name, layers=tuple(layers))
+
+
+def _body_key(r: Reader) -> tuple[object, ...] | None:
+    """Key of the layer block at the cursor (after ``Layer``): its tokens after the name and their lines
+    relative to the ``Layer`` line. Networks repeat layer bodies (ResNet's blocks), which are parsed once.
+    A block without a ``Dataflow`` (it inherits the previous layer's) or not closed gets no key."""
+    i = r.i + 1  # the layer's name is at r.i, its '{' follows
+    end = r.close.get(i)
+    if end is None:
+        return None
+    texts = r.texts[i:end + 1]
+    if "Dataflow" not in texts:
+        return None
+    base = r.lines[i - 2]
+    return (tuple(texts), tuple([ln - base for ln in r.lines[i:end + 1]]))
+
+
+def _same_body(r: Reader, start: Tok, first: DfslLayer) -> DfslLayer:
+    """A layer whose block repeats ``first``'s body: its own name and lines, ``first``'s contents."""
+    written = r.word("expected the layer's name")
+    pieces = [p for p in re.split(r"[->]", written.text) if p]
+    r.i = r.close[r.i] + 1
+    shift = start.line - first.line
+    directives = first.directives if not shift else tuple(
+        Directive(kind=d.kind, size=d.size, offset=d.offset, dim=d.dim, line=d.line + shift) for d in first.directives)
+    return DfslLayer(name=pieces[-1] if pieces else written.text, written_name=written.text,
+                     layer_type=first.layer_type, strides=first.strides, dims=first.dims, directives=directives,
+                     line=start.line)
 
 
 def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Directive, ...]) -> DfslLayer:
@@ -154,8 +190,9 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
             if tok.text == "Stride" and dims:
                 raise r.error(tok, "Stride must come before Dimensions")
             what, into = ("Stride", strides) if tok.text == "Stride" else ("dimension", dims)
-            for d, v, vt in _dim_block(r, constants):
+            for d, v, at in _dim_block(r, constants):
                 if v < 1:
+                    vt = r.tok_at(at)
                     raise SpecError(f"{r.where}:{vt.line}:{vt.col}: layer {written.text!r}: {what} {d} must be "
                                     f">= 1, got {v}")
                 into[d] = v
@@ -190,8 +227,26 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
                      line=start.line)
 
 
-def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, Tok]]:
-    r.expect("{")
+def _int_text(text: str, constants: dict[str, int]) -> int | None:
+    """``text`` as :func:`read_int` reads it (a constant or decimal digits), or None."""
+    if text in constants:
+        return constants[text]
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, int]]:
+    """``{ D: n, ... }`` as (dimension, size, token index of the size)."""
+    texts, i = r.texts, r.i
+    if i < len(texts) and texts[i] == "{":  # the common block of known names and sizes, read without tokens
+        out = []
+        i += 1
+        while i + 1 < len(texts) and texts[i] in DIMENSIONS and (n := _int_text(texts[i + 1], constants)) is not None:
+            out.append((texts[i], n, i + 1))
+            i += 2
+        if i < len(texts) and texts[i] == "}":
+            r.i = i + 1
+            return out
+    r.expect("{")  # anything else, read token by token so that an error names its place
     out = []
     while (tok := r.peek()) is not None and tok.text != "}":
         d = r.word("expected a dimension name")
@@ -199,7 +254,7 @@ def _dim_block(r: Reader, constants: dict[str, int]) -> list[tuple[str, int, Tok
             raise SpecError(f"{r.where}:{d.line}:{d.col}: unknown dimension {d.text!r} (valid: "
                             f"{', '.join(DIMENSIONS)})")
         v = r.word(f"expected the size of {d.text}")
-        out.append((d.text, read_int(r, v, constants, f"expected an integer size for {d.text}"), v))
+        out.append((d.text, read_int(r, v, constants, f"expected an integer size for {d.text}"), v.i))
     r.expect("}")
     return out
 
@@ -220,7 +275,43 @@ def _size(r: Reader, dims: dict[str, int], constants: dict[str, int]) -> int:
     return value
 
 
+def _fast_size(texts: list[str], i: int, dims: dict[str, int], constants: dict[str, int]) -> tuple[int, int] | None:
+    """A size at token ``i`` that :func:`_size` accepts (integer or constant >= 1, ``Sz(D)`` of a known D) and
+    the index after it, or None."""
+    if texts[i] == "Sz":
+        if i + 3 < len(texts) and texts[i + 1] == "(" and texts[i + 3] == ")" and texts[i + 2] in dims:
+            return dims[texts[i + 2]], i + 4
+        return None
+    v = _int_text(texts[i], constants)
+    return (v, i + 1) if v is not None and v >= 1 else None
+
+
+def _map_fast(r: Reader, dims: dict[str, int], constants: dict[str, int]) -> Directive | None:
+    """``SpatialMap|TemporalMap(size, offset) D`` read without tokens when it is valid; None otherwise (the
+    general path then reads it and names any error)."""
+    texts, i = r.texts, r.i
+    if i + 5 >= len(texts) or texts[i] not in ("SpatialMap", "TemporalMap") or texts[i + 1] != "(":
+        return None
+    size = _fast_size(texts, i + 2, dims, constants)
+    if size is None or size[1] >= len(texts):
+        return None
+    offset = _fast_size(texts, size[1], dims, constants)
+    if offset is None or offset[1] + 1 >= len(texts) or texts[offset[1]] != ")":
+        return None
+    at = offset[1] + 1
+    d = texts[at]
+    if d not in DIMENSIONS or (texts[i] == "TemporalMap" and d in ("R", "S") and d in dims
+                               and (size[0] != offset[0] or size[0] != dims[d])):
+        return None
+    r.i = at + 1
+    return Directive(kind="spatial" if texts[i] == "SpatialMap" else "temporal", size=size[0], offset=offset[0],
+                     dim=d, line=r.lines[at])
+
+
 def _directive(r: Reader, dims: dict[str, int], constants: dict[str, int], layer: str) -> Directive:
+    fast = _map_fast(r, dims, constants)
+    if fast is not None:
+        return fast
     tok = r.word("expected 'SpatialMap', 'TemporalMap' or 'Cluster'")
     if tok.text == "Cluster":
         r.expect("(")

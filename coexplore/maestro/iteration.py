@@ -9,6 +9,7 @@ first case sizes the buffers), including its shifted odometer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, cdiv
 
@@ -33,14 +34,15 @@ class State:
         object.__setattr__(self, "is_edge", self.pos == EDGE or self.init_edge)
 
 
-@dataclass(frozen=True, slots=True)
-class Case:
+class Case(NamedTuple):
+    """One iteration case: each dimension's state, how often the case occurs, whether every directive is at
+    Init, and the index of the innermost directive not at Init (-1 if none; the reuse analysis needs it
+    for every tensor, so it is found once here). A named tuple: one is made per case."""
+
     states: dict[str, State]
     occurrences: int
-
-    @property
-    def all_init(self) -> bool:
-        return all(s.pos == INIT for s in self.states.values())
+    all_init: bool
+    changing: int
 
 
 def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
@@ -88,15 +90,22 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
         acc *= len(s)
     freq.reverse()
     counters = [0] * len(per_dir)
+    order = [d.var for d in cluster.dataflow]
+    repeated = len(set(order)) < len(order)  # a dimension mapped twice: its last directive's state stands
     cases = []
     for case_id in range(total):
         states: dict[str, State] = {}
-        occ = 1
+        occ, changing = 1, -1
         for i, options in enumerate(per_dir):
             st = options[counters[i]]
             states[st.var] = st
             occ *= st.occurrences
+            if st.pos != INIT:
+                changing = i
             if case_id % freq[i] == 0:
                 counters[i] = 0 if counters[i] + 1 == len(options) else counters[i] + 1
-        cases.append(Case(states, occ))
+        if repeated:
+            moving = [i for i, v in enumerate(order) if states[v].pos != INIT]
+            changing = moving[-1] if moving else -1
+        cases.append(Case(states, occ, changing == -1, changing))
     return cases

@@ -81,13 +81,14 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     tensor_table = _layer_tensors(net)
     rows: list[LayerRow] = []
     cache: dict[tuple[object, ...], list[LevelResult]] = {}
+    made_rows: dict[tuple[object, ...], LayerRow] = {}
     prev_l1 = {t: (0, 0) for t in TENSORS}
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
-        flow = [MDirective(d.kind, d.size, d.offset, d.dim) for d in layer.directives]
         key = (layer.layer_type, layer.dims, layer.strides, tensors,
-               tuple((d.kind, d.size, d.ofs, d.var) for d in flow))
+               tuple([(d.kind, d.size, d.offset, d.dim) for d in layer.directives]))
         if key not in cache:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
+            flow = [MDirective(d.kind, d.size, d.offset, d.dim) for d in layer.directives]
             try:
                 clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
                 results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
@@ -112,7 +113,13 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
         if not energy_quirks:
             units += top.computations
         energy = units * k.mac_energy_nj
-        rows.append(_row(net, layer.name, hw, top, inner, energy, tensors, layer.dims, k.name, vector_width))
+        made = made_rows.get((key, energy))  # a repeated layer's row differs only in its name
+        if made is None:
+            made = made_rows[(key, energy)] = _row(net, layer.name, hw, top, inner, energy, tensors, layer.dims,
+                                                   k.name, vector_width)
+            rows.append(made)
+        else:
+            rows.append(LayerRow(values={**made.values, "Layer Number": layer.name}))
     return rows
 
 

@@ -53,6 +53,7 @@ class Reuse:
         self.q: dict[str, tuple[int, int, int, int]] = {
             v: (self.m.get(v, 0), self.me.get(v, 0), self.u.get(v, 0), self.ue.get(v, 0))
             for v in {*self.m, *self.me, *self.u, *self.ue}}
+        self._sub_dims: dict[tuple[int, ...], Dims] = {}
         self._plans: dict[str, tuple[list[str], list[tuple[int, str, str]], list[tuple[str, str]],
                                      list[tuple[str, str, str]]]] = {}
 
@@ -90,7 +91,7 @@ class Reuse:
 
     def _sp_info(self, t: Tensor, case: Case) -> tuple[bool, bool, State | None]:
         sp, edge, state = False, False, None
-        for v in self._plan(t)[0]:
+        for v in (self._plans.get(t.name) or self._plan(t))[0]:
             sp, state = True, case.states[v]
             edge = edge or state.is_edge
         return sp, edge, state
@@ -108,7 +109,7 @@ class Reuse:
     # -- volumes -------------------------------------------------------------------------
     def pe_mapped(self, t: Tensor, case: Case, first: bool = True, ee: bool = False) -> int:
         out = 1
-        for _, var, kind in self._plan(t)[1]:
+        for _, var, kind in (self._plans.get(t.name) or self._plan(t))[1]:
             st = case.states[var]
             if kind == TEMPORAL:
                 out *= self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
@@ -124,14 +125,10 @@ class Reuse:
         return out
 
     def pe_ingress(self, t: Tensor, case: Case, first: bool = True, ee: bool = False) -> int:
-        flow = self.c.dataflow
-        changing = -1
-        for i, d in enumerate(flow):
-            if case.states[d.var].pos != INIT:
-                changing = i
+        changing = case.changing
         if changing == -1:
             return self.pe_mapped(t, case, first, ee)
-        coupled = self._plan(t)[1]
+        coupled = (self._plans.get(t.name) or self._plan(t))[1]
         inited = False
         for i, var, _ in coupled:
             st = case.states[var]
@@ -186,7 +183,7 @@ class Reuse:
                   reuse_at_edge: bool = True) -> int:
         out = 1
         n_edge = self.c.edge_clusters
-        _, _, others, own = self._plan(t)
+        _, _, others, own = self._plans.get(t.name) or self._plan(t)
         if psums:
             for var, kind in others:
                 st = case.states[var]
@@ -279,7 +276,6 @@ class Reuse:
         n_edge = self.c.edge_clusters
         cur = self.c.dims
         size: dict[str, int] = {}
-        stride: dict[str, int] = {}
         for d in self.c.dataflow:
             var = d.var
             if var in size:
@@ -295,8 +291,12 @@ class Reuse:
             else:
                 value = 0
             size[var] = value
-            stride[var] = cur.stride.get(var, 1)
-        out = Dims(size=size, stride=stride)
+        key = tuple(size.values())  # many cases give a sub-cluster the same sizes: build their table once
+        hit = self._sub_dims.get(key)
+        if hit is not None:
+            return hit
+        out = Dims(size=size, stride={var: cur.stride.get(var, 1) for var in size})
+        self._sub_dims[key] = out
         for d in self.c.dataflow:
             if d.var == "Y":
                 out.add("Y'", out.get("Y") - out.get("R") + 1)

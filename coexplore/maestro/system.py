@@ -219,7 +219,8 @@ class SystemCost:
     def to_record(self) -> dict[str, Any]:
         return {
             "design": [{"template": s.template, "pes": s.pes, "bandwidth": s.bandwidth,
-                        "cluster_size": cluster_size(s.template, s.pes), "latency_cycles": lat, "area_um2": area}
+                        "cluster_size": None if s.template == "rs" else cluster_size(s.template, s.pes),
+                        "latency_cycles": lat, "area_um2": area}
                        for s, lat, area in zip(self.design.subs, self.sub_latency_cycles, self.sub_area_um2,
                                                strict=True)],
             "networks": [{"network": n.network, "sub_accelerator": n.sub, "latency_cycles": n.runtime_cycles,
