@@ -13,6 +13,7 @@ import pytest
 
 from coexplore.errors import SpecError
 from coexplore.joint.nasaic import NasaicProblem
+from coexplore.joint.nasaic_search import NasaicRl
 from coexplore.joint.problem import PairBatch
 from coexplore.maestro.system import Budget, SubAccelerator, _price
 from coexplore.study.config import StudyConfig
@@ -91,18 +92,20 @@ def test_asic_hw_nas_searches_networks_on_one_design_fixed_first(problem: Nasaic
     assert any(t["state"] == "COMPLETE" for t in trials)
 
 
-@pytest.mark.parametrize("strategy", ["nasaic", "asic-hw-nas"])
-def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, problem: NasaicProblem, tmp_path: Path,
+@pytest.mark.parametrize(("strategy", "params"), [("nasaic", {}), ("nasaic", {"prune": False, "penalty": 0.0}),
+                                                 ("asic-hw-nas", {})])
+def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, params: dict[str, Any],
+                                                             problem: NasaicProblem, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              killed_after_writes: Any) -> None:
     budget = 64
     url = f"sqlite:///{tmp_path / 's.db'}"
-    run_study(_config(strategy, budget), name="a", storage=url, progress=False, problem=problem)
-    run_study(_config(strategy, budget), name="b", storage=url, progress=False, problem=problem)
+    run_study(_config(strategy, budget, **params), name="a", storage=url, progress=False, problem=problem)
+    run_study(_config(strategy, budget, **params), name="b", storage=url, progress=False, problem=problem)
     a, b = _trials("a", url), _trials("b", url)
     assert len(a) == budget and a == b
     with killed_after_writes(3):  # killed right after its n-th write of results
-        run_study(_config(strategy, budget), name="c", storage=url, progress=False, problem=problem)
+        run_study(_config(strategy, budget, **params), name="c", storage=url, progress=False, problem=problem)
     stored = len(_trials("c", url))
     assert 0 < stored < len(a)
     priced = {"pairs": 0}
@@ -120,7 +123,9 @@ def test_strategy_is_deterministic_and_resumes_after_a_crash(strategy: str, prob
 
 def test_a_small_nasaic_run_meets_the_specs_and_learns(problem: NasaicProblem, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
-    run_study(_config("nasaic", 160), name="r", storage=url, progress=False, problem=problem)
+    # without early pruning every drawn pair is a trial, so the share that meets the specs shows the learning
+    run_study(_config("nasaic", 160, prune=False, penalty=0.0), name="r", storage=url, progress=False,
+              problem=problem)
     trials = show_study("r", storage=url)["trials"]
     ok = [t for t in trials if t["state"] == "COMPLETE"]
     assert ok and all(not t["params"]["violations"] for t in ok)
@@ -167,3 +172,48 @@ def test_the_strategies_refuse_other_problems_and_bad_parameters(name: str) -> N
     if name != "nas-asic":
         with pytest.raises(SpecError, match=r"strategy\.params\.controller: must be one of lstm, softmax, random"):
             make_joint_strategy(name, object(), seed=0, budget=10, controller="gru")
+
+
+def test_early_pruning_trains_only_pairs_that_meet_the_specs_and_learns_from_the_rest(problem: NasaicProblem) -> None:
+    from coexplore.joint.registry import make_joint_strategy
+    from coexplore.search.driver import optimize
+
+    # about 1 in 9 random pairs meets the specs; no fast exploration, so the pruning does the work
+    s = make_joint_strategy("nasaic", problem, seed=1, budget=32, prune=True, hw_tries=1)
+    assert isinstance(s, NasaicRl) and s.policy is not None
+    updates: list[int] = []
+    update = s.policy.update
+
+    def recording(rows: np.ndarray, masks: Any, advantages: np.ndarray, entropy: float = 0.0) -> None:
+        updates.append(len(rows))
+        assert masks is not None and all(len(m) == len(rows) for m in masks)
+        update(rows, masks, advantages, entropy=entropy)
+
+    s.policy.update = recording  # type: ignore[method-assign,assignment]
+    res = optimize(problem, s, max_evals=32)
+    assert res.evaluated == 32 and res.feasible == 32  # a pair over a spec never became a trial
+    assert sum(updates) > 64 and s.pairs_evaluated > 64  # ...but was priced and rewarded (penalty) in an update
+    assert len(s.pruned) == 0
+    with pytest.raises(SpecError, match=r"strategy\.params\.hw_weight: must be a number in \[0, 1\), got 1"):
+        make_joint_strategy("nasaic", problem, seed=0, budget=8, hw_weight=1)
+
+
+def test_hardware_weight_adds_the_mean_headroom_under_the_specs(problem: NasaicProblem) -> None:
+    from coexplore.joint.registry import make_joint_strategy
+
+    s = make_joint_strategy("nasaic", problem, seed=0, budget=8, hw_weight=0.25, graded=True, penalty=0.1)
+    assert isinstance(s, NasaicRl)
+    rows = np.concatenate([problem.pairs(7, 9, np.array([[1, 1, 2, 0]])).arch,
+                           np.array([[1, 1, 2, 0]])], axis=1)
+    ev = problem.evaluate(problem.pairs(7, 9, np.array([[1, 1, 2, 0]])))
+    assert ev.feasible[0]
+    c = problem.system(7, 9, np.array([1, 1, 2, 0]))
+    m = np.array([c["latency_cycles"], c["energy_nj"], c["area_um2"]])
+    expect = 0.75 * np.mean(problem.accuracies(7, 9)) / 100 + 0.25 * np.mean(1 - m / problem.spec_array())
+    assert s.rewards(rows, ev)[0] == pytest.approx(expect, rel=1e-12)
+    bad = NasaicProblem(budget=problem.budget, specs=type(problem.specs)(latency_cycles=c["latency_cycles"] / 2))
+    s2 = make_joint_strategy("nasaic", bad, seed=0, budget=8, graded=True, penalty=0.1)
+    assert isinstance(s2, NasaicRl)
+    ev2 = bad.evaluate(bad.pairs(7, 9, np.array([[1, 1, 2, 0]])))
+    assert not ev2.feasible[0]
+    assert s2.rewards(rows, ev2)[0] == pytest.approx(0.1 - 1.0)  # graded: the penalty minus the relative excess
