@@ -163,6 +163,15 @@ def compare(theirs: list[list[str]], ours: list[dict[str, object]]) -> dict[str,
             "energy_within_0.5pct": energy, "all_columns_equal": every, "columns_differing": diffs}
 
 
+def usable_binary(binary: Path) -> bool:
+    """Whether ``binary`` can be run; says on stderr when not (the benchmark then times coexplore only)."""
+    if binary.is_file() and os.access(binary, os.X_OK):
+        return True
+    print(f"MAESTRO binary not found at {binary} (--maestro-bin or $MAESTRO_BIN); timing coexplore only",
+          file=sys.stderr)
+    return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--maestro-bin", default=os.environ.get("MAESTRO_BIN", "/work/peers_build/maestro/maestro"))
@@ -175,10 +184,7 @@ def main() -> None:
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
     binary = Path(args.maestro_bin)
-    have_bin = binary.is_file() and os.access(binary, os.X_OK)
-    if not have_bin:
-        print(f"MAESTRO binary not found at {binary} (--maestro-bin or $MAESTRO_BIN); timing coexplore only",
-              file=sys.stderr)
+    have_bin = usable_binary(binary)
     results = []
     todo = (sweep_cases(args.sweep, args.seed, args.peer_examples, Path(tmp.name)) if args.sweep
             else cases(args.peer_examples))

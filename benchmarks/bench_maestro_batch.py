@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_maestro import _data_dir, compare, run_binary, run_ours
+from bench_maestro import _data_dir, compare, run_binary, run_ours, usable_binary
 
 from coexplore.maestro.batch import BatchPricer, Designs
 from coexplore.maestro.system import SubAccelerator, price_layers
@@ -122,10 +122,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     binary = Path(args.maestro_bin)
-    have_bin = binary.is_file() and os.access(binary, os.X_OK)
-    if not have_bin:
-        print(f"MAESTRO binary not found at {binary} (--maestro-bin or $MAESTRO_BIN); timing coexplore only",
-              file=sys.stderr)
+    have_bin = usable_binary(binary)
     s = scalar(binary if have_bin else None, args.repeats)
     b = batch(args.check, args.seed)
     nas = nasaic(args.nasaic, args.seed) if args.nasaic else None
