@@ -44,7 +44,7 @@ from coexplore.errors import SpecError
 from coexplore.maestro.dfsl import MaestroHardware, parse_mapping
 from coexplore.maestro.energy import L1_ENERGY_MULTIPLIER, L2_ENERGY_MULTIPLIER, area_power, constants
 from coexplore.maestro.model import TENSORS, LayerRow, price_network
-from coexplore.maestro.system import MAX_PES
+from coexplore.maestro.system import parse_sub_accelerator
 from coexplore.maestro.templates import TEMPLATES, network_dfsl, template
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
@@ -83,20 +83,10 @@ def target_from_string(text: str, *, offchip_bandwidth: int = DEFAULT_OFFCHIP_BA
     m = SUB_ACCELERATOR.match(text.strip())
     if not m:
         raise SpecError(f"accelerator: expected TEMPLATE:PES:BW (e.g. rs:168:16), got {text!r}")
-    name, pes, bw = m.groups()
-    if name not in TEMPLATES:
-        raise SpecError(f"accelerator {text!r}.template: unknown {name!r}; valid: {', '.join(TEMPLATES)}")
-    values = []
-    for what, v in (("pes", pes), ("bandwidth", bw)):
-        try:
-            values.append(int(v))
-        except ValueError:
-            raise SpecError(f"accelerator {text!r}.{what}: must be an integer, got {v!r}") from None
-        if not 1 <= values[-1] <= MAX_PES:
-            raise SpecError(f"accelerator {text!r}.{what}: must be from 1 to {MAX_PES}, got {values[-1]}")
-    hw = MaestroHardware(num_pes=values[0], l1_size_bytes=1, l2_size_bytes=1, noc_bandwidth=values[1],
+    sub = parse_sub_accelerator((m[1], m[2], m[3]), f"accelerator {text!r}")
+    hw = MaestroHardware(num_pes=sub.pes, l1_size_bytes=1, l2_size_bytes=1, noc_bandwidth=sub.bandwidth,
                          offchip_bandwidth=offchip_bandwidth, noc_hops=DEFAULT_NOC_HOPS)
-    return MaestroTarget(template=name, hardware=hw, source=text.strip(), sized=False)
+    return MaestroTarget(template=sub.template, hardware=hw, source=text.strip(), sized=False)
 
 
 def _words_per_cycle(value: float, field: str) -> int:

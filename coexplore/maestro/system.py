@@ -109,6 +109,22 @@ class HeteroDesign:
                             f"{budget.bandwidth}")
 
 
+def parse_sub_accelerator(fields: tuple[str, str, str], where: str) -> SubAccelerator:
+    """(template, PEs, bandwidth) as written -> a sub-accelerator; errors name ``where`` (``design[0]``)."""
+    name, pes, bw = fields
+    if name not in TEMPLATES:
+        raise SpecError(f"{where}.template: unknown {name!r}; valid: {', '.join(TEMPLATES)}")
+    values = []
+    for what, v in (("pes", pes), ("bandwidth", bw)):
+        try:
+            values.append(int(v))
+        except ValueError:
+            raise SpecError(f"{where}.{what}: must be an integer, got {v!r}") from None
+        if not 1 <= values[-1] <= MAX_PES:
+            raise SpecError(f"{where}.{what}: must be from 1 to {MAX_PES}, got {values[-1]}")
+    return SubAccelerator(template=name, pes=values[0], bandwidth=values[1])
+
+
 def parse_design(text: str) -> HeteroDesign:
     """``dla:576:56,shi:1792:8`` -> a design (template:PEs:bandwidth, comma-separated)."""
     subs = []
@@ -116,18 +132,7 @@ def parse_design(text: str) -> HeteroDesign:
         fields = part.split(":")
         if len(fields) != 3:
             raise SpecError(f"design[{i}]: expected TEMPLATE:PES:BANDWIDTH (e.g. dla:576:56), got {part!r}")
-        name, pes, bw = fields
-        if name not in TEMPLATES:
-            raise SpecError(f"design[{i}].template: unknown {name!r}; valid: {', '.join(TEMPLATES)}")
-        values = []
-        for what, v in (("pes", pes), ("bandwidth", bw)):
-            try:
-                values.append(int(v))
-            except ValueError:
-                raise SpecError(f"design[{i}].{what}: must be an integer, got {v!r}") from None
-            if not 1 <= values[-1] <= MAX_PES:
-                raise SpecError(f"design[{i}].{what}: must be from 1 to {MAX_PES}, got {values[-1]}")
-        subs.append(SubAccelerator(template=name, pes=values[0], bandwidth=values[1]))
+        subs.append(parse_sub_accelerator((fields[0], fields[1], fields[2]), f"design[{i}]"))
     return HeteroDesign(subs=tuple(subs))
 
 
