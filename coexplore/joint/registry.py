@@ -21,15 +21,16 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
     from coexplore.joint.nasaic_search import AsicHwNas, NasaicRl, NasAsic
+    from coexplore.joint.quannas_search import QuanNas, QuanNasTwoStep
 
     return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
             "random": RandomPairs, "grouped": GroupedSearch, "nasaic": NasaicRl, "nas-asic": NasAsic,
-            "asic-hw-nas": AsicHwNas}
+            "asic-hw-nas": AsicHwNas, "quannas": QuanNas, "quannas-two-step": QuanNasTwoStep}
 
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
-                    "random", "nasaic", "nas-asic", "asic-hw-nas")
+                    "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step")
 
 
 def describe_joint_strategy(name: str) -> str:

@@ -157,6 +157,8 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
 
         out["hypervolume"] = hypervolume_2d(np.column_stack([-acc, lat / spec]), (0.0, 1.0)) if len(acc) else 0.0
         out["hypervolume_objectives"] = ["mean accuracy", "latency / latency spec"]
+    elif hasattr(problem, "lut_budget"):  # QuanNAS: quantized chains x LUT engines under rL and rT
+        out.update(_quant_summary(done, on_front, trials, problem))
     elif hasattr(problem, "exact_hypervolume"):
         # (accuracy, EDP) of every feasible pair, whatever the study's objectives: comparable across studies
         idx = np.array([int(t.params["arch_index"]) for t in done], dtype=np.int64)
@@ -194,6 +196,25 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         strategy.reattach(problem)  # the checkpoint holds no problem
         out["search"] = strategy.search_report()
     return out
+
+
+_QUANT_KEYS = ("arch", "formats", "depth", "param_kbits", "lut", "bram18k", "fps", "latency_ms", "accelerator")
+
+
+def _quant_summary(done: list[Trial], on_front: list[int], trials: list[Trial], problem: Any) -> dict[str, Any]:
+    """QuanNAS's figures: the (accuracy, LUTs) front with Table 3's columns, the best design, the specs, pruning."""
+    def entry(t: Trial) -> dict[str, Any]:
+        e = {"trial": t.number, **{k: t.params.get(k) for k in _QUANT_KEYS}, "accuracy": float(t.values[0])}
+        e["float_accuracy"] = t.params.get("float_accuracy")
+        return e
+
+    best = max(done, key=lambda t: (t.values[0], -t.number)) if done else None
+    acc = np.array([t.values[0] for t in done], dtype=np.float64)
+    lut = np.array([t.values[1] for t in done], dtype=np.float64)
+    return {"front": [entry(done[i]) for i in on_front], "best": None if best is None else entry(best),
+            "specs": {"lut_budget": problem.lut_budget, "min_fps": problem.min_fps, "board": problem.board.name},
+            "hypervolume": problem.hypervolume(acc, lut) if len(acc) else 0.0,
+            "hypervolume_objectives": ["accuracy", "LUTs / rL"], "pruning": _pruning(trials, problem)}
 
 
 _NASAIC_KEYS = ("design", "assign", "arch", "arch_index", "accuracy_tasks", "latency_cycles", "energy_nj", "area_um2")
@@ -237,15 +258,19 @@ def _entry(t: Trial, *, latency_cycles: int, energy: float | None = None, area_m
 
 
 def _pruning(trials: list[Trial], problem: Any) -> dict[str, Any]:
-    """FNAS's figures: candidates the timing spec pruned before training, and networks never trained for it.
+    """FNAS's (and QuanNAS's) figures: candidates the specs pruned before training, networks never trained for it.
 
     Counted from the stored trials (a resumed study included). The time this saves is
     measured by ``benchmarks/bench_fnas.py`` (the same search with pruning off).
     """
     from coexplore.joint.fnas import PRUNED
+    from coexplore.joint.quannas import PRUNED as MISSED
 
-    pruned = [t for t in trials if t.reason.startswith(PRUNED) and "before training" in t.reason]
-    rejected_after = sum(1 for t in trials if t.reason.startswith(PRUNED) and "after training" in t.reason)
+    def missed(t: Trial) -> bool:
+        return t.reason.startswith((PRUNED, MISSED))
+
+    pruned = [t for t in trials if missed(t) and "before training" in t.reason]
+    rejected_after = sum(1 for t in trials if missed(t) and "after training" in t.reason)
     trained = {str(t.params.get("arch")) for t in trials if t.state is TrialState.COMPLETE or
                "after training" in t.reason}
     untrained = {str(t.params.get("arch")) for t in pruned} - trained

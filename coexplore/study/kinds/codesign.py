@@ -1,4 +1,5 @@
-"""Study kind ``codesign``: (network, accelerator) pairs, NAS-Bench-201 x a design grid or FNAS's chains x an FPGA."""
+"""Study kind ``codesign``: (network, accelerator) pairs: NAS-Bench-201 x a design grid, FNAS's chains x an FPGA,
+QuanNAS's quantized chains x LUT engines, or NASAIC's two tasks x heterogeneous ASICs."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ if TYPE_CHECKING:
 def _check(p: dict[str, Any], path: str) -> list[str]:
     errs: list[str] = []
     space = p.get("space", "nb201")
-    if space not in ("nb201", "chain", "nasaic"):
-        errs.append(f"{path}.space: must be nb201, chain or nasaic, got {space!r}")
+    if space not in ("nb201", "chain", "chain-quant", "nasaic"):
+        errs.append(f"{path}.space: must be nb201, chain, chain-quant or nasaic, got {space!r}")
     if space == "nasaic":
         return _check_nasaic(p, path)
+    if space == "chain-quant":
+        return _check_quant(p, path)
     for k in ("dataset", "accelerators", "board"):
         string(errs, p, path, k, kind="codesign")
     for k in ("max_latency_cycles", "max_area_mm2", "timing_ms"):
@@ -74,6 +77,46 @@ def _check_nasaic(p: dict[str, Any], path: str) -> list[str]:
     return errs
 
 
+_QUANT_KEYS = ("kind", "space", "board", "lut_budget", "min_fps", "epochs", "qat_epochs", "quant_mode", "prune",
+               "max_layers", "weight_formats", "activation_formats")
+
+
+def _check_quant(p: dict[str, Any], path: str) -> list[str]:
+    """The problems of a ``space: chain-quant`` config (QuanNAS: chains x formats x LUT engines, rL and rT)."""
+    errs = [f"{path}.{k}: not a key of space chain-quant (its keys: {', '.join(_QUANT_KEYS[2:])}), got {p[k]!r}"
+            for k in p if k not in _QUANT_KEYS]
+    string(errs, p, path, "board", kind="codesign")
+    for k in ("lut_budget", "epochs", "qat_epochs", "max_layers"):
+        integer(errs, p, path, k)
+    positive(errs, p, path, "min_fps")
+    for k in ("lut_budget", "min_fps"):
+        if p.get(k) is None:
+            errs.append(f"{path}.{k}: required for space chain-quant (QuanNAS's "
+                        f"{'rL, LUTs' if k == 'lut_budget' else 'rT, frames/s'}), got nothing")
+    if p.get("quant_mode", "qat") not in ("qat", "ptq"):
+        errs.append(f"{path}.quant_mode: must be qat or ptq, got {p.get('quant_mode')!r}")
+    if p.get("prune") is not None and not isinstance(p.get("prune"), bool):
+        errs.append(f"{path}.prune: must be true or false, got {p.get('prune')!r}")
+    for k in ("weight_formats", "activation_formats"):
+        v = p.get(k)
+        if v is not None and (not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v)):
+            errs.append(f"{path}.{k}: must be a list of formats like s0.3 or u2.2, got {v!r}")
+    return errs
+
+
+def _build_quant(config: StudyConfig) -> Any:
+    from coexplore.joint.quannas import ACTIVATION_FORMATS, WEIGHT_FORMATS, ChainQuantFpgaProblem
+    from coexplore.presets.boards import get_board
+
+    p = config.problem
+    return ChainQuantFpgaProblem(
+        board=get_board(p.get("board", "zcu102")), lut_budget=p["lut_budget"], min_fps=p["min_fps"],
+        epochs=int(p.get("epochs", 5)), qat_epochs=int(p.get("qat_epochs", 2)), mode=p.get("quant_mode", "qat"),
+        prune=bool(p.get("prune", True)), objectives=config.objectives, seed=config.seed,
+        max_layers=p.get("max_layers"), weight_formats=tuple(p.get("weight_formats", WEIGHT_FORMATS)),
+        activation_formats=tuple(p.get("activation_formats", ACTIVATION_FORMATS)))
+
+
 def _build_nasaic(config: StudyConfig) -> Any:
     from coexplore.joint.nasaic import DEFAULT_SPECS, NasaicProblem
     from coexplore.maestro.system import Budget, Specs
@@ -119,6 +162,8 @@ def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     p = config.problem
     if p.get("space", "nb201") == "nasaic":
         return _build_nasaic(config)
+    if p.get("space", "nb201") == "chain-quant":
+        return _build_quant(config)
     if p.get("space", "nb201") == "chain":
         from coexplore.joint.fnas import ChainFpgaProblem
         from coexplore.presets.boards import get_board
@@ -159,7 +204,7 @@ def _describe(name: str) -> str:
 register(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
-                                     "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS}),
-    objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area"),
+                                     "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS, *_QUANT_KEYS}),
+    objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area", "lut"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
     check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
