@@ -252,7 +252,8 @@ def max_fps(layers: Sequence[Layer], board: FpgaBoard, *, weight_bits: int | Seq
 
     Raises:
         SpecError: bad bits or per-layer lists of the wrong length.
-        InfeasibleError: even the smallest engines (PE = SIMD = 1) exceed a budget.
+        InfeasibleError: no target's design fits (the message gives the needs of the slowest one). Wider
+            engines outside the policy might still fit BRAM by moving weights into LUTRAM.
     """
     if not layers:
         raise SpecError("layers: must not be empty, got 0 layers")
@@ -281,6 +282,7 @@ def max_fps(layers: Sequence[Layer], board: FpgaBoard, *, weight_bits: int | Seq
     fits = (total[0] <= limit) & (total[1] <= board.bram18k) & (total[2] <= board.dsp)
     if not fits.any():
         raise InfeasibleError(
-            f"max_fps: even the fewest-LUT engines need {total[0, -1]} LUTs (limit {limit}), {total[1, -1]} BRAM18 "
-            f"(board {board.name!r} has {board.bram18k}) and {total[2, -1]} DSPs (has {board.dsp})")
+            f"max_fps: no design of fewest-LUT engines fits at any bottleneck; the slowest needs {total[0, -1]} LUTs "
+            f"(limit {limit}), {total[1, -1]} BRAM18 (board {board.name!r} has {board.bram18k}) and {total[2, -1]} "
+            f"DSPs (has {board.dsp})")
     return board.clock_mhz * 1e6 / float(targets[np.argmax(fits)])
