@@ -10,7 +10,8 @@ below are restated from those sources and written afresh; no FINN code is used.
 
 A layer is a matrix of MW = (C/groups)*R*S columns and MH = K rows applied to NV = N*P*Q
 input vectors (an FC layer has P = Q = R = S = 1; a grouped conv keeps only its own
-C/groups columns per row). An engine (:class:`MvauEngine`) computes PE rows and SIMD
+C/groups columns per row. **Departure:** FINN prices depthwise convs with a different unit,
+the VVAU; here they are MVAUs of R*S columns). An engine (:class:`MvauEngine`) computes PE rows and SIMD
 columns per cycle with W-bit weights, A-bit inputs and, if thresholded, B-bit outputs:
 
 * cycles = ceil(MH/PE) * ceil(MW/SIMD) * NV. **Departure:** FINN requires PE | MH and
