@@ -4,6 +4,8 @@ Per chain (seed 0): float accuracy after TrainingEvaluator's recipe (``--epochs`
 uniform formats (every layer the same weight / activation format; input s3.4, classifier
 weights s1.6), the accuracy after post-training quantization (no fine-tuning) and after
 ``--qat-epochs`` of quantization-aware fine-tuning (AdamW lr 2e-3, cosine) of the float weights.
+The last format, s7.8 / u7.8, is a control: nearly float, so its QAT row is the float model
+trained ``--qat-epochs`` more, which separates the extra training from the quantization.
 Also the wall seconds of each float training and each QAT run (1 torch thread).
 
     python benchmarks/bench_nas_quantize.py [--seed 0] [--epochs 5] [--qat-epochs 2] [--out quant.json]
@@ -19,7 +21,8 @@ from coexplore.nas.chain import ChainSpace
 from coexplore.nas.quantize import LayerQuant, QuantChainEvaluator, parse_fixed_point
 
 CHAINS = ("k3c18-k5c36", "k7c36-k7c36-k7c36-k7c36-k7c36")
-FORMATS = (("s0.1", "u0.1"), ("s0.2", "u1.1"), ("s0.3", "u1.3"), ("s0.5", "u2.4"), ("s1.6", "u3.4"))
+FORMATS = (("s0.1", "u0.1"), ("s0.2", "u1.1"), ("s0.3", "u1.3"), ("s0.5", "u2.4"), ("s1.6", "u3.4"),
+           ("s7.8", "u7.8"))  # control: nearly float, so QAT there is float fine-tuning for the same epochs
 
 
 def main() -> None:

@@ -89,6 +89,8 @@ def test_fake_quantized_weights_are_on_the_grid_and_in_range() -> None:
         assert int(steps.min()) == fmt.qmin and int(steps.max()) == fmt.qmax  # x100 saturates both ends
     with pytest.raises(SpecError, match="quant: needs one LayerQuant per convolution, got 3 for a chain of 2"):
         quantize_chain(model, _uniform("s1.6", "u3.4", 3))
+    with pytest.raises(SpecError, match="model: must be a ChainNetwork"):
+        quantize_chain(torch.nn.Linear(2, 2), _uniform("s1.6", "u3.4", 1))
 
 
 def test_qat_gradient_flows_to_the_weights() -> None:
@@ -117,6 +119,10 @@ def test_evaluator_is_seeded_cached_and_picklable() -> None:
     assert ptq.quantized_accuracy(chain, quant) == ptq.quantized_accuracy(chain, quant)
     copy = pickle.loads(pickle.dumps(evs[0]))
     assert copy.quantized_accuracy(chain, quant) == accs[0] and copy.quant_seconds == evs[0].quant_seconds
+    other = _uniform("s1.6", "u3.4")  # from the pickled float weights, as from the original's
+    assert copy.quantized_accuracy(chain, other) == evs[1].quantized_accuracy(chain, other)
+    with pytest.raises(SpecError, match="quant: needs one LayerQuant per convolution, got 1 for a chain of 2"):
+        QuantChainEvaluator(space=CHAINS, epochs=1).quantized_accuracy(chain, other[:1])
     assert evs[0].name == "quant-digits:fnas-digits/1ep/qat1/seed1"
 
 

@@ -137,8 +137,11 @@ def quantize_chain(model: Any, quant: Sequence[LayerQuant], *, input_format: Fix
         classifier_weight: Format of the classifier's weights.
     """
     require("torch", extra="nas", who="quantizing chain networks")
+    from coexplore.nas._chain_torch import ChainNetwork
     from coexplore.nas._quantize_torch import QuantChainNetwork
 
+    if not isinstance(model, ChainNetwork):
+        raise SpecError(f"model: must be a ChainNetwork (ChainSpace.to_torch), got {type(model).__name__}")
     quant = tuple(quant)
     convs = len(model.features)
     problems = []
@@ -252,11 +255,10 @@ class QuantChainEvaluator:
         key = (str(chain), tuple(str(q) for q in quant))
         if key in self._quant_accuracy:
             return self._quant_accuracy[key]
+        qmodel = quantize_chain(self._model(chain), quant, input_format=self.input_format,
+                                classifier_weight=self.classifier_weight)  # checks quant before training
         self.float_accuracy(chain)
-        model = self._model(chain)
-        load_state(model, self._float_state[str(chain)])
-        qmodel = quantize_chain(model, quant, input_format=self.input_format,
-                                classifier_weight=self.classifier_weight)
+        load_state(qmodel, self._float_state[str(chain)])  # same parameter names as the float model
         split = digits_split(seed=self.seed)
         if self.mode == "qat":
             start = time.perf_counter()
