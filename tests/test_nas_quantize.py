@@ -119,6 +119,9 @@ def test_evaluator_is_seeded_cached_and_picklable() -> None:
     assert ptq.quantized_accuracy(chain, quant) == ptq.quantized_accuracy(chain, quant)
     copy = pickle.loads(pickle.dumps(evs[0]))
     assert copy.quantized_accuracy(chain, quant) == accs[0] and copy.quant_seconds == evs[0].quant_seconds
+    weights = copy.float_weights(chain)
+    assert weights["features.1.0.weight"].shape == (18, 9, 3, 3)
+    assert all((weights[k] == v).all() for k, v in evs[0].float_weights(chain).items())
     other = _uniform("s1.6", "u3.4")  # from the pickled float weights, as from the original's
     assert copy.quantized_accuracy(chain, other) == evs[1].quantized_accuracy(chain, other)
     with pytest.raises(SpecError, match="quant: needs one LayerQuant per convolution, got 1 for a chain of 2"):

@@ -246,6 +246,12 @@ class QuantChainEvaluator:
             self.float_seconds[key] = time.perf_counter() - start
         return self._float_accuracy[key]
 
+    def float_weights(self, chain: Chain) -> dict[str, np.ndarray]:
+        """A copy of ``chain``'s trained float state dict (trained first if needed), e.g. to pick formats from
+        the weights' ranges."""
+        self.float_accuracy(chain)
+        return {k: v.copy() for k, v in self._float_state[str(chain)].items()}
+
     def quantized_accuracy(self, chain: Chain, quant: Sequence[LayerQuant]) -> float:
         """Held-out accuracy in percent of ``chain`` quantized with ``quant`` (one per layer), cached."""
         require("torch", extra="nas", who="quantizing chain networks")
