@@ -1,0 +1,91 @@
+"""The fake-quantized FNAS chain in PyTorch (imported only when a quantized model is built).
+
+Each quantizer is ``torch.fake_quantize_per_tensor_affine`` with scale ``2**-fraction``, zero
+point 0 and the format's integer range: round to the grid, clamp, and pass the gradient
+straight through inside the range (zero outside), so the same module serves PTQ and QAT.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # pragma: no cover - the core install has no torch
+    from coexplore.errors import MissingDependencyError
+
+    raise MissingDependencyError("coexplore: quantized models need torch; install it with pip install "
+                                 "'coexplore[torch]'") from None
+
+__all__ = ["QuantChainNetwork", "load_state", "quant_accuracy", "state_to_numpy"]
+
+#: (scale, qmin, qmax) of one fixed-point format.
+Grid = tuple[float, int, int]
+
+
+def _fq(x: torch.Tensor, grid: Grid) -> torch.Tensor:
+    scale, qmin, qmax = grid
+    return torch.fake_quantize_per_tensor_affine(x, scale, 0, qmin, qmax)
+
+
+class QuantChainNetwork(nn.Module):
+    """A :class:`~coexplore.nas._chain_torch.ChainNetwork` copy whose forward fake-quantizes.
+
+    Input -> [conv (quantized weights) -> BatchNorm (float) -> ReLU -> activation quantizer] per
+    layer -> average pool -> last activation format -> linear (quantized weights, float bias).
+    The parameters keep their float names (``features.{i}.0.weight``...), so the float model's
+    state dict loads as is.
+    """
+
+    def __init__(self, model: Any, *, input_grid: Grid, weight_grids: Sequence[Grid],
+                 activation_grids: Sequence[Grid], classifier_grid: Grid) -> None:
+        super().__init__()
+        model = copy.deepcopy(model)
+        self.features: nn.Sequential = model.features
+        self.pool: nn.Module = model.pool
+        self.classifier: nn.Linear = model.classifier
+        self.input_grid, self.classifier_grid = input_grid, classifier_grid
+        self.weight_grids, self.activation_grids = tuple(weight_grids), tuple(activation_grids)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = _fq(x, self.input_grid)
+        blocks: list[Any] = list(self.features)  # Sequential(Conv2d, BatchNorm2d, ReLU) each
+        for block, wg, ag in zip(blocks, self.weight_grids, self.activation_grids, strict=True):
+            conv, bn = block[0], block[1]
+            x = nn.functional.conv2d(x, _fq(conv.weight, wg), None, conv.stride, conv.padding, conv.dilation,
+                                     conv.groups)
+            x = _fq(torch.relu(bn(x)), ag)
+        x = _fq(self.pool(x).flatten(1), self.activation_grids[-1])
+        return nn.functional.linear(x, _fq(self.classifier.weight, self.classifier_grid), self.classifier.bias)
+
+
+def state_to_numpy(model: nn.Module) -> dict[str, np.ndarray]:
+    """The state dict as numpy copies (picklable without torch's storage sharing)."""
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def load_state(model: nn.Module, state: dict[str, np.ndarray]) -> None:
+    """Load a :func:`state_to_numpy` dict into ``model``."""
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+
+
+def quant_accuracy(model: nn.Module, x_test: np.ndarray, y_test: np.ndarray, *, threads: int) -> tuple[float, float]:
+    """Top-1 accuracy in percent of ``model`` in eval mode, and the wall seconds it took."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        start = time.perf_counter()
+        model.eval()
+        with torch.inference_mode():
+            pred = model(torch.from_numpy(x_test)).argmax(dim=1).numpy()
+        seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(old)
+    return 100.0 * float(np.mean(pred == y_test)), seconds
+

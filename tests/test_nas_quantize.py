@@ -1,0 +1,138 @@
+"""Fixed-point formats, fake-quantized chains (PTQ and QAT) and their seeded evaluator."""
+
+# ruff: noqa: E402  (imports after the optional-extra skip)
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="quantized training needs the extra 'nas' (torch, scikit-learn)")
+pytest.importorskip("sklearn", reason="quantized training needs the extra 'nas' (torch, scikit-learn)")
+
+from coexplore.errors import SpecError
+from coexplore.nas.chain import ChainSpace
+from coexplore.nas.quantize import FixedPoint, LayerQuant, QuantChainEvaluator, parse_fixed_point, quantize_chain
+from coexplore.nas.train import digits_split
+
+CHAINS = ChainSpace(dataset="digits")
+
+
+def test_formats_bits_scale_range_and_text() -> None:
+    s = FixedPoint(1, 6, signed=True)
+    assert (s.bits, s.scale, s.qmin, s.qmax, str(s)) == (8, 1 / 64, -128, 127, "s1.6")
+    u = parse_fixed_point("u2.4")
+    assert (u.bits, u.scale, u.qmin, u.qmax, u.signed) == (6, 1 / 16, 0, 63, False)
+    assert parse_fixed_point(str(s)) == s and parse_fixed_point("u0.1").bits == 1
+    assert parse_fixed_point("s0.1").qmin == -2 and parse_fixed_point("s15.0").bits == 16
+    assert str(LayerQuant(s, u)) == "s1.6/u2.4"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ((-1, 4, True), "fixed point integer: must be an integer >= 0, got -1"),
+    ((1, 2.5, False), "fixed point fraction: must be an integer >= 0, got 2.5"),
+    ((0, 0, False), "unsigned formats support 1..16 bits, got 0"),
+    ((0, 0, True), "signed formats support 2..16 bits, got 1"),
+    ((8, 8, True), "fixed point bits (integer + fraction + sign) of s8.8: signed formats support 2..16 bits, got 17"),
+    ((10, 7, False), "unsigned formats support 1..16 bits, got 17"),
+])
+def test_format_errors_name_the_field_value_and_range(args: tuple, message: str) -> None:
+    with pytest.raises(SpecError) as e:
+        FixedPoint(*args)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_parse_and_layer_quant_errors() -> None:
+    with pytest.raises(SpecError, match=r"fixed point format 'w1.6': must be written s<integer>.<fraction>"):
+        parse_fixed_point("w1.6")
+    with pytest.raises(SpecError, match="layer quant weight: must be a signed FixedPoint"):
+        LayerQuant(parse_fixed_point("u1.6"), parse_fixed_point("u1.6"))
+    with pytest.raises(SpecError, match=r"layer quant activation: must be an unsigned FixedPoint \(after ReLU\)"):
+        LayerQuant(parse_fixed_point("s1.6"), parse_fixed_point("s1.6"))
+
+
+def _model(text: str = "k3c9-k5c18") -> torch.nn.Module:
+    torch.manual_seed(0)
+    model = CHAINS.to_torch(CHAINS.parse(text))
+    with torch.no_grad():  # non-trivial BatchNorm statistics, as after training
+        for block in model.features:
+            block[1].running_mean.uniform_(-0.2, 0.2)
+            block[1].running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+def _uniform(w: str, a: str, n: int = 2) -> list[LayerQuant]:
+    return [LayerQuant(parse_fixed_point(w), parse_fixed_point(a))] * n
+
+
+def test_wide_formats_match_float_and_one_fraction_bit_does_not() -> None:
+    model, x = _model(), torch.from_numpy(digits_split(seed=0).x_test[:64])
+    wide = quantize_chain(model, _uniform("s7.8", "u7.8"), input_format=parse_fixed_point("s7.8"),
+                          classifier_weight=parse_fixed_point("s7.8")).eval()
+    coarse = quantize_chain(model, _uniform("s0.1", "u1.1")).eval()
+    with torch.no_grad():
+        ref, out_wide, out_coarse = model(x), wide(x), coarse(x)
+    assert torch.allclose(out_wide, ref, atol=0.02), float((out_wide - ref).abs().max())
+    assert float((out_coarse - ref).abs().max()) > 0.1
+    assert model.features[0][0].weight is not wide.features[0][0].weight  # a copy: the float model is untouched
+
+
+def test_fake_quantized_weights_are_on_the_grid_and_in_range() -> None:
+    from coexplore.nas._quantize_torch import _fq
+
+    model = _model()
+    for text in ("s0.1", "s0.3", "s1.6"):
+        fmt = parse_fixed_point(text)
+        w = _fq(model.features[1][0].weight.detach() * 100, (fmt.scale, fmt.qmin, fmt.qmax))
+        steps = w / fmt.scale
+        assert torch.equal(steps, steps.round())
+        assert int(steps.min()) == fmt.qmin and int(steps.max()) == fmt.qmax  # x100 saturates both ends
+    with pytest.raises(SpecError, match="quant: needs one LayerQuant per convolution, got 3 for a chain of 2"):
+        quantize_chain(model, _uniform("s1.6", "u3.4", 3))
+    with pytest.raises(SpecError, match="model: must be a ChainNetwork"):
+        quantize_chain(torch.nn.Linear(2, 2), _uniform("s1.6", "u3.4", 1))
+
+
+def test_qat_gradient_flows_to_the_weights() -> None:
+    model = quantize_chain(_model(), _uniform("s1.6", "u3.4")).train()
+    split = digits_split(seed=0)
+    before = model.features[0][0].weight.detach().clone()
+    loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(split.x_train[:128])),
+                                             torch.from_numpy(split.y_train[:128]))
+    loss.backward()
+    grad = model.features[0][0].weight.grad
+    assert grad is not None and float(grad.abs().sum()) > 0
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert not torch.equal(before, model.features[0][0].weight)
+
+
+def test_evaluator_is_seeded_cached_and_picklable() -> None:
+    chain, quant = CHAINS.parse("k3c9-k3c18"), _uniform("s0.3", "u1.3")
+    evs = [QuantChainEvaluator(space=CHAINS, epochs=1, qat_epochs=1, seed=1) for _ in range(2)]
+    accs = [ev.quantized_accuracy(chain, quant) for ev in evs]
+    assert accs[0] == accs[1] and 0.0 < accs[0] <= 100.0
+    assert evs[0].float_accuracy(chain) == evs[1].float_accuracy(chain)
+    key = ("k3c9-k3c18", ("s0.3/u1.3", "s0.3/u1.3"))
+    assert set(evs[0].quant_seconds) == {key} and evs[0].float_seconds["k3c9-k3c18"] > 0
+    ptq = QuantChainEvaluator(space=CHAINS, epochs=1, mode="ptq", seed=1)
+    assert ptq.float_accuracy(chain) == evs[0].float_accuracy(chain)
+    assert ptq.quantized_accuracy(chain, quant) == ptq.quantized_accuracy(chain, quant)
+    copy = pickle.loads(pickle.dumps(evs[0]))
+    assert copy.quantized_accuracy(chain, quant) == accs[0] and copy.quant_seconds == evs[0].quant_seconds
+    weights = copy.float_weights(chain)
+    assert weights["features.1.0.weight"].shape == (18, 9, 3, 3)
+    assert all((weights[k] == v).all() for k, v in evs[0].float_weights(chain).items())
+    other = _uniform("s1.6", "u3.4")  # from the pickled float weights, as from the original's
+    assert copy.quantized_accuracy(chain, other) == evs[1].quantized_accuracy(chain, other)
+    with pytest.raises(SpecError, match="quant: needs one LayerQuant per convolution, got 1 for a chain of 2"):
+        QuantChainEvaluator(space=CHAINS, epochs=1).quantized_accuracy(chain, other[:1])
+    assert evs[0].name == "quant-digits:fnas-digits/1ep/qat1/seed1"
+
+
+def test_evaluator_refuses_bad_settings() -> None:
+    with pytest.raises(SpecError) as e:
+        QuantChainEvaluator(space=ChainSpace(dataset="mnist"), mode="int8", qat_epochs=0)
+    text = str(e.value)
+    assert "QuantChainEvaluator.space: must be a ChainSpace on the digits" in text
+    assert "QuantChainEvaluator.mode: must be 'qat' or 'ptq', got 'int8'" in text
+    assert "QuantChainEvaluator.qat_epochs: must be a positive integer, got 0" in text
