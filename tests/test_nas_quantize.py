@@ -136,3 +136,17 @@ def test_evaluator_refuses_bad_settings() -> None:
     assert "QuantChainEvaluator.space: must be a ChainSpace on the digits" in text
     assert "QuantChainEvaluator.mode: must be 'qat' or 'ptq', got 'int8'" in text
     assert "QuantChainEvaluator.qat_epochs: must be a positive integer, got 0" in text
+
+
+def test_the_reference_accuracy_is_the_float_network_trained_as_long_as_the_quantized_one() -> None:
+    """Table 3's "without quantization": QAT's extra epochs, without quantizers (PTQ: the float accuracy)."""
+    chain = CHAINS.parse("k3c9-k3c18")
+    qat = QuantChainEvaluator(space=CHAINS, epochs=1, qat_epochs=2, seed=1)
+    ref = qat.reference_accuracy(chain)
+    assert ref == QuantChainEvaluator(space=CHAINS, epochs=1, qat_epochs=2, seed=1).reference_accuracy(chain)
+    # nearly float formats (16 bits) fine-tuned as long land within a few test images of it
+    wide = qat.quantized_accuracy(chain, _uniform("s7.8", "u7.8"))
+    assert abs(wide - ref) <= 1.0, (wide, ref)
+    assert ("k3c9-k3c18", ("float",)) in qat.quant_seconds
+    ptq = QuantChainEvaluator(space=CHAINS, epochs=1, mode="ptq", seed=1)
+    assert ptq.reference_accuracy(chain) == ptq.float_accuracy(chain) == qat.float_accuracy(chain)

@@ -46,10 +46,11 @@ __all__ = ["ACTIVATION_FORMATS", "PE_VALUES", "PRUNED", "SIMD_VALUES", "WEIGHT_F
            "QuantPair"]
 
 PRUNED = "specs"  # reasons of pairs that miss rL or rT start with this
-#: Weight formats a layer may take (signed fixed point: ``s<integer>.<fraction>``, 2 to 8 bits).
-WEIGHT_FORMATS = ("s0.1", "s0.2", "s0.3", "s0.5", "s1.6")
-#: Output-activation formats (unsigned, after BatchNorm and ReLU: ``u<integer>.<fraction>``, 1 to 8 bits).
-ACTIVATION_FORMATS = ("u1.0", "u1.1", "u1.2", "u2.2", "u2.4", "u3.5")
+#: Weight formats a layer may take (signed fixed point ``s<integer>.<fraction>``, 3 to 8 bits). Trained weights
+#: are small (median |w| about 0.05 on the digits chains), so no integer bits: each format is one step finer.
+WEIGHT_FORMATS = ("s0.2", "s0.3", "s0.4", "s0.5", "s0.7")
+#: Output-activation formats (unsigned, after BatchNorm and ReLU: ``u<integer>.<fraction>``, 2 to 8 bits).
+ACTIVATION_FORMATS = ("u1.1", "u1.2", "u2.2", "u2.3", "u2.4", "u3.5")
 #: Engine parallelism: PE (matrix rows at once) and SIMD (columns at once), clamped to the layer's matrix.
 PE_VALUES = (1, 2, 3, 6, 9, 18, 36)
 SIMD_VALUES = (1, 3, 5, 7, 9, 25, 49, 81, 225)
@@ -57,7 +58,7 @@ SIMD_VALUES = (1, 3, 5, 7, 9, 25, 49, 81, 225)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QuantPair:
-    """A pair's analytical figures: the pipeline's cost, its engines, and the parameter size."""
+    """A pair's analytical figures: the pipeline's cost, its engines, and the size of its weights (kbits)."""
 
     cost: LutPipelineCost
     engines: tuple[MvauEngine, ...]
@@ -220,15 +221,14 @@ class ChainQuantFpgaProblem(PairEncoded):
             if not last:
                 in_bits, in_signed = quant[i].activation.bits, False
         cost = lut_pipeline_cost(layers, engines, self.board)
-        kbits = sum(r * c * e.weight_bits for r, c, e in zip(rows, cols, engines, strict=True))
-        kbits += self.space.num_classes * ev.classifier_weight.bits  # the classifier's bias
+        kbits = sum(r * c * e.weight_bits for r, c, e in zip(rows, cols, engines, strict=True))  # weights only
         return QuantPair(cost=cost, engines=tuple(engines), param_kbits=kbits / 1000.0, depth=len(layers))
 
     def violations(self, arch_row: np.ndarray, hw_row: np.ndarray) -> list[str]:
         """The specs a pair misses (rL, the board's other resources, rT), one stable phrase each."""
         c = self.pair(arch_row, hw_row).cost
-        out = [f"over rL ({m})" if m.startswith("LUT") else f"over the board ({m})"
-               for m in over_budget(c, self.board, self.lut_budget)]
+        out = [f"over rL ({c.lut:,} > {self.lut_budget:,} LUTs)"] if c.lut > self.lut_budget else []
+        out += [f"over the board ({m})" for m in over_budget(c, self.board) if "LUT" not in m]
         if c.fps < self.min_fps:
             out.append(f"under rT ({c.fps:,.0f} < {self.min_fps:,.0f} frames/s)")
         return out
@@ -246,6 +246,11 @@ class ChainQuantFpgaProblem(PairEncoded):
         self.train_seconds.setdefault(str(chain), time.perf_counter() - t0)
         self._float[str(chain)] = acc
         return acc
+
+    def reference_accuracy(self, arch_row: np.ndarray) -> float:
+        """Digits accuracy (%) of the network without quantization, trained as long as its quantized copies
+        (Table 3's "w/o quantization"; :meth:`~coexplore.nas.quantize.QuantChainEvaluator.reference_accuracy`)."""
+        return float(self.evaluator.reference_accuracy(self.chain(arch_row)))
 
     def accuracy(self, arch_row: np.ndarray) -> float:
         """Digits accuracy (%) of the network at its formats (trained in float once, then quantized)."""
@@ -285,8 +290,7 @@ class ChainQuantFpgaProblem(PairEncoded):
         engines = [{"pe": e.pe, "simd": e.simd, "weight_bits": e.weight_bits, "input_bits": e.input_bits,
                     "output_bits": e.output_bits, "lut": ec.lut, "bram18k": ec.bram18k, "cycles": ec.cycles}
                    for e, ec in zip(p.engines, c.engines, strict=True)]
-        chain = str(self.chain(arch[0]))
-        return {"arch": chain, "float_accuracy": self._float.get(chain), "arch_choices": [int(v) for v in arch[0]],
+        return {"arch": str(self.chain(arch[0])), "arch_choices": [int(v) for v in arch[0]],
                 "hw": [int(v) for v in hw[0]],
                 "formats": [{"weight": str(q.weight), "activation": str(q.activation)} for q in quant],
                 "depth": p.depth, "param_kbits": p.param_kbits, "lut": c.lut, "bram18k": c.bram18k, "dsp": c.dsp,

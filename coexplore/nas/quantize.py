@@ -252,6 +252,29 @@ class QuantChainEvaluator:
         self.float_accuracy(chain)
         return {k: v.copy() for k, v in self._float_state[str(chain)].items()}
 
+    def reference_accuracy(self, chain: Chain) -> float:
+        """Accuracy in percent of ``chain`` without quantization, trained exactly as long as its quantized copies.
+
+        QAT fine-tunes the float weights for ``qat_epochs`` more; this fine-tunes them the same way
+        (same seed, lr and schedule) without the quantizers, so that "with" minus "without
+        quantization" is what the quantization costs, not the extra epochs. PTQ: the float accuracy.
+        """
+        require("torch", extra="nas", who="training networks on the digits")
+        from coexplore.nas._quantize_torch import load_state
+
+        if self.mode == "ptq":
+            return self.float_accuracy(chain)
+        key = (str(chain), ("float",))
+        if key not in self._quant_accuracy:
+            self.float_accuracy(chain)
+            model = self._model(chain)
+            load_state(model, self._float_state[str(chain)])
+            start = time.perf_counter()
+            self._quant_accuracy[key] = train_model(model, digits_split(seed=self.seed), epochs=self.qat_epochs,
+                                                    seed=self.seed, lr=self.qat_lr, threads=self.threads).accuracy
+            self.quant_seconds[key] = time.perf_counter() - start
+        return self._quant_accuracy[key]
+
     def quantized_accuracy(self, chain: Chain, quant: Sequence[LayerQuant]) -> float:
         """Held-out accuracy in percent of ``chain`` quantized with ``quant`` (one per layer), cached."""
         require("torch", extra="nas", who="quantizing chain networks")
