@@ -80,7 +80,7 @@ def _run(cfg: Any, problem: Any, name: str, storage: str) -> dict[str, Any]:
     from coexplore.study.study import run_study
 
     t0 = time.perf_counter()
-    run_study(cfg, name=name, storage=storage, progress=False, problem=problem)
+    run_study(cfg, name=name, storage=storage, progress=False, problem=problem, jobs=1)  # in-process: shared cache
     seconds = time.perf_counter() - t0
     s = summarize(name, storage=storage, problem=problem)
     best = s["best"]

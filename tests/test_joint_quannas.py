@@ -123,10 +123,10 @@ def test_a_pair_meeting_the_specs_has_its_quantized_accuracy_and_luts():
 
 
 def test_specs_no_design_can_meet_are_refused_naming_the_limit():
-    with pytest.raises(SpecError, match=r"problem.min_fps: no design of the space reaches 1e\+09|"
-                                        r"reaches 1,000,000,000 frames/s .* the most is"):
+    with pytest.raises(SpecError, match=r"problem\.min_fps: no design of the space reaches 1,000,000,000 frames/s "
+                                        r"within rL = 100,000 LUTs on zcu102: the most is [0-9,]+ frames/s"):
         problem(min_fps=1e9)
-    with pytest.raises(SpecError, match="problem.lut_budget: at most the 274,080 LUTs of board zcu102"):
+    with pytest.raises(SpecError, match=r"problem\.lut_budget: at most the 274,080 LUTs of board zcu102"):
         problem(lut_budget=300_000)
     with pytest.raises(SpecError, match="weight_formats"):
         problem(weight_formats=("s0.3", "u1.1"))
@@ -152,7 +152,7 @@ def test_every_accepted_pair_meets_both_specs_and_the_controller_prunes(name, sp
                 assert ev.reasons[i].startswith("specs:") and "pruned before training" in ev.reasons[i]
             networks.add(str(p.chain(cands.arch[i])))
     assert accepted > 0 and pruned > 0
-    assert s.pairs_evaluated > 64  # fast exploration priced redraws beyond the proposals  # fast exploration priced redraws beyond the proposals
+    assert s.pairs_evaluated > 64  # fast exploration priced redraws beyond the proposals
     if name == "quannas-two-step":
         assert len(networks) == 1 and s.nas_trained == 16
         report = s.search_report()
