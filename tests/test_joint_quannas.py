@@ -182,7 +182,8 @@ def test_the_quannas_recipe_runs_as_a_study_and_reports_table_columns(tmp_path):
     data = json.loads(out.stdout)
     assert data["strategy"] == "quannas" and data["trials"] == 8
     assert data["specs"]["lut_budget"] > 0 and data["pruning"]["candidates"] == 8
-    for e in data["front"]:
+    for e in data["front"]:  # DESIGN.md's front entry, then Table 3's columns
+        assert {"arch", "accelerator", "accuracy", "latency_cycles", "energy_pj", "area_mm2", "edp"} <= set(e)
         assert e["lut"] <= data["specs"]["lut_budget"] and e["fps"] >= data["specs"]["min_fps"]
         assert e["param_kbits"] > 0 and e["float_accuracy"] is not None and len(e["formats"]) == e["depth"] - 1
 

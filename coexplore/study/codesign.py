@@ -209,7 +209,8 @@ def _quant_summary(done: list[Trial], on_front: list[int], trials: list[Trial], 
     cached, but a process that did not run the study trains the front's networks again, seconds each).
     """
     def entry(t: Trial) -> dict[str, Any]:
-        e = {"trial": t.number, **{k: t.params.get(k) for k in _QUANT_KEYS}, "accuracy": float(t.values[0])}
+        e = _entry(t, latency_cycles=int(t.params["latency_cycles"]), clock_mhz=problem.board.clock_mhz)
+        e.update({k: t.params.get(k) for k in _QUANT_KEYS})
         e["float_accuracy"] = problem.reference_accuracy(np.asarray(t.params["arch_choices"], dtype=np.int64))
         return e
 
