@@ -270,13 +270,9 @@ class ChainFpgaProblem(PairEncoded):
 
     def hypervolume(self, accuracy: np.ndarray, latency_cycles: np.ndarray) -> float:
         """Area of (accuracy %, latency as a share of the spec) dominated, against (0 %, the spec)."""
-        from coexplore.search.pareto import hypervolume_2d
+        from coexplore.search.pareto import spec_hypervolume
 
-        if len(accuracy) == 0:
-            return 0.0
-        pts = np.column_stack([-np.asarray(accuracy, dtype=np.float64),
-                               np.asarray(latency_cycles, dtype=np.float64) / self.spec_cycles])
-        return hypervolume_2d(pts, (0.0, 1.0))
+        return spec_hypervolume(accuracy, latency_cycles, self.spec_cycles)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

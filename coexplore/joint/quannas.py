@@ -312,13 +312,9 @@ class ChainQuantFpgaProblem(PairEncoded):
 
     def hypervolume(self, accuracy: np.ndarray, lut: np.ndarray) -> float:
         """Area of (accuracy %, LUTs as a share of rL) dominated, against (0 %, rL)."""
-        from coexplore.search.pareto import hypervolume_2d
+        from coexplore.search.pareto import spec_hypervolume
 
-        if len(accuracy) == 0:
-            return 0.0
-        pts = np.column_stack([-np.asarray(accuracy, dtype=np.float64),
-                               np.asarray(lut, dtype=np.float64) / self.lut_budget])
-        return hypervolume_2d(pts, (0.0, 1.0))
+        return spec_hypervolume(accuracy, lut, self.lut_budget)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["hypervolume_2d", "non_dominated"]
+__all__ = ["hypervolume_2d", "non_dominated", "spec_hypervolume"]
 
 
 def non_dominated(values: np.ndarray) -> np.ndarray:
@@ -52,3 +52,15 @@ def hypervolume_2d(values: np.ndarray, reference: tuple[float, float]) -> float:
             area += (reference[0] - x) * (prev_y - y)
             prev_y = y
     return float(area)
+
+
+def spec_hypervolume(accuracy: np.ndarray, cost: np.ndarray, spec: float) -> float:
+    """Area of (accuracy %, cost as a share of ``spec``) dominated, against (0 %, the spec).
+
+    The hypervolume of problems whose cost has a hard limit (FNAS's timing spec, QuanNAS's rL):
+    every accepted point lies inside the reference box, so runs on one spec compare.
+    """
+    if len(accuracy) == 0:
+        return 0.0
+    pts = np.column_stack([-np.asarray(accuracy, dtype=np.float64), np.asarray(cost, dtype=np.float64) / spec])
+    return hypervolume_2d(pts, (0.0, 1.0))
