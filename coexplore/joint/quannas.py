@@ -294,7 +294,8 @@ class ChainQuantFpgaProblem(PairEncoded):
                 "hw": [int(v) for v in hw[0]],
                 "formats": [{"weight": str(q.weight), "activation": str(q.activation)} for q in quant],
                 "depth": p.depth, "param_kbits": p.param_kbits, "lut": c.lut, "bram18k": c.bram18k, "dsp": c.dsp,
-                "fps": c.fps, "latency_cycles": c.latency_cycles, "latency_ms": c.latency_ms, "lut_budget": self.lut_budget, "min_fps": self.min_fps,
+                "fps": c.fps, "latency_cycles": c.latency_cycles, "latency_ms": c.latency_ms,
+                "lut_budget": self.lut_budget, "min_fps": self.min_fps,
                 "accelerator": {"board": self.board.name, "mode": "pipelined", "engines": engines}}
 
     # -- specs a board can meet ---------------------------------------------------------------
