@@ -148,6 +148,11 @@ def merge(paths: list[str]) -> None:
             print(f"| {rl:,} | {rt:,.0f} | {label} | {len(met)}/{len(rows)} | {ms('float_accuracy')} | "
                   f"{ms('accuracy')} | {loss.mean():.2f} (max {loss.max():.2f}) | {ms('lut')} | {ms('fps')} | "
                   f"{ms('param_kbits')} | {pruned:.0%} |")
+    designs = [(rl, rt, x) for r in runs for (rl, rt) in specs for label, _, _ in RUNS
+               for x in [r["rows"][f"{rl}/{rt:g}/{label}"]] if "arch" in x]
+    bad = [(rl, rt, x["lut"], x["fps"]) for rl, rt, x in designs if x["lut"] > rl or x["fps"] < rt]
+    print(f"\nEvery reported design meets its rL and rT: {'yes' if not bad else 'NO: ' + repr(bad)} "
+          f"({len(designs)} designs)")
     print("\nEarly pruning (quannas at the tightest spec, fresh networks each):")
     for r in runs:
         on, off = r["timing_prune_true"], r["timing_prune_false"]
