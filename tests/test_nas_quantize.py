@@ -12,7 +12,14 @@ pytest.importorskip("sklearn", reason="quantized training needs the extra 'nas' 
 
 from coexplore.errors import SpecError
 from coexplore.nas.chain import ChainSpace
-from coexplore.nas.quantize import FixedPoint, LayerQuant, QuantChainEvaluator, parse_fixed_point, quantize_chain
+from coexplore.nas.quantize import (
+    FixedPoint,
+    LayerQuant,
+    QuantChainEvaluator,
+    parse_fixed_point,
+    quantize_chain,
+    quantize_model,
+)
 from coexplore.nas.train import digits_split
 
 CHAINS = ChainSpace(dataset="digits")
@@ -150,3 +157,63 @@ def test_the_reference_accuracy_is_the_float_network_trained_as_long_as_the_quan
     assert ("k3c9-k3c18", ("float",)) in qat.quant_seconds
     ptq = QuantChainEvaluator(space=CHAINS, epochs=1, mode="ptq", seed=1)
     assert ptq.reference_accuracy(chain) == ptq.float_accuracy(chain) == qat.float_accuracy(chain)
+
+
+def _block_model():
+    import numpy as np
+
+    from coexplore.nas.blocks import BlockSpace
+
+    space = BlockSpace.digits()
+    arch = space.from_choices([c - 1 for c in space.cardinalities])  # the largest choices: expansions, 1x1 convs
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = space.to_torch(arch).eval()
+    layers = space.to_network(arch).layers
+    rng = np.random.default_rng(0)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.from_numpy(rng.normal(0, 0.1, m.num_features).astype("float32")))
+    return model, layers
+
+
+def test_any_network_gets_per_layer_formats_wide_ones_match_float_narrow_ones_do_not() -> None:
+    """Block networks (MobileNetV2-like) quantize per layer too: every rectified conv by its layer name."""
+    model, layers = _block_model()
+    mods = dict(model.named_modules())
+    rectified = [layer.name for layer in layers if layer.name.endswith(".0") and
+                 type(list(mods[layer.name.rpartition(".")[0]])[-1]).__name__ in ("ReLU", "ReLU6")]
+    assert len(rectified) >= 3
+    x = torch.from_numpy(digits_split(seed=0).x_test[:32])
+    wide = quantize_model(model, {n: LayerQuant(parse_fixed_point("s7.8"), parse_fixed_point("u7.8"))
+                                  for n in rectified}, input_format=parse_fixed_point("s7.8"))
+    narrow = quantize_model(model, {n: LayerQuant(parse_fixed_point("s0.3"), parse_fixed_point("u2.4"))
+                                    for n in rectified}, weights={"classifier.1": parse_fixed_point("s0.9")})
+    with torch.no_grad():
+        ref, out_wide, out_narrow = model(x), wide.eval()(x), narrow.eval()(x)
+    err_wide, err_narrow = float((out_wide - ref).abs().max()), float((out_narrow - ref).abs().max())
+    assert err_wide < 0.01 < err_narrow and err_narrow > 10 * err_wide, (err_wide, err_narrow)
+    w = dict(narrow.named_modules())[rectified[0]].weight  # the quantized view: on the s0.3 grid (steps of 1/8)
+    assert torch.equal(w * 8, torch.round(w * 8)) and float(w.abs().max()) <= 1.0
+    c = dict(narrow.named_modules())["classifier.1"].weight  # weights= quantizes further layers' weights only
+    assert torch.equal(c * 512, torch.round(c * 512)) and not torch.equal(c, dict(mods)["classifier.1"].weight)
+    y = torch.from_numpy(digits_split(seed=0).y_test[:32])
+    loss = torch.nn.functional.cross_entropy(narrow.train()(x), y)  # (a plain sum is constant through BatchNorm)
+    loss.backward()
+    original = dict(narrow.named_modules())[rectified[0]].parametrizations.weight.original
+    assert original.grad is not None and float(original.grad.abs().sum()) > 0  # QAT trains the float weights
+
+
+def test_quantize_model_names_what_it_cannot_quantize() -> None:
+    model, layers = _block_model()
+    fmt = LayerQuant(parse_fixed_point("s0.3"), parse_fixed_point("u1.3"))
+    projection = next(layer.name for layer in layers if not layer.name.endswith(".0") and "conv" in layer.name)
+    with pytest.raises(SpecError) as e:
+        quantize_model(model, {"features.99.0": fmt, projection: fmt, "classifier.1": fmt},
+                       weights={"nothing": parse_fixed_point("s0.3")})
+    text = str(e.value)
+    assert "quant['features.99.0']: no layer with weights of that name" in text
+    assert f"quant['{projection}']: its output is not rectified" in text
+    assert "quant['classifier.1']: its output is not rectified" in text
+    assert "weights['nothing']: no layer with weights" in text

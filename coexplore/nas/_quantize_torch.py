@@ -89,3 +89,31 @@ def quant_accuracy(model: nn.Module, x_test: np.ndarray, y_test: np.ndarray, *, 
         torch.set_num_threads(old)
     return 100.0 * float(np.mean(pred == y_test)), seconds
 
+
+
+class _WeightQuantizer(nn.Module):
+    """A parametrization: the module's weight, fake-quantized on ``grid`` (straight-through gradient)."""
+
+    def __init__(self, grid: Grid) -> None:
+        super().__init__()
+        self.grid = grid
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return _fq(w, self.grid)
+
+
+def quantized_copy(model: nn.Module, weights: dict[str, Grid], outputs: dict[str, Grid],
+                   input_grid: Grid | None) -> nn.Module:
+    """A deep copy of ``model`` with the weights of the modules in ``weights`` and the outputs of the
+    modules in ``outputs`` fake-quantized (and the input, with ``input_grid``); names are module names."""
+    from torch.nn.utils import parametrize
+
+    out = copy.deepcopy(model)
+    mods = dict(out.named_modules())
+    for name, grid in weights.items():
+        parametrize.register_parametrization(mods[name], "weight", _WeightQuantizer(grid))
+    for name, grid in outputs.items():
+        mods[name].register_forward_hook(lambda _m, _i, y, g=grid: _fq(y, g))
+    if input_grid is not None:
+        out.register_forward_pre_hook(lambda _m, args, g=input_grid: (_fq(args[0], g), *args[1:]))
+    return out

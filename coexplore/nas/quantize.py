@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ from coexplore.nas.chain import Chain, ChainSpace
 from coexplore.nas.train import DIGITS_CLASSES, DIGITS_INPUT_SHAPE, digits_split, train_model
 from coexplore.optional import require
 
-__all__ = ["FixedPoint", "LayerQuant", "QuantChainEvaluator", "parse_fixed_point", "quantize_chain"]
+__all__ = ["FixedPoint", "LayerQuant", "QuantChainEvaluator", "parse_fixed_point", "quantize_chain", "quantize_model"]
 
 MAX_BITS = 16
 _FORMAT_RE = re.compile(r"([su])(\d+)\.(\d+)")
@@ -159,6 +159,65 @@ def quantize_chain(model: Any, quant: Sequence[LayerQuant], *, input_format: Fix
                              weight_grids=[_grid(q.weight) for q in quant],
                              activation_grids=[_grid(q.activation) for q in quant],
                              classifier_grid=_grid(classifier_weight))
+
+
+_ACTIVATIONS = ("ReLU", "ReLU6")
+
+
+def quantize_model(model: Any, quant: Mapping[str, LayerQuant], *, input_format: FixedPoint | None = DEFAULT_INPUT,
+                   weights: Mapping[str, FixedPoint] | None = None) -> Any:
+    """A copy of any trained PyTorch network with per-layer fixed-point formats, fake-quantized (PTQ or QAT).
+
+    For networks other than FNAS chains (e.g. :class:`~coexplore.nas.blocks.BlockSpace`'s):
+    ``quant`` maps a convolution's or linear layer's module name (the layer names of the space's
+    ``to_network``, e.g. ``features.1.conv.0.0``) to its formats. Its weights are quantized with
+    ``weight``; ``activation`` quantizes the output of the block the layer opens when that block
+    is a ``Sequential`` ending in ReLU or ReLU6 (conv -> BatchNorm -> ReLU, FINN's thresholded
+    activation); a layer whose output is not rectified (a projection before a residual sum, the
+    classifier) keeps a float output, which this function does not hide: it refuses an unsigned
+    activation format there. ``weights`` quantizes the weights of further modules only (e.g. the
+    classifier's). Quantize the trained model: the copy's weights become parametrized
+    (``parametrizations.weight.original``), so QAT trains the float weights behind the quantizer.
+
+    Raises:
+        SpecError: an unknown module name, a module without weights, a format of the wrong sign,
+            or an activation format on a layer whose output is not rectified; each named.
+    """
+    require("torch", extra="nas", who="quantizing networks")
+    from coexplore.nas._quantize_torch import quantized_copy
+
+    mods = dict(model.named_modules())
+    problems: list[str] = []
+    w_grids: dict[str, tuple[float, int, int]] = {}
+    out_grids: dict[str, tuple[float, int, int]] = {}
+    for name, q in quant.items():
+        if name not in mods or not hasattr(mods[name], "weight"):
+            problems.append(f"quant[{name!r}]: no layer with weights of that name in the model")
+            continue
+        if not isinstance(q, LayerQuant):
+            problems.append(f"quant[{name!r}]: must be a LayerQuant, got {q!r}")
+            continue
+        w_grids[name] = _grid(q.weight)
+        parent, _, index = name.rpartition(".")
+        block = mods.get(parent)
+        seq = list(block) if block is not None and type(block).__name__ == "Sequential" else []
+        if index != "0" or not seq or type(seq[-1]).__name__ not in _ACTIVATIONS:
+            problems.append(f"quant[{name!r}]: its output is not rectified (no ReLU/ReLU6 closes its block), so it "
+                            f"takes no unsigned activation format; give its weight format in weights=")
+            continue
+        out_grids[parent] = _grid(q.activation)
+    for name, fmt in (weights or {}).items():
+        if name not in mods or not hasattr(mods[name], "weight"):
+            problems.append(f"weights[{name!r}]: no layer with weights of that name in the model")
+        elif not isinstance(fmt, FixedPoint) or not fmt.signed:
+            problems.append(f"weights[{name!r}]: must be a signed FixedPoint, got {fmt!r}")
+        else:
+            w_grids[name] = _grid(fmt)
+    if input_format is not None and (not isinstance(input_format, FixedPoint) or not input_format.signed):
+        problems.append(f"input_format: must be a signed FixedPoint or None, got {input_format!r}")
+    if problems:
+        raise SpecError(problems)
+    return quantized_copy(model, w_grids, out_grids, None if input_format is None else _grid(input_format))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
