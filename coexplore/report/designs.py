@@ -178,7 +178,10 @@ def _codesign_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mappe
     for t in trials:
         acc: Accelerator | None = None
         nets: tuple[NetworkEnergy, ...] = ()
-        if grid is None:
+        if grid is None and p.get("space") == "chain-quant":
+            note = ("QuanNAS: one LUT-based engine per layer (FINN-R's estimate): the formats, each engine's PE, "
+                    "SIMD, LUTs and cycles, frames/s and parameter kbits are in the parameters; no energy model")
+        elif grid is None:
             note = "an FPGA tiling (analytical model): no per-level energy breakdown"
         else:
             try:
