@@ -14,7 +14,7 @@ Runs per spec, each ``--trials`` candidates (the budget of the study):
 Table rows: per run, its most accurate design meeting both specs: accuracy without quantization (the same
 network in float), with quantization (its formats, QAT), LUTs, frames/s and parameter size in kbits;
 "none" when no candidate met the specs. Early pruning: the share of candidates pruned before training,
-and the training time it saved, measured: the ``quannas`` run of the first spec again with pruning off
+and the training time it saved, measured: the ``quannas`` run of the tightest spec again with pruning off
 (``prune: false``: every candidate trained, then rejected if it misses the specs) on a fresh evaluator,
 against the same run with pruning on a fresh evaluator, both timed in this process.
 
@@ -112,7 +112,7 @@ def run_seed(seed: int, trials: int, nas_networks: int, specs: tuple[tuple[int, 
                      f"fps {row['fps']:,.0f} {row['param_kbits']:.1f} kbit" if "arch" in row else "no design meets")
                   + f" | pruned {row['pruning']['pruned_share']:.0%} {row['seconds']:.0f} s", file=sys.stderr,
                   flush=True)
-    # the pruning's saving, measured: the first spec's quannas run with and without pruning, each on fresh networks
+    # the pruning's saving, measured: the tightest spec's quannas run with and without pruning, each on fresh networks
     for prune in (True, False):
         cfg = _config(specs[-1], "quannas", {}, seed, trials, prune=prune)
         row = _run(cfg, _problem(cfg, _evaluator(cfg)), f"timing-prune{prune}-s{seed}", storage)
