@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quannas import SPECS, _config, _evaluator, _problem, _run  # noqa: E402
+from bench_quannas import SPECS, _config, _evaluator, _problem, _run
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "lstm penalty -1 lr 0.02": {},
