@@ -24,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_quannas import SPECS, _config, _evaluator, _problem, _run
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "lstm penalty -1 lr 0.02": {},
-    "lstm penalty 0": {"penalty": 0.0},
-    "lstm penalty 0.5": {"penalty": 0.5},
+    "lstm penalty -1 lr 0.02": {"penalty": -1.0, "lr": 0.02},
+    "lstm penalty 0": {"penalty": 0.0, "lr": 0.02},
+    "lstm penalty 0.5": {"penalty": 0.5, "lr": 0.02},
     "lstm penalty 0 lr 0.005": {"penalty": 0.0, "lr": 0.005},
-    "lstm penalty 0.5 lr 0.005": {"penalty": 0.5, "lr": 0.005},
+    "lstm penalty 0.5 lr 0.005": {"penalty": 0.5, "lr": 0.005},  # chosen: the default since
     "softmax penalty 0 lr 0.05": {"controller": "softmax", "penalty": 0.0, "lr": 0.05},
     "random": {"controller": "random"},
 }
