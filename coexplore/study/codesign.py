@@ -267,7 +267,8 @@ def _pruning(trials: list[Trial], problem: Any) -> dict[str, Any]:
     """FNAS's (and QuanNAS's) figures: candidates the specs pruned before training, networks never trained for it.
 
     Counted from the stored trials (a resumed study included). The time this saves is
-    measured by ``benchmarks/bench_fnas.py`` (the same search with pruning off).
+    measured by ``benchmarks/bench_fnas.py`` and ``benchmarks/bench_quannas.py`` (the same search with
+    pruning off).
     """
     from coexplore.joint.fnas import PRUNED
     from coexplore.joint.quannas import PRUNED as MISSED
