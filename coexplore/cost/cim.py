@@ -295,7 +295,7 @@ def _check_batch(a: Mapping[str, np.ndarray], devs: list[CimDevice]) -> None:
     def first(bad: np.ndarray, msg: str, values: np.ndarray) -> None:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            problems.append(f"designs[{i}].{msg}, got {values[i]!r}")
+            problems.append(f"designs[{i}].{msg}, got {values[i].item()!r}")
 
     ndev = len(devs)
     first((a["device"] < 0) | (a["device"] >= ndev), f"device: must index one of {ndev} devices "
@@ -305,12 +305,19 @@ def _check_batch(a: Mapping[str, np.ndarray], devs: list[CimDevice]) -> None:
     if problems:
         raise SpecError(problems)
     maxcb = np.array([x.max_cell_bits for x in devs])[a["device"]]
-    first(a["cell_bits"] > maxcb, "cell_bits: must be at most the device's max_cell_bits", a["cell_bits"])
+    bad = a["cell_bits"] > maxcb
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        first(bad, f"cell_bits: must be at most {maxcb[i]} for device {devs[a['device'][i]].name!r}",
+              a["cell_bits"])
     first(a["weight_bits"] % a["cell_bits"] != 0, "cell_bits: must divide weight_bits", a["cell_bits"])
     first(a["sub_array"] % a["cols_per_adc"] != 0, "cols_per_adc: must divide sub_array", a["cols_per_adc"])
-    limit = np.ceil(np.log2(a["sub_array"] * (2.0 ** a["cell_bits"] - 1) + 1))
-    first(a["adc_bits"] > limit, "adc_bits: must be at most ceil(log2(sub_array*(2^cell_bits-1)+1))",
-          a["adc_bits"])
+    limit = np.ceil(np.log2(a["sub_array"] * (2.0 ** a["cell_bits"] - 1) + 1)).astype(np.int64)
+    bad = a["adc_bits"] > limit
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        first(bad, f"adc_bits: must be at most {limit[i]} (ceil(log2(sub_array*(2^cell_bits-1)+1)))",
+              a["adc_bits"])
     if problems:
         raise SpecError(problems)
 
