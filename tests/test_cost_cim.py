@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from coexplore.cost.cim import (
     max_adc_bits,
     price_network,
     price_network_batch,
+    tiles_to_fit,
 )
 from coexplore.errors import RegistryError, SpecError
 from coexplore.presets.cim_devices import CIM_DEVICES, get_cim_device
@@ -24,15 +27,15 @@ LAYER = Layer(name="conv", K=64, C=32, P=8, Q=8, R=3, S=3, padding=(1, 1))
 NET = Network(name="one", layers=(LAYER,))
 
 
+@pytest.fixture(scope="module")
 def vgg8() -> Network:
-    """DNN+NeuroSim's VGG-8 on 32x32 CIFAR-10: 6 convs (128,128,256,256,512,512; pool after 2,4,6), fc 1024, 10."""
-    layers, size, cin = [], 32, 3
-    for i, (width, pool) in enumerate(((128, False), (128, True), (256, False), (256, True),
-                                       (512, False), (512, True))):
-        layers.append(Layer(name=f"conv{i + 1}", K=width, C=cin, P=size, Q=size, R=3, S=3, padding=(1, 1)))
-        cin, size = width, size // 2 if pool else size
-    layers += [Layer(name="fc1", K=1024, C=cin * size * size, op="fc"), Layer(name="fc2", K=10, C=1024, op="fc")]
-    return Network(name="vgg8", layers=tuple(layers))
+    """The benchmark's VGG-8 (one definition of the network the figures are quoted for)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import bench_cim
+    finally:
+        sys.path.pop(0)
+    return bench_cim.vgg8()
 
 
 def test_hand_computation_default_rram() -> None:
@@ -91,6 +94,14 @@ def test_streaming_when_the_network_does_not_fit() -> None:
     assert cost.layers[0].energy_pj["reload"] == pytest.approx(737_280.0)
 
 
+def test_tiles_to_fit(vgg8: Network) -> None:
+    assert tiles_to_fit(NET, CimDesign()) == 1  # 6 sub-arrays, 16 per tile
+    d = CimDesign(device="sram", cell_bits=1)
+    tiles = tiles_to_fit(vgg8, d)
+    assert not price_network(vgg8, dataclasses.replace(d, tiles=tiles)).streaming
+    assert price_network(vgg8, dataclasses.replace(d, tiles=tiles - 1)).streaming
+
+
 def _grid() -> list[CimDesign]:
     out = []
     for dev, cb in (("rram", 2), ("sram", 1), ("fefet", 4), ("pcm", 1), ("rram-neurosim", 2)):
@@ -103,8 +114,8 @@ def _grid() -> list[CimDesign]:
     return out
 
 
-def test_batch_equals_scalar() -> None:
-    net, designs = vgg8(), _grid()
+def test_batch_equals_scalar(vgg8: Network) -> None:
+    net, designs = vgg8, _grid()
     batch = price_network_batch(net, design_arrays(designs))
     assert batch["streaming"].any() and not batch["streaming"].all()
     for i, d in enumerate(designs):
@@ -118,15 +129,16 @@ def test_batch_equals_scalar() -> None:
 
 
 @pytest.mark.parametrize("device", ["rram", "pcm"])
-def test_more_adc_bits_cost_more_energy_and_area(device: str) -> None:
-    costs = [price_network(vgg8(), CimDesign(device=device, adc_bits=b)) for b in range(3, 10)]
+def test_more_adc_bits_cost_more_energy_and_area(device: str, vgg8: Network) -> None:
+    costs = [price_network(vgg8, CimDesign(device=device, adc_bits=b)) for b in range(3, 10)]
     energies, areas = [c.energy_pj for c in costs], [c.area_um2 for c in costs]
     assert all(a < b for a, b in itertools.pairwise(energies))
     assert all(a < b for a, b in itertools.pairwise(areas))
 
 
-def test_sanity_band_vgg8_rram_2bit() -> None:
-    cost = price_network(vgg8(), CimDesign(device="rram", cell_bits=2))
+def test_sanity_band_vgg8_rram_2bit(vgg8: Network) -> None:
+    assert vgg8.macs == 615_917_568  # 0.616 GMACs
+    cost = price_network(vgg8, CimDesign(device="rram", cell_bits=2))
     print(f"VGG-8 CIFAR-10, 8-bit, 2-bit-cell RRAM: {cost.tops_per_w:.2f} TOPS/W, {cost.tops:.3f} TOPS, "
           f"{cost.area_um2:.3e} um2, EDP {cost.edp:.3e} pJ*ns")
     assert 2.0 <= cost.tops_per_w <= 40.0

@@ -103,6 +103,7 @@ __all__ = [
     "max_adc_bits",
     "price_network",
     "price_network_batch",
+    "tiles_to_fit",
 ]
 
 INPUT_BIT_ACTIVITY = 0.5
@@ -224,6 +225,14 @@ def _area_parts(d: CimDesign, dev: CimDevice) -> tuple[float, float]:
                            + n * (DRIVER_UM2 + MUX_UM2) + TILE_UM2_PER_SUBARRAY)
     per_tile = d.pes_per_tile * (d.subarrays_per_pe * per_sub + s * PE_UM2)
     return d.tiles * per_tile, d.capacity * cells
+
+
+def tiles_to_fit(network: Network, design: CimDesign) -> int:
+    """Fewest tiles holding all of ``network``'s weights (NeuroSim sizes its chip this way)."""
+    cpw, n = design.weight_bits // design.cell_bits, design.sub_array
+    subs = sum(b["G"] * -(-(b["C"] * b["R"] * b["S"]) // n) * -(-(b["K"] * cpw) // n)
+               for b in (layer.bounds() for layer in network.layers))
+    return -(-subs // (design.pes_per_tile * design.subarrays_per_pe))
 
 
 def price_network(network: Network, design: CimDesign) -> CimNetworkCost:
