@@ -81,6 +81,29 @@ def test_hand_computation_sram_small_arrays() -> None:
     # shift-add 0.2 mW / 4 units / 1.2 GHz = 0.041667 pJ -> 54,613.33 pJ.
     assert layer.energy_pj["adc"] == pytest.approx(128_000.0)
     assert layer.energy_pj["shift_add"] == pytest.approx(1_310_720 * 0.2 / 4 / 1.2)
+    # Area per sub-array (um^2): cells 64*64*280*0.032^2 = 1,174.40512; 16 ADCs * 1200 * 2^-4 = 1,200;
+    # 16 shift-adders * 60 = 960; 64 drivers + 64 mux switches * 170/1024 = 21.25; tile share
+    # (0.083+0.090+0.151/4) mm^2 / 96 = 2,195.3125 -> 5,550.96762. Per tile 4 * (4 * 5,550.96762 +
+    # 2,870) = 100,295.48192; chip 256 tiles = 25,675,643.37152 um^2.
+    cost = price_network(NET, d)
+    assert cost.area_um2 == pytest.approx(25_675_643.37152)
+    # drivers: 64*8*4*0.5*288*8 = 2,359,296 pulses * 4/1024 mW * 4 ns (2 cycles at 0.5 GHz) = 36,864 pJ.
+    # adder tree: 64*64*(5*8-1)*(8+8+9) = 3,993,600 bit-adds * 0.1/32 pJ * 32/45 = 8,874.667 pJ.
+    # buffer: (64*288*8 + 64*64*8) = 180,224 bits * 10/64 pJ * 32/45 = 20,024.889 pJ.
+    # interconnect: (147,456*8 col blocks + 32,768) = 1,212,416 bits * 0.1 pJ/bit/mm * 32/40
+    #   * 0.5*sqrt(25.6756 mm^2) = 2.533557 mm -> 245,737.999 pJ.
+    # leakage: (25,675,643.37 - 4096 * 1,174.40512) um^2 * 0.1 mW/mm^2 + 4096*4096 cells * 1 pW
+    #   = 2.1033052 mW * 8,192 ns = 17,230.276 pJ.
+    # total: 302,020.087 + 36,864 + 128,000 + 54,613.333 + 8,874.667 + 20,024.889 + 245,737.999
+    #   + 17,230.276 = 813,365.251 pJ.
+    assert layer.energy_pj["drivers"] == pytest.approx(36_864.0)
+    assert layer.energy_pj["adder_tree"] == pytest.approx(8_874.6667)
+    assert layer.energy_pj["buffer"] == pytest.approx(20_024.8889)
+    assert layer.energy_pj["interconnect"] == pytest.approx(245_737.999, rel=1e-8)
+    assert layer.energy_pj["leakage"] == pytest.approx(17_230.2763, rel=1e-8)
+    assert layer.energy_pj["reload"] == 0.0
+    assert cost.energy_pj == pytest.approx(813_365.2513, rel=1e-9)
+    assert cost.edp == pytest.approx(813_365.2513 * 8_192.0, rel=1e-9)
 
 
 def test_streaming_when_the_network_does_not_fit() -> None:
