@@ -62,8 +62,8 @@ input bit):
 - reload (streaming only): cells * write_energy_pj.
 
 Area (um^2): cells n^2 * cell_area_f2 * F^2; per sub-array n/cols_per_adc ADCs of 1200 um^2 *
-2^(adc_bits-8) and as many shift-adders of 60 um^2, n row drivers of 0.166 um^2 and n mux
-switches of the same size (ISAAC, 32 nm); per PE 2870 um^2 of input/output registers
+2^(adc_bits-8) and as many shift-adders of 60 um^2, n row drivers of 0.166 um^2 (ISAAC, 32 nm)
+and n mux switches of the same size (*assumed*); per PE 2870 um^2 of input/output registers
 (ISAAC IMA: 2 KB + 256 B); per tile ISAAC's tile overhead (64 KB eDRAM 0.083 mm^2, bus
 0.090 mm^2, a quarter router 0.0378 mm^2) pro rata to its sub-arrays over ISAAC's 96.
 
@@ -73,6 +73,11 @@ quadratic (constant voltage; a first-order rule, stated rather than fitted).
 ADC bits limit: one read sums at most n rows of (2^cell_bits - 1) with binary inputs, so
 the column produces n*(2^cell_bits - 1) + 1 levels and an ADC with more than
 ceil(log2(n*(2^cell_bits - 1) + 1)) bits resolves nothing more; more is rejected.
+
+Bad input (one :class:`~coexplore.errors.SpecError` line naming field, limit and value): an
+unknown device (the known ones listed), a non-positive size, ``cell_bits`` not dividing
+``weight_bits`` or above the device's ``max_cell_bits``, ``cols_per_adc`` not dividing
+``sub_array``, ``adc_bits`` above the limit just derived.
 
 Outputs: latency (ns), energy (pJ), EDP (pJ*ns), area (um^2), TOPS = 2*MACs / latency,
 TOPS/W = 2*MACs / energy. The design's ``weight_bits``/``input_bits`` price every layer
