@@ -109,6 +109,8 @@ def test_bad_noise_settings_name_field_value_and_limit() -> None:
     with pytest.raises(SpecError, match=r"cell_bits: 4 must divide the 6 weight bits of layer 0; cell_bits: 4 must "
                                         "divide the 6 weight bits of layer 1$"):
         noisy_chain(q, sigma=0.1, cell_bits=4)  # the classifier's s1.6 has 8 bits: divisible
+    with pytest.raises(SpecError, match="seed: must be an integer >= 0, got -1"):
+        variation_aware_train(q, split, sigma=0.1, seed=-1)
     with pytest.raises(SpecError, match="cell_bits: must be an integer >= 1 or None, got 0"):
         noisy_chain(q, sigma=0.1, cell_bits=0)
     with pytest.raises(SpecError, match="cell_bits: 2 needs quantized weights to split over cells"):
@@ -123,7 +125,9 @@ def test_evaluator_is_seeded_cached_and_picklable() -> None:
     chain, quant = CHAINS.parse("k3c9-k3c18"), [LQ] * 2
     evs = [VariationChainEvaluator(space=CHAINS, epochs=1, tune_epochs=1, draws=3, cell_bits=2, seed=1)
            for _ in range(2)]
+    rng = torch.random.get_rng_state()
     res = [ev.evaluate(chain, quant, 0.2) for ev in evs]
+    assert torch.equal(torch.random.get_rng_state(), rng)  # the caller's torch RNG is untouched
     r = res[0]
     assert (r.chain, r.formats, r.sigma) == ("k3c9-k3c18", ("s0.5/u2.4", "s0.5/u2.4"), 0.2)
     assert [(x.plain_clean, x.plain_noisy, x.aware_clean, x.aware_noisy) for x in res] == \

@@ -63,12 +63,14 @@ class NoisyAccuracy(NamedTuple):
 
 
 def _check_noise(sigma: Any, cell_bits: Any, weight_bits: Sequence[tuple[str, int]] | None,
-                 draws: Any = 1) -> None:
+                 draws: Any = 1, seed: Any = 0) -> None:
     problems = []
     if isinstance(sigma, bool) or not isinstance(sigma, int | float) or not 0.0 <= sigma <= MAX_SIGMA:
         problems.append(f"sigma: must be a number in [0, {MAX_SIGMA:g}] (relative conductance spread), got {sigma!r}")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         problems.append(f"draws: must be an integer >= 1, got {draws!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        problems.append(f"seed: must be an integer >= 0, got {seed!r}")
     if cell_bits is not None:
         if isinstance(cell_bits, bool) or not isinstance(cell_bits, int) or cell_bits < 1:
             problems.append(f"cell_bits: must be an integer >= 1 or None, got {cell_bits!r}")
@@ -132,7 +134,7 @@ def noisy_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray, *, sigma:
     images with it (eval mode). The same seed gives the same draws, also across networks of the
     same shapes (common random numbers for a paired comparison).
     """
-    _check_noise(sigma, None, None, draws)  # cell_bits: checked against the model's formats below
+    _check_noise(sigma, None, None, draws, seed)  # cell_bits: checked against the model's formats below
     require("torch", extra="nas", who="modelling device variation")
     import torch
 
@@ -161,6 +163,7 @@ def variation_aware_train(model: Any, split: DigitsSplit, *, sigma: float, cell_
     updated under noise), the noise generator seeded by ``seed``: the same seed gives the same weights.
     Fine-tune a quantized chain to get variation- and quantization-aware training at once.
     """
+    _check_noise(sigma, None, None, 1, seed)  # cell_bits: checked against the model's formats below
     require("torch", extra="nas", who="variation-aware training")
     import torch
 
@@ -255,10 +258,9 @@ class VariationChainEvaluator:
         """Held-out accuracy in percent of ``chain`` trained in float (trained once, then cached)."""
         return self._float.float_accuracy(chain)
 
-    def _base(self, chain: Chain, quant: tuple[LayerQuant, ...] | None) -> Any:
+    def _fresh(self, chain: Chain, quant: tuple[LayerQuant, ...] | None) -> Any:
+        """``chain``'s model (quantized when ``quant``), initialised under the seed; the caller's RNG is untouched."""
         import torch
-
-        from coexplore.nas._quantize_torch import load_state
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
@@ -266,6 +268,12 @@ class VariationChainEvaluator:
         if quant is not None:
             model = quantize_chain(model, quant, input_format=self.input_format,
                                    classifier_weight=self.classifier_weight)
+        return model
+
+    def _base(self, chain: Chain, quant: tuple[LayerQuant, ...] | None) -> Any:
+        from coexplore.nas._quantize_torch import load_state
+
+        model = self._fresh(chain, quant)
         load_state(model, self._float.float_weights(chain))
         return model
 
@@ -279,11 +287,7 @@ class VariationChainEvaluator:
         key = (str(chain), formats, float(sigma))
         if key in self._results:
             return self._results[key]
-        if q is not None:  # checks formats and cell_bits before any training
-            noisy_chain(quantize_chain(self.space.to_torch(chain), q, input_format=self.input_format,
-                                       classifier_weight=self.classifier_weight), sigma=sigma, cell_bits=self.cell_bits)
-        else:
-            _check_noise(sigma, self.cell_bits, None)
+        noisy_chain(self._fresh(chain, q), sigma=sigma, cell_bits=self.cell_bits)  # checks before any training
         split = digits_split(seed=self.seed)
         pkey = (str(chain), formats)
         if pkey not in self._plain_state:
