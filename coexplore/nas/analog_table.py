@@ -6,8 +6,12 @@ holds CIFAR-10 test accuracies of all 15,625 NAS-Bench-201 cells trained digital
 (200 epochs), quantised, and simulated on a phase-change-memory (PCM) crossbar with
 IBM's AIHWKit: ``PCMLikeNoiseModel`` (programming noise, read noise and conductance
 drift of PCM devices, g_max 25 uS), 8-bit inputs and outputs, output noise 0.04,
-global drift compensation. The package declares no licence, so coexplore never ships
-its data: it is read at run time from the installed package (extra ``cim``).
+global drift compensation. Column meanings (:data:`COLUMNS`) follow the paper and the
+package repository's training script (IBM/analog-nas, ``analognasbench/training_script.py``),
+whose names differ from the package's: its ``analog_accuracy`` is the package's
+``noisy_accuracy``, its ``finetuned_*`` the package's ``analog_*``. The package declares no
+licence, so coexplore never ships its data: it is read at run time from the installed
+package (extra ``cim``).
 
 Keys. The package indexes a cell by a 6-tuple of operation indices in NASLib's
 convention, which is not NAS-Bench-201's cell-string order:
@@ -19,7 +23,8 @@ convention, which is not NAS-Bench-201's cell-string order:
 
 :func:`package_key` maps a coexplore :class:`~coexplore.nas.nb201.Cell` to that tuple. The
 mapping is checked against the shipped 12-epoch CIFAR-10 column (Spearman 0.88 for the
-clean accuracy; BENCHMARKS.md), and the tests check a few cells read by hand.
+clean accuracy, the best of all 86,400 readings of the keys; ``benchmarks/bench_analog_nb201.py``),
+and the tests check a few cells read by hand with the package's own API.
 
 The data file is a pickle of the package's own record classes. It is read with an
 unpickler that admits only those two record classes (as plain attribute holders), so
