@@ -216,10 +216,12 @@ class SqlStorage(Storage):
         if "worker" not in columns:  # a database written before studies could be joined
             self._exec("ALTER TABLE trials ADD COLUMN worker TEXT NOT NULL DEFAULT ''")
             self._exec("ALTER TABLE trials ADD COLUMN claimed DOUBLE PRECISION NOT NULL DEFAULT 0")
+        # two processes opening a new database at once (a driver and a reader) both find no version row:
+        # the first insert wins and the other keeps it, instead of failing on the key
+        self._exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
+                   (SCHEMA_VERSION,))
         row = self._exec("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._exec("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
+        if row[0] != SCHEMA_VERSION:
             raise StudyError(f"storage {self.url!r}: schema version {row[0]}, this coexplore reads {SCHEMA_VERSION}")
         self._conn.commit()
 
