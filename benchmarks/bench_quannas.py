@@ -176,9 +176,14 @@ def main() -> None:
     t0 = time.perf_counter()
     out = run_seed(args.seed, args.trials, args.nas_networks, SPECS)
     out["seconds"] = time.perf_counter() - t0
+    write_json(out, args.out)
+
+
+def write_json(out: dict[str, Any], path: str | None) -> None:
+    """``out`` as indented JSON into ``path``, or on stdout without one."""
     text = json.dumps(out, indent=1)
-    if args.out:
-        Path(args.out).write_text(text)
+    if path:
+        Path(path).write_text(text)
     else:
         print(text)
 

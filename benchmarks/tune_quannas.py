@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quannas import SPECS, _config, _evaluator, _problem, _run
+from bench_quannas import SPECS, _config, _evaluator, _problem, _run, write_json
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "lstm penalty -1 lr 0.02": {"penalty": -1.0, "lr": 0.02},
@@ -68,11 +68,7 @@ def main() -> None:
                   + (f"{row['arch']} {row['accuracy']:.2f} %" if "arch" in row else "none")
                   + f" pruned {row['pruning']['pruned_share']:.0%} {row['seconds']:.0f} s", file=sys.stderr, flush=True)
     tmp.cleanup()
-    text = json.dumps(out, indent=1)
-    if args.out:
-        Path(args.out).write_text(text)
-    else:
-        print(text)
+    write_json(out, args.out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from coexplore.nas.quantize import (
     quantize_model,
 )
 from coexplore.nas.train import digits_split
+from tests.chain_models import bn_chain
 
 CHAINS = ChainSpace(dataset="digits")
 
@@ -59,13 +60,7 @@ def test_parse_and_layer_quant_errors() -> None:
 
 
 def _model(text: str = "k3c9-k5c18") -> torch.nn.Module:
-    torch.manual_seed(0)
-    model = CHAINS.to_torch(CHAINS.parse(text))
-    with torch.no_grad():  # non-trivial BatchNorm statistics, as after training
-        for block in model.features:
-            block[1].running_mean.uniform_(-0.2, 0.2)
-            block[1].running_var.uniform_(0.5, 2.0)
-    return model.eval()
+    return bn_chain(text)
 
 
 def _uniform(w: str, a: str, n: int = 2) -> list[LayerQuant]:
@@ -194,9 +189,9 @@ def test_any_network_gets_per_layer_formats_wide_ones_match_float_narrow_ones_do
         ref, out_wide, out_narrow = model(x), wide.eval()(x), narrow.eval()(x)
     err_wide, err_narrow = float((out_wide - ref).abs().max()), float((out_narrow - ref).abs().max())
     assert err_wide < 0.01 < err_narrow and err_narrow > 10 * err_wide, (err_wide, err_narrow)
-    w = dict(narrow.named_modules())[rectified[0]].weight  # the quantized view: on the s0.3 grid (steps of 1/8)
+    w = dict(narrow.named_modules())[rectified[0]].weight.detach()  # the quantized view: on the s0.3 grid (steps of 1/8)
     assert torch.equal(w * 8, torch.round(w * 8)) and float(w.abs().max()) <= 1.0
-    c = dict(narrow.named_modules())["classifier.1"].weight  # weights= quantizes further layers' weights only
+    c = dict(narrow.named_modules())["classifier.1"].weight.detach()  # weights= quantizes further layers' weights only
     assert torch.equal(c * 512, torch.round(c * 512)) and not torch.equal(c, dict(mods)["classifier.1"].weight)
     y = torch.from_numpy(digits_split(seed=0).y_test[:32])
     loss = torch.nn.functional.cross_entropy(narrow.train()(x), y)  # (a plain sum is constant through BatchNorm)

@@ -18,6 +18,7 @@ from coexplore.nas.chain import ChainSpace
 from coexplore.nas.quantize import LayerQuant, parse_fixed_point, quantize_chain
 from coexplore.nas.train import digits_split, train_model
 from coexplore.nas.variation import VariationChainEvaluator, noisy_accuracy, noisy_chain, variation_aware_train
+from tests.chain_models import bn_chain
 
 CHAINS = ChainSpace(dataset="digits")
 S05 = parse_fixed_point("s0.5")  # 6 bits, steps of 1/32
@@ -25,13 +26,7 @@ LQ = LayerQuant(S05, parse_fixed_point("u2.4"))
 
 
 def _model(text: str = "k3c9-k5c18") -> torch.nn.Module:
-    torch.manual_seed(0)
-    model = CHAINS.to_torch(CHAINS.parse(text))
-    with torch.no_grad():  # non-trivial BatchNorm statistics, as after training
-        for block in model.features:
-            block[1].running_mean.uniform_(-0.2, 0.2)
-            block[1].running_var.uniform_(0.5, 2.0)
-    return model.eval()
+    return bn_chain(text)
 
 
 def _quant(model: torch.nn.Module) -> torch.nn.Module:
