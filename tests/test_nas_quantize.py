@@ -189,7 +189,7 @@ def test_any_network_gets_per_layer_formats_wide_ones_match_float_narrow_ones_do
         ref, out_wide, out_narrow = model(x), wide.eval()(x), narrow.eval()(x)
     err_wide, err_narrow = float((out_wide - ref).abs().max()), float((out_narrow - ref).abs().max())
     assert err_wide < 0.01 < err_narrow and err_narrow > 10 * err_wide, (err_wide, err_narrow)
-    w = dict(narrow.named_modules())[rectified[0]].weight.detach()  # the quantized view: on the s0.3 grid (steps of 1/8)
+    w = dict(narrow.named_modules())[rectified[0]].weight.detach()  # quantized view: s0.3 grid, steps of 1/8
     assert torch.equal(w * 8, torch.round(w * 8)) and float(w.abs().max()) <= 1.0
     c = dict(narrow.named_modules())["classifier.1"].weight.detach()  # weights= quantizes further layers' weights only
     assert torch.equal(c * 512, torch.round(c * 512)) and not torch.equal(c, dict(mods)["classifier.1"].weight)
