@@ -108,6 +108,45 @@ def test_qat_gradient_flows_to_the_weights() -> None:
     assert not torch.equal(before, model.features[0][0].weight)
 
 
+def test_weight_shifts_fit_the_grid_to_the_weights_without_changing_codes_or_the_float_network() -> None:
+    from coexplore.nas._quantize_torch import _fq, fit_weight_shifts
+
+    model = _model()
+    w = model.features[0][0].weight.detach()
+    fmt = parse_fixed_point("s0.2")
+    qmodel = quantize_chain(model, _uniform("s0.2", "u1.1"))
+    shifts = fit_weight_shifts(qmodel)
+    assert len(shifts) == 2 and all(0 <= k <= 10 for k in shifts)
+    # by hand: the exponent whose grid 2**-(2 + k) rounds the first layer's weights with the least error
+    errors = [float(((_fq(w * 2.0 ** k, (fmt.scale, fmt.qmin, fmt.qmax)) / 2.0 ** k - w) ** 2).sum())
+              for k in range(11)]
+    assert shifts[0] == errors.index(min(errors)) and errors[shifts[0]] < errors[0]
+    scale, qmin, qmax = qmodel.weight_grids[0]
+    assert scale == fmt.scale * 2.0 ** -shifts[0] and (qmin, qmax) == (fmt.qmin, fmt.qmax)  # same codes, same bits
+    zeros = [float((w.abs() < step / 2).float().mean()) for step in (fmt.scale, scale)]
+    assert zeros[1] < zeros[0]
+    assert torch.equal(qmodel.features[0][0].weight, w)  # the weights themselves untouched
+    x = torch.from_numpy(digits_split(seed=0).x_test[:64])
+    wide = quantize_chain(model, _uniform("s7.8", "u7.8"), input_format=parse_fixed_point("s7.8"),
+                          classifier_weight=parse_fixed_point("s7.8")).eval()
+    fit_weight_shifts(wide)
+    with torch.no_grad():
+        assert torch.allclose(wide(x), model(x), atol=0.02)  # a wide format still matches float
+
+
+def test_weight_shifts_can_be_turned_off_for_the_ablation() -> None:
+    chain, quant = CHAINS.parse("k3c9-k3c18"), _uniform("s0.2", "u1.1")
+    on, off = (QuantChainEvaluator(space=CHAINS, epochs=1, mode="ptq", seed=1, weight_shifts=flag)
+               for flag in (True, False))
+    on.quantized_accuracy(chain, quant)
+    off.quantized_accuracy(chain, quant)
+    key = ("k3c9-k3c18", ("s0.2/u1.1", "s0.2/u1.1"))
+    assert off.shifts[key] == (0, 0) and max(on.shifts[key]) > 0
+    assert off.name.endswith("/noshift/seed1") and "noshift" not in on.name
+    with pytest.raises(SpecError, match="weight_shifts: must be True or False, got 1"):
+        QuantChainEvaluator(space=CHAINS, weight_shifts=1)
+
+
 def test_evaluator_is_seeded_cached_and_picklable() -> None:
     chain, quant = CHAINS.parse("k3c9-k3c18"), _uniform("s0.3", "u1.3")
     evs = [QuantChainEvaluator(space=CHAINS, epochs=1, qat_epochs=1, seed=1) for _ in range(2)]

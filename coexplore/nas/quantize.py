@@ -238,6 +238,11 @@ class QuantChainEvaluator:
         qat_lr: QAT's initial learning rate.
         threads: Torch intra-op threads.
         input_format, classifier_weight: The fixed formats of the input and the classifier weights.
+        weight_shifts: Before quantizing, give each convolution's weight format the power-of-two
+            scale ``2**-(fraction + k)`` that rounds its trained weights best (same codes and bits;
+            the factor folds into the BatchNorm, on the FPGA into the thresholds): see
+            ``_quantize_torch.fit_weight_shifts``. ``False`` uses ``2**-fraction`` (the ablation).
+        shifts: The exponents chosen per layer, by (chain text, formats).
         float_seconds: Wall seconds of each float training, by chain text.
         quant_seconds: Wall seconds of each QAT run (PTQ: its test pass), by (chain text, formats).
     """
@@ -251,8 +256,10 @@ class QuantChainEvaluator:
     threads: int = 1
     input_format: FixedPoint = DEFAULT_INPUT
     classifier_weight: FixedPoint = DEFAULT_CLASSIFIER_WEIGHT
+    weight_shifts: bool = True
     float_seconds: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     quant_seconds: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict, init=False, repr=False)
+    shifts: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
     _float_state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, init=False, repr=False)
     _float_accuracy: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _quant_accuracy: dict[tuple[str, tuple[str, ...]], float] = field(default_factory=dict, init=False, repr=False)
@@ -269,6 +276,8 @@ class QuantChainEvaluator:
                      for n, v in (("epochs", self.epochs), ("qat_epochs", self.qat_epochs),
                                   ("threads", self.threads))
                      if not isinstance(v, int) or isinstance(v, bool) or v <= 0]
+        if not isinstance(self.weight_shifts, bool):
+            problems.append(f"QuantChainEvaluator.weight_shifts: must be True or False, got {self.weight_shifts!r}")
         if not (isinstance(self.qat_lr, int | float) and self.qat_lr > 0):
             problems.append(f"QuantChainEvaluator.qat_lr: must be > 0, got {self.qat_lr!r}")
         problems += [f"QuantChainEvaluator.{n}: must be a signed FixedPoint, got {v!r}"
@@ -280,7 +289,8 @@ class QuantChainEvaluator:
     @property
     def name(self) -> str:
         return (f"quant-digits:{self.space.name}/{self.epochs}ep/{self.mode}"
-                f"{self.qat_epochs if self.mode == 'qat' else ''}/seed{self.seed}")
+                f"{self.qat_epochs if self.mode == 'qat' else ''}{'' if self.weight_shifts else '/noshift'}"
+                f"/seed{self.seed}")
 
     def _model(self, chain: Chain) -> Any:
         import torch
@@ -337,7 +347,7 @@ class QuantChainEvaluator:
     def quantized_accuracy(self, chain: Chain, quant: Sequence[LayerQuant]) -> float:
         """Held-out accuracy in percent of ``chain`` quantized with ``quant`` (one per layer), cached."""
         require("torch", extra="nas", who="quantizing chain networks")
-        from coexplore.nas._quantize_torch import load_state, quant_accuracy
+        from coexplore.nas._quantize_torch import fit_weight_shifts, load_state, quant_accuracy
 
         quant = tuple(quant)
         key = (str(chain), tuple(str(q) for q in quant))
@@ -347,6 +357,7 @@ class QuantChainEvaluator:
                                 classifier_weight=self.classifier_weight)  # checks quant before training
         self.float_accuracy(chain)
         load_state(qmodel, self._float_state[str(chain)])  # same parameter names as the float model
+        self.shifts[key] = fit_weight_shifts(qmodel) if self.weight_shifts else (0,) * len(quant)
         split = digits_split(seed=self.seed)
         if self.mode == "qat":
             start = time.perf_counter()
