@@ -96,6 +96,7 @@ def _base(d: Path) -> dict[tuple[str, ...], list[str]]:
         ("maestro",): ["--hw", str(REPO / "benchmarks" / "data" / "maestro" / "hw_64pe_bw16.m"),
                        "--mapping", str(REPO / "benchmarks" / "data" / "maestro" / "mixed_xp_ws.m")],
         ("maestro-system",): ["--networks", "alexnet,squeezenet", "--design", "dla:512:32,shi:512:32"],
+        ("cim",): ["--network", "chain-digits:k3c9-k5c18"],
         ("codesign",): ["--recipe", "nb201-eyeriss", "--budget-evals", "5", "--no-report", "--quiet",
                         "--storage", f"sqlite:///{d}/cd.db"],
     }

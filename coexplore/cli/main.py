@@ -24,6 +24,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     from coexplore.cli import (
+        cim_commands,
         codesign_commands,
         commands,
         maestro_commands,
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     codesign_commands.register(sub)
     maestro_commands.register(sub)
     maestro_commands.register_system(sub)
+    cim_commands.register(sub)
     _everywhere(parser)
     return parser
 

@@ -20,17 +20,19 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.fnas_controller import FnasController
     from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
+    from coexplore.joint.nacim_search import Nacim
     from coexplore.joint.nasaic_search import AsicHwNas, NasaicRl, NasAsic
     from coexplore.joint.quannas_search import QuanNas, QuanNasTwoStep
 
     return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
             "random": RandomPairs, "grouped": GroupedSearch, "nasaic": NasaicRl, "nas-asic": NasAsic,
-            "asic-hw-nas": AsicHwNas, "quannas": QuanNas, "quannas-two-step": QuanNasTwoStep}
+            "asic-hw-nas": AsicHwNas, "quannas": QuanNas, "quannas-two-step": QuanNasTwoStep,
+            "nacim": Nacim}
 
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
-                    "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step")
+                    "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step", "nacim")
 
 
 def describe_joint_strategy(name: str) -> str:

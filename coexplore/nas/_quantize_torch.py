@@ -87,8 +87,8 @@ def fit_weight_shifts(model: QuantChainNetwork) -> tuple[int, ...]:
     3-4-bit format whose step is 1/4 or 1/8. The weights themselves are not touched, so QAT
     trains them as float training would. Returns the exponents ``k``, input side first.
     """
-    shifts = tuple(_best_shift(block[0].weight, grid) for block, grid in zip(model.features, model.weight_grids,
-                                                                              strict=True))
+    blocks: list[Any] = list(model.features)  # Sequential(Conv2d, BatchNorm2d, ReLU) each
+    shifts = tuple(_best_shift(block[0].weight, grid) for block, grid in zip(blocks, model.weight_grids, strict=True))
     model.weight_grids = tuple((scale * 2.0 ** -k, qmin, qmax)
                                for (scale, qmin, qmax), k in zip(model.weight_grids, shifts, strict=True))
     return shifts

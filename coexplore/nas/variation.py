@@ -214,6 +214,8 @@ class VariationChainEvaluator:
         cell_bits: Bits per cell (None: a weight is one cell); must divide every weight format's bits.
         threads: Torch intra-op threads.
         input_format, classifier_weight: Fixed formats of the input and the classifier's weights.
+        float_source: A :class:`~coexplore.nas.quantize.QuantChainEvaluator` whose float training to
+            reuse (same space, epochs and seed), e.g. shared by evaluators of different ``cell_bits``.
     """
 
     space: ChainSpace
@@ -226,6 +228,7 @@ class VariationChainEvaluator:
     threads: int = 1
     input_format: FixedPoint = DEFAULT_INPUT
     classifier_weight: FixedPoint = DEFAULT_CLASSIFIER_WEIGHT
+    float_source: QuantChainEvaluator | None = field(default=None, repr=False)
     _float: QuantChainEvaluator = field(init=False, repr=False)
     _plain_state: dict[tuple[str, tuple[str, ...]], tuple[dict[str, np.ndarray], float, float]] = field(
         default_factory=dict, init=False, repr=False)
@@ -242,8 +245,18 @@ class VariationChainEvaluator:
                                            or self.cell_bits < 1):
             problems.append(f"VariationChainEvaluator.cell_bits: must be an integer >= 1 or None, "
                             f"got {self.cell_bits!r}")
+        src = self.float_source
+        same = src is not None and isinstance(src, QuantChainEvaluator) and (
+            src.space.name, src.space.cardinalities, src.epochs, src.seed) == (
+            self.space.name, self.space.cardinalities, self.epochs, self.seed)
+        if src is not None and not same:
+            problems.append(f"VariationChainEvaluator.float_source: must be a QuantChainEvaluator of the same space, "
+                            f"epochs ({self.epochs}) and seed ({self.seed}), got {src!r}")
         if problems:
             raise SpecError(problems)
+        if src is not None:
+            object.__setattr__(self, "_float", src)
+            return
         object.__setattr__(self, "_float", QuantChainEvaluator(
             space=self.space, epochs=self.epochs, qat_epochs=self.tune_epochs, seed=self.seed, qat_lr=self.tune_lr,
             threads=self.threads, input_format=self.input_format, classifier_weight=self.classifier_weight))
@@ -271,10 +284,14 @@ class VariationChainEvaluator:
         return model
 
     def _base(self, chain: Chain, quant: tuple[LayerQuant, ...] | None) -> Any:
-        from coexplore.nas._quantize_torch import load_state
+        """The trained float weights in ``chain``'s model; quantized, with the weight scales
+        :class:`~coexplore.nas.quantize.QuantChainEvaluator` fits (``fit_weight_shifts``)."""
+        from coexplore.nas._quantize_torch import fit_weight_shifts, load_state
 
         model = self._fresh(chain, quant)
         load_state(model, self._float.float_weights(chain))
+        if quant is not None:
+            fit_weight_shifts(model)
         return model
 
     def evaluate(self, chain: Chain, quant: Sequence[LayerQuant] | None, sigma: float) -> VariationResult:

@@ -159,6 +159,8 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         out["hypervolume_objectives"] = ["mean accuracy", "latency / latency spec"]
     elif hasattr(problem, "lut_budget"):  # QuanNAS: quantized chains x LUT engines under rL and rT
         out.update(_quant_summary(done, on_front, trials, problem))
+    elif hasattr(problem, "hardware_record"):  # NACIM: networks x computing-in-memory crossbars
+        out.update(_cim_summary(done, on_front, trials, problem))
     elif hasattr(problem, "exact_hypervolume"):
         # (accuracy, EDP) of every feasible pair, whatever the study's objectives: comparable across studies
         idx = np.array([int(t.params["arch_index"]) for t in done], dtype=np.int64)
@@ -221,6 +223,38 @@ def _quant_summary(done: list[Trial], on_front: list[int], trials: list[Trial], 
             "specs": {"lut_budget": problem.lut_budget, "min_fps": problem.min_fps, "board": problem.board.name},
             "hypervolume": problem.hypervolume(acc, lut) if len(acc) else 0.0,
             "hypervolume_objectives": ["accuracy", "LUTs / rL"], "pruning": _pruning(trials, problem)}
+
+
+_CIM_KEYS = ("arch", "arch_index", "formats", "accuracy_column", "variation_aware", "clean_accuracy", "noisy_accuracy",
+             "noisy_std", "analog_accuracy", "latency_ns", "tops", "tops_per_w", "efficiency", "macs", "subarrays")
+
+
+def _cim_summary(done: list[Trial], on_front: list[int], trials: list[Trial], problem: Any) -> dict[str, Any]:
+    """NACIM's figures: the front with its table's columns (clean and noisy accuracy, area, EDP, TOPS, TOPS/W),
+    the most accurate design, the specs, and the accuracy readings (table queries or trained networks).
+
+    The hypervolume is over (accuracy %, TOPS/W efficiency in (0, 1]) against (0, 0): the efficiency is
+    normalised per network by the best design of the space, so studies of one space compare.
+    """
+    from coexplore.search.pareto import hypervolume_2d
+
+    def entry(t: Trial) -> dict[str, Any]:
+        p = t.params
+        e = _entry(t, latency_cycles=round(p["latency_ns"] * 1.0), energy=float(p["energy_pj"]),
+                   area_mm2=float(p["area_mm2"]), clock_mhz=1000.0)
+        e.update({k: p[k] for k in _CIM_KEYS if k in p})
+        e["edp"] = float(p["edp"])  # pJ*ns
+        return e
+
+    best = max(done, key=lambda t: (t.values[0], -t.number)) if done else None
+    pts = np.array([[-t.values[0], -t.params["efficiency"]] for t in done], dtype=np.float64).reshape(-1, 2)
+    readings = len(getattr(problem, "queried", ())) or len(getattr(problem, "train_seconds", {}))
+    return {"front": [entry(done[i]) for i in on_front], "best": None if best is None else entry(best),
+            "specs": {"max_area_mm2": problem.max_area_mm2, "devices": list(problem.devices)},
+            "hypervolume": hypervolume_2d(pts, (0.0, 0.0)) if len(pts) else 0.0,
+            "hypervolume_objectives": ["accuracy", "TOPS/W efficiency"],
+            "rejected_by_specs": sum(1 for t in trials if t.reason.startswith("specs:")),
+            "accuracy_readings": readings}
 
 
 _NASAIC_KEYS = ("design", "assign", "arch", "arch_index", "accuracy_tasks", "latency_cycles", "energy_nj", "area_um2")

@@ -1,5 +1,6 @@
 """Study kind ``codesign``: (network, accelerator) pairs: NAS-Bench-201 x a design grid, FNAS's chains x an FPGA,
-QuanNAS's quantized chains x LUT engines, or NASAIC's two tasks x heterogeneous ASICs."""
+QuanNAS's quantized chains x LUT engines, NASAIC's two tasks x heterogeneous ASICs, or NACIM's networks x
+computing-in-memory crossbars."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
 def _check(p: dict[str, Any], path: str) -> list[str]:
     errs: list[str] = []
     space = p.get("space", "nb201")
-    if space not in ("nb201", "chain", "chain-quant", "nasaic"):
-        errs.append(f"{path}.space: must be nb201, chain, chain-quant or nasaic, got {space!r}")
+    if space not in ("nb201", "chain", "chain-quant", "nasaic", "nb201-cim", "chain-cim"):
+        errs.append(f"{path}.space: must be nb201, chain, chain-quant, nasaic, nb201-cim or chain-cim, got {space!r}")
+    if space in ("nb201-cim", "chain-cim"):
+        return _check_cim(p, path, space)
     if space == "nasaic":
         return _check_nasaic(p, path)
     if space == "chain-quant":
@@ -104,6 +107,65 @@ def _check_quant(p: dict[str, Any], path: str) -> list[str]:
     return errs
 
 
+_CIM_KEYS = ("kind", "space", "devices", "max_area_mm2", "search_adc", "accuracy_column", "variation_aware", "epochs",
+             "tune_epochs", "draws", "max_layers", "weight_formats", "activation_formats")
+_CIM_CHAIN_ONLY = ("variation_aware", "epochs", "tune_epochs", "draws", "max_layers", "weight_formats",
+                   "activation_formats")
+
+
+def _check_cim(p: dict[str, Any], path: str, space: str) -> list[str]:
+    """The problems of a ``space: nb201-cim`` or ``chain-cim`` config (NACIM: networks x crossbar designs)."""
+    errs = [f"{path}.{k}: not a key of space {space} (its keys: {', '.join(_CIM_KEYS[2:])}), got {p[k]!r}"
+            for k in p if k not in _CIM_KEYS]
+    wrong = _CIM_CHAIN_ONLY if space == "nb201-cim" else ("accuracy_column",)
+    errs += [f"{path}.{k}: not a key of space {space} (it belongs to "
+             f"{'chain-cim' if space == 'nb201-cim' else 'nb201-cim'}), got {p[k]!r}" for k in wrong if k in p]
+    positive(errs, p, path, "max_area_mm2")
+    for k in ("epochs", "tune_epochs", "draws", "max_layers"):
+        integer(errs, p, path, k)
+    devices = p.get("devices")
+    if devices is not None:
+        from coexplore.presets.cim_devices import CIM_DEVICES
+
+        if not isinstance(devices, list) or not devices:
+            errs.append(f"{path}.devices: must be a non-empty list of devices ({', '.join(CIM_DEVICES.names())}), "
+                        f"got {devices!r}")
+        else:
+            errs += [f"{path}.devices: unknown device {d!r}; known: {', '.join(CIM_DEVICES.names())}"
+                     for d in devices if d not in CIM_DEVICES.names()]
+    errs += [f"{path}.{k}: must be true or false, got {p.get(k)!r}" for k in ("variation_aware", "search_adc")
+             if p.get(k) is not None and not isinstance(p.get(k), bool)]
+    if p.get("accuracy_column") is not None:
+        from coexplore.nas.analog_table import COLUMNS
+
+        if p["accuracy_column"] not in COLUMNS:
+            errs.append(f"{path}.accuracy_column: must be one of {', '.join(COLUMNS)}, got {p['accuracy_column']!r}")
+    for k in ("weight_formats", "activation_formats"):
+        v = p.get(k)
+        if v is not None and (not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v)):
+            errs.append(f"{path}.{k}: must be a list of formats like s0.5 or u2.4, got {v!r}")
+    return errs
+
+
+def _build_cim(config: StudyConfig) -> Any:
+    from coexplore.joint.nacim import CHAIN_ACTIVATION_FORMATS, CHAIN_WEIGHT_FORMATS, DEVICES
+
+    p = config.problem
+    common = {"devices": tuple(p.get("devices", DEVICES)), "objectives": config.objectives,
+              "max_area_mm2": p.get("max_area_mm2"), "search_adc": p.get("search_adc", False)}
+    if p["space"] == "nb201-cim":
+        from coexplore.joint.nacim import NB201CimProblem
+
+        return NB201CimProblem(accuracy_column=p.get("accuracy_column", "noisy_accuracy"), **common)
+    from coexplore.joint.nacim import ChainCimProblem
+
+    return ChainCimProblem(variation_aware=p.get("variation_aware", True), epochs=int(p.get("epochs", 5)),
+                           tune_epochs=int(p.get("tune_epochs", 2)), draws=int(p.get("draws", 20)), seed=config.seed,
+                           max_layers=p.get("max_layers"),
+                           weight_formats=tuple(p.get("weight_formats", CHAIN_WEIGHT_FORMATS)),
+                           activation_formats=tuple(p.get("activation_formats", CHAIN_ACTIVATION_FORMATS)), **common)
+
+
 def _build_quant(config: StudyConfig) -> Any:
     from coexplore.joint.quannas import ACTIVATION_FORMATS, WEIGHT_FORMATS, ChainQuantFpgaProblem
     from coexplore.presets.boards import get_board
@@ -164,6 +226,8 @@ def _build(config: StudyConfig, *, progress: bool = True) -> Any:
         return _build_nasaic(config)
     if p.get("space", "nb201") == "chain-quant":
         return _build_quant(config)
+    if p.get("space", "nb201") in ("nb201-cim", "chain-cim"):
+        return _build_cim(config)
     if p.get("space", "nb201") == "chain":
         from coexplore.joint.fnas import ChainFpgaProblem
         from coexplore.presets.boards import get_board
@@ -204,7 +268,8 @@ def _describe(name: str) -> str:
 register(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
-                                     "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS, *_QUANT_KEYS}),
+                                     "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS, *_QUANT_KEYS,
+                                     *_CIM_KEYS}),
     objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area", "lut"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
     check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
