@@ -57,6 +57,14 @@ def _nsga2_choices() -> Factory:
     return Nsga2Choices
 
 
+@CATEGORICAL.register("trees-ucb", "extremely randomized trees on one-hot vectors, lower confidence bound (needs "
+                                   "scikit-learn)")
+def _trees_ucb() -> Factory:
+    from coexplore.search.surrogate import TreesUcb
+
+    return TreesUcb
+
+
 @BOX.register("random", "uniform random vectors in [0, 1]^d")
 def _random_vectors() -> Factory:
     from coexplore.search.vector import RandomVectors
