@@ -138,6 +138,11 @@ def test_chain_cim_scores_noisy_accuracy_of_the_variation_aware_network_or_clean
     rest = price_network(net, d).layers[1:]
     assert aware.cost(arch, hw).energy_pj == pytest.approx(first.total_energy_pj + sum(x.total_energy_pj for x in rest))
     assert aware.evaluator(2).float_source is aware.evaluator(1).float_source  # one float training per network
+    eight = arch.copy()
+    eight[-2] = 2  # the same chain with 8-bit weights: its own best design, so both efficiencies stay in (0, 1]
+    both = PairBatch(np.stack([arch, eight]), np.stack([hw, hw]))
+    eff = aware.efficiency(both)
+    assert ((eff > 0) & (eff <= 1)).all() and aware.best_tops_per_w(arch) != aware.best_tops_per_w(eight)
 
 
 @needs_table

@@ -123,7 +123,7 @@ class _CimProblem(PairEncoded):
         self.max_area_mm2 = None if max_area_mm2 is None else float(max_area_mm2)
         self.hw_cards = (len(devices), len(SUB_ARRAYS), len(CELL_BITS), len(ADC_BITS), len(COLS_PER_ADC))
         self._costs: dict[bytes, CimCost] = {}
-        self._best_tops_w: dict[str, float] = {}
+        self._best_tops_w: dict[tuple[str, tuple[int, int, int]], float] = {}
         self._networks: dict[bytes, Network] = {}
         self._tiles: dict[tuple[str, int, int, int], int] = {}
 
@@ -201,8 +201,8 @@ class _CimProblem(PairEncoded):
 
     def best_tops_per_w(self, arch_row: np.ndarray) -> float:
         """The best TOPS/W any design of the space reaches for this network (every hardware row priced at once)."""
-        net = self.network(arch_row)
-        if net.name not in self._best_tops_w:
+        net, bits = self.network(arch_row), self.bits(arch_row)
+        if (net.name, bits) not in self._best_tops_w:
             grids = np.stack(np.meshgrid(*[np.arange(c) for c in self.hw_cards], indexing="ij"), -1).reshape(
                 -1, len(self.hw_cards))
             designs = [self.design(arch_row, h) for h in grids]
@@ -214,8 +214,8 @@ class _CimProblem(PairEncoded):
                 arrays0 = {**arrays, "input_bits": np.full(len(designs), first)}
                 out0 = price_network_batch(net, arrays0)
                 lat[:, 0], en[:, 0] = out0["layer_latency_ns"][:, 0], out0["layer_energy_pj"][:, 0]
-            self._best_tops_w[net.name] = float((2 * net.macs / en.sum(axis=1)).max())
-        return self._best_tops_w[net.name]
+            self._best_tops_w[net.name, bits] = float((2 * net.macs / en.sum(axis=1)).max())
+        return self._best_tops_w[net.name, bits]
 
     def efficiency(self, cands: Any) -> np.ndarray:
         """TOPS/W of each pair over the best TOPS/W of its network on any design of the space, in (0, 1]."""
