@@ -173,7 +173,7 @@ def evaluator() -> RankEvaluator:
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_each_strategy_finds_ranks_within_the_size_budget_reproducibly(evaluator: RankEvaluator,
                                                                        strategy: str) -> None:
-    space = RankSpace.grid(evaluator.matrices, levels=8)
+    space = RankSpace.grid(evaluator.matrices, step=2.0)
     budget = evaluator.dense_parameters // 2
     found = []
     for _ in range(2):
@@ -187,7 +187,7 @@ def test_each_strategy_finds_ranks_within_the_size_budget_reproducibly(evaluator
 
 def test_shrinkml_reward_punishes_the_excess_and_latency_budget_uses_measured_latency(
         evaluator: RankEvaluator) -> None:
-    space = RankSpace.grid(evaluator.matrices, levels=8)
+    space = RankSpace.grid(evaluator.matrices, step=2.0)
     problem = LowRankProblem(evaluator=evaluator, space=space, max_parameters=evaluator.dense_parameters // 2)
     strat = ShrinkMlReinforce(seed=0)
     strat.bind(problem, 8)

@@ -187,7 +187,7 @@ class DigitsLstm(nn.Module):
     feeds ``fc1`` (hidden -> ``fc_width``, ReLU) and ``fc2`` (-> 10 classes).
     """
 
-    def __init__(self, *, hidden: int = 128, fc_width: int = 64, classes: int = 10) -> None:
+    def __init__(self, *, hidden: int = 256, fc_width: int = 64, classes: int = 10) -> None:
         super().__init__()
         self.lstm = nn.LSTM(8, hidden, batch_first=True)
         self.fc1 = nn.Linear(hidden, fc_width)

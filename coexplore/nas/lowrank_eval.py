@@ -48,7 +48,7 @@ class TrainedDigitsLstm:
     train_seconds: float
 
 
-def train_digits_lstm(*, seed: int = 0, hidden: int = 128, fc_width: int = 64, epochs: int = 30,
+def train_digits_lstm(*, seed: int = 0, hidden: int = 256, fc_width: int = 64, epochs: int = 30,
                       val_fraction: float = 0.2, threads: int = 1) -> TrainedDigitsLstm:
     """Train the digits LSTM (row by row) with :func:`~coexplore.nas.train.train_model`'s recipe.
 
