@@ -22,7 +22,7 @@ from coexplore.nas.lowrank import (
     factorize,
     matrix_rows,
 )
-from coexplore.nas.lowrank_eval import RankEvaluator, train_digits_lstm
+from coexplore.nas.lowrank_eval import RankEvaluator, TrainedDigitsLstm, train_digits_lstm
 from coexplore.nas.lowrank_search import (
     STRATEGIES,
     LowRankProblem,
@@ -164,10 +164,25 @@ def test_rank_grid_and_uniform_ranks_meet_the_budget() -> None:
 
 
 @pytest.fixture(scope="module")
-def evaluator() -> RankEvaluator:
-    tr = train_digits_lstm(seed=3, hidden=24, fc_width=16, epochs=12)
+def trained() -> TrainedDigitsLstm:
+    return train_digits_lstm(seed=3, hidden=32, fc_width=16, epochs=15)
+
+
+@pytest.fixture(scope="module")
+def evaluator(trained: TrainedDigitsLstm) -> RankEvaluator:
+    tr = trained
     return RankEvaluator(model=tr.model, x_val=tr.x_val, y_val=tr.y_val, x_test=tr.split.x_test,
                          y_test=tr.split.y_test, latency_shape=(2, 1, 8, 8), latency_repeats=3, latency_warmup=1)
+
+
+def test_digits_lstm_trains_above_90_percent_on_disjoint_train_validation_and_test_images(
+        trained: TrainedDigitsLstm, evaluator: RankEvaluator) -> None:
+    assert trained.accuracy > 90 and evaluator.accuracy({}, "test") == trained.accuracy
+    sets = [{row.tobytes() for row in x} for x in (trained.split.x_train, trained.x_val, trained.split.x_test)]
+    assert (len(trained.split.y_train), len(trained.y_val), len(trained.split.y_test)) == (1078, 270, 449)
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    with pytest.raises(SpecError, match=r"hidden: must be an integer >= 1, got 0; val_fraction: must be in \(0, 1\)"):
+        train_digits_lstm(hidden=0, val_fraction=1.0)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
