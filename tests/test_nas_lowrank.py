@@ -217,5 +217,7 @@ def test_shrinkml_reward_punishes_the_excess_and_latency_budget_uses_measured_la
         assert ok == (lat.record(row)[1] <= lat.budget)
     with pytest.raises(SpecError, match="budget: give exactly one of max_parameters and max_latency_ms"):
         LowRankProblem(evaluator=evaluator, space=space)
+    with pytest.raises(SpecError, match=r"batch: must be an integer >= 1, got 0; entropy: must be >= 0, got -1"):
+        ShrinkMlReinforce(batch=0, entropy=-1)
     with pytest.raises(SpecError, match="strategy: unknown rank search strategy 'ppo'"):
         search_ranks(problem, "ppo")
