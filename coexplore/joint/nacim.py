@@ -43,12 +43,19 @@ training or a table query.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from coexplore.cost.cim import CimDesign, design_arrays, max_adc_bits, price_network, price_network_batch, tiles_to_fit
+from coexplore.cost.cim import (
+    CimDesign,
+    CimNetworkCost,
+    design_arrays,
+    max_adc_bits,
+    price_network,
+    price_network_batch,
+    tiles_to_fit,
+)
 from coexplore.errors import SpecError
 from coexplore.joint.problem import PairEncoded
 from coexplore.presets.cim_devices import CIM_DEVICES
@@ -56,7 +63,7 @@ from coexplore.search.problem import Evaluation
 from coexplore.spec.workload import Network
 
 __all__ = ["ADC_BITS", "CELL_BITS", "COLS_PER_ADC", "COST_OBJECTIVES", "DEVICES", "HW_NAMES", "SPECS", "SUB_ARRAYS",
-           "ChainCimProblem", "CimCost", "NB201CimProblem"]
+           "ChainCimProblem", "NB201CimProblem", "cost_objective"]
 
 SPECS = "specs"  # reasons of pairs over the area spec start with this
 DEVICES = ("rram", "fefet", "pcm", "sram")
@@ -69,32 +76,9 @@ HW_NAMES = ("device", "sub_array", "cell_bits", "adc_bits", "cols_per_adc")
 COST_OBJECTIVES = {"edp": "pJ*ns", "energy": "pJ", "latency": "ns", "area": "mm^2"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CimCost:
-    """A network on one crossbar design (layer 0 may take other input bits than the rest)."""
-
-    latency_ns: float
-    energy_pj: float
-    area_um2: float
-    macs: int
-    subarrays: int
-    tiles: int
-
-    @property
-    def edp(self) -> float:
-        return self.latency_ns * self.energy_pj
-
-    @property
-    def tops(self) -> float:
-        return 2 * self.macs / self.latency_ns / 1e3
-
-    @property
-    def tops_per_w(self) -> float:
-        return 2 * self.macs / self.energy_pj
-
-    def objective(self, name: str) -> float:
-        return {"edp": self.edp, "energy": self.energy_pj, "latency": self.latency_ns,
-                "area": self.area_um2 / 1e6}[name]
+def cost_objective(cost: CimNetworkCost, name: str) -> float:
+    """The value of cost objective ``name`` (:data:`COST_OBJECTIVES`, in its unit) of a priced pair."""
+    return {"edp": cost.edp, "energy": cost.energy_pj, "latency": cost.latency_ns, "area": cost.area_um2 / 1e6}[name]
 
 
 class _CimProblem(PairEncoded):
@@ -122,7 +106,7 @@ class _CimProblem(PairEncoded):
         self.devices, self.objectives, self.search_adc = devices, objectives, search_adc
         self.max_area_mm2 = None if max_area_mm2 is None else float(max_area_mm2)
         self.hw_cards = (len(devices), len(SUB_ARRAYS), len(CELL_BITS), len(ADC_BITS), len(COLS_PER_ADC))
-        self._costs: dict[bytes, CimCost] = {}
+        self._costs: dict[bytes, CimNetworkCost] = {}
         self._best_tops_w: dict[tuple[str, tuple[int, int, int]], float] = {}
         self._networks: dict[bytes, Network] = {}
         self._tiles: dict[tuple[str, int, int, int], int] = {}
@@ -179,25 +163,20 @@ class _CimProblem(PairEncoded):
             hw[r, 3] = ADC_BITS.index(d.adc_bits) if self.search_adc else 0  # unused: the ADC resolves the column
         return arch, hw
 
-    def cost(self, arch_row: np.ndarray, hw_row: np.ndarray) -> CimCost:
+    def cost(self, arch_row: np.ndarray, hw_row: np.ndarray) -> CimNetworkCost:
         """The pair priced once (cached by its canonical rows)."""
-        a, h = self.canonical(np.asarray(arch_row)[None], np.asarray(hw_row)[None])
-        key = a.tobytes() + b"|" + h.tobytes()
-        hit = self._costs.get(key)
-        if hit is None:
-            hit = self._costs[key] = self._price(a[0], h[0])
-        return hit
+        return self.priced_once(self._costs, arch_row, hw_row, self._price)
 
-    def _price(self, arch_row: np.ndarray, hw_row: np.ndarray) -> CimCost:
+    def _price(self, arch_row: np.ndarray, hw_row: np.ndarray) -> CimNetworkCost:
         net, d = self.network(arch_row), self.design(arch_row, hw_row)
         _, _, first = self.bits(arch_row)
         rest = price_network(net, d)
         layers = list(rest.layers)
         if first != d.input_bits:  # the network input has its own format: layer 0 priced at its bits
             layers[0] = price_network(net, dataclasses.replace(d, input_bits=first)).layers[0]
-        return CimCost(latency_ns=sum(x.latency_ns for x in layers), energy_pj=sum(x.total_energy_pj for x in layers),
-                       area_um2=rest.area_um2, macs=net.macs, subarrays=sum(x.subarrays for x in layers),
-                       tiles=d.tiles)
+        return CimNetworkCost(latency_ns=sum(x.latency_ns for x in layers),
+                              energy_pj=sum(x.total_energy_pj for x in layers), area_um2=rest.area_um2, macs=net.macs,
+                              streaming=rest.streaming, layers=tuple(layers))
 
     def best_tops_per_w(self, arch_row: np.ndarray) -> float:
         """The best TOPS/W any design of the space reaches for this network (every hardware row priced at once)."""
@@ -251,7 +230,7 @@ class _CimProblem(PairEncoded):
                 ok[i] = False
                 continue
             acc = self.accuracy(cands.arch[i], cands.hw[i])
-            values[i] = (-acc, self.cost(cands.arch[i], cands.hw[i]).objective(self.objectives[1]))
+            values[i] = (-acc, cost_objective(self.cost(cands.arch[i], cands.hw[i]), self.objectives[1]))
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
 
     def hardware_record(self, arch_row: np.ndarray, hw_row: np.ndarray) -> dict[str, Any]:
@@ -264,7 +243,8 @@ class _CimProblem(PairEncoded):
                                 "sigma": CIM_DEVICES.get(d.device).conductance_sigma},
                 "latency_ns": c.latency_ns, "energy_pj": c.energy_pj, "edp": c.edp, "area_um2": c.area_um2,
                 "area_mm2": c.area_um2 / 1e6, "tops": c.tops, "tops_per_w": c.tops_per_w, "macs": c.macs,
-                "subarrays": c.subarrays, "efficiency": c.tops_per_w / self.best_tops_per_w(arch_row)}
+                "subarrays": sum(x.subarrays for x in c.layers),
+                "efficiency": c.tops_per_w / self.best_tops_per_w(arch_row)}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -118,6 +118,17 @@ class PairEncoded:
         return Categorical(tuple(self.arch_cards) + self.encoded_hw_cards,
                            tuple(f"net{i}" for i in range(len(self.arch_cards))) + self.encoded_hw_names)
 
+    def priced_once(self, cache: dict[bytes, Any], arch_row: np.ndarray, hw_row: np.ndarray,
+                    price: Callable[[np.ndarray, np.ndarray], Any]) -> Any:
+        """``price`` of the pair's canonical rows, once per canonical pair in ``cache`` (a problem with
+        ``canonical(arch, hw)`` writes equal designs as equal rows)."""
+        a, h = self.canonical(np.asarray(arch_row)[None], np.asarray(hw_row)[None])  # type: ignore[attr-defined]
+        key = a.tobytes() + b"|" + h.tobytes()
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = price(a[0], h[0])
+        return hit
+
     def as_pairs(self, cands: Any) -> PairBatch:
         if isinstance(cands, PairBatch):
             return cands

@@ -193,12 +193,7 @@ class ChainQuantFpgaProblem(PairEncoded):
     # -- pricing -----------------------------------------------------------------------------
     def pair(self, arch_row: np.ndarray, hw_row: np.ndarray) -> QuantPair:
         """A pair's pipeline priced once (the strategy, the evaluation and the description share it)."""
-        a, h = self.canonical(np.asarray(arch_row)[None], np.asarray(hw_row)[None])
-        key = a.tobytes() + b"|" + h.tobytes()
-        hit = self._pairs.get(key)
-        if hit is None:
-            hit = self._pairs[key] = self._price(a[0], h[0])
-        return hit
+        return self.priced_once(self._pairs, arch_row, hw_row, self._price)
 
     def _price(self, arch: np.ndarray, hw: np.ndarray) -> QuantPair:
         chain = self.chain(arch)
