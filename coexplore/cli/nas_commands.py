@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="nb201: cifar10|cifar100 (default)|imagenet16-120; chain: mnist|cifar10|imagenet|digits; "
                         "blocks: imagenet|digits (chain and blocks default to digits, which trains offline)")
     p.add_argument("--strategy", default="brp",
-                   help="brp (default, BRP-NAS) or a generic strategy: random, evolution, reinforce, nsga2, cma-es, "
-                        "optuna-tpe, optuna-nsga2 (coexplore list strategies --kind nas)")
+                   help="brp (default, BRP-NAS) or a generic strategy: random, evolution, reinforce, nsga2, trees-ucb, "
+                        "cma-es, optuna-tpe, optuna-nsga2 (coexplore list strategies --kind nas)")
     p.add_argument("--accuracy", default=None, choices=["table", "train"],
                    help="table (NB201, default there) or train (really train on the digits; chain/blocks)")
     p.add_argument("--latency", default=None, choices=["table", "cost-model", "none"],
