@@ -22,17 +22,19 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.naas import NaasNested
     from coexplore.joint.nacim_search import Nacim
     from coexplore.joint.nasaic_search import AsicHwNas, NasaicRl, NasAsic
+    from coexplore.joint.nass_search import Nass
     from coexplore.joint.quannas_search import QuanNas, QuanNasTwoStep
 
     return {"codesign-nas": CodesignNas, "codesign-nas-rl": CodesignNasRl, "naas": NaasNested,
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
             "random": RandomPairs, "grouped": GroupedSearch, "nasaic": NasaicRl, "nas-asic": NasAsic,
             "asic-hw-nas": AsicHwNas, "quannas": QuanNas, "quannas-two-step": QuanNasTwoStep,
-            "nacim": Nacim}
+            "nacim": Nacim, "nass": Nass}
 
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
-                    "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step", "nacim")
+                    "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step", "nacim",
+                    "nass")
 
 
 def describe_joint_strategy(name: str) -> str:
