@@ -335,31 +335,21 @@ class ChainCimProblem(_CimProblem):
                  max_area_mm2: float | None = None, search_adc: bool = False, max_layers: int | None = None,
                  weight_formats: tuple[str, ...] = CHAIN_WEIGHT_FORMATS,
                  activation_formats: tuple[str, ...] = CHAIN_ACTIVATION_FORMATS) -> None:
-        from coexplore.joint.quannas import _formats
-        from coexplore.nas.chain import ChainSpace
-        from coexplore.nas.quantize import DEFAULT_INPUT, LayerQuant, QuantChainEvaluator, parse_fixed_point
-        from coexplore.optional import require
+        from coexplore.joint.quannas import chain_quant_parts
+        from coexplore.nas.quantize import DEFAULT_INPUT, LayerQuant
 
         super().__init__(devices=devices, objectives=objectives, max_area_mm2=max_area_mm2, search_adc=search_adc,
                          space_name="chain-cim")
         if not isinstance(variation_aware, bool):
             raise SpecError(f"problem.variation_aware: must be true or false, got {variation_aware!r}")
-        for module in ("torch", "sklearn"):
-            require(module, extra="nas", who="codesign space chain-cim (networks are trained on the digits)")
-        self.weight_formats = _formats(parse_fixed_point, weight_formats, "problem.weight_formats")
-        self.activation_formats = _formats(parse_fixed_point, activation_formats, "problem.activation_formats")
-        bad = [f"problem.weight_formats: {f} must be signed (s<integer>.<fraction>)"
-               for f in self.weight_formats if not f.signed]
-        bad += [f"problem.activation_formats: {f} must be unsigned (u<integer>.<fraction>), activations follow ReLU"
-                for f in self.activation_formats if f.signed]
-        if bad:
-            raise SpecError(bad)
+        self.space, self.weight_formats, self.activation_formats, self.float_source = chain_quant_parts(
+            max_layers=max_layers, weight_formats=weight_formats, activation_formats=activation_formats,
+            evaluator=None, epochs=epochs, qat_epochs=tune_epochs, mode="qat", seed=seed,
+            who="codesign space chain-cim")
         self.variation_aware = variation_aware
-        self.space = ChainSpace(dataset="digits", max_layers=max_layers)
         self.n_chain = len(self.space.cardinalities)
         self.arch_cards = (*self.space.cardinalities, len(self.weight_formats), len(self.activation_formats))
         self._layer_quant, self.input_bits = LayerQuant, DEFAULT_INPUT.bits
-        self.float_source = QuantChainEvaluator(space=self.space, epochs=epochs, qat_epochs=tune_epochs, seed=seed)
         self.tune_epochs, self.draws, self.seed = tune_epochs, draws, seed
         self._evaluators: dict[int, Any] = {}
         self.train_seconds: dict[str, float] = {}

@@ -28,7 +28,7 @@ import numpy as np
 from coexplore.cost.secure import SecureConstants, SecureCost, secure_network_cost, secure_stages
 from coexplore.errors import SpecError
 from coexplore.joint.problem import PairEncoded
-from coexplore.joint.quannas import ACTIVATION_FORMATS, WEIGHT_FORMATS, _formats
+from coexplore.joint.quannas import ACTIVATION_FORMATS, WEIGHT_FORMATS, chain_quant_parts
 from coexplore.search.problem import Evaluation
 
 __all__ = ["PRUNED", "ChainQuantSecureProblem"]
@@ -53,8 +53,7 @@ class ChainQuantSecureProblem(PairEncoded):
                  mode: str = "qat", seed: int = 0, max_layers: int | None = None,
                  weight_formats: tuple[str, ...] = WEIGHT_FORMATS,
                  activation_formats: tuple[str, ...] = ACTIVATION_FORMATS, evaluator: Any = None) -> None:
-        from coexplore.nas.chain import ChainSpace
-        from coexplore.nas.quantize import LayerQuant, parse_fixed_point
+        from coexplore.nas.quantize import LayerQuant
 
         problems = []
         for name, v in (("max_time_s", max_time_s), ("max_bytes", max_bytes)):
@@ -64,19 +63,10 @@ class ChainQuantSecureProblem(PairEncoded):
             raise SpecError(problems)
         self.max_time_s, self.max_bytes = float(max_time_s), float(max_bytes)
         self.constants = constants if constants is not None else SecureConstants()
-        self.space = ChainSpace(dataset="digits", max_layers=max_layers)
-        self.weight_formats = _formats(parse_fixed_point, weight_formats, "problem.weight_formats")
-        self.activation_formats = _formats(parse_fixed_point, activation_formats, "problem.activation_formats")
+        self.space, self.weight_formats, self.activation_formats, self.evaluator = chain_quant_parts(
+            max_layers=max_layers, weight_formats=weight_formats, activation_formats=activation_formats,
+            evaluator=evaluator, epochs=epochs, qat_epochs=qat_epochs, mode=mode, seed=seed, who="the NASS problem")
         self._layer_quant = LayerQuant
-        if evaluator is None:
-            from coexplore.nas.quantize import QuantChainEvaluator
-            from coexplore.optional import require
-
-            for module in ("torch", "sklearn"):
-                require(module, extra="nas", who="the NASS problem (networks are trained on the digits)")
-            evaluator = QuantChainEvaluator(space=self.space, epochs=epochs, qat_epochs=qat_epochs, mode=mode,
-                                            seed=seed)
-        self.evaluator = evaluator
         L = self.space.max_layers
         self.n_chain = len(self.space.cardinalities)
         self.arch_cards = (*self.space.cardinalities, *(len(self.weight_formats), len(self.activation_formats)) * L)

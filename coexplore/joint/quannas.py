@@ -90,8 +90,7 @@ class ChainQuantFpgaProblem(PairEncoded):
                  seed: int = 0, max_layers: int | None = None,
                  weight_formats: tuple[str, ...] = WEIGHT_FORMATS,
                  activation_formats: tuple[str, ...] = ACTIVATION_FORMATS, evaluator: Any = None) -> None:
-        from coexplore.nas.chain import ChainSpace
-        from coexplore.nas.quantize import LayerQuant, parse_fixed_point
+        from coexplore.nas.quantize import LayerQuant
 
         problems = []
         if tuple(objectives) != ("accuracy", "lut"):
@@ -107,25 +106,11 @@ class ChainQuantFpgaProblem(PairEncoded):
             raise SpecError(problems)
         self.board, self.lut_budget, self.min_fps = board, int(lut_budget), float(min_fps)
         self.prune, self.objectives = bool(prune), tuple(objectives)
-        self.space = ChainSpace(dataset="digits", max_layers=max_layers)
-        self.weight_formats = _formats(parse_fixed_point, weight_formats, "problem.weight_formats")
-        self.activation_formats = _formats(parse_fixed_point, activation_formats, "problem.activation_formats")
-        bad = [f"problem.weight_formats: {f} must be signed (s<integer>.<fraction>)"
-               for f in self.weight_formats if not f.signed]
-        bad += [f"problem.activation_formats: {f} must be unsigned (u<integer>.<fraction>), activations follow ReLU"
-                for f in self.activation_formats if f.signed]
-        if bad:
-            raise SpecError(bad)
+        self.space, self.weight_formats, self.activation_formats, self.evaluator = chain_quant_parts(
+            max_layers=max_layers, weight_formats=weight_formats, activation_formats=activation_formats,
+            evaluator=evaluator, epochs=epochs, qat_epochs=qat_epochs, mode=mode, seed=seed,
+            who="codesign space chain-quant")
         self._layer_quant = LayerQuant
-        if evaluator is None:
-            from coexplore.nas.quantize import QuantChainEvaluator
-            from coexplore.optional import require
-
-            for module in ("torch", "sklearn"):
-                require(module, extra="nas", who="codesign space chain-quant (networks are trained on the digits)")
-            evaluator = QuantChainEvaluator(space=self.space, epochs=epochs, qat_epochs=qat_epochs, mode=mode,
-                                            seed=seed)
-        self.evaluator = evaluator
         L = self.space.max_layers
         self.n_chain = len(self.space.cardinalities)
         self.arch_cards = (*self.space.cardinalities, *(len(self.weight_formats), len(self.activation_formats)) * L)
@@ -316,6 +301,34 @@ class ChainQuantFpgaProblem(PairEncoded):
         state = dict(self.__dict__)
         state["_pairs"] = {}
         return state
+
+
+def chain_quant_parts(*, max_layers: int | None, weight_formats: tuple[str, ...], activation_formats: tuple[str, ...],
+                      evaluator: Any, epochs: int, qat_epochs: int, mode: str, seed: int,
+                      who: str) -> tuple[Any, tuple[Any, ...], tuple[Any, ...], Any]:
+    """What every problem over quantized digits chains starts from (QuanNAS, NASS, NACIM): the chain space, the
+    parsed weight (signed) and activation (unsigned) format choices, and the accuracy evaluator (``evaluator``,
+    or a new :class:`~coexplore.nas.quantize.QuantChainEvaluator`; ``who`` names the problem in the error
+    when its extra is missing)."""
+    from coexplore.nas.chain import ChainSpace
+    from coexplore.nas.quantize import parse_fixed_point
+
+    space = ChainSpace(dataset="digits", max_layers=max_layers)
+    weights = _formats(parse_fixed_point, weight_formats, "problem.weight_formats")
+    activations = _formats(parse_fixed_point, activation_formats, "problem.activation_formats")
+    bad = [f"problem.weight_formats: {f} must be signed (s<integer>.<fraction>)" for f in weights if not f.signed]
+    bad += [f"problem.activation_formats: {f} must be unsigned (u<integer>.<fraction>), activations follow ReLU"
+            for f in activations if f.signed]
+    if bad:
+        raise SpecError(bad)
+    if evaluator is None:
+        from coexplore.nas.quantize import QuantChainEvaluator
+        from coexplore.optional import require
+
+        for module in ("torch", "sklearn"):
+            require(module, extra="nas", who=f"{who} (networks are trained on the digits)")
+        evaluator = QuantChainEvaluator(space=space, epochs=epochs, qat_epochs=qat_epochs, mode=mode, seed=seed)
+    return space, weights, activations, evaluator
 
 
 def _formats(parse: Any, texts: tuple[str, ...], field: str) -> tuple[Any, ...]:
