@@ -51,12 +51,9 @@ def one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> str:
     return line
 
 
-def smoke_config(tmp_path: Path, trials: int, *, unique: bool | None = None) -> Path:
+def smoke_config(tmp_path: Path, trials: int) -> Path:
     path = tmp_path / f"smoke{trials}.yaml"
-    data = {**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": trials}}
-    if unique is not None:
-        data["strategy"]["params"]["unique"] = unique
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump({**yaml.safe_load(SMOKE.read_text()), "budget": {"trials": trials}}))
     return path
 
 
@@ -260,9 +257,7 @@ def test_one_driver_per_study_and_a_killed_driver_reads_interrupted(tmp_path: Pa
     """A second `study run` or `study resume` of a study being run is refused in one line naming the driver,
     without touching its trials; after kill -9 of that driver, show and list say INTERRUPTED (owner gone)
     without writing, and resume takes it over and goes on (the trials stay one unbroken sequence)."""
-    # never finishes: both drivers are killed (under load 3,000 trials did; and a unique evolution ends
-    # with the 15,625 cells, which a fast machine reaches in the seconds the refusals below take)
-    cfg = smoke_config(tmp_path, 200_000, unique=False)
+    cfg = smoke_config(tmp_path, 200_000)  # never finishes: both drivers are killed (under load 3,000 did)
     url = f"sqlite:///{tmp_path / 'one.db'}"
     first = popen("study", "run", str(cfg), "--storage", url, "--jobs", "1", "--quiet")
     _wait_for_trials(first, url, "smoke", 6)

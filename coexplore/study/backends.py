@@ -18,7 +18,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -133,14 +132,7 @@ class LocalPoolBackend(Backend):
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in done:
                 a, b = futures[f]
-                try:
-                    _, ev, err, sec = f.result()
-                except BrokenProcessPool:
-                    # Ctrl-C reaches the whole process group: the workers leave at once, and the pool may
-                    # report them gone before this thread runs its own KeyboardInterrupt; let that arrive,
-                    # so the study is marked INTERRUPTED rather than failing on a broken pool
-                    time.sleep(0.5)
-                    raise
+                _, ev, err, sec = f.result()
                 on_chunk(a, b, ev, err, sec)
 
     def close(self) -> None:
