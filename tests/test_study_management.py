@@ -37,9 +37,16 @@ def cli(*args: str, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProc
                           text=True, stdin=stdin, timeout=120)
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C acts as in a terminal, even when the tests run in a background job
+    (whose shell ignores SIGINT, a disposition every child would inherit and keep)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def popen(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "coexplore.cli.main", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
 
 
 def one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> str:
