@@ -43,6 +43,7 @@ training or a table query.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,7 @@ def cost_objective(cost: CimNetworkCost, name: str) -> float:
     return {"edp": cost.edp, "energy": cost.energy_pj, "latency": cost.latency_ns, "area": cost.area_um2 / 1e6}[name]
 
 
-class _CimProblem(PairEncoded):
+class _CimProblem(PairEncoded, ABC):
     """The hardware half shared by both spaces: decisions, design rules, pricing, efficiency, the area spec."""
 
     def __init__(self, *, devices: tuple[str, ...], objectives: tuple[str, ...], max_area_mm2: float | None,
@@ -120,12 +121,13 @@ class _CimProblem(PairEncoded):
             net = self._networks[key] = self.build_network(arch_row)
         return net
 
+    @abstractmethod
     def build_network(self, arch_row: np.ndarray) -> Network:
-        raise NotImplementedError
+        """The workload of a network's decisions (each space builds its own)."""
 
+    @abstractmethod
     def bits(self, arch_row: np.ndarray) -> tuple[int, int, int]:
         """(weight bits, input bits of every layer but the first, input bits of the first layer)."""
-        raise NotImplementedError
 
     def arch_canonical(self, arch: np.ndarray) -> np.ndarray:
         return arch
@@ -215,8 +217,9 @@ class _CimProblem(PairEncoded):
         cands = self.as_pairs(cands)
         return np.array([not self.violations(cands.arch[i], cands.hw[i]) for i in range(len(cands))], dtype=bool)
 
+    @abstractmethod
     def accuracy(self, arch_row: np.ndarray, hw_row: np.ndarray) -> float:
-        raise NotImplementedError
+        """Accuracy in percent of the pair's network as this space measures it (table or Monte Carlo)."""
 
     def evaluate(self, cands: Any) -> Evaluation:
         cands = self.as_pairs(cands)
