@@ -1,6 +1,6 @@
 """Secure-inference cost model calibrated on Gazelle's column of the NASS seed table (issue 19, item 1).
 
-    python benchmarks/bench_secure.py [--json]
+    python benchmarks/bench_secure.py [--json] [--measure]
 
 The seed (000, "NASS: Framework and Results"; Bian et al., ECAI 2020) lists two CIFAR-10
 networks with per-layer quantization and their Gazelle-protocol costs:
@@ -21,6 +21,11 @@ Calibration uses the Gazelle column only: one factor each for the HE times, the 
 and the byte sizes, so that the cited/assumed defaults reproduce Gazelle's three figures.
 NASS's network is then predicted with those constants. Two sensitivity rows show what the
 prediction would be under other readings (NASS widths i + f; HE modulus fixed at 60 bits).
+
+``--measure`` (extra ``secure``) also times SEAL's BFV operations on this machine
+(:mod:`coexplore.cost.secure_measure`) and prices both networks with those HE constants,
+uncalibrated: this machine is not the paper's, so the ratio to the seed's HE times says how far
+a machine of today is from Gazelle's 2018 testbed, and the NASS / Gazelle ratio is the model's own.
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ def fixed_modulus_he(stages, constants: SecureConstants) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    ap.add_argument("--measure", action="store_true", help="also price with HE constants measured here (TenSEAL)")
+    ap.add_argument("--repeats", type=int, default=200, help="timed runs per HE operation with --measure (200)")
     args = ap.parse_args()
     default = SecureConstants()
     g0 = figures(secure_network_cost(gazelle_stages(), default))
@@ -96,6 +103,20 @@ def main() -> None:
                           for x in secure_network_cost(st(), cal).layers]
                    for name, st in (("gazelle", gazelle_stages), ("nass", nass_stages))},
     }
+    if args.measure:
+        from coexplore.cost.secure_measure import measure_he_constants
+
+        m = measure_he_constants(repeats=args.repeats, base=default)
+        g_m = figures(secure_network_cost(gazelle_stages(), m.constants))
+        n_m = figures(secure_network_cost(nass_stages(), m.constants))
+        out["measured"] = {"constants": {f: getattr(m.constants, f) for f in ("rotation_s", "ct_pt_mult_s", "add_s",
+                                                                              "encrypt_s", "decrypt_s")},
+                           "assumed": {f: getattr(default, f) for f in ("rotation_s", "ct_pt_mult_s", "add_s",
+                                                                        "encrypt_s", "decrypt_s")},
+                           "ciphertext_bytes": m.ciphertext_bytes, "model_ciphertext_bytes": m.model_ciphertext_bytes,
+                           "gazelle_he_s": g_m["he_s"], "nass_he_s": n_m["he_s"],
+                           "nass_over_gazelle_he": n_m["he_s"] / g_m["he_s"],
+                           "seed_nass_over_gazelle_he": SEED["nass"]["he_s"] / SEED["gazelle"]["he_s"]}
     if args.json:
         print(json.dumps(out))
         return
@@ -114,6 +135,14 @@ def main() -> None:
         print(f"| {label} | {n1[k] / div:.3f} {unit} | {SEED['nass'][k] / div:.3f} {unit} | {out['ratio'][k]:.3f} |")
     t = n1["he_s"] + n1["gc_s"]
     print(f"| total time | {t:.3f} s | 8.000 s | {t / 8.0:.3f} |")
+    if "measured" in out:
+        me = out["measured"]
+        print("\nHE constants measured here (SEAL BFV n=2048, 60-bit data modulus; us, measured / assumed): "
+              + ", ".join(f"{k} {v * 1e6:.1f} / {me['assumed'][k] * 1e6:.1f}" for k, v in me["constants"].items()))
+        print(f"ciphertext {me['ciphertext_bytes']:,} B serialized, model {me['model_ciphertext_bytes']:,} B")
+        print(f"with them, uncalibrated: Gazelle HE {me['gazelle_he_s']:.3f} s (seed 3.2 s), NASS HE "
+              f"{me['nass_he_s']:.3f} s (seed 1.62 s); NASS / Gazelle {me['nass_over_gazelle_he']:.3f} "
+              f"(seed {me['seed_nass_over_gazelle_he']:.3f})")
     s = out["sensitivity"]
     w = s["nass_widths_i_plus_f"]
     print(f"\nsensitivity (predicted / seed): NASS widths i+f: HE {w['he_s']:.3f}, GC {w['gc_s']:.3f}, "

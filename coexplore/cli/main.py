@@ -27,9 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
         cim_commands,
         codesign_commands,
         commands,
+        lowrank_commands,
         maestro_commands,
         nas_commands,
         report_commands,
+        secure_commands,
         study_commands,
     )
 
@@ -48,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     maestro_commands.register(sub)
     maestro_commands.register_system(sub)
     cim_commands.register(sub)
+    secure_commands.register(sub)
+    lowrank_commands.register(sub)
     _everywhere(parser)
     return parser
 
