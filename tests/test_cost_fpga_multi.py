@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from coexplore.cli.main import main
 from coexplore.cost.fpga import FpgaDesign, layer_cycles_array
 from coexplore.cost.fpga_multi import MultiFpga, Partition, layer_latency, multi_terms
 from coexplore.errors import SpecError
@@ -138,8 +137,14 @@ def test_search_keeps_the_fastest_split_and_beats_one_board() -> None:
     assert [x["bound"] for x in rec["best"]["accelerator"]["layers"]] == [x.bound for x in result.layers]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "coexplore.cli.main", *args], capture_output=True, text=True)
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``coexplore ARGV``, in-process (argparse exits through SystemExit)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def _net(tmp_path: Path) -> str:
@@ -156,17 +161,30 @@ def _net(tmp_path: Path) -> str:
     (["--boards", "0", "--link-gbps", "10"], "--boards: must be an integer >= 1, got 0"),
     (["--boards", "2"], "boards (--boards) and link_gbps (--link-gbps): the multi-FPGA search needs both"),
 ])
-def test_cli_bad_multi_fpga_input_is_one_line_exit_2(tmp_path: Path, extra: list[str], needle: str) -> None:
-    r = _run("hwsearch", "--network", _net(tmp_path), "--budget", "zcu102", *extra)
-    assert r.returncode == 2, r.stderr
-    assert "Traceback" not in r.stderr and needle in r.stderr.strip().splitlines()[-1], r.stderr
+def test_cli_bad_multi_fpga_input_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                     extra: list[str], needle: str) -> None:
+    code, _, err = _run(capsys, "hwsearch", "--network", _net(tmp_path), "--budget", "zcu102", *extra)
+    assert code == 2, err
+    assert "Traceback" not in err and needle in err.strip().splitlines()[-1], err
 
 
-def test_cli_multi_fpga_json(tmp_path: Path) -> None:
-    r = _run("hwsearch", "--network", _net(tmp_path), "--budget", "zcu102", "--boards", "2", "--link-gbps", "10",
-             "--json")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
+def test_cli_multi_fpga_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, stdout, err = _run(capsys, "hwsearch", "--network", _net(tmp_path), "--budget", "zcu102", "--boards", "2",
+                             "--link-gbps", "10", "--json")
+    assert code == 0, err
+    out = json.loads(stdout)
     (layer,) = out["best"]["accelerator"]["layers"]
     assert set(layer["partition"]) == {"N", "P", "Q", "K"} and layer["bound"] in ("compute", "memory", "link")
     assert out["best"]["latency_cycles"] == layer["latency_cycles"] <= out["baseline"]["latency_cycles"]
+
+
+def test_api_record_has_the_hwsearch_shape_and_asic_budgets_refuse_boards(tmp_path: Path) -> None:
+    from coexplore.api import search_accelerator
+    from coexplore.hwsearch.record import BEST_KEYS, RECORD_KEYS
+
+    rec = search_accelerator([_net(tmp_path)], "zcu102", boards=2, link_gbps=10.0).to_record()
+    assert list(rec) == list(RECORD_KEYS) and list(rec["best"]) == list(BEST_KEYS)
+    with pytest.raises(SpecError, match=r"boards \(--boards\): applies to FPGA boards only, got accelerator 'eyeriss'"):
+        search_accelerator([_net(tmp_path)], "eyeriss", boards=2, link_gbps=10.0)
+    with pytest.raises(SpecError, match=r"fpga_mode \(--fpga-mode\): the multi-FPGA search"):
+        search_accelerator([_net(tmp_path)], "zcu102", boards=2, link_gbps=10.0, fpga_mode="pipelined")

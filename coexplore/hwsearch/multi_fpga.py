@@ -135,8 +135,9 @@ class MultiFpgaSearchResult:
                  "link_cycles": x.link_cycles, "one_board_latency_cycles": one.latency_cycles,
                  "one_board_bound": one.bound, "speedup": one.latency_cycles / x.latency_cycles}
                 for x, one in zip(self.layers, self.one_board, strict=True)]
-        used = [resources_array(np.array([x.design.tiles]), [x.partition.board_layer(self._layer(i))],
-                                x.design.bits)[0] for i, x in enumerate(self.layers)]
+        layers = [layer for net in self.networks for layer in net.layers]
+        used = [resources_array(np.array([x.design.tiles]), [x.partition.board_layer(layer)], x.design.bits)[0]
+                for x, layer in zip(self.layers, layers, strict=True)]  # per board; the record keeps the largest
         accelerator = {"board": board.name, "mode": "multi-fpga", "boards": s.boards,
                        "link_gbytes_per_s": s.link_gbytes_per_s, "memory_ports": s.ports, "uneven": self.uneven,
                        "designs": [{"Tm": x.design.Tm, "Tn": x.design.Tn, "Tr": x.design.Tr, "Tc": x.design.Tc,
@@ -155,9 +156,6 @@ class MultiFpgaSearchResult:
             evaluations=self.evaluated, designs=self.evaluated, seconds=self.seconds, search_seconds=self.seconds,
             search_value=float(self.latency_cycles), best_is_preset=None, front=[],
         )
-
-    def _layer(self, i: int) -> Layer:
-        return [layer for net in self.networks for layer in net.layers][i]
 
 
 def _search(layers: Iterable[Layer], system: MultiFpga, bits: int, partition: Partition | None,
