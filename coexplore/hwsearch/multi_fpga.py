@@ -186,9 +186,11 @@ def search_multi_fpga(networks: Sequence[Network], system: MultiFpga, *, bits: i
     if not layers:
         raise SpecError("networks: must hold at least one layer, got none")
     if partition is not None:
-        problems = [p for layer in layers for p in partition.problems(layer, system.boards, uneven=uneven)]
+        problems = list(dict.fromkeys(p for layer in layers
+                                      for p in partition.problems(layer, system.boards, uneven=uneven)))
         if problems:
-            raise SpecError(list(dict.fromkeys(problems)))
+            more = [f"and {len(problems) - 3} more"] if len(problems) > 3 else []
+            raise SpecError(problems[:3] + more)
     t0 = time.perf_counter()
     multi, n_multi = _search(layers, system, bits, partition, step, channel_step, uneven)
     one, n_one = _search(layers, dataclasses.replace(system, boards=1), bits, None, step, channel_step, False)
