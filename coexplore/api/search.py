@@ -21,6 +21,7 @@ from coexplore.spec.workload import Layer, Network
 if TYPE_CHECKING:
     from coexplore.hwsearch.board_search import FpgaSearchResult
     from coexplore.hwsearch.maestro_search import MaestroHwSearchResult
+    from coexplore.hwsearch.multi_fpga import MultiFpgaSearchResult
     from coexplore.hwsearch.precision import PrecisionSearchResult
     from coexplore.hwsearch.search import HwSearchResult
     from coexplore.mapper.results import NetworkMapResult
@@ -81,8 +82,10 @@ def search_accelerator(
     max_seconds: float | None = None, jobs: int | None = None, popsize: int | None = None,
     throttle: bool | None = None, finalists: int | None = None, mapper: str | None = None,
     precisions: str | None = None, max_accuracy_drop: float | None = None, fpga_mode: str | None = None,
-    progress: bool = False, model: str = "timeloop", constant_set: str | None = None,
-) -> HwSearchResult | PrecisionSearchResult | FpgaSearchResult | MaestroHwSearchResult:
+    progress: bool = False, model: str = "timeloop", constant_set: str | None = None, boards: int | None = None,
+    link_gbps: float | None = None, partition: str | None = None, memory_ports: str | None = None,
+    uneven: bool | None = None,
+) -> HwSearchResult | PrecisionSearchResult | FpgaSearchResult | MaestroHwSearchResult | MultiFpgaSearchResult:
     """The best accelerator for ``networks`` under ``budget``'s resources.
 
     ``networks``: presets, YAML or ONNX files, searched cells (``nb201:INDEX``) or :class:`Network` objects.
@@ -93,7 +96,11 @@ def search_accelerator(
     :class:`PrecisionSearchResult`, whose record is the best choice's with ``precision`` filled).
     Or an FPGA board (``xc7a50t``, ``xc7z020``, ``zcu102``): FNAS's tiling template, searched
     exhaustively, ``fpga_mode`` ``shared`` (default) or ``pipelined``; returns
-    :class:`FpgaSearchResult`. The three records share one shape (:mod:`coexplore.hwsearch.record`).
+    :class:`FpgaSearchResult`. With ``boards`` and ``link_gbps`` (inter-FPGA link, Gbit/s), Super-LIP's
+    multi-FPGA search instead (:mod:`coexplore.hwsearch.multi_fpga`: per layer a split over the boards,
+    ``partition`` like ``K=2`` to fix it, and a tiling; ``memory_ports`` ``shared`` or ``split``;
+    ``uneven``: factors need not divide their dimension);
+    returns :class:`MultiFpgaSearchResult`. The records share one shape (:mod:`coexplore.hwsearch.record`).
     With ``model="maestro"``: MAESTRO's templates x PEs x NoC bandwidth within an accelerator preset's PEs,
     priced with MAESTRO's semantics (``constant_set``, default ``current``;
     :mod:`coexplore.hwsearch.maestro_search`; strategies ``evolution`` (default), ``random``, ``grid``,
@@ -117,7 +124,9 @@ def search_accelerator(
                                budget_evals=budget_evals, max_seconds=max_seconds, constant_set=constant_set,
                                others={"mode": mode, "jobs": jobs, "popsize": popsize, "throttle": throttle,
                                        "finalists": finalists, "mapper": mapper, "precisions": precisions,
-                                       "max_accuracy_drop": max_accuracy_drop, "fpga_mode": fpga_mode})
+                                       "max_accuracy_drop": max_accuracy_drop, "fpga_mode": fpga_mode,
+                                       "boards": boards, "link_gbps": link_gbps, "partition": partition,
+                                       "memory_ports": memory_ports, "uneven": uneven})
     if constant_set is not None:
         raise SpecError(f"constant_set (--constants): applies to the maestro model only, not --model timeloop; got "
                         f"{constant_set!r}")
@@ -136,9 +145,16 @@ def search_accelerator(
             raise SpecError(f"search_accelerator: FPGA board {budget!r} is searched exhaustively for latency; "
                             "these options apply to accelerator presets only: "
                             + ", ".join(f"{k} (--{k.replace('_', '-')})" for k in unused))
+        if any(v is not None for v in (boards, link_gbps, partition, memory_ports, uneven)):
+            return _search_multi_fpga(nets, get_board(budget), boards=boards, link_gbps=link_gbps,
+                                      partition=partition, memory_ports=memory_ports, fpga_mode=fpga_mode,
+                                      uneven=bool(uneven))
         return search_board(nets, get_board(budget), fpga_mode or "shared")
-    if fpga_mode is not None:
-        raise SpecError(f"fpga_mode (--fpga-mode): applies to FPGA boards only, got accelerator {budget!r}")
+    board_only = {"fpga_mode": fpga_mode, "boards": boards, "link_gbps": link_gbps, "partition": partition,
+                  "memory_ports": memory_ports, "uneven": uneven}
+    for k, v in board_only.items():
+        if v is not None:
+            raise SpecError(f"{k} (--{k.replace('_', '-')}): applies to FPGA boards only, got accelerator {budget!r}")
     given = {k: v for k, v in asic.items() if v is not None}
     if precisions is not None:
         from coexplore.hwsearch.precision import parse_precisions, search_precisions
@@ -152,6 +168,26 @@ def search_accelerator(
     from coexplore.hwsearch.search import search_accelerator as search_asic
 
     return search_asic(nets, budget, progress=progress, **given)
+
+
+def _search_multi_fpga(nets: list[Network], board: Any, *, boards: int | None, link_gbps: float | None,
+                       partition: str | None, memory_ports: str | None, fpga_mode: str | None,
+                       uneven: bool) -> MultiFpgaSearchResult:
+    """``search_accelerator`` on several boards: check the multi-FPGA options, build the system, search."""
+    from coexplore.cost.fpga_multi import MultiFpga, Partition
+    from coexplore.hwsearch.multi_fpga import search_multi_fpga
+
+    if fpga_mode is not None:
+        raise SpecError(f"fpga_mode (--fpga-mode): the multi-FPGA search (--boards) re-tiles every layer; "
+                        f"{fpga_mode!r} does not apply")
+    if boards is None or link_gbps is None:
+        raise SpecError("boards (--boards) and link_gbps (--link-gbps): the multi-FPGA search needs both, got "
+                        f"boards={boards!r}, link_gbps={link_gbps!r}")
+    if not isinstance(link_gbps, (int, float)) or not link_gbps > 0:
+        raise SpecError(f"link_gbps (--link-gbps): must be > 0 Gbit/s, got {link_gbps!r}")
+    system = MultiFpga(board=board, boards=boards, link_gbytes_per_s=link_gbps / 8, ports=memory_ports or "shared")
+    split = Partition.parse(partition) if partition is not None else None
+    return search_multi_fpga(nets, system, partition=split, uneven=uneven)
 
 
 def _search_maestro(networks: str | Network | Sequence[str | Network], budget: str | Accelerator, *,

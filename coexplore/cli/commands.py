@@ -100,6 +100,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", type=output_file, help="write the best design as accelerator YAML")
     p.add_argument("--fpga-mode", default=None, choices=["shared", "pipelined"],
                    help="FPGA boards only: one shared engine (default), or one engine per layer (FNAS's pipeline)")
+    p.add_argument("--boards", type=count, default=None,
+                   help="FPGA boards only: Super-LIP's multi-FPGA search over this many boards (per layer a split "
+                        "by batch, rows, columns or output channels, and a tiling); needs --link-gbps")
+    p.add_argument("--link-gbps", type=positive_number, default=None, metavar="GBIT_S",
+                   help="with --boards: bandwidth of one board-to-board link, Gbit/s each way (SFP+ Aurora lane: 10)")
+    p.add_argument("--partition", default=None, metavar="DIM=F,...",
+                   help="with --boards: fix every layer's split, e.g. K=2 or N=1,P=2 (dims N, P, Q, K); "
+                        "default: the best split per layer")
+    p.add_argument("--uneven", action="store_true", default=None,
+                   help="with --boards: also split by factors that do not divide the dimension (rounded up, as the "
+                        "paper's script; the boards with the larger share set the pace)")
+    p.add_argument("--memory-ports", default=None, choices=["shared", "split"],
+                   help="with --boards: one off-chip port for inputs, weights and outputs (shared, default, as the "
+                        "one-board model) or three streams of a third each (split, the paper's)")
     p.add_argument("--precisions", default=None, metavar="WxA[:DROP],...",
                    help="also search the precision: one search per choice (e.g. 8x8,4x4:1.5,8x4:0.4, weights x "
                         "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
@@ -285,6 +299,8 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
         budget_evals=args.budget_evals, max_seconds=args.max_seconds, jobs=args.jobs, throttle=args.throttle or None,
         mapper=args.mapper, precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
         fpga_mode=args.fpga_mode, progress=not args.json, model=args.model, constant_set=args.constants,
+        boards=args.boards, link_gbps=args.link_gbps, partition=args.partition, memory_ports=args.memory_ports,
+        uneven=args.uneven,
     )
     out = result.to_record()
     if args.out:

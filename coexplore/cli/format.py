@@ -48,8 +48,23 @@ def print_map(out: dict[str, Any]) -> None:
           f"({out['seconds']:.1f} s)")
 
 
+def _print_multi_fpga(out: dict[str, Any]) -> None:
+    acc = out["best"]["accelerator"]
+    table(["layer", "split", "Tm", "Tn", "Tr", "Tc", "bound", "cycles", "1 board", "speedup"],
+          [[x["name"], ",".join(f"{d}={f}" for d, f in x["partition"].items() if f > 1) or "none", x["Tm"], x["Tn"],
+            x["Tr"], x["Tc"], x["bound"], f"{x['latency_cycles']:,}", f"{x['one_board_latency_cycles']:,}",
+            f"{x['speedup']:.2f}x"] for x in acc["layers"]])
+    print(f"\n{acc['boards']} x {acc['board']} ({acc['link_gbytes_per_s'] * 8:g} Gbit/s links, {acc['memory_ports']} "
+          f"memory ports): {out['best']['latency_cycles']:,} cycles = {out['best']['latency_ms']:.3f} ms, "
+          f"{acc['speedup']:.2f}x the best one-board design ({out['baseline']['latency_cycles']:,} cycles); "
+          f"{out['evaluations']:,} designs in {out['seconds']:.1f} s")
+
+
 def print_hwsearch(out: dict[str, Any]) -> None:
     best, base = out["best"], out["baseline"]
+    if out["kind"] == "fpga" and out["mode"] == "multi-fpga":
+        _print_multi_fpga(out)
+        return
     if out["kind"] == "fpga":
         rows = [[f"{d['Tm']}", f"{d['Tn']}", f"{d['Tr']}", f"{d['Tc']}", f"{d['bits']}"]
                 for d in best["accelerator"]["designs"]]
