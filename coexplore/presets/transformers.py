@@ -183,23 +183,28 @@ LRA_CONFIGS: dict[tuple[str, str], LraConfig] = {
 }
 
 
-def _lra(model: str, task: str, seq: int | None) -> LraConfig:
+def _lra(model: str, task: str, seq: int | None, layers: int | None = None, width: int | None = None,
+         hidden: int | None = None) -> LraConfig:
+    """The task's configuration with any of its fields overridden (each checked)."""
     if task not in LRA_TASKS:
         raise SpecError(f"task: must be one of {', '.join(LRA_TASKS)}, got {task!r}")
     cfg = LRA_CONFIGS[(model, task)]
-    return cfg if seq is None else LraConfig(cfg.layers, cfg.width, cfg.hidden, _positive("seq", seq))
+    return LraConfig(*(getattr(cfg, f) if v is None else _positive(f, v) for f, v in
+                       (("layers", layers), ("width", width), ("hidden", hidden), ("seq", seq))))
 
 
-def lra_transformer(*, task: str = "listops", seq: int | None = None, heads: int = 2, batch: int = 1) -> Network:
+def lra_transformer(*, task: str = "listops", seq: int | None = None, heads: int = 2, batch: int = 1,
+                    layers: int | None = None, width: int | None = None, hidden: int | None = None) -> Network:
     """The small LRA Transformer (2 layers, width 64, 2 heads, FFN 128) at the task's sequence length."""
-    c = _lra("transformer", task, seq)
+    c = _lra("transformer", task, seq, layers, width, hidden)
     return transformer_encoder("lra-transformer", seq=c.seq, width=c.width, heads=heads, hidden=c.hidden,
                                layers=c.layers, batch=batch).network(f"lra-transformer-{task}-seq{c.seq}")
 
 
-def fnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1) -> Network:
+def fnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1, layers: int | None = None,
+             width: int | None = None, hidden: int | None = None) -> Network:
     """FNet at the LRA configuration: 2-D FFT mixing, LN, dense FFN, LN."""
-    c = _lra("fnet", task, seq)
+    c = _lra("fnet", task, seq, layers, width, hidden)
     b = EncoderBuilder(batch=batch)
     for i in range(c.layers):
         p = f"encoder.{i}"
@@ -210,9 +215,10 @@ def fnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1) -
     return b.network(f"fnet-lra-{task}-seq{c.seq}")
 
 
-def fabnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1) -> Network:
+def fabnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1, layers: int | None = None,
+               width: int | None = None, hidden: int | None = None) -> Network:
     """FABNet at the LRA configuration: FBfly blocks (2-D FFT mixing and a butterfly FFN)."""
-    c = _lra("fabnet", task, seq)
+    c = _lra("fabnet", task, seq, layers, width, hidden)
     b = EncoderBuilder(batch=batch)
     for i in range(c.layers):
         p = f"encoder.{i}"
@@ -228,9 +234,10 @@ def fabnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1)
 PARAMETRIC: dict[str, tuple[Callable[..., Network], dict[str, type]]] = {
     "bert-base": (bert_base, {"seq": int, "layers": int, "batch": int}),
     "vit-b16": (vit_b16, {"image": int, "layers": int, "batch": int}),
-    "lra-transformer": (lra_transformer, {"task": str, "seq": int, "heads": int, "batch": int}),
-    "fnet-lra": (fnet_lra, {"task": str, "seq": int, "batch": int}),
-    "fabnet-lra": (fabnet_lra, {"task": str, "seq": int, "batch": int}),
+    "lra-transformer": (lra_transformer, {"task": str, "seq": int, "heads": int, "batch": int, "layers": int,
+                                          "width": int, "hidden": int}),
+    "fnet-lra": (fnet_lra, {"task": str, "seq": int, "batch": int, "layers": int, "width": int, "hidden": int}),
+    "fabnet-lra": (fabnet_lra, {"task": str, "seq": int, "batch": int, "layers": int, "width": int, "hidden": int}),
 }
 
 
