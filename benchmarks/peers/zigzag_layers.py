@@ -27,7 +27,7 @@ import time
 from importlib import metadata
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from zigzag_network import resolve_accelerator, resolve_mapping  # noqa: E402
+from zigzag_network import resolve_accelerator, resolve_mapping
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -274,9 +274,10 @@ def _layer(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], o
         return Layer(name=name, K=cols, C=inner, N=rows, op="fc")
     a, b = shape(node.input[0], "input A"), shape(node.input[1], "input B")
     if op == "Einsum":
-        return att.einsum_layer(name, str(attrs.get("equation", b"").decode() if isinstance(attrs.get("equation"), bytes)
-                                          else attrs.get("equation", "")), a, b,
-                                a_is_parameter=node.input[0] in constants, b_is_parameter=node.input[1] in constants)
+        equation = attrs.get("equation", b"")
+        equation = equation.decode() if isinstance(equation, bytes) else str(equation)
+        return att.einsum_layer(name, equation, a, b, a_is_parameter=node.input[0] in constants,
+                                b_is_parameter=node.input[1] in constants)
     try:
         return att.matmul_layer(name, a, b, shape(node.output[0], "output"), b_is_parameter=node.input[1] in constants)
     except InteropError as e:
