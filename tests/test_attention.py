@@ -281,3 +281,20 @@ def test_onnx_einsum_of_two_activations(tmp_path: Path) -> None:
                                 opset_imports=[helper.make_opsetid("", 17)]), str(path))
     (layer,) = network_from_onnx(path).layers
     assert _counts(layer) == HAND["self_attn.scores"]
+
+
+def test_onnx_attention_operator(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx", reason="the ONNX importer needs the extra 'onnx'")
+    from onnx import TensorProto, helper
+
+    from coexplore.interop.onnx_import import network_from_onnx
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [B, L, E])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [B, L, E])
+    node = helper.make_node("Attention", ["x", "x", "x"], ["y"], name="sdpa", q_num_heads=H, kv_num_heads=H)
+    path = tmp_path / "attention.onnx"
+    onnx.save(helper.make_model(helper.make_graph([node], "g", [x], [y]),
+                                opset_imports=[helper.make_opsetid("", 23)]), str(path))
+    net = network_from_onnx(path)
+    assert [_counts(x) for x in net.layers] == [HAND["self_attn.scores"], HAND["self_attn.context"]]
+    assert [(v.kind, v.rows, v.width) for v in net.vector_ops] == [("softmax", B * H * L, L)]

@@ -14,6 +14,9 @@ Shapes come from ONNX shape inference after the graph inputs' symbolic dimension
   a constant is marked ``weights_from="activations"`` (it is no parameter);
 * ``Einsum`` with two operands in a matmul form (``bhqd,bhkd->bhqk`` ...; others raise naming the
   equation);
+* ``Attention`` (opset 23: Q, K, V of shape (B, H, L, head dim), or (B, L, hidden) with
+  ``q_num_heads`` / ``kv_num_heads``) as scores, softmax and context, like
+  ``scaled_dot_product_attention`` in the torch.fx importer;
 * ``Softmax`` and ``LayerNormalization`` as :class:`~coexplore.spec.workload.VectorOp` s.
 
 Quantized graphs set the layer's bit widths (:mod:`coexplore.spec.precision`): in the
@@ -45,7 +48,8 @@ from coexplore.spec.workload import Layer, Network, VectorOp
 
 __all__ = ["MAC_OPS", "PASS_THROUGH_OPS", "VECTOR_OPS", "network_from_onnx"]
 
-MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul", "Einsum"})
+MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul", "Einsum",
+                     "Attention"})
 VECTOR_OPS = frozenset({"Softmax", "LayerNormalization"})
 """Operators without MACs that become the network's vector ops (they are also in PASS_THROUGH_OPS)."""
 PASS_THROUGH_OPS = frozenset({
@@ -123,6 +127,10 @@ def network_from_onnx(path: str | Path, name: str | None = None, *,
         if node.op_type in VECTOR_OPS:
             vector_ops.append(_vector_op(node, unique, shapes, onnx, opset))
             continue
+        if node.op_type == "Attention":
+            for item in _attention(node, unique, shapes, onnx):
+                (vector_ops if isinstance(item, VectorOp) else layers).append(item)  # type: ignore[arg-type]
+            continue
         layer = _layer(node, unique, shapes, onnx, constants)
         precision: dict[str, Any] = bits.of(node)
         layers.append(replace(layer, **precision) if precision else layer)
@@ -142,6 +150,28 @@ def _constant_tensors(model: Any) -> set[str]:
                 node.op_type in _CONSTANT_PRESERVING and node.input and node.input[0] in const):
             const.update(node.output)
     return const
+
+
+def _attention(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any) -> list[Any]:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    qkv = []
+    for tensor, heads_attr in zip(node.input[:3], ("q_num_heads", "kv_num_heads", "kv_num_heads"), strict=True):
+        s = shapes.get(tensor)
+        if s is None or any(d is None for d in s) or len(s) not in (3, 4):
+            raise InteropError(f"onnx node {name!r} (op Attention): shape of {tensor!r} must be static 3-D or 4-D, "
+                               f"got {s}")
+        shape = tuple(int(d) for d in s if d is not None)
+        if len(shape) == 3:
+            heads = int(attrs.get(heads_attr, 0))
+            if heads <= 0 or shape[2] % heads:
+                raise InteropError(f"onnx node {name!r} (op Attention): {heads_attr} must divide the hidden size "
+                                   f"{shape[2]} of {tensor!r}, got {heads}")
+            shape = (shape[0], heads, shape[1], shape[2] // heads)
+        qkv.append(shape)
+    if qkv[1][1] != qkv[0][1]:  # grouped-query attention: K and V shared by q_heads / kv_heads query heads
+        raise InteropError(f"onnx node {name!r} (op Attention): grouped-query attention ({qkv[0][1]} query heads, "
+                           f"{qkv[1][1]} key/value heads) is not supported")
+    return att.sdpa_items(name, *qkv)
 
 
 def _vector_op(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any, opset: int) -> VectorOp:

@@ -290,8 +290,9 @@ def unet() -> Network:
 def _register_parametric() -> None:
     from coexplore.presets.transformers import PARAMETRIC
 
-    for name, (builder, _) in PARAMETRIC.items():
-        doc = (builder.__doc__ or "").strip().splitlines()[0] + f" Parameters: {name}:key=value,..."
+    for name, (builder, kinds) in PARAMETRIC.items():
+        keys = ",".join(f"{k}=" for k in kinds)
+        doc = (builder.__doc__ or "").strip().splitlines()[0].replace("``", "") + f" Parameters: {name}:{keys}"
         NETWORKS.register(name, doc)(functools.cache(builder))
 
 
