@@ -179,7 +179,7 @@ def evaluate_network(
         chosen.append(m)
     from coexplore.cost.vector import price_vector_op
 
-    vector = tuple(price_vector_op(op, acc) for op in net.vector_ops)
+    vector = tuple(price_vector_op(op, acc, throttle=throttle) for op in net.vector_ops)
     return NetworkEvaluation(network=net.name, accelerator=acc.name, layers=tuple(costs), area_mm2=acc.area_mm2,
                              mappings=tuple(chosen), vector_ops=vector, seconds=time.perf_counter() - t0,
                              level_names=tuple(lv.name for lv in acc.levels))

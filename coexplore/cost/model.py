@@ -186,4 +186,5 @@ def evaluate_network(
                    for layer, m in zip(network.layers, mappings, strict=True))
     return NetworkCost(network=network.name, accelerator=accelerator.name, layers=layers,
                        area_mm2=accelerator.area_mm2, mappings=tuple(mappings),
-                       vector_ops=tuple(price_vector_op(op, accelerator) for op in network.vector_ops))
+                       vector_ops=tuple(price_vector_op(op, accelerator, throttle=throttle)
+                                      for op in network.vector_ops))

@@ -10,8 +10,10 @@ Stated model (not Timeloop's; Timeloop has no such operations):
   cycle, each priced as one MAC: :data:`OPS_PER_ELEMENT` operations per element (softmax: max,
   subtract-and-exp, sum, divide = 4; layer norm: sum, subtract mean, square-and-sum, scale by
   1/std, multiply by gamma, add beta = 6);
-* latency is the larger of the compute cycles and the DRAM transfer cycles (its read and write
-  bandwidths, or the shared one; unlimited bandwidth costs no cycles).
+* latency is the compute cycles, as for the MAC layers under Timeloop's semantics (no bandwidth
+  stalls); with ``throttle=True`` (the layers' ``--throttle``) the larger of those and the DRAM
+  transfer cycles (its read and write bandwidths, or the shared one; unlimited costs none).
+  ``memory_cycles`` is reported either way.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class VectorOpCost:
         return self.energy_pj * self.latency_cycles
 
 
-def price_vector_op(op: VectorOp, accelerator: Accelerator) -> VectorOpCost:
+def price_vector_op(op: VectorOp, accelerator: Accelerator, *, throttle: bool = False) -> VectorOpCost:
     """Energy and latency of ``op`` on ``accelerator`` under the model of this module."""
     ops = op.elements * OPS_PER_ELEMENT[op.kind]
     compute_cycles = math.ceil(ops / accelerator.mac.instances)
@@ -60,5 +62,6 @@ def price_vector_op(op: VectorOp, accelerator: Accelerator) -> VectorOpCost:
         memory_cycles = sum(math.ceil(op.elements / bw) for bw in (dram.read_bandwidth_words_per_cycle,
                                                                     dram.write_bandwidth_words_per_cycle) if bw)
     return VectorOpCost(name=op.name, kind=op.kind, elements=op.elements, energy_pj=compute_pj + memory_pj,
-                        latency_cycles=max(compute_cycles, memory_cycles), compute_cycles=compute_cycles,
+                        latency_cycles=max(compute_cycles, memory_cycles) if throttle else compute_cycles,
+                        compute_cycles=compute_cycles,
                         memory_cycles=memory_cycles, compute_energy_pj=compute_pj, memory_energy_pj=memory_pj)
