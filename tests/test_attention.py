@@ -237,6 +237,12 @@ def test_network_evaluation_includes_vector_ops_and_yaml_round_trips() -> None:
                                           + sum(x.energy_pj for x in res.vector_ops))
     assert res.to_record()["vector_ops"][0]["kind"] == "softmax"
     assert network_from_dict(network_to_dict(net)) == net
+    from coexplore.mapper.network import map_network
+
+    mapped = map_network(net, get_accelerator("eyeriss"), mapper="random", max_evals=16, jobs=1, progress=False)
+    assert mapped.latency_cycles == sum(x.cost.latency_cycles for x in mapped.layers) + sum(
+        x.latency_cycles for x in res.vector_ops)
+    assert len(mapped.to_record()["vector_ops"]) == 6
 
 
 # -- bad input -----------------------------------------------------------------------------------
