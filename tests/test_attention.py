@@ -182,6 +182,17 @@ def test_fft_mixing_pads_the_sequence_and_has_no_parameters() -> None:
     assert all(x.weights_from == "constants" and x.params == 0 and x.op == "fft" for x in b.layers)
 
 
+def test_dense_dft_mixing_counts() -> None:
+    fft, dft = get_network("fnet-lra:task=image,layers=1"), get_network("fnet-lra:task=image,layers=1,mixing=dft")
+    mix = [x for x in dft.layers if x.op == "dft"]
+    seq, width = 1024, 64
+    assert sum(x.macs for x in mix) == 2 * seq * width**2 + 2 * width * seq**2
+    assert all(x.params == 0 for x in mix)
+    assert dft.macs > fft.macs and sum(x.params for x in dft.layers) == sum(x.params for x in fft.layers)
+    with pytest.raises(SpecError, match="mixing: must be fft or dft, got 'fast'"):
+        get_network("fnet-lra:mixing=fast")
+
+
 def test_fabnet_vs_transformer_ratios_in_the_published_bands() -> None:
     macs, params = {}, {}
     for task in LRA_TASKS:

@@ -18,7 +18,8 @@ How each part of an encoder becomes layers (batch B, sequence L, width d, H head
   with constant twiddles (``op="fft"``, ``weights_from="constants"``): 2 N log2 N per transform
   of size N, the counting of the FABNet authors (Fan et al., MICRO 2022, their figure script
   ``script_figs/compression_fabnet_transformer.py`` in SamsungLabs/Butterfly_Acc); the complex
-  arithmetic of a real FFT is not counted separately.
+  arithmetic of a real FFT is not counted separately. ``fnet-lra:mixing=dft`` prices the mixing as
+  the two dense DFT matmuls instead (:meth:`EncoderBuilder.dft2d`).
 
 Embeddings, biases, residual additions, GELU and the classifier head are left out (lookups and
 element-wise work without MACs), as in the CNN zoo. Presets take parameters after a colon,
@@ -108,6 +109,18 @@ class EncoderBuilder:
         self.butterfly(f"{prefix}.fft_hidden", width, width, seq, op="fft", weights_from="constants")
         padded = max(2, _next_power_of_two(seq))
         self.butterfly(f"{prefix}.fft_seq", padded, padded, width, op="fft", weights_from="constants")
+
+    def dft2d(self, prefix: str, *, seq: int, width: int) -> None:
+        """FNet's mixing as dense DFT matmuls (what FNet runs on TPUs for short sequences), constant matrices:
+        the real input times the complex width-DFT (2 real outputs per element: 2 L d^2 MACs), then the real
+        part of the sequence-DFT of that complex result (Re(W X) = W_r X_r - W_i X_i: 2 d L^2 MACs)."""
+        _positive("seq", seq)
+        _positive("width", width)
+        rows = self.batch
+        self.layers.append(Layer(name=f"{prefix}.dft_hidden", K=2 * width, C=width, N=rows * seq, op="dft",
+                                 weights_from="constants"))
+        self.layers.append(Layer(name=f"{prefix}.dft_seq", K=seq, C=2 * seq, N=rows * width, op="dft",
+                                 weights_from="constants"))
 
     def network(self, name: str) -> Network:
         return Network(name=name, layers=tuple(self.layers), vector_ops=tuple(self.vector_ops))
@@ -202,17 +215,19 @@ def lra_transformer(*, task: str = "listops", seq: int | None = None, heads: int
 
 
 def fnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1, layers: int | None = None,
-             width: int | None = None, hidden: int | None = None) -> Network:
-    """FNet at the LRA configuration: 2-D FFT mixing, LN, dense FFN, LN."""
+             width: int | None = None, hidden: int | None = None, mixing: str = "fft") -> Network:
+    """FNet at the LRA configuration: 2-D Fourier mixing (mixing=fft or dft), LN, dense FFN, LN."""
     c = _lra("fnet", task, seq, layers, width, hidden)
+    if mixing not in ("fft", "dft"):
+        raise SpecError(f"mixing: must be fft or dft, got {mixing!r}")
     b = EncoderBuilder(batch=batch)
     for i in range(c.layers):
         p = f"encoder.{i}"
-        b.fft2d(f"{p}.mix", seq=c.seq, width=c.width)
+        (b.fft2d if mixing == "fft" else b.dft2d)(f"{p}.mix", seq=c.seq, width=c.width)
         b.layernorm(f"{p}.ln1", c.seq, c.width)
         b.ffn(f"{p}.ffn", seq=c.seq, width=c.width, hidden=c.hidden)
         b.layernorm(f"{p}.ln2", c.seq, c.width)
-    return b.network(f"fnet-lra-{task}-seq{c.seq}")
+    return b.network(f"fnet-lra-{task}-seq{c.seq}" + ("-dft" if mixing == "dft" else ""))
 
 
 def fabnet_lra(*, task: str = "listops", seq: int | None = None, batch: int = 1, layers: int | None = None,
@@ -236,7 +251,8 @@ PARAMETRIC: dict[str, tuple[Callable[..., Network], dict[str, type]]] = {
     "vit-b16": (vit_b16, {"image": int, "layers": int, "batch": int}),
     "lra-transformer": (lra_transformer, {"task": str, "seq": int, "heads": int, "batch": int, "layers": int,
                                           "width": int, "hidden": int}),
-    "fnet-lra": (fnet_lra, {"task": str, "seq": int, "batch": int, "layers": int, "width": int, "hidden": int}),
+    "fnet-lra": (fnet_lra, {"task": str, "seq": int, "batch": int, "layers": int, "width": int, "hidden": int,
+                            "mixing": str}),
     "fabnet-lra": (fabnet_lra, {"task": str, "seq": int, "batch": int, "layers": int, "width": int, "hidden": int}),
 }
 

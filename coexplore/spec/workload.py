@@ -44,7 +44,7 @@ class Layer:
         N: Batch size.
         stride, dilation, padding: (rows, cols) pairs; padding only sets the input size.
         groups: Channel groups; ``groups == C == K`` is a depthwise convolution.
-        op: What the layer came from ("conv", "depthwise", "fc", "matmul", "bmm", "butterfly", "fft").
+        op: What the layer came from ("conv", "depthwise", "fc", "matmul", "bmm", "butterfly", "fft", "dft").
         weights_from: One of :data:`WEIGHT_SOURCES`. A batched matmul of two activations
             (``bmm``) is a grouped 1x1 layer: groups = batch x heads, N = rows of the first
             operand, C / groups = inner dim, K / groups = columns; its second operand is the
