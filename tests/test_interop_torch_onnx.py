@@ -80,8 +80,9 @@ class Tokens(nn.Module):
 TOKENS_EXPECTED = [
     Layer(name="conv1d", K=6, C=4, P=1, Q=5, R=1, S=3, N=2, stride=(1, 2), padding=(0, 1), op="conv"),
     Layer(name="proj", K=12, C=6, N=10, op="fc"),
-    Layer(name="matmul", K=5, C=12, N=10, op="matmul"),
-    Layer(name="matmul_1", K=12, C=5, N=10, op="matmul"),
+    # batched matmuls of two activations: groups = batch 2, both operands counted per batch element
+    Layer(name="matmul", K=2 * 5, C=2 * 12, N=5, groups=2, op="bmm", weights_from="activations"),
+    Layer(name="matmul_1", K=2 * 12, C=2 * 5, N=5, groups=2, op="bmm", weights_from="activations"),
     Layer(name="linear", K=7, C=12, N=10, op="fc"),
 ]
 
@@ -161,11 +162,11 @@ def test_fx_errors_name_the_reason() -> None:
 
     with pytest.raises(InteropError, match=r"'lstm'.*LSTM carries MACs but is not supported"):
         network_from_torch(Recurrent(), (1, 3, 4))
-    class Einsum(nn.Module):
+    class Einsum(nn.Module):  # a trace-like repeated index is no matmul form
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.einsum("ij,jk->ik", x, x)
+            return torch.einsum("ii,ij->j", x, x)
 
-    with pytest.raises(InteropError, match=r"'einsum'.*carries MACs but is not supported"):
+    with pytest.raises(InteropError, match=r"'einsum': einsum 'ii,ij->j' is not supported \(a repeated index\)"):
         network_from_torch(Einsum(), (4, 4))
     with pytest.raises(InteropError, match=r"shape propagation with input \(1, 5, 16, 16\) failed"):
         network_from_torch(Small(), (1, 5, 16, 16))

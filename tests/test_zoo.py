@@ -57,7 +57,9 @@ CMUNEXT_UNET_GMACS = 65.52
 
 def test_registry_holds_exactly_the_documented_presets() -> None:
     assert NETWORKS.names() == [
-        "alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2", "squeezenet", "mnasnet", "unet"]
+        "alexnet", "vgg16", "resnet18", "resnet50", "mobilenetv2", "squeezenet", "mnasnet", "unet",
+        # attention-based (coexplore.presets.transformers), each also NAME:key=value
+        "bert-base", "vit-b16", "lra-transformer", "fnet-lra", "fabnet-lra"]
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_GMACS))

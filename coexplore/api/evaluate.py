@@ -177,8 +177,11 @@ def evaluate_network(
             m = cache[key]
             costs.append(evaluate(layer, acc, m, throttle=throttle))
         chosen.append(m)
+    from coexplore.cost.vector import price_vector_op
+
+    vector = tuple(price_vector_op(op, acc, throttle=throttle) for op in net.vector_ops)
     return NetworkEvaluation(network=net.name, accelerator=acc.name, layers=tuple(costs), area_mm2=acc.area_mm2,
-                             mappings=tuple(chosen), seconds=time.perf_counter() - t0,
+                             mappings=tuple(chosen), vector_ops=vector, seconds=time.perf_counter() - t0,
                              level_names=tuple(lv.name for lv in acc.levels))
 
 

@@ -41,9 +41,13 @@ class NetworkEvaluation(NetworkCost):
             "energy_by_level_pj": {lv.name: lv.energy_pj for lv in lc.levels},
             "mapping": m.to_dict(names) if hasattr(m, "to_dict") else m,
         } for lc, m in zip(self.layers, self.mappings, strict=True)]
-        return {"network": self.network, "accelerator": self.accelerator, "energy_pj": self.energy_pj,
-                "latency_cycles": self.latency_cycles, "edp": self.edp, "area_mm2": self.area_mm2,
-                "macs": self.macs, "seconds": self.seconds, "layers": layers}
+        out = {"network": self.network, "accelerator": self.accelerator, "energy_pj": self.energy_pj,
+               "latency_cycles": self.latency_cycles, "edp": self.edp, "area_mm2": self.area_mm2,
+               "macs": self.macs, "seconds": self.seconds, "layers": layers}
+        if self.vector_ops:
+            out["vector_ops"] = [{"name": v.name, "kind": v.kind, "elements": v.elements, "energy_pj": v.energy_pj,
+                                  "latency_cycles": v.latency_cycles} for v in self.vector_ops]
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

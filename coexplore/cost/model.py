@@ -177,10 +177,14 @@ def evaluate(
 def evaluate_network(
     network: Network, accelerator: Accelerator, mappings: Sequence[Mapping], *, throttle: bool = False,
 ) -> NetworkCost:
-    """Per-layer costs of ``network`` with one mapping per layer."""
+    """Per-layer costs of ``network`` with one mapping per layer, plus its vector ops (:mod:`.vector`)."""
+    from coexplore.cost.vector import price_vector_op
+
     if len(mappings) != len(network.layers):
         raise ValueError(f"need one mapping per layer: {len(network.layers)} layers, got {len(mappings)}")
     layers = tuple(evaluate(layer, accelerator, m, throttle=throttle)
                    for layer, m in zip(network.layers, mappings, strict=True))
     return NetworkCost(network=network.name, accelerator=accelerator.name, layers=layers,
-                       area_mm2=accelerator.area_mm2, mappings=tuple(mappings))
+                       area_mm2=accelerator.area_mm2, mappings=tuple(mappings),
+                       vector_ops=tuple(price_vector_op(op, accelerator, throttle=throttle)
+                                      for op in network.vector_ops))

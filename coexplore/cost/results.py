@@ -81,21 +81,26 @@ class CostBreakdown:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkCost:
-    """Per-layer costs of a network; layers run one after another."""
+    """Per-layer costs of a network; layers (then its vector ops) run one after another.
+
+    ``vector_ops`` holds the costs of the network's MAC-free operations (softmax, layer norm:
+    :class:`coexplore.cost.vector.VectorOpCost`); the totals include them.
+    """
 
     network: str
     accelerator: str
     layers: tuple[CostBreakdown, ...]
     area_mm2: float
     mappings: tuple[object, ...] = field(default_factory=tuple)
+    vector_ops: tuple[Any, ...] = field(default_factory=tuple)
 
     @property
     def energy_pj(self) -> float:
-        return sum(x.energy_pj for x in self.layers)
+        return sum(x.energy_pj for x in self.layers) + sum(x.energy_pj for x in self.vector_ops)
 
     @property
     def latency_cycles(self) -> int:
-        return sum(x.latency_cycles for x in self.layers)
+        return sum(x.latency_cycles for x in self.layers) + sum(x.latency_cycles for x in self.vector_ops)
 
     @property
     def edp(self) -> float:

@@ -7,7 +7,17 @@ Shapes come from ONNX shape inference after the graph inputs' symbolic dimension
 * ``ConvTranspose`` as the equivalent 1x1 conv at the input resolution with
   K = out channels x kernel size (the GEMM + col2im form: same MACs);
 * ``Gemm`` as ``op="fc"`` (transA/transB honoured);
-* ``MatMul`` as ``op="matmul"``: K = output columns, C = inner dim, N = batch x rows.
+* ``MatMul`` with a two-dimensional second operand as ``op="matmul"``: K = output columns,
+  C = inner dim, N = batch x rows; with batch dimensions on both operands (attention's ``Q K^T``
+  and ``A V``) a grouped ``op="bmm"`` layer whose weights are the second operand, counted in full
+  (rules in :mod:`coexplore.interop._attention`). A second operand that is not an initializer or
+  a constant is marked ``weights_from="activations"`` (it is no parameter);
+* ``Einsum`` with two operands in a matmul form (``bhqd,bhkd->bhqk`` ...; others raise naming the
+  equation);
+* ``Attention`` (opset 23: Q, K, V of shape (B, H, L, head dim), or (B, L, hidden) with
+  ``q_num_heads`` / ``kv_num_heads``) as scores, softmax and context, like
+  ``scaled_dot_product_attention`` in the torch.fx importer;
+* ``Softmax`` and ``LayerNormalization`` as :class:`~coexplore.spec.workload.VectorOp` s.
 
 Quantized graphs set the layer's bit widths (:mod:`coexplore.spec.precision`): in the
 QDQ form (a ``Conv``/``Gemm``/``MatMul`` whose input or weight comes from a
@@ -32,12 +42,16 @@ from pathlib import Path
 from typing import Any
 
 from coexplore.errors import InteropError
+from coexplore.interop import _attention as att
 from coexplore.optional import require
-from coexplore.spec.workload import Layer, Network
+from coexplore.spec.workload import Layer, Network, VectorOp
 
-__all__ = ["MAC_OPS", "PASS_THROUGH_OPS", "network_from_onnx"]
+__all__ = ["MAC_OPS", "PASS_THROUGH_OPS", "VECTOR_OPS", "network_from_onnx"]
 
-MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul"})
+MAC_OPS = frozenset({"Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul", "Einsum",
+                     "Attention"})
+VECTOR_OPS = frozenset({"Softmax", "LayerNormalization"})
+"""Operators without MACs that become the network's vector ops (they are also in PASS_THROUGH_OPS)."""
 PASS_THROUGH_OPS = frozenset({
     # quantization (their bits become the layers' precision)
     "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear",
@@ -47,7 +61,7 @@ PASS_THROUGH_OPS = frozenset({
     # normalisation, element-wise arithmetic and comparisons
     "BatchNormalization", "InstanceNormalization", "LayerNormalization", "GroupNormalization", "LRN",
     "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Neg", "Abs", "Exp", "Log", "Reciprocal", "Floor", "Ceil",
-    "Round", "Min", "Max", "Sum", "Mean", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not",
+    "Round", "Min", "Max", "Sum", "Mean", "Mod", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not",
     "And", "Or", "Where", "Cast", "CastLike",
     # pooling and reductions
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceSum", "ReduceMax",
@@ -100,19 +114,84 @@ def network_from_onnx(path: str | Path, name: str | None = None, *,
     bits = _QuantBits(model, onnx)
 
     layers: list[Layer] = []
+    vector_ops: list[VectorOp] = []
     seen: dict[str, int] = {}
+    constants = _constant_tensors(model)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
     for node in model.graph.node:
-        if node.op_type not in MAC_OPS:
+        if node.op_type not in MAC_OPS | VECTOR_OPS:
             continue
         label = _label(node)
         count = seen[label] = seen.get(label, 0) + 1
         unique = label if count == 1 else f"{label}#{count}"
-        layer = _layer(node, unique, shapes, onnx)
+        if node.op_type in VECTOR_OPS:
+            vector_ops.append(_vector_op(node, unique, shapes, onnx, opset))
+            continue
+        if node.op_type == "Attention":
+            for item in _attention(node, unique, shapes, onnx):
+                (vector_ops if isinstance(item, VectorOp) else layers).append(item)  # type: ignore[arg-type]
+            continue
+        layer = _layer(node, unique, shapes, onnx, constants)
         precision: dict[str, Any] = bits.of(node)
         layers.append(replace(layer, **precision) if precision else layer)
     if not layers:
-        raise InteropError(f"{p}: no Conv, ConvTranspose, Gemm or MatMul node found")
-    return Network(name=name or p.stem, layers=tuple(layers))
+        raise InteropError(f"{p}: no Conv, ConvTranspose, Gemm, MatMul or Einsum node found")
+    return Network(name=name or p.stem, layers=tuple(layers), vector_ops=tuple(vector_ops))
+
+
+_CONSTANT_PRESERVING = ("DequantizeLinear", "Transpose", "Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze")
+
+
+def _constant_tensors(model: Any) -> set[str]:
+    """Tensors fixed at export: initializers, Constant outputs, and reshapes/casts/dequantizations of them."""
+    const = {t.name for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type in ("Constant", "ConstantOfShape") or (
+                node.op_type in _CONSTANT_PRESERVING and node.input and node.input[0] in const):
+            const.update(node.output)
+    return const
+
+
+def _attention(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any) -> list[Any]:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    qkv = []
+    for tensor, heads_attr in zip(node.input[:3], ("q_num_heads", "kv_num_heads", "kv_num_heads"), strict=True):
+        s = shapes.get(tensor)
+        if s is None or any(d is None for d in s) or len(s) not in (3, 4):
+            raise InteropError(f"onnx node {name!r} (op Attention): shape of {tensor!r} must be static 3-D or 4-D, "
+                               f"got {s}")
+        shape = tuple(int(d) for d in s if d is not None)
+        if len(shape) == 3:
+            heads = int(attrs.get(heads_attr, 0))
+            if heads <= 0 or shape[2] % heads:
+                raise InteropError(f"onnx node {name!r} (op Attention): {heads_attr} must divide the hidden size "
+                                   f"{shape[2]} of {tensor!r}, got {heads}")
+            shape = (shape[0], heads, shape[1], shape[2] // heads)
+        qkv.append(shape)
+    if qkv[1][1] != qkv[0][1]:  # grouped-query attention: K and V shared by q_heads / kv_heads query heads
+        raise InteropError(f"onnx node {name!r} (op Attention): grouped-query attention ({qkv[0][1]} query heads, "
+                           f"{qkv[1][1]} key/value heads) is not supported")
+    return att.sdpa_items(name, *qkv)
+
+
+def _vector_op(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any, opset: int) -> VectorOp:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    s = shapes.get(node.input[0])
+    if s is None or any(d is None for d in s):
+        raise InteropError(f"onnx node {name!r} (op {node.op_type}): shape of input {node.input[0]!r} is unknown "
+                           f"({s}); export with static shapes")
+    shape = tuple(int(d) for d in s if d is not None)
+    axis = int(attrs.get("axis", -1 if node.op_type == "LayerNormalization" or opset >= 13 else 1))
+    axis = axis % len(shape) if shape else 0
+    if node.op_type == "LayerNormalization" or opset < 13:  # normalised over axis..end (old Softmax flattens)
+        return (att.layernorm_op if node.op_type == "LayerNormalization" else _flat_softmax)(
+            name, shape, len(shape) - axis)
+    return att.softmax_op(name, shape, axis)
+
+
+def _flat_softmax(name: str, shape: tuple[int, ...], trailing: int) -> VectorOp:
+    width = math.prod(shape[len(shape) - trailing:])
+    return VectorOp(name=name, kind="softmax", rows=max(1, math.prod(shape) // width), width=width)
 
 
 _QLINEAR = {"QLinearConv": (2, 5, 7), "QLinearMatMul": (2, 5, 7)}  # zero-point inputs: x, w, y
@@ -187,7 +266,8 @@ def _shapes(model: Any) -> dict[str, tuple[int | None, ...]]:
     return out
 
 
-def _layer(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any) -> Layer:
+def _layer(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], onnx: Any,
+           constants: set[str]) -> Layer:
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
     def shape(tensor: str, what: str) -> tuple[int, ...]:
@@ -223,9 +303,15 @@ def _layer(node: Any, name: str, shapes: Mapping[str, tuple[int | None, ...]], o
         cols = b[0] if attrs.get("transB", 0) else b[1]
         return Layer(name=name, K=cols, C=inner, N=rows, op="fc")
     a, b = shape(node.input[0], "input A"), shape(node.input[1], "input B")
-    y = shape(node.output[0], "output")
-    cols = 1 if len(b) == 1 else b[-1]
-    return Layer(name=name, K=cols, C=a[-1], N=max(1, math.prod(y) // cols), op="matmul")
+    if op == "Einsum":
+        equation = attrs.get("equation", b"")
+        equation = equation.decode() if isinstance(equation, bytes) else str(equation)
+        return att.einsum_layer(name, equation, a, b, a_is_parameter=node.input[0] in constants,
+                                b_is_parameter=node.input[1] in constants)
+    try:
+        return att.matmul_layer(name, a, b, shape(node.output[0], "output"), b_is_parameter=node.input[1] in constants)
+    except InteropError as e:
+        raise InteropError(f"onnx node {e}") from None
 
 
 def _conv(name: str, x: tuple[int, ...], w: tuple[int, ...], y: tuple[int, ...], attrs: Mapping[str, Any],

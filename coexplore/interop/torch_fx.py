@@ -11,8 +11,18 @@ rather than from a re-implementation of its formulas. Extracted, in execution or
   K = out channels x kernel rows x kernel cols (the GEMM + col2im form: the same MACs,
   exact tensor sizes when kernel == stride);
 * ``nn.Linear`` / ``functional.linear`` as ``op="fc"``, N = product of the leading dims;
-* ``torch.matmul``, ``torch.mm``, ``torch.bmm``, ``@`` and ``Tensor.matmul`` as
-  ``op="matmul"``: K = output columns, C = inner dim, N = batch x rows.
+* ``torch.matmul``, ``torch.mm``, ``torch.bmm``, ``@`` and ``Tensor.matmul``: with a second
+  operand of two dimensions (one matrix shared by every row) ``op="matmul"``, K = output
+  columns, C = inner dim, N = batch x rows; with batch dimensions on both operands (attention's
+  ``Q K^T`` and ``A V``) a grouped ``op="bmm"`` layer whose weights are the second operand
+  (``weights_from="activations"``; rules in :mod:`coexplore.interop._attention`);
+* ``torch.einsum`` with two operands in a matmul form (``bhqd,bhkd->bhqk`` ...; others raise
+  naming the equation), ``functional.scaled_dot_product_attention`` (scores, softmax, context),
+  ``nn.MultiheadAttention`` (packed ``in_proj`` for self-attention, else q/k/v projections, scores,
+  softmax, context, ``out_proj``), ``nn.TransformerEncoderLayer`` and ``nn.TransformerEncoder``
+  (attention, layer norms, ``linear1``, ``linear2``);
+* softmax (``nn.Softmax``, ``softmax``) and layer norm (``nn.LayerNorm``, ``layer_norm``) as
+  :class:`~coexplore.spec.workload.VectorOp` s of the network.
 
 Quantized graphs set the layer's bit widths (:mod:`coexplore.spec.precision`): a
 quantization-aware module (``torch.ao.nn.qat`` and fused ``intrinsic.qat`` convs and
@@ -24,7 +34,7 @@ tensors (4 for ``quint4x2``). Bits are ``ceil(log2(quant_max - quant_min + 1))``
 
 Layer names are the fx node target (the module path, ``layer2.0.conv2``), or the fx
 node name for functional calls; a module called more than once gets ``#2``, ``#3``...
-Modules that carry MACs but are not modelled (RNNs, attention, 3-D convs) raise
+Modules that carry MACs but are not modelled (RNNs, decoders, 3-D convs) raise
 :class:`~coexplore.errors.InteropError` instead of being dropped silently. Modules on
 the ``meta`` device work too (shapes only, no compute), which keeps large imports fast.
 """
@@ -32,6 +42,7 @@ the ``meta`` device work too (shapes only, no compute), which keeps large import
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import operator
@@ -39,15 +50,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from coexplore.errors import InteropError
+from coexplore.interop import _attention as att
 from coexplore.optional import require
-from coexplore.spec.workload import Layer, Network
+from coexplore.spec.workload import Layer, Network, VectorOp
 
 __all__ = ["network_from_torch"]
 
 # Module types that carry MACs this importer does not model: refuse rather than drop.
 _UNMODELLED = ("Conv3d", "ConvTranspose1d", "ConvTranspose3d", "RNN", "LSTM", "GRU", "RNNCell",
-               "LSTMCell", "GRUCell", "MultiheadAttention", "Bilinear", "Transformer",
-               "TransformerEncoderLayer", "TransformerDecoderLayer", "LazyConv2d", "LazyLinear")
+               "LSTMCell", "GRUCell", "Bilinear", "Transformer", "TransformerDecoder",
+               "TransformerDecoderLayer", "LazyConv2d", "LazyLinear")
 
 
 def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224),
@@ -69,6 +81,10 @@ def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224
     from torch.fx.passes.shape_prop import ShapeProp
 
     net_name = name or type(module).__name__
+    # an encoder (layer) as the root: its forward branches on its input, so trace it as the leaf of a wrapper
+    wrapped = isinstance(module, torch.nn.TransformerEncoderLayer | torch.nn.TransformerEncoder)
+    if wrapped:
+        module = torch.nn.Sequential(module)
     try:
         gm = module if isinstance(module, torch.fx.GraphModule) else _trace(module, torch)
     except Exception as e:
@@ -90,21 +106,25 @@ def network_from_torch(module: Any, input_shape: Sequence[int] = (1, 3, 224, 224
         module.train(was_training)
 
     layers: list[Layer] = []
+    vector_ops: list[VectorOp] = []
     calls: dict[str, int] = {}
     for node in gm.graph.nodes:
-        layer = _layer(gm, node, torch)
-        if layer is None:
-            continue
-        bits = _precision(gm, node)
-        if bits:
-            layer = Layer(**{**_fields(layer), **bits})
-        count = calls[layer.name] = calls.get(layer.name, 0) + 1
-        if count > 1:
-            layer = Layer(**{**_fields(layer), "name": f"{layer.name}#{count}"})
-        layers.append(layer)
+        for item in _items(gm, node, torch):
+            count = calls[item.name] = calls.get(item.name, 0) + 1
+            if isinstance(item, VectorOp):
+                vector_ops.append(item if count == 1 else dataclasses.replace(item, name=f"{item.name}#{count}"))
+                continue
+            bits = _precision(gm, node)
+            layer = Layer(**{**_fields(item), **bits}) if bits else item
+            if count > 1:
+                layer = Layer(**{**_fields(layer), "name": f"{layer.name}#{count}"})
+            layers.append(layer)
     if not layers:
         raise InteropError(f"{net_name}: no convolution, linear or matmul layer found")
-    return Network(name=net_name, layers=tuple(layers))
+    if wrapped:  # names as the encoder's own submodules ("self_attn.scores", "linear1")
+        layers = [dataclasses.replace(x, name=x.name.removeprefix("0.")) for x in layers]
+        vector_ops = [dataclasses.replace(x, name=x.name.removeprefix("0.")) for x in vector_ops]
+    return Network(name=net_name, layers=tuple(layers), vector_ops=tuple(vector_ops))
 
 
 def _trace(module: Any, torch: Any) -> Any:
@@ -196,6 +216,64 @@ def _precision(gm: Any, node: Any) -> dict[str, int]:
     return out
 
 
+def _attention_module(gm: Any, node: Any, torch: Any) -> list[Layer | VectorOp] | None:
+    """Attention modules traced as leaves: MultiheadAttention, TransformerEncoder(Layer), LayerNorm, Softmax."""
+    nn = torch.nn
+    mod = gm.get_submodule(node.target)
+    name = str(node.target)
+    if isinstance(mod, nn.LayerNorm):
+        x = _shape(node.args[0], "input", name)
+        return [att.layernorm_op(name, x, len(mod.normalized_shape))]
+    if isinstance(mod, nn.Softmax):
+        x = _shape(node.args[0], "input", name)
+        return [att.softmax_op(name, x, mod.dim if mod.dim is not None else -1)]
+    if isinstance(mod, nn.MultiheadAttention):
+        q = _shape(_arg(node, 0, "query", None), "query", name)
+        k = _shape(_arg(node, 1, "key", None), "key", name)
+        same = _arg(node, 0, "query", None) is _arg(node, 1, "key", None) is _arg(node, 2, "value", None)
+        return _mha(name, mod, q, k, same)
+    if isinstance(mod, nn.TransformerEncoderLayer):
+        return _encoder_layer(name, mod, _shape(node.args[0], "input", name), nn)
+    if isinstance(mod, nn.TransformerEncoder):
+        x = _shape(node.args[0], "input", name)
+        items: list[Layer | VectorOp] = []
+        for i, layer in enumerate(mod.layers):
+            items += _encoder_layer(f"{name}.layers.{i}", layer, x, nn)
+        if mod.norm is not None:
+            items.append(att.layernorm_op(f"{name}.norm", x, len(mod.norm.normalized_shape)))
+        return items
+    return None
+
+
+def _mha(name: str, mod: Any, q: tuple[int, ...], k: tuple[int, ...], self_attention: bool) -> list[Layer | VectorOp]:
+    if len(q) == 2:  # unbatched (L, E)
+        batch, q_len, kv_len = 1, q[0], k[0]
+    elif mod.batch_first:
+        batch, q_len, kv_len = q[0], q[1], k[1]
+    else:
+        batch, q_len, kv_len = q[1], q[0], k[0]
+    kv_len += int(mod.bias_k is not None) + int(mod.add_zero_attn)
+    packed = bool(mod._qkv_same_embed_dim) and self_attention
+    return att.attention_items(name, batch=batch, q_len=q_len, kv_len=kv_len, embed=mod.embed_dim,
+                               heads=mod.num_heads, kdim=mod.kdim, vdim=mod.vdim, packed=packed)
+
+
+def _encoder_layer(name: str, mod: Any, x: tuple[int, ...], nn: Any) -> list[Layer | VectorOp]:
+    """nn.TransformerEncoderLayer: self-attention, two layer norms, linear1 and linear2, in execution order."""
+    if not isinstance(mod, nn.TransformerEncoderLayer):
+        raise InteropError(f"fx node {name!r}: encoder layer of type {type(mod).__name__} is not supported")
+    tokens = math.prod(x[:-1])
+    attn = _mha(f"{name}.self_attn", mod.self_attn, x, x, True)
+    norm1 = att.layernorm_op(f"{name}.norm1", x, len(mod.norm1.normalized_shape))
+    norm2 = att.layernorm_op(f"{name}.norm2", x, len(mod.norm2.normalized_shape))
+    ffn: list[Layer | VectorOp] = [
+        Layer(name=f"{name}.linear1", K=mod.linear1.out_features, C=mod.linear1.in_features, N=tokens, op="fc"),
+        Layer(name=f"{name}.linear2", K=mod.linear2.out_features, C=mod.linear2.in_features, N=tokens, op="fc")]
+    if mod.norm_first:
+        return [norm1, *attn, norm2, *ffn]
+    return [*attn, norm1, *ffn, norm2]
+
+
 def _module_layer(gm: Any, node: Any, torch: Any) -> Layer | None:
     nn = torch.nn
     mod = gm.get_submodule(node.target)
@@ -231,7 +309,9 @@ def _module_layer(gm: Any, node: Any, torch: Any) -> Layer | None:
         return Layer(name=name, K=mod.out_features, C=mod.in_features, N=math.prod(y[:-1]), op="fc")
     if kind in _UNMODELLED:
         raise InteropError(f"fx node {name!r}: module type {kind} carries MACs but is not supported; "
-                           "supported: Conv1d, Conv2d, ConvTranspose2d, Linear, conv2d, linear, matmul")
+                           "supported: Conv1d, Conv2d, ConvTranspose2d, Linear, MultiheadAttention, "
+                           "TransformerEncoderLayer, TransformerEncoder, conv2d, linear, matmul, bmm, einsum, "
+                           "scaled_dot_product_attention")
     return None
 
 
@@ -251,15 +331,45 @@ def _quantized_module_layer(name: str, node: Any, mod: Any) -> Layer | None:
 
 def _unmodelled_functions(torch: Any) -> tuple[Any, ...]:
     F = torch.nn.functional
-    return (torch.einsum, torch.addmm, torch.baddbmm, torch.addbmm, F.conv1d, F.conv3d,
-            F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.bilinear,
-            F.scaled_dot_product_attention)
+    return (torch.addmm, torch.baddbmm, torch.addbmm, F.conv1d, F.conv3d,
+            F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.bilinear)
 
 
-def _matmul(name: str, a: tuple[int, ...], b: tuple[int, ...], y: tuple[int, ...]) -> Layer:
-    inner = a[-1]
-    cols = 1 if len(b) == 1 else b[-1]
-    return Layer(name=name, K=cols, C=inner, N=max(1, math.prod(y) // cols), op="matmul")
+def _is_parameter(node: Any) -> bool:
+    return getattr(node, "op", None) == "get_attr"
+
+
+def _items(gm: Any, node: Any, torch: Any) -> list[Layer | VectorOp]:
+    """The layers and vector ops one fx node contributes (usually none or one)."""
+    F = torch.nn.functional
+    if node.op == "call_module":
+        attention = _attention_module(gm, node, torch)
+        if attention is not None:
+            return attention
+    name = str(node.name)
+    if node.op == "call_function" and node.target is F.scaled_dot_product_attention:
+        q, k, v = (_shape(_arg(node, i, key, None), key, name) for i, key in enumerate(("query", "key", "value")))
+        return list(att.sdpa_items(name, q, k, v))
+    if node.op == "call_function" and node.target is torch.einsum:
+        equation, *operands = node.args
+        if len(operands) == 1 and isinstance(operands[0], list | tuple):
+            operands = list(operands[0])
+        if len(operands) != 2:
+            raise InteropError(f"fx node {name!r}: einsum {equation!r} with {len(operands)} operands is not "
+                               "supported; supported: two-operand matmul forms")
+        a, b = (_shape(x, f"operand {i}", name) for i, x in enumerate(operands))
+        return [att.einsum_layer(name, str(equation), a, b, a_is_parameter=_is_parameter(operands[0]),
+                                 b_is_parameter=_is_parameter(operands[1]))]
+    is_softmax = (node.op == "call_function" and node.target in (F.softmax, torch.softmax)) or (
+        node.op == "call_method" and node.target == "softmax")
+    if is_softmax:
+        return [att.softmax_op(name, _shape(node, "output", name), int(_arg(node, 1, "dim", -1)))]
+    if node.op == "call_function" and node.target is F.layer_norm:
+        shape = _arg(node, 1, "normalized_shape", ())
+        return [att.layernorm_op(name, _shape(node, "output", name), len(shape) if isinstance(shape, list | tuple)
+                                 else 1)]
+    layer = _layer(gm, node, torch)
+    return [] if layer is None else [layer]
 
 
 def _layer(gm: Any, node: Any, torch: Any) -> Layer | None:
@@ -278,12 +388,13 @@ def _layer(gm: Any, node: Any, torch: Any) -> Layer | None:
         return Layer(name=name, K=w[0], C=w[1], N=math.prod(y[:-1]), op="fc")
     if node.op == "call_function" and node.target in _unmodelled_functions(torch):
         raise InteropError(f"fx node {name!r}: {getattr(node.target, '__name__', node.target)} carries MACs "
-                           "but is not supported; supported: conv2d, linear, matmul, mm, bmm, @")
+                           "but is not supported; supported: conv2d, linear, matmul, mm, bmm, @, einsum, "
+                           "scaled_dot_product_attention")
     is_matmul = (node.op == "call_function" and node.target in (torch.matmul, torch.mm, torch.bmm,
                                                                  operator.matmul)) or (
         node.op == "call_method" and node.target in ("matmul", "mm", "bmm", "__matmul__"))
     if is_matmul:
         a = _shape(node.args[0], "first operand", name)
         b = _shape(node.args[1] if len(node.args) > 1 else None, "second operand", name)
-        return _matmul(name, a, b, _shape(node, "output", name))
+        return att.matmul_layer(name, a, b, _shape(node, "output", name), b_is_parameter=_is_parameter(node.args[1]))
     return None

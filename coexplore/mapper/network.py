@@ -162,6 +162,9 @@ def map_network(
         cost = hit.cost if hit.layer.name == layer.name else evaluate(same.mapped_layer, accelerator, hit.mapping,
                                                                         check=False, throttle=throttle)
         layers.append(replace(same, cost=cost))
+    from coexplore.cost.vector import price_vector_op
+
+    vector = tuple(price_vector_op(op, accelerator, throttle=throttle) for op in network.vector_ops)
     return NetworkMapResult(network=network.name, accelerator=accelerator.name, objective=objective,
                             layers=tuple(layers), seconds=time.perf_counter() - t0, mapper=mapper,
-                            level_names=tuple(lv.name for lv in accelerator.levels))
+                            level_names=tuple(lv.name for lv in accelerator.levels), vector_ops=vector)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from coexplore.cost.results import CostBreakdown
+from coexplore.cost.vector import VectorOpCost
 from coexplore.mapping.mapping import Mapping
 from coexplore.spec.workload import Layer
 
@@ -44,6 +45,7 @@ class NetworkMapResult:
     seconds: float
     mapper: str = "default"
     level_names: tuple[str, ...] = ()
+    vector_ops: tuple[VectorOpCost, ...] = ()  # softmax / layer norm, priced by coexplore.cost.vector
 
     @property
     def optimal(self) -> bool:
@@ -59,17 +61,21 @@ class NetworkMapResult:
             "edp": x.cost.edp, "utilization": x.cost.utilization, "evaluated": x.evaluated, "optimal": x.optimal,
             "mapping": x.mapping.to_dict(names), "padded": dict(x.padded) if x.padded else None,
         } for x in self.layers]
-        return {"network": self.network, "accelerator": self.accelerator, "mapper": self.mapper,
-                "objective": self.objective, "energy_pj": self.energy_pj, "latency_cycles": self.latency_cycles,
-                "edp": self.edp, "seconds": self.seconds, "optimal": self.optimal, "layers": layers}
+        out = {"network": self.network, "accelerator": self.accelerator, "mapper": self.mapper,
+               "objective": self.objective, "energy_pj": self.energy_pj, "latency_cycles": self.latency_cycles,
+               "edp": self.edp, "seconds": self.seconds, "optimal": self.optimal, "layers": layers}
+        if self.vector_ops:
+            out["vector_ops"] = [{"name": v.name, "kind": v.kind, "elements": v.elements, "energy_pj": v.energy_pj,
+                                  "latency_cycles": v.latency_cycles} for v in self.vector_ops]
+        return out
 
     @property
     def energy_pj(self) -> float:
-        return sum(x.cost.energy_pj for x in self.layers)
+        return sum(x.cost.energy_pj for x in self.layers) + sum(x.energy_pj for x in self.vector_ops)
 
     @property
     def latency_cycles(self) -> int:
-        return sum(x.cost.latency_cycles for x in self.layers)
+        return sum(x.cost.latency_cycles for x in self.layers) + sum(x.latency_cycles for x in self.vector_ops)
 
     @property
     def edp(self) -> float:

@@ -26,7 +26,7 @@ from typing import Any
 
 from coexplore.errors import SpecError
 from coexplore.registry import Registry
-from coexplore.spec.workload import PRECISION_FIELDS, Layer, Network
+from coexplore.spec.workload import PRECISION_FIELDS, Layer, Network, VectorOp
 
 __all__ = [
     "NETWORKS",
@@ -286,10 +286,24 @@ def unet() -> Network:
     return build_unet()
 
 
+# -- attention-based networks (coexplore.presets.transformers) ---------------------------------
+def _register_parametric() -> None:
+    from coexplore.presets.transformers import PARAMETRIC
+
+    for name, (builder, kinds) in PARAMETRIC.items():
+        keys = ",".join(f"{k}=" for k in kinds)
+        doc = (builder.__doc__ or "").strip().splitlines()[0].replace("``", "") + f" Parameters: {name}:{keys}"
+        NETWORKS.register(name, doc)(functools.cache(builder))
+
+
+_register_parametric()
+
+
 # -- YAML ---------------------------------------------------------------------------------------
 _INT_FIELDS = ("K", "C", "P", "Q", "R", "S", "N", "groups", *PRECISION_FIELDS)
 _PAIR_FIELDS = ("stride", "dilation", "padding")
-_LAYER_KEYS = frozenset(("name", "op", *_INT_FIELDS, *_PAIR_FIELDS))
+_LAYER_KEYS = frozenset(("name", "op", "weights_from", *_INT_FIELDS, *_PAIR_FIELDS))
+_VECTOR_KEYS = ("name", "kind", "rows", "width")
 
 
 def _pair_out(p: tuple[int, int]) -> int | list[int]:
@@ -298,13 +312,17 @@ def _pair_out(p: tuple[int, int]) -> int | list[int]:
 
 def network_to_dict(net: Network) -> dict[str, Any]:
     """The plain-data form of ``net`` (the YAML format of this module)."""
-    return {"name": net.name, "layers": [
+    out: dict[str, Any] = {"name": net.name, "layers": [
         {"name": x.name, "K": x.K, "C": x.C, "P": x.P, "Q": x.Q, "R": x.R, "S": x.S, "N": x.N,
          "stride": _pair_out(x.stride), "dilation": _pair_out(x.dilation),
          "padding": _pair_out(x.padding), "groups": x.groups, "op": x.op,
+         **({"weights_from": x.weights_from} if x.weights_from != "parameters" else {}),
          **{f: getattr(x, f) for f in PRECISION_FIELDS if getattr(x, f) is not None}}
         for x in net.layers
     ]}
+    if net.vector_ops:
+        out["vector_ops"] = [{k: getattr(v, k) for k in _VECTOR_KEYS} for v in net.vector_ops]
+    return out
 
 
 def _is_int(v: object) -> bool:
@@ -322,7 +340,7 @@ def _layer_from_dict(raw: object, index: int, path: str, problems: list[str]) ->
     for key in ("K", "C"):
         if key not in raw:
             problems.append(f"{path}.{key}: required, got nothing")
-    for key in ("name", "op"):
+    for key in ("name", "op", "weights_from"):
         if key in raw:
             if not isinstance(raw[key], str) or not raw[key]:
                 problems.append(f"{path}.{key}: must be a non-empty string, got {raw[key]!r}")
@@ -356,6 +374,22 @@ def _layer_from_dict(raw: object, index: int, path: str, problems: list[str]) ->
         return None
 
 
+def _vector_ops_from_list(raw: object, path: str, problems: list[str]) -> tuple[VectorOp, ...]:
+    if not isinstance(raw, list):
+        problems.append(f"{path}: must be a list, got {raw!r}")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or set(item) != set(_VECTOR_KEYS):
+            problems.append(f"{path}[{i}]: must be a mapping with exactly {', '.join(_VECTOR_KEYS)}, got {item!r}")
+            continue
+        try:
+            out.append(VectorOp(**{k: item[k] for k in _VECTOR_KEYS}))
+        except SpecError as e:
+            problems.extend(f"{path}[{i}]: {p}" for p in e.problems)
+    return tuple(out)
+
+
 def network_from_dict(data: object, *, source: str = "network") -> Network:
     """Build a :class:`Network` from its plain-data form, reporting every bad field at once.
 
@@ -364,8 +398,8 @@ def network_from_dict(data: object, *, source: str = "network") -> Network:
     """
     if not isinstance(data, Mapping):
         raise SpecError(f"{source}: must be a mapping with 'name' and 'layers', got {data!r}")
-    extra = sorted(set(data) - {"name", "layers"}, key=str)
-    problems = [f"{source}.{k}: unknown field, valid: layers, name" for k in extra]
+    extra = sorted(set(data) - {"name", "layers", "vector_ops"}, key=str)
+    problems = [f"{source}.{k}: unknown field, valid: layers, name, vector_ops" for k in extra]
     name = data.get("name")
     if not isinstance(name, str) or not name:
         problems.append(f"{source}.name: must be a non-empty string, got {name!r}")
@@ -376,9 +410,11 @@ def network_from_dict(data: object, *, source: str = "network") -> Network:
     else:
         layers = [_layer_from_dict(raw, i, f"{source}.layers[{i}]", problems)
                   for i, raw in enumerate(raw_layers)]
+    vector_ops = _vector_ops_from_list(data.get("vector_ops", []), f"{source}.vector_ops", problems)
     if not problems:
         try:
-            return Network(name=str(name), layers=tuple(x for x in layers if x is not None))
+            return Network(name=str(name), layers=tuple(x for x in layers if x is not None),
+                           vector_ops=vector_ops)
         except SpecError as e:
             problems.extend(p.replace("network.", f"{source}.", 1) for p in e.problems)
     raise SpecError(problems)
@@ -415,6 +451,12 @@ def get_network(name_or_path: str) -> Network:
     """
     if name_or_path in NETWORKS:
         return NETWORKS.get(name_or_path)
+    base, sep, params = name_or_path.partition(":")
+    if sep:
+        from coexplore.presets.transformers import PARAMETRIC, build_parametric
+
+        if base in PARAMETRIC:
+            return build_parametric(base, params)
     path = Path(name_or_path)
     if path.is_file() or path.suffix.lower() in (".yaml", ".yml", ".json") or "/" in name_or_path:
         return load_network_yaml(path)  # a path: "no such network file" if it is missing, not "unknown preset"

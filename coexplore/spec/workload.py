@@ -13,9 +13,18 @@ from dataclasses import dataclass, field
 from coexplore.errors import SpecError
 from coexplore.spec.dims import DIMS
 
-__all__ = ["PRECISION_FIELDS", "Layer", "Network", "parse_layer_spec"]
+__all__ = ["PRECISION_FIELDS", "VECTOR_OP_KINDS", "WEIGHT_SOURCES", "Layer", "Network", "VectorOp",
+           "parse_layer_spec"]
 
 PRECISION_FIELDS = ("weight_bits", "input_bits", "output_bits")
+
+WEIGHT_SOURCES = ("parameters", "activations", "constants")
+"""Where a layer's ``weights`` operand comes from: learned parameters (convolutions, linears), an
+activation an earlier layer produced (attention's K and V in ``Q K^T`` and ``A V``), or fixed
+constants (FFT twiddle factors). The cost model prices all three alike (a tensor read through the
+hierarchy); only ``parameters`` count in :attr:`Network.params`."""
+
+VECTOR_OP_KINDS = ("softmax", "layernorm")
 
 
 MAX_MACS = 2**50
@@ -35,7 +44,11 @@ class Layer:
         N: Batch size.
         stride, dilation, padding: (rows, cols) pairs; padding only sets the input size.
         groups: Channel groups; ``groups == C == K`` is a depthwise convolution.
-        op: What the layer came from ("conv", "depthwise", "fc", "matmul").
+        op: What the layer came from ("conv", "depthwise", "fc", "matmul", "bmm", "butterfly", "fft", "dft").
+        weights_from: One of :data:`WEIGHT_SOURCES`. A batched matmul of two activations
+            (``bmm``) is a grouped 1x1 layer: groups = batch x heads, N = rows of the first
+            operand, C / groups = inner dim, K / groups = columns; its second operand is the
+            ``weights`` dataspace [G, K/G, C/G] with ``weights_from="activations"``.
         weight_bits, input_bits, output_bits: Quantization (1..64 bits). All ``None``:
             not quantized, every memory keeps its own word size (Timeloop's semantics);
             any given: the others default to 8, 8 and the MAC's accumulator width
@@ -58,6 +71,7 @@ class Layer:
     weight_bits: int | None = None
     input_bits: int | None = None
     output_bits: int | None = None
+    weights_from: str = "parameters"
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -81,6 +95,8 @@ class Layer:
             v = getattr(self, f)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 64):
                 out.append(f"{path}.{f}: must be an integer from 1 to 64 bits, got {v!r}")
+        if self.weights_from not in WEIGHT_SOURCES:
+            out.append(f"{path}.weights_from: must be one of {', '.join(WEIGHT_SOURCES)}, got {self.weights_from!r}")
         if not out:
             for f in ("K", "C"):
                 if getattr(self, f) % self.groups:
@@ -125,6 +141,11 @@ class Layer:
         return b["G"] * b["K"] * b["C"] * b["R"] * b["S"]
 
     @property
+    def params(self) -> int:
+        """Learned parameters: the weights when they are parameters, else 0."""
+        return self.weights_words if self.weights_from == "parameters" else 0
+
+    @property
     def outputs_words(self) -> int:
         return self.N * self.K * self.P * self.Q
 
@@ -165,11 +186,52 @@ def _pair_str(p: tuple[int, int]) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VectorOp:
+    """An operation without MACs that still moves and transforms every element: softmax, layer norm.
+
+    ``rows`` independent rows of ``width`` elements each (softmax over the keys of every query of
+    every head; layer norm over the hidden width of every token). Priced by
+    :mod:`coexplore.cost.vector`, which states its operations per element.
+    """
+
+    name: str
+    kind: str
+    rows: int
+    width: int
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.kind not in VECTOR_OP_KINDS:
+            problems.append(f"vector op {self.name!r}.kind: must be one of {', '.join(VECTOR_OP_KINDS)}, "
+                            f"got {self.kind!r}")
+        for f in ("rows", "width"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                problems.append(f"vector op {self.name!r}.{f}: must be a positive integer, got {v!r}")
+        if problems:
+            raise SpecError(problems)
+
+    @property
+    def elements(self) -> int:
+        return self.rows * self.width
+
+    @property
+    def params(self) -> int:
+        """Layer norm's scale and shift (2 x width); softmax has none."""
+        return 2 * self.width if self.kind == "layernorm" else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Network:
-    """An ordered list of uniquely named layers."""
+    """An ordered list of uniquely named layers, plus the MAC-free vector operations between them.
+
+    ``vector_ops`` (softmax, layer norm) are priced apart from the layers' loop nests; networks
+    that have none (the CNN zoo) are unchanged by them.
+    """
 
     name: str
     layers: tuple[Layer, ...] = field(default_factory=tuple)
+    vector_ops: tuple[VectorOp, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -180,12 +242,21 @@ class Network:
             if layer.name in seen:
                 problems.append(f"network.layers[{i}].name: must be unique, got duplicate {layer.name!r}")
             seen.add(layer.name)
+        for i, op in enumerate(self.vector_ops):
+            if op.name in seen:
+                problems.append(f"network.vector_ops[{i}].name: must be unique, got duplicate {op.name!r}")
+            seen.add(op.name)
         if problems:
             raise SpecError(problems)
 
     @property
     def macs(self) -> int:
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def params(self) -> int:
+        """Learned parameters of the layers and vector ops (embeddings are not modelled)."""
+        return sum(x.params for x in self.layers) + sum(x.params for x in self.vector_ops)
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:
