@@ -58,7 +58,7 @@ def test_engine_and_shared_memory_bottlenecks_by_hand() -> None:
 
 
 def _profile(times: list[float], outputs: list[int]) -> BlockProfile:
-    blocks = tuple(Block(f"b{i}", (Layer(name=f"b{i}", K=k, C=1, P=1, Q=1),)) for i, k in enumerate(outputs))
+    blocks = tuple(Block(f"b{i}", (Layer(name=f"b{i}", K=k, C=1, P=1, Q=1),), k) for i, k in enumerate(outputs))
     return BlockProfile(network="toy", blocks=blocks, compute_ns={"nvdla-256": tuple(times)}, input_words=0)
 
 

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         maestro_commands,
         nas_commands,
+        noc_commands,
         report_commands,
         study_commands,
     )
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     maestro_commands.register(sub)
     maestro_commands.register_system(sub)
     cim_commands.register(sub)
+    noc_commands.register(sub)
     _everywhere(parser)
     return parser
 

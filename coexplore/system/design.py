@@ -22,6 +22,7 @@ move.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 from coexplore.errors import SpecError
@@ -29,8 +30,18 @@ from coexplore.system.pipeline import SystemResult, check_tasks, evaluate_pipeli
 from coexplore.system.profile import BlockProfile
 from coexplore.system.spec import SystemSpec
 
-__all__ = ["PARTITIONS", "PLACEMENTS", "Alleviation", "NocDesign", "alleviate", "balanced_cuts", "even_cuts",
-           "evaluate_design", "initial_design", "place"]
+__all__ = [
+    "PARTITIONS",
+    "PLACEMENTS",
+    "Alleviation",
+    "NocDesign",
+    "alleviate",
+    "balanced_cuts",
+    "evaluate_design",
+    "even_cuts",
+    "initial_design",
+    "place",
+]
 
 PARTITIONS = ("even", "balanced")
 PLACEMENTS = ("row-major", "snake")
@@ -136,7 +147,7 @@ def task_loads(system: SystemSpec, profile: BlockProfile,
 def evaluate_design(system: SystemSpec, profile: BlockProfile, design: NocDesign) -> SystemResult:
     """The design priced on the system (:func:`~coexplore.system.pipeline.evaluate_pipeline`)."""
     starts = design.starts(len(profile.blocks))
-    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(starts)):
         raise SpecError(f"design.cuts: must be strictly increasing within 1..{len(profile.blocks) - 1}, got "
                         f"{list(design.cuts)}")
     compute, memory, traffic = task_loads(system, profile, design)
@@ -163,7 +174,7 @@ def _moves(system: SystemSpec, profile: BlockProfile, design: NocDesign,
         new = cuts.copy()
         new[c] += by
         full = (0, *new, n)
-        if all(b > a for a, b in zip(full, full[1:], strict=False)):
+        if all(b > a for a, b in itertools.pairwise(full)):
             out.append((why, replace(design, cuts=tuple(new))))
 
     def swap(t: int, why: str) -> None:
@@ -171,7 +182,8 @@ def _moves(system: SystemSpec, profile: BlockProfile, design: NocDesign,
             if u != t:
                 new = pl.copy()
                 new[t], new[u] = new[u], new[t]
-                out.append((f"{why}: task {t} to {new[t]}, task {u} to {new[u]}", replace(design, placement=tuple(new))))
+                out.append((f"{why}: task {t} to {new[t]}, task {u} to {new[u]}",
+                            replace(design, placement=tuple(new))))
 
     if res.bottleneck_kind == "engine":
         t = pl.index(res.bottleneck)

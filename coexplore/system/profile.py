@@ -16,17 +16,17 @@ from coexplore.errors import SpecError
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer, Network
 
-__all__ = ["Block", "BlockProfile", "network_blocks", "profile_network"]
+__all__ = ["Block", "BlockProfile", "network_blocks", "profile_blocks", "profile_network"]
 
 
 @dataclass(frozen=True, slots=True)
 class Block:
+    """Consecutive layers placed together; ``output_words`` is what the next block reads (a block may have no
+    layers with MACs, e.g. a NAS-Bench-201 cell of skips and pools: it still passes its feature map on)."""
+
     name: str
     layers: tuple[Layer, ...]
-
-    @property
-    def output_words(self) -> int:
-        return self.layers[-1].outputs_words
+    output_words: int
 
     @property
     def weight_words(self) -> int:
@@ -66,7 +66,7 @@ def network_blocks(network: Network) -> tuple[Block, ...]:
             blocks[-1][1].append(layer)
         else:
             blocks.append((name, [layer]))
-    return tuple(Block(name, tuple(layers)) for name, layers in blocks)
+    return tuple(Block(name, tuple(layers), layers[-1].outputs_words) for name, layers in blocks)
 
 
 _LAYER_NS: dict[tuple[object, ...], float] = {}
@@ -88,11 +88,17 @@ def profile_network(network: Network, accelerators: dict[str, Accelerator], *, s
     """The blocks of ``network`` priced on each accelerator (``reference -> spec``)."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise SpecError(f"samples: must be an integer >= 1, got {samples!r}")
-    blocks = network_blocks(network)
+    return profile_blocks(network.name, network_blocks(network), accelerators,
+                          input_words=network.layers[0].inputs_words if network.layers else 0, samples=samples,
+                          seed=seed)
+
+
+def profile_blocks(network: str, blocks: tuple[Block, ...], accelerators: dict[str, Accelerator], *,
+                   input_words: int, samples: int = 256, seed: int = 0) -> BlockProfile:
+    """Given blocks priced on each accelerator (``reference -> spec``)."""
     if not blocks:
-        raise SpecError(f"network {network.name!r}: has no layers to place")
+        raise SpecError(f"network {network!r}: has no layers to place")
     times = {}
     for ref, acc in accelerators.items():
         times[ref] = tuple(sum(_layer_ns(x, acc, samples, seed) for x in b.layers) for b in blocks)
-    return BlockProfile(network=network.name, blocks=blocks, compute_ns=times,
-                        input_words=network.layers[0].inputs_words)
+    return BlockProfile(network=network, blocks=blocks, compute_ns=times, input_words=input_words)

@@ -12,6 +12,7 @@ topology, a link of zero bandwidth, an unknown engine.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,13 +168,13 @@ class SystemSpec:
                 r0 += 1 if r1 > r0 else -1
                 path.append((r0, c0))
             names = [self.engines[r * self.cols + c] for r, c in path]
-            return tuple(f"{a}->{b}" for a, b in zip(names, names[1:], strict=False))
+            return tuple(f"{a}->{b}" for a, b in itertools.pairwise(names))
         if self.topology == "ring":
-            n, i, j = len(self.engines), self.engines.index(src), self.engines.index(dst)
-            up = (j - i) % n
-            step = 1 if up <= n - up else -1
-            names = [self.engines[(i + step * k) % n] for k in range((up if step == 1 else n - up) + 1)]
-            return tuple(f"{a}->{b}" for a, b in zip(names, names[1:], strict=False))
+            size, i, j = len(self.engines), self.engines.index(src), self.engines.index(dst)
+            up = (j - i) % size
+            step = 1 if up <= size - up else -1
+            names = [self.engines[(i + step * k) % size] for k in range((up if step == 1 else size - up) + 1)]
+            return tuple(f"{a}->{b}" for a, b in itertools.pairwise(names))
         nb = self._neighbours()
         prev: dict[str, str] = {src: src}
         todo = deque([src])
@@ -187,7 +188,7 @@ class SystemSpec:
         while hops[-1] != src:
             hops.append(prev[hops[-1]])
         hops.reverse()
-        return tuple(f"{a}->{b}" for a, b in zip(hops, hops[1:], strict=False))
+        return tuple(f"{a}->{b}" for a, b in itertools.pairwise(hops))
 
 
 def _pair_links(pairs: list[tuple[str, str]], bandwidth: float, hop_ns: float) -> tuple[Link, ...]:
@@ -197,15 +198,21 @@ def _pair_links(pairs: list[tuple[str, str]], bandwidth: float, hop_ns: float) -
     return tuple(out)
 
 
-def mesh_system(rows: int, cols: int, accelerator: str, *, bandwidth_gb_per_s: float, hop_latency_ns: float = 0.0,
-                memory: Memory | None = None, word_bits: int = 8, name: str | None = None) -> SystemSpec:
-    """A rows x cols mesh of one accelerator, engines ``e0..`` row-major, a link each way between neighbours."""
+def _mesh_pairs(engines: tuple[str, ...], rows: int, cols: int) -> list[tuple[str, str]]:
     for k, v in (("rows", rows), ("cols", cols)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise SpecError(f"system.topology.{k}: must be an integer >= 1, got {v!r}")
-    engines = tuple(f"e{i}" for i in range(rows * cols))
+    if rows * cols != len(engines):
+        raise SpecError(f"system.topology: a {rows}x{cols} mesh has {rows * cols} cores, got {len(engines)} engines")
     pairs = [(engines[r * cols + c], engines[r * cols + c + 1]) for r in range(rows) for c in range(cols - 1)]
-    pairs += [(engines[r * cols + c], engines[(r + 1) * cols + c]) for r in range(rows - 1) for c in range(cols)]
+    return pairs + [(engines[r * cols + c], engines[(r + 1) * cols + c]) for r in range(rows - 1) for c in range(cols)]
+
+
+def mesh_system(rows: int, cols: int, accelerator: str, *, bandwidth_gb_per_s: float, hop_latency_ns: float = 0.0,
+                memory: Memory | None = None, word_bits: int = 8, name: str | None = None) -> SystemSpec:
+    """A rows x cols mesh of one accelerator, engines ``e0..`` row-major, a link each way between neighbours."""
+    engines = tuple(f"e{i}" for i in range(rows * cols)) if isinstance(rows, int) and isinstance(cols, int) else ()
+    pairs = _mesh_pairs(engines, rows, cols)
     return SystemSpec(name=name or f"mesh-{rows}x{cols}", engines=engines, accelerators=(accelerator,) * len(engines),
                       topology="mesh", links=_pair_links(pairs, bandwidth_gb_per_s, hop_latency_ns),
                       memory=memory or Memory(), rows=rows, cols=cols, word_bits=word_bits)
@@ -241,12 +248,13 @@ def system_from_dict(data: Any, *, name: str = "system") -> SystemSpec:
     known = {"name", "engines", "topology", "link", "links", "memory", "word_bits"}
     problems = [f"system.{k}: unknown key; keys: {', '.join(sorted(known))}" for k in data if k not in known]
     engines, accs = _engines(data.get("engines"), problems)
-    topo = data.get("topology") or {}
+    topo: Any = data.get("topology") or {}
     kind = topo.get("kind") if isinstance(topo, dict) else None
     if kind not in TOPOLOGIES:
         problems.append(f"system.topology.kind: must be one of {', '.join(TOPOLOGIES)}, got {kind!r}")
     link = data.get("link") or {}
-    bw, hop = link.get("bandwidth_gb_per_s"), link.get("hop_latency_ns", 0.0)
+    bw: Any = link.get("bandwidth_gb_per_s")
+    hop: Any = link.get("hop_latency_ns", 0.0)
     if kind in ("mesh", "ring") and not _positive(bw):
         problems.append(f"system.link.bandwidth_gb_per_s: must be > 0, got {bw!r}")
     mem = data.get("memory") or {}
@@ -260,18 +268,9 @@ def system_from_dict(data: Any, *, name: str = "system") -> SystemSpec:
     sys_name = str(data.get("name", name))
     if kind == "mesh":
         rows, cols = topo.get("rows"), topo.get("cols")
-        for k, v in (("rows", rows), ("cols", cols)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise SpecError(f"system.topology.{k}: must be an integer >= 1, got {v!r}")
-        if rows * cols != len(engines):
-            raise SpecError(f"system.topology: a {rows}x{cols} mesh has {rows * cols} cores, got {len(engines)} "
-                            f"engines")
-        spec = mesh_system(rows, cols, accs[0], bandwidth_gb_per_s=bw, hop_latency_ns=hop, memory=memory,
-                           word_bits=word_bits, name=sys_name)
         return SystemSpec(name=sys_name, engines=engines, accelerators=accs, topology="mesh",
-                          links=tuple(Link(engines[int(x.src[1:])], engines[int(x.dst[1:])], x.bandwidth_gb_per_s,
-                                           x.hop_latency_ns) for x in spec.links),
-                          memory=memory, rows=rows, cols=cols, word_bits=word_bits)
+                          links=_pair_links(_mesh_pairs(engines, rows, cols), bw, hop), memory=memory, rows=rows,
+                          cols=cols, word_bits=word_bits)
     if kind == "ring":
         n = len(engines)
         pairs = [(engines[i], engines[(i + 1) % n]) for i in range(n if n > 2 else n - 1)]
