@@ -133,3 +133,26 @@ def test_the_noc_command_refuses_bad_systems_in_one_line(tmp_path: Path,
     code, _, err = _main(["noc", "--system", str(tmp_path / "mesh.yaml"), "--network", str(tmp_path / "net.yaml"),
                           "--samples", "8"], capsys)
     assert code == 2 and "system.engines: 4 engines for 2 tasks" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_nands_study_reports_its_front_and_draws_the_chosen_noc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from coexplore.study.codesign import load_recipe
+
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).resolve().parents[1] / "examples" / "nands_nb201.yaml").read_text()
+    cfg = yaml.safe_load(text)
+    assert load_recipe("nands-nb201").problem == cfg["problem"]
+    cfg["problem"]["samples"] = SAMPLES
+    (tmp_path / "n.yaml").write_text(yaml.safe_dump(cfg))
+    html = tmp_path / "n.html"
+    code, out, err = _main(["codesign", str(tmp_path / "n.yaml"), "--budget-evals", "16", "--json", "--storage",
+                            f"sqlite:///{tmp_path / 's.db'}", "--report", str(html)], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["strategy"] == "nands" and data["front"] and data["noc_designs_priced"] > 16
+    for e in [*data["front"], data["best"]]:
+        assert e["throughput_per_s"] >= 20000 and e["period_ns"] == pytest.approx(1e9 / e["throughput_per_s"])
+        assert e["bottleneck"] and len(e["tasks"]) == e["accelerator"]["mesh"][0] * e["accelerator"]["mesh"][1]
+    page = html.read_text()
+    assert "Network-on-chip" in page and 'id="noc-' in page

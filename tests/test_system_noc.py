@@ -26,6 +26,20 @@ def test_xy_routes_on_a_2x2_mesh() -> None:
     assert len(s.links) == 8
 
 
+def test_ring_and_point_to_point_routes() -> None:
+    ring = system_from_dict({"engines": {"count": 5, "accelerator": "nvdla-256"}, "topology": {"kind": "ring"},
+                             "link": {"bandwidth_gb_per_s": 1}})
+    assert len(ring.links) == 10
+    assert ring.route("e0", "e2") == ("e0->e1", "e1->e2")  # the shorter way round
+    assert ring.route("e0", "e3") == ("e0->e4", "e4->e3")
+    star = system_from_dict({"engines": [{"id": "hub", "accelerator": "nvdla-256"},
+                                         {"id": "a", "accelerator": "eyeriss"}, {"id": "b", "accelerator": "eyeriss"}],
+                             "topology": {"kind": "point-to-point"}, "link": {"bandwidth_gb_per_s": 2},
+                             "links": [{"between": ["hub", "a"]}, {"between": ["hub", "b"], "bandwidth_gb_per_s": 4}]})
+    assert star.route("a", "b") == ("a->hub", "hub->b")
+    assert star.link("hub->b").bandwidth_gb_per_s == 4 and star.accelerators == ("nvdla-256", "eyeriss", "eyeriss")
+
+
 def test_2x2_mesh_link_loads_throughput_and_bottleneck_by_hand() -> None:
     """Tasks 0..3 on e0, e3, e1, e2; 2 GB/s (= 2 bytes/ns) links, 1 ns per hop.
 

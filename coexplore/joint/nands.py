@@ -30,6 +30,7 @@ from coexplore.errors import SpecError
 from coexplore.joint.problem import PairEncoded
 from coexplore.search.problem import Evaluation
 from coexplore.system.design import PARTITIONS, PLACEMENTS, Alleviation, alleviate, evaluate_design, initial_design
+from coexplore.system.evaluate import SystemEvaluation
 from coexplore.system.pipeline import SystemResult
 from coexplore.system.profile import Block, BlockProfile, network_blocks, profile_blocks
 from coexplore.system.spec import Memory, SystemSpec, mesh_system
@@ -269,13 +270,22 @@ class NB201NocProblem(PairEncoded):
         rest = np.column_stack([rng.integers(c, size=n) for c in self.hw_cards[2:]])
         return np.column_stack([mb, rest]).astype(np.int64)
 
+    def system_evaluation(self, arch_row: np.ndarray, hw_row: np.ndarray) -> SystemEvaluation:
+        """The pair's system, blocks, design and figures together (what reports draw)."""
+        h = [int(v) for v in hw_row]
+        done, res = self.noc(arch_row, hw_row)
+        system, prof = self.system(h[0], h[1]), self.profile(arch_row)
+        start = initial_design(system, prof, partition=PARTITIONS[h[3]], placement=PLACEMENTS[h[2]])
+        if done is None:
+            return SystemEvaluation(system, prof, start, res, res, ())
+        return SystemEvaluation(system, prof, done.design, res, evaluate_design(system, prof, start), done.steps)
+
     def hardware_record(self, arch_row: np.ndarray, hw_row: np.ndarray) -> dict[str, Any]:
         """The NoC design and its figures, for reports."""
         h = [int(v) for v in hw_row]
         done, res = self.noc(arch_row, hw_row)
-        system, prof = self.system(h[0], h[1]), self.profile(arch_row)
-        design = done.design if done is not None else initial_design(
-            system, prof, partition=PARTITIONS[h[3]], placement=PLACEMENTS[h[2]])
+        ev = self.system_evaluation(arch_row, hw_row)
+        prof, design = ev.profile, ev.design
         starts = design.starts(len(prof.blocks))
         return {"accelerator": {"engine": self.accelerator_ref, "mesh": list(self.meshes[h[0]]),
                                 "link_bandwidth_gb_per_s": self.bandwidths[h[1]], "placement": PLACEMENTS[h[2]],
