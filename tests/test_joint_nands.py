@@ -42,6 +42,8 @@ def test_loop_two_beats_the_fixed_noc_and_never_loses_to_it(problem: NB201NocPro
     # the alleviated design is never slower than the rule-based design it starts from
     start = problem.noc(HEAVY, np.array([*hw[:4], 0]))[1]
     assert best.period_ns <= start.period_ns
+    rules = problem.best_hw(HEAVY, alleviation=False)
+    assert rules[4] == 0 and problem.noc(HEAVY, rules)[1].period_ns >= best.period_ns
 
 
 def test_pairs_over_the_wire_budget_or_the_spec_are_rejected_before_accuracy(problem: NB201NocProblem) -> None:

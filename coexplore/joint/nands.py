@@ -236,14 +236,15 @@ class NB201NocProblem(PairEncoded):
         return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
 
     # -- loop II: automatic hardware design ------------------------------------------------------
-    def best_hw(self, arch_row: np.ndarray) -> np.ndarray:
+    def best_hw(self, arch_row: np.ndarray, *, alleviation: bool = True) -> np.ndarray:
         """NANDS's loop II for one network: the NoC design of highest throughput (lowest latency on a tie).
 
         Every mesh at the widest link its budget allows (a wider link never slows a design, so the
         narrower ones need no pricing), every placement and partition rule as a start, each refined
-        by bottleneck detection and alleviation.
+        by bottleneck detection and alleviation (``alleviation=False``: the rule-based designs alone,
+        the ablation of that step).
         """
-        key = np.asarray(arch_row, dtype=np.int64).tobytes()
+        key = np.asarray(arch_row, dtype=np.int64).tobytes() + bytes([alleviation])
         if key not in self._best:
             best: tuple[float, float] | None = None
             row = np.array(self.reference_hw)
@@ -254,7 +255,7 @@ class NB201NocProblem(PairEncoded):
                         continue
                     for p in range(len(PLACEMENTS)):
                         for q in range(len(PARTITIONS)):
-                            hw = np.array([m, b, p, q, 1])
+                            hw = np.array([m, b, p, q, int(alleviation)])
                             res = self.noc(arch_row, hw)[1]
                             if best is None or (res.period_ns, res.latency_ns) < best:
                                 best, row = (res.period_ns, res.latency_ns), hw
