@@ -95,6 +95,18 @@ def test_alleviation_splits_the_bottleneck_engine() -> None:
     assert out.steps[0] == "engine e1: block b2 to task 0"
 
 
+def test_alleviation_passes_the_load_on_when_one_block_is_not_enough() -> None:
+    """Blocks 40, 40, 40, 10, 10, 10 ns evenly on three engines: 80 | 50 | 20. Moving block b1 to task 1 gives
+    40 | 90 | 20 (worse); re-balancing tasks 0..1 alone cannot beat 80; all three re-balanced: 40 | 40 | 70."""
+    s = mesh_system(1, 3, "nvdla-256", bandwidth_gb_per_s=1000.0)
+    prof = _profile([40, 40, 40, 10, 10, 10], [1] * 6)
+    start = NocDesign(cuts=even_cuts(6, 3), placement=("e0", "e1", "e2"))
+    assert evaluate_design(s, prof, start).period_ns == 80
+    out = alleviate(s, prof, start)
+    assert out.design.cuts == (1, 2) and out.result.period_ns == 70
+    assert out.steps == ("engine e0: tasks 0..2 re-balanced",)
+
+
 def test_alleviation_reroutes_a_shared_link() -> None:
     """1x4 mesh, tasks on e0, e2, e1, e3: transfers t0 (e0->e1->e2) and t2 (e1->e2->e3) share e1->e2:
     2 x 100 B / 1 B/ns = 200 ns. Re-mapping to e0, e1, e2, e3 gives every link 100 ns."""

@@ -12,8 +12,9 @@ each).
 :func:`alleviate` is NANDS's third step (Yang et al., ASP-DAC 2020: detect the timing bottleneck
 of a NoC design and alleviate it, maximising throughput). The paper's exact moves are not
 available offline; ours, from its description: find the bottleneck (the slowest engine, link or
-memory channel); for an engine, move a block of its task to a neighbouring task (split the
-bottleneck task) or swap its task onto another engine; for a link, move a cut of a transfer that
+memory channel); for an engine, move a block of its task to a neighbouring task, split its load
+over the tasks around it (the tasks within 1, 2, ... of it re-balanced by the exact partition) or
+swap its task onto another engine; for a link, move a cut of a transfer that
 crosses it (a smaller feature map to send) or swap the receiving or sending task onto another engine
 (re-map, so XY routing takes another path); keep the move that shortens the period most, and stop
 when none does. A shared memory channel carries all weights whatever the partition, so it has no
@@ -191,6 +192,17 @@ def _moves(system: SystemSpec, profile: BlockProfile, design: NocDesign,
             shift(t - 1, +1, f"engine {res.bottleneck}: block {profile.blocks[starts[t]].name} to task {t - 1}")
         if t < len(pl) - 1:
             shift(t, -1, f"engine {res.bottleneck}: block {profile.blocks[starts[t + 1] - 1].name} to task {t + 1}")
+        # split the bottleneck task over its neighbours: the tasks within w of it re-balanced (a single block
+        # moved to a neighbour may only make that neighbour the bottleneck; the window passes the load on)
+        times = profile.compute_ns[system.accelerators[system.engines.index(res.bottleneck)]]
+        for w in range(1, len(pl)):
+            lo, hi = max(0, t - w), min(len(pl) - 1, t + w)
+            sub = balanced_cuts(tuple(times[starts[lo]:starts[hi + 1]]), hi - lo + 1)
+            new = (*cuts[:lo], *(starts[lo] + c for c in sub), *cuts[hi:])
+            if new != design.cuts:
+                out.append((f"engine {res.bottleneck}: tasks {lo}..{hi} re-balanced", replace(design, cuts=new)))
+            if lo == 0 and hi == len(pl) - 1:
+                break
         swap(t, f"engine {res.bottleneck}: re-map")
     elif res.bottleneck_kind == "link":
         for t, route in enumerate(res.routes):
