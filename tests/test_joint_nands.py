@@ -111,6 +111,7 @@ def test_the_noc_command_prices_a_system_and_draws_it(tmp_path: Path, capsys: py
     assert data["throughput_per_s"] >= data["initial_throughput_per_s"]
     text = svg.read_text()
     assert text.startswith("<svg") and f"bottleneck {data['bottleneck_kind']} {data['bottleneck']}" in text
+    assert text.count("<line") == 8 and text.count("<rect") == 4  # a 2x2 mesh: 8 directed links, 4 engines
 
 
 def test_the_noc_command_refuses_bad_systems_in_one_line(tmp_path: Path,

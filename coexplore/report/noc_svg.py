@@ -38,13 +38,13 @@ def _busy_colour(frac: float) -> str:
 
 def _positions(system: Any) -> dict[str, tuple[float, float]]:
     if system.topology == "mesh":
-        return {e: (_MARGIN + _BOX_W / 2 + c * _PITCH, _MARGIN + 40 + _BOX_H / 2 + r * _PITCH)
+        return {e: (_MARGIN + _BOX_W / 2 + c * _PITCH, _MARGIN + 60 + _BOX_H / 2 + r * _PITCH)
                 for e in system.engines for r, c in [system.coords(e)]}
     n = len(system.engines)
     rad = max(_PITCH * n / (2 * math.pi), _PITCH * 0.75)
     cx = cy = _MARGIN + _BOX_W / 2 + rad
     return {e: (cx + rad * math.cos(2 * math.pi * i / n - math.pi / 2),
-                40 + cy + rad * math.sin(2 * math.pi * i / n - math.pi / 2)) for i, e in enumerate(system.engines)}
+                60 + cy + rad * math.sin(2 * math.pi * i / n - math.pi / 2)) for i, e in enumerate(system.engines)}
 
 
 def noc_svg(evaluation: Any, *, element_id: str = "noc") -> str:
@@ -52,7 +52,7 @@ def noc_svg(evaluation: Any, *, element_id: str = "noc") -> str:
     ``profile``, ``design`` and ``result``)."""
     system, res, design, prof = evaluation.system, evaluation.result, evaluation.design, evaluation.profile
     pos = _positions(system)
-    width = max(x for x, _ in pos.values()) + _BOX_W / 2 + _MARGIN
+    width = max(max(x for x, _ in pos.values()) + _BOX_W / 2 + _MARGIN, 560)
     height = max(y for _, y in pos.values()) + _BOX_H / 2 + _MARGIN + 30
     starts = design.starts(len(prof.blocks))
     task_of = {e: t for t, e in enumerate(design.placement)}
@@ -60,8 +60,11 @@ def noc_svg(evaluation: Any, *, element_id: str = "noc") -> str:
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}">',
            f'<defs><marker id="{escape(element_id)}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
            f'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#495057"/></marker></defs>',
-           _text(_MARGIN, 20, f"{prof.network} on {system.name}: {res.throughput_per_s:.4g} inferences/s, "
-                 f"bottleneck {res.bottleneck_kind} {res.bottleneck}", size=12, weight="bold", anchor="start")]
+           _text(_MARGIN, 20, f"{system.name}: {res.throughput_per_s:.4g} inferences/s, latency "
+                 f"{res.latency_ns:.4g} ns, bottleneck {res.bottleneck_kind} {res.bottleneck}", size=12,
+                 weight="bold", anchor="start"),
+           _text(_MARGIN, 38, prof.network if len(prof.network) <= 90 else prof.network[:87] + "...", size=10,
+                 anchor="start", fill="#495057")]
     for link in system.links:
         (x0, y0), (x1, y1) = pos[link.src], pos[link.dst]
         dx, dy = x1 - x0, y1 - y0
