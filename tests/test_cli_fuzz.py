@@ -97,6 +97,8 @@ def _base(d: Path) -> dict[tuple[str, ...], list[str]]:
                        "--mapping", str(REPO / "benchmarks" / "data" / "maestro" / "mixed_xp_ws.m")],
         ("maestro-system",): ["--networks", "alexnet,squeezenet", "--design", "dla:512:32,shi:512:32"],
         ("cim",): ["--network", "chain-digits:k3c9-k5c18"],
+        ("noc",): ["--system", str(REPO / "examples" / "system_mesh_2x2.yaml"), "--network", net, "--samples", "8",
+                   "--svg", str(d / "noc.svg")],
         ("codesign",): ["--recipe", "nb201-eyeriss", "--budget-evals", "5", "--no-report", "--quiet",
                         "--storage", f"sqlite:///{d}/cd.db"],
     }
