@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coexplore.presets.accelerators import get_accelerator
+from coexplore.errors import SpecError
 from coexplore.spec.workload import Network
 from coexplore.system.design import NocDesign, alleviate, evaluate_design, initial_design
+from coexplore.system.engines import resolve_engine
 from coexplore.system.pipeline import SystemResult
 from coexplore.system.profile import BlockProfile, profile_network
 from coexplore.system.spec import SystemSpec
@@ -38,9 +39,13 @@ class SystemEvaluation:
 def evaluate_system(system: SystemSpec, network: Network, *, partition: str = "balanced", placement: str = "snake",
                     alleviation: bool = True, samples: int = 256, seed: int = 0) -> SystemEvaluation:
     """``network`` partitioned into one task per engine of ``system`` and placed by the rules, then (with
-    ``alleviation``) refined by NANDS's bottleneck detection and alleviation."""
-    accs = {ref: get_accelerator(ref) for ref in dict.fromkeys(system.accelerators)}
-    profile = profile_network(network, accs, samples=samples, seed=seed)
+    ``alleviation``) refined by NANDS's bottleneck detection and alleviation. ASIC and FPGA engines
+    (:mod:`coexplore.system.engines`) are priced in the same pipeline."""
+    if system.fpga_engines and system.word_bits not in (8, 16, 32):
+        raise SpecError(f"system.word_bits: FPGA engines ({', '.join(system.fpga_engines)}) take 8, 16 or 32-bit "
+                        f"words (Zhang et al.'s DSP and BRAM rules), got {system.word_bits!r}")
+    accs = {ref: resolve_engine(ref) for ref in dict.fromkeys(system.accelerators)}
+    profile = profile_network(network, accs, samples=samples, seed=seed, bits=system.word_bits)
     design = initial_design(system, profile, partition=partition, placement=placement)
     first = evaluate_design(system, profile, design)
     if not alleviation:

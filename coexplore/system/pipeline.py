@@ -87,9 +87,9 @@ def evaluate_pipeline(system: SystemSpec, placement: Sequence[str], compute_ns: 
         for lid in route:
             load[lid] += float(nbytes)
     link_ns = {lid: load[lid] / links[lid].bandwidth_gb_per_s for lid in links}
-    bw = system.memory.bandwidth_gb_per_s
     compute = {placement[t]: float(compute_ns[t]) for t in range(n)}
-    own = {placement[t]: float(memory_bytes[t]) / bw for t in range(n)}  # a task's bytes alone on a channel
+    # a task's bytes alone on a channel (an FPGA engine's channel is its board's DDR)
+    own = {placement[t]: float(memory_bytes[t]) / system.memory_gb_per_s(placement[t]) for t in range(n)}
     if system.memory.kind == "shared":
         memory = {"memory": sum(own.values())}
         stage = dict(compute)

@@ -6,6 +6,10 @@ reduction block, the classifier; in any other network every layer is a block, an
 assumption (block b feeds block b + 1 only) is the approximation. A block's compute time is the sum
 of its layers' latencies under the best of ``samples`` random legal mappings (the cost model's
 default evaluation, once per layer shape and accelerator); its output is its last layer's outputs.
+On an FPGA board (:mod:`coexplore.system.engines`) a block's time is Zhang et al.'s latency
+(:mod:`coexplore.cost.fpga`) of its layers on one engine with the best tiling that fits the board
+(:func:`coexplore.hwsearch.fpga.best_design`, exhaustive), re-tiled per block as Super-LIP re-tiles per
+layer; it includes the board's own off-chip traffic. Words are ``bits`` wide (8, 16 or 32 on a board).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coexplore.errors import SpecError
+from coexplore.presets.boards import FpgaBoard
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Layer, Network
 
@@ -83,22 +88,43 @@ def _layer_ns(layer: Layer, accelerator: Accelerator, samples: int, seed: int) -
     return _LAYER_NS[key]
 
 
-def profile_network(network: Network, accelerators: dict[str, Accelerator], *, samples: int = 256,
-                    seed: int = 0) -> BlockProfile:
-    """The blocks of ``network`` priced on each accelerator (``reference -> spec``)."""
+_BLOCK_FPGA_NS: dict[tuple[object, ...], float] = {}
+
+
+def fpga_block_ns(layers: tuple[Layer, ...], board: FpgaBoard, bits: int) -> float:
+    """Latency (ns) of ``layers`` on one engine of ``board`` with its best tiling (0 for a block without MACs)."""
+    work = tuple(x for x in layers if x.macs > 0)
+    if not work:
+        return 0.0
+    key = (tuple(x.shape_key() for x in work), board, bits)
+    if key not in _BLOCK_FPGA_NS:
+        from coexplore.hwsearch.fpga import best_design
+
+        sol = best_design(work, board, "shared", bits=bits)
+        _BLOCK_FPGA_NS[key] = sol.latency_cycles * 1e3 / board.clock_mhz
+    return _BLOCK_FPGA_NS[key]
+
+
+def profile_network(network: Network, accelerators: dict[str, Accelerator | FpgaBoard], *, samples: int = 256,
+                    seed: int = 0, bits: int = 16) -> BlockProfile:
+    """The blocks of ``network`` priced on each accelerator or board (``reference -> spec``); ``bits`` is the
+    word width of the FPGA boards' tiling model."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise SpecError(f"samples: must be an integer >= 1, got {samples!r}")
     return profile_blocks(network.name, network_blocks(network), accelerators,
                           input_words=network.layers[0].inputs_words if network.layers else 0, samples=samples,
-                          seed=seed)
+                          seed=seed, bits=bits)
 
 
-def profile_blocks(network: str, blocks: tuple[Block, ...], accelerators: dict[str, Accelerator], *,
-                   input_words: int, samples: int = 256, seed: int = 0) -> BlockProfile:
-    """Given blocks priced on each accelerator (``reference -> spec``)."""
+def profile_blocks(network: str, blocks: tuple[Block, ...], accelerators: dict[str, Accelerator | FpgaBoard], *,
+                   input_words: int, samples: int = 256, seed: int = 0, bits: int = 16) -> BlockProfile:
+    """Given blocks priced on each accelerator or FPGA board (``reference -> spec``)."""
     if not blocks:
         raise SpecError(f"network {network!r}: has no layers to place")
     times = {}
     for ref, acc in accelerators.items():
-        times[ref] = tuple(sum(_layer_ns(x, acc, samples, seed) for x in b.layers) for b in blocks)
+        if isinstance(acc, FpgaBoard):
+            times[ref] = tuple(fpga_block_ns(b.layers, acc, bits) for b in blocks)
+        else:
+            times[ref] = tuple(sum(_layer_ns(x, acc, samples, seed) for x in b.layers) for b in blocks)
     return BlockProfile(network=network, blocks=blocks, compute_ns=times, input_words=input_words)

@@ -1,12 +1,14 @@
 """A system of compute engines joined by links: what NANDS's network-on-chip designs are made of.
 
-An engine is any accelerator coexplore prices (a preset name or an accelerator YAML, priced by
-:mod:`coexplore.cost.model`); links are directed, each with a bandwidth (GB/s, i.e. bytes per ns)
+An engine is any accelerator coexplore prices: a preset name or an accelerator YAML (priced by
+:mod:`coexplore.cost.model`), or an FPGA board ``fpga:BOARD`` (YAML ``board: BOARD``; Zhang et al.'s
+tiling model, :mod:`coexplore.system.engines`); links are directed, each with a bandwidth (GB/s, i.e. bytes per ns)
 and a per-hop latency (ns). Topologies: ``mesh`` (rows x cols, engines row-major, one link each
 way between neighbours, XY routing), ``ring`` (one link each way between neighbours, shortest
 direction) and ``point-to-point`` (the listed engine pairs, one link each way, shortest path).
 Off-chip memory is ``per-engine`` (each engine its own channel) or ``shared`` (one channel for
-all), with a bandwidth in GB/s. Validation names the field and the value: a disconnected
+all), with a bandwidth in GB/s; an FPGA board's channel is its own DDR (the board's bandwidth), so a
+system with FPGA engines has per-engine memory. Validation names the field and the value: a disconnected
 topology, a link of zero bandwidth, an unknown engine.
 """
 
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from coexplore.errors import SpecError
+from coexplore.presets.boards import get_board
+from coexplore.system.engines import board_of, check_board, fpga_ref
 
 __all__ = ["MEMORY_KINDS", "TOPOLOGIES", "Link", "Memory", "SystemSpec", "load_system", "mesh_system",
            "system_from_dict"]
@@ -99,6 +103,11 @@ class SystemSpec:
                             f"got {len(self.engines)} engines")
         if isinstance(self.word_bits, bool) or not isinstance(self.word_bits, int) or self.word_bits < 1:
             problems.append(f"system.word_bits: must be an integer >= 1, got {self.word_bits!r}")
+        problems += [p for e, a in zip(self.engines, self.accelerators, strict=False)
+                     if (p := check_board(a, f"system.engines[{e}].board")) is not None]
+        if self.fpga_engines and self.memory.kind == "shared":
+            problems.append(f"system.memory.kind: FPGA engines ({', '.join(self.fpga_engines)}) each read their own "
+                            "board's DDR; must be per-engine, got 'shared'")
         known = set(self.engines)
         problems += [f"system.links[{x.id}]: unknown engine {e!r}; engines: {', '.join(self.engines)}"
                      for x in self.links for e in (x.src, x.dst) if e not in known]
@@ -113,6 +122,16 @@ class SystemSpec:
                             f"({self.topology}, {len(self.links)} links)")
 
     # -- structure -------------------------------------------------------------------------------
+    @property
+    def fpga_engines(self) -> tuple[str, ...]:
+        """The engines that are FPGA boards (``fpga:BOARD``)."""
+        return tuple(e for e, a in zip(self.engines, self.accelerators, strict=False) if board_of(a) is not None)
+
+    def memory_gb_per_s(self, engine: str) -> float:
+        """Bandwidth of ``engine``'s off-chip channel: its board's DDR for an FPGA, else the system's memory."""
+        name = board_of(self.accelerators[self.engines.index(engine)])
+        return get_board(name).bandwidth_gbytes_per_s if name else self.memory.bandwidth_gb_per_s
+
     @property
     def link_ids(self) -> tuple[str, ...]:
         return tuple(x.id for x in self.links)
@@ -220,25 +239,46 @@ def mesh_system(rows: int, cols: int, accelerator: str, *, bandwidth_gb_per_s: f
 
 def _engines(data: Any, problems: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if isinstance(data, dict):
-        count, acc = data.get("count"), data.get("accelerator")
+        count, acc = data.get("count"), _engine_ref(data, "system.engines", problems)
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             problems.append(f"system.engines.count: must be an integer >= 1, got {count!r}")
             count = 0
-        if not isinstance(acc, str) or not acc:
-            problems.append(f"system.engines.accelerator: must be a preset name or an accelerator YAML, got {acc!r}")
+        if acc is None:
             acc = ""
         return tuple(f"e{i}" for i in range(count)), (acc,) * count
     if isinstance(data, list) and data:
         ids, accs = [], []
         for i, e in enumerate(data):
-            if not isinstance(e, dict) or not isinstance(e.get("accelerator"), str):
-                problems.append(f"system.engines[{i}]: must be a mapping with an accelerator, got {e!r}")
+            if not isinstance(e, dict):
+                problems.append(f"system.engines[{i}]: must be a mapping with an accelerator or a board, got {e!r}")
+                continue
+            ref = _engine_ref(e, f"system.engines[{i}]", problems)
+            if ref is None:
                 continue
             ids.append(str(e.get("id", f"e{i}")))
-            accs.append(e["accelerator"])
+            accs.append(ref)
         return tuple(ids), tuple(accs)
-    problems.append(f"system.engines: must be {{count, accelerator}} or a list of {{id, accelerator}}, got {data!r}")
+    problems.append(f"system.engines: must be {{count, accelerator or board}} or a list of {{id, accelerator or "
+                    f"board}}, got {data!r}")
     return (), ()
+
+
+def _engine_ref(data: dict[str, Any], field: str, problems: list[str]) -> str | None:
+    """An engine's reference: ``accelerator: NAME_OR_YAML`` (``fpga:BOARD`` too) or ``board: BOARD``."""
+    acc, board = data.get("accelerator"), data.get("board")
+    if acc is not None and board is not None:
+        problems.append(f"{field}: give an accelerator or a board, not both; got accelerator {acc!r}, board {board!r}")
+        return None
+    if board is not None:
+        if not isinstance(board, str) or not board:
+            problems.append(f"{field}.board: must be an FPGA board name, got {board!r}")
+            return None
+        return fpga_ref(board)
+    if not isinstance(acc, str) or not acc:
+        problems.append(f"{field}.accelerator: must be a preset name, an accelerator YAML or fpga:BOARD (or give "
+                        f"board: BOARD), got {acc!r}")
+        return None
+    return acc
 
 
 def system_from_dict(data: Any, *, name: str = "system") -> SystemSpec:
