@@ -203,8 +203,8 @@ def _search_multi_fpga(nets: list[Network], board: Any, *, boards: int | None, l
         raise SpecError(f"link_gbps (--link-gbps): must be > 0 Gbit/s, got {link_gbps!r}")
     spec = complete_system(board.name, boards, link_gbps / 8)  # the spec the two flags stand for
     split = Partition.parse(partition) if partition is not None else None
-    return search_cluster(nets, cluster_from_system(spec, ports=memory_ports or "shared"), partition=split,
-                          uneven=uneven)
+    cluster = cluster_from_system(spec, ports=memory_ports or "shared", lone_link_gbytes_per_s=link_gbps / 8)
+    return search_cluster(nets, cluster, partition=split, uneven=uneven)
 
 
 def _search_system(networks: str | Network | Sequence[str | Network], budget: str | Accelerator | None,

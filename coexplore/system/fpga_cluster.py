@@ -116,11 +116,13 @@ class FpgaCluster:
                 "hop_latency_ns": self.multi.link_hop_ns}
 
 
-def cluster_from_system(system: SystemSpec, *, ports: str = "shared") -> FpgaCluster:
+def cluster_from_system(system: SystemSpec, *, ports: str = "shared",
+                        lone_link_gbytes_per_s: float = 1.0) -> FpgaCluster:
     """Super-LIP's model of ``system``: identical FPGA boards, each with its own memory, links of one kind.
 
     The links' bandwidth and hop latency come from the spec (boards run each layer in lockstep, so
-    links that differ are refused rather than averaged).
+    links that differ are refused rather than averaged); a lone board has none, and its record shows
+    ``lone_link_gbytes_per_s``.
 
     Raises:
         SpecError: an engine that is not an FPGA board, boards that differ, shared memory, links of
@@ -143,7 +145,7 @@ def cluster_from_system(system: SystemSpec, *, ports: str = "shared") -> FpgaClu
                         + ", ".join(f"{bw:g} GB/s with {hop:g} ns hops" for bw, hop in kinds))
     if len(system.engines) > 1 and not kinds:
         raise SpecError(f"system.links: {len(system.engines)} boards with no link")
-    bw, hop = kinds[0] if kinds else (1.0, 0.0)  # one board: no link is ever used
+    bw, hop = kinds[0] if kinds else (lone_link_gbytes_per_s, 0.0)  # one board: no link is ever used
     multi = MultiFpga(board=get_board(names[0]), boards=len(system.engines), link_gbytes_per_s=bw, ports=ports,
                       link_hop_ns=hop)
     return FpgaCluster(system=system, multi=multi)
