@@ -65,7 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src.add_argument("--count", type=count, help="this many random cells (seeded)")
     p.add_argument("--warmup", type=non_negative_count, default=10)
     p.add_argument("--repeats", type=count, default=40)
-    p.add_argument("--threads", type=count, default=1)
+    p.add_argument("--threads", type=count, default=1, help="intra-op threads (default 1, as the Pi 5 tables)")
+    p.add_argument("--runtime", default="torch", choices=["torch", "torchscript", "onnxruntime"],
+                   help="torch (eager, default), torchscript (traced and frozen) or onnxruntime (extra 'onnxruntime'); "
+                        "the framework column is the runtime, with -t<threads> above one thread")
     p.add_argument("--device", help="device name for the CSV (default local-<machine>)")
     p.add_argument("--seed", type=seed, default=0)
     _add_json(p)
@@ -127,9 +130,11 @@ def cmd_measure(args: argparse.Namespace) -> Any:
             raise SpecError(f"--count: must be in 1..15625, got {args.count}")
         indices = sorted(int(i) for i in np.random.default_rng(args.seed).choice(15625, args.count, replace=False))
     run = measure_nb201(indices, args.out, warmup=args.warmup, repeats=args.repeats, threads=args.threads,
-                        seed=args.seed, progress=not args.json, device=args.device)
-    out = {"out": str(run.path), "device": run.device, "requested": len(indices), "measured": len(run.measured),
-           "skipped": len(run.skipped)}
+                        seed=args.seed, progress=not args.json, device=args.device,
+                        runtime=args.runtime)
+    out = {"out": str(run.path), "device": run.device, "framework": run.framework, "requested": len(indices),
+           "measured": len(run.measured), "skipped": len(run.skipped)}
     if not args.json:
-        print(f"{out['out']}: {out['measured']} cells measured on {out['device']}, {out['skipped']} already there")
+        print(f"{out['out']}: {out['measured']} cells measured on {out['device']} ({out['framework']}), "
+              f"{out['skipped']} already there")
     return out
