@@ -58,6 +58,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_json(e)
     e.set_defaults(func=cmd_predictor_evaluate)
 
+    a = psub.add_parser("adapt", help="few-shot latency predictor for a new device: pre-train on known device tables, "
+                                      "adapt from a few measured cells")
+    a.add_argument("--from", dest="tables", nargs="+", required=True, metavar="TABLE",
+                   help="known devices: CSVs of the nb201_device_latency.csv form (each device/framework is one)")
+    a.add_argument("--device-samples", required=True, metavar="CSV",
+                   help="the new device's measured cells: arch_index, latency_ms (e.g. a `coexplore measure` CSV)")
+    a.add_argument("--framework", help="keep the samples' rows of this framework only")
+    a.add_argument("--test", metavar="CSV", help="score the adapted predictor on this table of the same device")
+    a.add_argument("--test-framework", help="rows of --test to score (default: all)")
+    a.add_argument("--predict-out", metavar="CSV",
+                   help="write predicted latency and its interval for every NB201 cell to this CSV")
+    a.add_argument("--min-samples", type=count, default=5, help="fewest measured cells accepted (default 5)")
+    a.add_argument("--coverage", type=float, default=0.9, help="coverage of the prediction interval (default 0.9)")
+    _add_json(a)
+    a.set_defaults(func=cmd_predictor_adapt)
+
+    s = psub.add_parser("select", help="choose which NB201 cells to measure on a new device (for predictor adapt)")
+    s.add_argument("--from", dest="tables", nargs="*", default=[], metavar="TABLE",
+                   help="known device tables, whose predictions extend the diverse selection (optional)")
+    s.add_argument("--count", type=count, required=True, help="how many cells to measure")
+    s.add_argument("--strategy", default="diverse", choices=["diverse", "random"],
+                   help="diverse (farthest-point in graph counts and known devices' predictions, default) or random")
+    s.add_argument("--seed", type=seed, default=0)
+    _add_json(s)
+    s.set_defaults(func=cmd_predictor_select)
+
     p = sub.add_parser("measure", help="measure NB201 networks' latency on this CPU (Eagle-style) into a CSV")
     p.add_argument("--out", required=True, help="CSV to write (appended to; measured cells are skipped)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -111,6 +137,59 @@ def cmd_predictor_evaluate(args: argparse.Namespace) -> Any:
                   [[out["predictor"], out["train"], out["test"], show(out["spearman"]), show(out["kendall"]),
                     "n/a" if out["mape"] is None else f"{out['mape']:.2f}", show(out["within_5pct"], True),
                     show(out["within_10pct"], True)]])
+    return out
+
+
+def cmd_predictor_adapt(args: argparse.Namespace) -> Any:
+    import csv
+
+    import numpy as np
+
+    from coexplore.errors import SpecError
+    from coexplore.nas.latency_transfer import adapt_latency_predictor, read_device_samples
+    from coexplore.predict import ranking_metrics
+
+    if not 0 < args.coverage < 1:
+        raise SpecError(f"--coverage: must be in (0, 1), got {args.coverage}")
+    samples = read_device_samples(args.device_samples, framework=args.framework)
+    adapted = adapt_latency_predictor(args.tables, samples, min_samples=args.min_samples, coverage=args.coverage)
+    out = adapted.to_record()
+    if args.test:
+        test = read_device_samples(args.test, framework=args.test_framework, name="test")
+        keep = ~np.isin(test.arch_index, samples.arch_index)
+        if keep.sum() < 2:
+            raise SpecError(f"--test: needs at least 2 cells not among the device samples, got {int(keep.sum())}")
+        out["test"] = {"cells": int(keep.sum()),
+                       **ranking_metrics(test.latency_ms[keep], adapted.predict(test.arch_index[keep]))}
+    if args.predict_out:
+        idx = np.arange(15625)
+        pred = adapted.predict(idx)
+        lo, hi = adapted.predict_interval(idx)
+        with open(args.predict_out, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["arch_index", "latency_ms", "latency_ms_low", "latency_ms_high"])
+            w.writerows([int(i), repr(float(p)), repr(float(a)), repr(float(b))]
+                        for i, p, a, b in zip(idx, pred, lo, hi, strict=True))
+        out["predict_out"] = args.predict_out
+    if not args.json:
+        weights = ", ".join(f"{k} {v:.3f}" for k, v in out["weights"].items())
+        print(f"adapted from {out['samples']} cells; device mix: {weights}")
+        print(f"leave-one-out MAPE {out['loo_mape']:.2f} %, {100 * args.coverage:.0f} % interval +-"
+              f"{100 * out['interval_halfwidth']:.1f} %, constant-network ratio {out['constant_ratio']:.3g}")
+        if "test" in out:
+            t = out["test"]
+            print(f"test ({t['cells']} cells): Spearman {t['spearman']:.4f}, "
+                  f"within 10 % {100 * t['within_10pct']:.1f} %, MAPE {t['mape']:.2f} %")
+    return out
+
+
+def cmd_predictor_select(args: argparse.Namespace) -> Any:
+    from coexplore.nas.latency_transfer import cells_to_measure
+
+    idx = cells_to_measure(args.tables, args.count, strategy=args.strategy, seed=args.seed)
+    out = {"strategy": args.strategy, "count": len(idx), "indices": [int(i) for i in idx]}
+    if not args.json:
+        print(",".join(map(str, out["indices"])))
     return out
 
 

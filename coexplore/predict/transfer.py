@@ -16,7 +16,7 @@ kernel-level additivity of nn-Meter, Zhang et al., MobiSys 2021):
 
 ``w`` (how much the new device looks like each known one) is learnt from the few measured
 cells, and ``delta`` (its own per-operator departures) is ridge-penalised, with the penalty
-chosen by leave-one-out error, so that with 10 cells the prediction stays near the mix of
+chosen by leave-one-out error (one-standard-error rule), so that with 10 cells the prediction stays near the mix of
 known devices and with 900 it becomes the device's own table. The loss is the squared
 *relative* error (latencies span 0.003-20 ms), and the leave-one-out residuals also give a
 prediction interval (:meth:`TransferPredictor.predict_interval`).
@@ -136,8 +136,11 @@ class TransferPredictor(Predictor):
 
     Args:
         ridge_grid: penalties tried for the device's own per-operator departures ``delta``
-            (on standardised counts); the one with the lowest leave-one-out error is kept.
+            (on standardised counts); the strongest one whose leave-one-out error is within one
+            standard error of the lowest is kept.
         source_ridge: penalty on the device mix ``w`` (small: a few weights, well determined).
+        noise_floor: RMS relative leave-one-out errors closer than this count as equal (measurement
+            noise of a latency is rarely below 1 %), so the stronger penalty wins.
         coverage: nominal coverage of :meth:`predict_interval`.
         min_samples: fewest measured cells :meth:`fit` accepts (leave-one-out needs a few).
 
@@ -151,8 +154,9 @@ class TransferPredictor(Predictor):
     name = "transfer"
 
     def __init__(self, *, ridge_grid: tuple[float, ...] = DEFAULT_RIDGE_GRID, source_ridge: float = 1e-3,
-                 coverage: float = 0.9, min_samples: int = 5) -> None:
+                 noise_floor: float = 0.01, coverage: float = 0.9, min_samples: int = 5) -> None:
         self.ridge_grid = ridge_grid
+        self.noise_floor = noise_floor
         self.source_ridge = source_ridge
         self.coverage = coverage
         self.min_samples = min_samples
@@ -176,6 +180,8 @@ class TransferPredictor(Predictor):
         problems = []
         if not self.ridge_grid or any(not (r > 0 and math.isfinite(r)) for r in self.ridge_grid):
             problems.append(f"transfer.ridge_grid: must be non-empty positive numbers, got {self.ridge_grid!r}")
+        if not 0 <= self.noise_floor < 1:
+            problems.append(f"transfer.noise_floor: must be in [0, 1), got {self.noise_floor!r}")
         if not self.source_ridge >= 0:
             problems.append(f"transfer.source_ridge: must be >= 0, got {self.source_ridge!r}")
         if not 0 < self.coverage < 1:
@@ -218,17 +224,20 @@ class TransferPredictor(Predictor):
         z = self._design(counts[~const])
         tv = t[~const]
         n_src = len(self._sources)
-        best: tuple[float, float, np.ndarray, np.ndarray] | None = None
-        for lam in self.ridge_grid:
+        fits = []
+        for lam in sorted(self.ridge_grid):
             penalty = np.full(z.shape[1], lam)
             penalty[:n_src] = self.source_ridge
             penalty[-1] = 0.0
             beta, loo = _weighted_ridge(z, tv, penalty)
-            score = float(np.mean(np.minimum(loo ** 2, 1.0)))  # one wild cell must not pick the penalty
-            if best is None or score < best[0]:
-                best = (score, lam, beta, loo)
-        assert best is not None
-        _, lam, beta, loo = best
+            errors = np.minimum(loo ** 2, 1.0)  # one wild cell must not pick the penalty
+            fits.append((float(errors.mean()), float(errors.std(ddof=1) / math.sqrt(len(errors))), lam, beta, loo))
+        # One-standard-error rule: the strongest penalty whose leave-one-out error is within one standard
+        # error of the best (or within noise_floor RMS relative error, below which fits do not differ). A few cells rarely contain every edge status; where the measured cells are
+        # explained either way, the known devices' tables (not a free delta) should speak for the rest.
+        best_score, best_se = min((f[0], f[1]) for f in fits)
+        slack = max(best_se, self.noise_floor ** 2)
+        _, _, lam, beta, loo = max((f for f in fits if f[0] <= best_score + slack), key=lambda f: f[2])
         self.names_ = names
         self.ridge_ = float(lam)
         self.weights_ = beta[:n_src]
