@@ -98,13 +98,13 @@ def test_transfer_folds_constant_networks_like_the_devices_it_resembles() -> Non
 def test_transfer_refuses_too_few_cells_and_non_positive_latencies() -> None:
     model = TransferPredictor()
     idx = np.arange(4)
-    with pytest.raises(SpecError, match="needs at least 5 measured cells of the new device.*got 4"):
+    with pytest.raises(SpecError, match=r"needs at least 5 measured cells of the new device.*got 4"):
         model.fit(FEATS.take(idx), np.ones(4))
     y = np.ones(8)
     y[3] = 0.0
     with pytest.raises(SpecError, match=r"latencies must be > 0.*first 0\.0 at row 3"):
         model.fit(FEATS.take(np.arange(8)), y)
-    with pytest.raises(SpecError, match="transfer.coverage: must be in"):
+    with pytest.raises(SpecError, match=r"transfer\.coverage: must be in"):
         TransferPredictor(coverage=1.5).fit(FEATS.take(np.arange(8)), np.ones(8))
 
 
@@ -122,8 +122,10 @@ def test_diverse_selection_covers_constant_networks_and_is_seeded() -> None:
         select_cells(feats, 3, strategy="best")
 
 
-def _table(path: Path, rows: list[tuple[object, ...]], header: tuple[str, ...] = (
-        "arch_index", "device", "framework", "task", "latency_ms", "latency_var", "energy_mj", "rep_arch_index")) -> Path:
+COLUMNS = ("arch_index", "device", "framework", "task", "latency_ms", "latency_var", "energy_mj", "rep_arch_index")
+
+
+def _table(path: Path, rows: list[tuple[object, ...]], header: tuple[str, ...] = COLUMNS) -> Path:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)

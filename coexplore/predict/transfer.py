@@ -233,8 +233,9 @@ class TransferPredictor(Predictor):
             errors = np.minimum(loo ** 2, 1.0)  # one wild cell must not pick the penalty
             fits.append((float(errors.mean()), float(errors.std(ddof=1) / math.sqrt(len(errors))), lam, beta, loo))
         # One-standard-error rule: the strongest penalty whose leave-one-out error is within one standard
-        # error of the best (or within noise_floor RMS relative error, below which fits do not differ). A few cells rarely contain every edge status; where the measured cells are
-        # explained either way, the known devices' tables (not a free delta) should speak for the rest.
+        # error of the best (or within noise_floor RMS relative error, below which fits do not differ).
+        # A few cells rarely contain every edge status; where the measured cells are explained either
+        # way, the known devices' tables (not a free delta) should speak for the rest.
         best_score, best_se = min((f[0], f[1]) for f in fits)
         slack = max(best_se, self.noise_floor ** 2)
         _, _, lam, beta, loo = max((f for f in fits if f[0] <= best_score + slack), key=lambda f: f[2])
