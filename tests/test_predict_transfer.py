@@ -23,6 +23,7 @@ from coexplore.nas.latency_transfer import (
     representatives,
 )
 from coexplore.nas.nb201 import GRAPH_COUNT_NAMES, NB201Space
+from coexplore.nas.tables import load_device_latency
 from coexplore.predict import TransferPredictor, fit_cost_table, make_predictor, ranking_metrics, select_cells
 from tests.conftest import data_root
 
@@ -177,6 +178,8 @@ def test_cli_select_and_adapt(capsys: pytest.CaptureFixture[str], tmp_path: Path
     with pred.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 15625 and float(rows[5]["latency_ms_low"]) <= float(rows[5]["latency_ms_high"])
+    table = load_device_latency(pred, framework="predicted")  # usable as `coexplore nas --latency-file`
+    assert np.allclose(table.latency_ms[reps[1200:1800]], target[reps[1200:1800]], rtol=0.1)
 
     few = _synthetic_table(tmp_path / "few.csv", "new", target, np.array(chosen[:3]))
     assert main(["predictor", "adapt", "--from", *map(str, src), "--device-samples", str(few)]) == 2

@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a.add_argument("--test", metavar="CSV", help="score the adapted predictor on this table of the same device")
     a.add_argument("--test-framework", help="rows of --test to score (default: all)")
     a.add_argument("--predict-out", metavar="CSV",
-                   help="write predicted latency and its interval for every NB201 cell to this CSV")
+                   help="write every NB201 cell's predicted latency and interval as a device table (usable as "
+                        "coexplore nas --latency-file CSV --framework predicted)")
     a.add_argument("--min-samples", type=count, default=5, help="fewest measured cells accepted (default 5)")
     a.add_argument("--coverage", type=float, default=0.9, help="coverage of the prediction interval (default 0.9)")
     _add_json(a)
@@ -141,12 +142,10 @@ def cmd_predictor_evaluate(args: argparse.Namespace) -> Any:
 
 
 def cmd_predictor_adapt(args: argparse.Namespace) -> Any:
-    import csv
-
     import numpy as np
 
     from coexplore.errors import SpecError
-    from coexplore.nas.latency_transfer import adapt_latency_predictor, read_device_samples
+    from coexplore.nas.latency_transfer import adapt_latency_predictor, read_device_samples, write_predicted_table
     from coexplore.predict import ranking_metrics
 
     if not 0 < args.coverage < 1:
@@ -162,14 +161,7 @@ def cmd_predictor_adapt(args: argparse.Namespace) -> Any:
         out["test"] = {"cells": int(keep.sum()),
                        **ranking_metrics(test.latency_ms[keep], adapted.predict(test.arch_index[keep]))}
     if args.predict_out:
-        idx = np.arange(15625)
-        pred = adapted.predict(idx)
-        lo, hi = adapted.predict_interval(idx)
-        with open(args.predict_out, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["arch_index", "latency_ms", "latency_ms_low", "latency_ms_high"])
-            w.writerows([int(i), repr(float(p)), repr(float(a)), repr(float(b))]
-                        for i, p, a, b in zip(idx, pred, lo, hi, strict=True))
+        write_predicted_table(adapted, args.predict_out)
         out["predict_out"] = args.predict_out
     if not args.json:
         weights = ", ".join(f"{k} {v:.3f}" for k, v in out["weights"].items())

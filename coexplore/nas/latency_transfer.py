@@ -30,7 +30,8 @@ from coexplore.predict.selection import select_cells
 from coexplore.predict.transfer import TransferPredictor
 
 __all__ = ["AdaptedPredictor", "DeviceTable", "adapt_latency_predictor", "all_cell_features", "cells_to_measure",
-           "pretrained_transfer", "read_device_samples", "read_device_tables", "representatives"]
+           "pretrained_transfer", "read_device_samples", "read_device_tables", "representatives",
+           "write_predicted_table"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,3 +202,25 @@ def cells_to_measure(from_tables: Sequence[str | Path], count: int, *, strategy:
     reps = representatives()
     pos = select_cells(all_cell_features(dataset).take(reps), count, strategy=strategy, seed=seed, sources=sources)
     return reps[pos]
+
+
+def write_predicted_table(adapted: AdaptedPredictor, path: str | Path, *, device: str = "adapted",
+                          framework: str = "predicted") -> Path:
+    """Every NB201 cell's predicted latency as a device table (``coexplore nas --latency-file``).
+
+    The columns are those of ``nb201_device_latency.csv`` (``latency_var`` and ``energy_mj``
+    ``nan``, each cell its own representative) plus ``latency_ms_low`` / ``latency_ms_high``,
+    the prediction interval.
+    """
+    from coexplore.nas.measure import CSV_COLUMNS
+
+    idx = np.arange(NUM_ARCHS)
+    pred = adapted.predict(idx)
+    lo, hi = adapted.predict_interval(idx)
+    p = Path(path)
+    with p.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow([*CSV_COLUMNS, "latency_ms_low", "latency_ms_high"])
+        w.writerows([int(i), device, framework, "cifar100", repr(float(v)), "nan", "nan", int(i), repr(float(a)),
+                     repr(float(b))] for i, v, a, b in zip(idx, pred, lo, hi, strict=True))
+    return p
