@@ -8,7 +8,8 @@ devices (the other Pi 5 table and every ``--device``), adapted from ``--samples`
 by ``diverse`` selection, and written as a predicted device table. The latency limit is the
 ``--percentile`` of the *measured* table. Then (1) exhaustively: the most accurate timed cell
 (isomorphism representative; CIFAR-100, 200 epochs) under the limit by the prediction, by
-the prediction's upper interval end, and by the measured table; how many predicted-feasible cells violate the measured limit;
+the prediction's upper interval end, and by the measured table; how many predicted-feasible
+cells violate the measured limit;
 (2) ``coexplore nas``'s search (``--strategy``, 100 accuracy queries) on the predicted table
 and on the measured one: the measured latency and accuracy of the network returned, and the
 query at which the true best feasible network was first queried (None: never).
