@@ -41,6 +41,8 @@ from coexplore.predict.features import ArchFeatures
 __all__ = ["DeviceCostTable", "TransferPredictor", "fit_cost_table"]
 
 DEFAULT_RIDGE_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
+MAD_TO_STD = 1.4826
+HUBER_K = 1.345
 
 
 CONSTANT = "constant_output"
@@ -97,18 +99,41 @@ def _positive_target(features: ArchFeatures, y: np.ndarray, who: str) -> np.ndar
     return t
 
 
-def _weighted_ridge(z: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Minimise sum(((y - z b) / y)^2) + b' diag(penalty) b; returns b and the leave-one-out relative residuals."""
-    a = z / y[:, None]
-    ones = np.ones_like(y)
+def _weighted_ridge(z: np.ndarray, y: np.ndarray, penalty: np.ndarray,
+                    sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise sum(w * ((y - z b) / y)^2) + b' diag(penalty) b.
+
+    Returns b and the leave-one-out relative residuals ``(y - y_loo) / y`` (unweighted).
+    """
+    w = np.ones_like(y) if sample_weight is None else sample_weight
+    root = np.sqrt(w)
+    a = z / y[:, None] * root[:, None]
     gram = a.T @ a + np.diag(penalty)
     inv = np.linalg.pinv(gram)
-    beta = inv @ (a.T @ ones)
+    beta = inv @ (a.T @ root)
     hat = np.einsum("ij,jk,ik->i", a, inv, a)
-    resid = ones - a @ beta
+    resid = 1.0 - (z / y[:, None]) @ beta
     with np.errstate(divide="ignore", invalid="ignore"):
         loo = resid / (1.0 - hat)
     loo[~np.isfinite(loo)] = np.inf
+    return beta, loo
+
+
+def _robust_ridge(z: np.ndarray, y: np.ndarray, penalty: np.ndarray, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_weighted_ridge` with Huber weights on the relative residuals, by iterative reweighting.
+
+    A latency measured while the machine was busy can be several times too large (measured here:
+    10-20 % of cells 3-6x slow once the load average passed 5 on two cores); with 10-20 samples one
+    such cell would otherwise bend the whole fit.
+    """
+    beta, loo = _weighted_ridge(z, y, penalty)
+    for _ in range(rounds):
+        r = np.abs(1.0 - (z / y[:, None]) @ beta)
+        scale = MAD_TO_STD * float(np.median(r))
+        if scale <= 0:
+            break
+        w = np.minimum(1.0, HUBER_K * scale / np.maximum(r, 1e-300))
+        beta, loo = _weighted_ridge(z, y, penalty, w)
     return beta, loo
 
 
@@ -141,6 +166,8 @@ class TransferPredictor(Predictor):
         source_ridge: penalty on the device mix ``w`` (small: a few weights, well determined).
         noise_floor: RMS relative leave-one-out errors closer than this count as equal (measurement
             noise of a latency is rarely below 1 %), so the stronger penalty wins.
+        robust_rounds: rounds of Huber reweighting of the relative residuals (0: plain least
+            squares), so that a few cells timed while the machine was busy do not bend the fit.
         coverage: nominal coverage of :meth:`predict_interval`.
         min_samples: fewest measured cells :meth:`fit` accepts (leave-one-out needs a few).
 
@@ -154,8 +181,10 @@ class TransferPredictor(Predictor):
     name = "transfer"
 
     def __init__(self, *, ridge_grid: tuple[float, ...] = DEFAULT_RIDGE_GRID, source_ridge: float = 1e-3,
-                 noise_floor: float = 0.01, coverage: float = 0.9, min_samples: int = 5) -> None:
+                 noise_floor: float = 0.01, robust_rounds: int = 5, coverage: float = 0.9,
+                 min_samples: int = 5) -> None:
         self.ridge_grid = ridge_grid
+        self.robust_rounds = robust_rounds
         self.noise_floor = noise_floor
         self.source_ridge = source_ridge
         self.coverage = coverage
@@ -180,6 +209,8 @@ class TransferPredictor(Predictor):
         problems = []
         if not self.ridge_grid or any(not (r > 0 and math.isfinite(r)) for r in self.ridge_grid):
             problems.append(f"transfer.ridge_grid: must be non-empty positive numbers, got {self.ridge_grid!r}")
+        if isinstance(self.robust_rounds, bool) or not isinstance(self.robust_rounds, int) or self.robust_rounds < 0:
+            problems.append(f"transfer.robust_rounds: must be an integer >= 0, got {self.robust_rounds!r}")
         if not 0 <= self.noise_floor < 1:
             problems.append(f"transfer.noise_floor: must be in [0, 1), got {self.noise_floor!r}")
         if not self.source_ridge >= 0:
@@ -229,7 +260,7 @@ class TransferPredictor(Predictor):
             penalty = np.full(z.shape[1], lam)
             penalty[:n_src] = self.source_ridge
             penalty[-1] = 0.0
-            beta, loo = _weighted_ridge(z, tv, penalty)
+            beta, loo = _robust_ridge(z, tv, penalty, self.robust_rounds)
             errors = np.minimum(loo ** 2, 1.0)  # one wild cell must not pick the penalty
             fits.append((float(errors.mean()), float(errors.std(ddof=1) / math.sqrt(len(errors))), lam, beta, loo))
         # One-standard-error rule: the strongest penalty whose leave-one-out error is within one standard
