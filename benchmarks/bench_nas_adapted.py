@@ -12,7 +12,8 @@ the prediction's upper interval end, and by the measured table; how many predict
 cells violate the measured limit;
 (2) ``coexplore nas``'s search (``--strategy``, 100 accuracy queries) on the predicted table
 and on the measured one: the measured latency and accuracy of the network returned, and the
-query at which the true best feasible network was first queried (None: never).
+query at which the best feasible network (over all cells, by the measured table) was first
+queried (None: never).
 """
 
 from __future__ import annotations
@@ -85,7 +86,12 @@ def main() -> None:
             out[label] = {"feasible": int(feasible.sum()), "violating": int((feasible & (true_lat > limit)).sum()),
                           "best_index": best, "best_accuracy": float(acc[best]),
                           "best_measured_ms": float(true_lat[best]), "best_violates": bool(true_lat[best] > limit)}
-        true_best = int(out["measured"]["best_index"])  # type: ignore[index]
+        # The search sees every cell (copies carry their representative's latency): its target is the
+        # most accurate non-degenerate cell under the limit by the measured table as the search reads it.
+        searchable = np.array([not c.degenerate for c in space.all_cells()]) & (true_lat <= limit)
+        true_best = int(np.flatnonzero(searchable)[np.argmax(acc[searchable])])
+        out["search_target"] = {"index": true_best, "accuracy": float(acc[true_best]),
+                                "measured_ms": float(true_lat[true_best])}
         with tempfile.TemporaryDirectory() as tmp:
             table = write_predicted_table(adapted, Path(tmp) / "predicted.csv")
             for label, path, fw in (("search_measured", pi5, framework), ("search_predicted", table, "predicted")):
