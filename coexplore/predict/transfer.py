@@ -224,14 +224,22 @@ class TransferPredictor(Predictor):
 
     def _counts(self, features: ArchFeatures) -> np.ndarray:
         counts = features.require("graph_counts", self.name).astype(np.float64)
-        if hasattr(self, "count_scale_") and counts.shape[1] != len(self.count_scale_):
-            raise SpecError(f"{self.name}: graph_counts must have {len(self.count_scale_)} columns, "
+        if hasattr(self, "group_matrix_") and counts.shape[1] != len(self.group_matrix_):
+            raise SpecError(f"{self.name}: graph_counts must have {len(self.group_matrix_)} columns, "
                             f"got {counts.shape[1]}")
         return counts
 
     def _design(self, counts: np.ndarray) -> np.ndarray:
         cols = [s.additive(counts)[:, None] for s in self._sources]
-        return np.concatenate([*cols, counts / self.count_scale_, np.ones((len(counts), 1))], axis=1)
+        return np.concatenate([*cols, self._expand(counts) / self.count_scale_, np.ones((len(counts), 1))], axis=1)
+
+    def _expand(self, counts: np.ndarray) -> np.ndarray:
+        """The counts plus, per operation, its total over edge statuses (``op:live`` + ``op:dead_end`` + ...).
+
+        Under one ridge penalty a shared cost per operation is cheaper than one per status, so with few
+        cells the fit prefers "a 3x3 conv costs c" and departs per status only where the data demand it.
+        """
+        return np.concatenate([counts, counts @ self.group_matrix_], axis=1)
 
     def fit(self, features: ArchFeatures, y: np.ndarray) -> Self:
         """Adapt to the device whose measured latencies ``y`` (all > 0) are given for ``features``.
@@ -249,7 +257,11 @@ class TransferPredictor(Predictor):
             raise SpecError(f"{self.name}.fit: needs at least {self.min_samples} measured cells of the new device, "
                             f"3 of them with a non-constant output (leave-one-out chooses the penalty), got "
                             f"{len(t)} ({int((~const).sum())} non-constant)")
-        sd = counts[~const].std(axis=0)
+        groups = sorted({n.split(":")[0] for n in names if ":" in n})
+        self.group_matrix_ = np.array([[1.0 if n.split(":")[0] == g and ":" in n else 0.0 for g in groups]
+                                       for n in (names or [f"count{i}" for i in range(counts.shape[1])])])
+        self.group_matrix_ = self.group_matrix_.reshape(counts.shape[1], len(groups))
+        sd = self._expand(counts[~const]).std(axis=0)
         # Standardised counts scaled by the typical latency put delta on the target's scale.
         self.count_scale_ = np.where(sd > 0, sd, 1.0) / float(np.median(t[~const]))
         z = self._design(counts[~const])
@@ -273,7 +285,9 @@ class TransferPredictor(Predictor):
         self.names_ = names
         self.ridge_ = float(lam)
         self.weights_ = beta[:n_src]
-        self.delta_ = beta[n_src:-1] / self.count_scale_
+        per_column = beta[n_src:-1] / self.count_scale_
+        n_counts = counts.shape[1]
+        self.delta_ = per_column[:n_counts] + self.group_matrix_ @ per_column[n_counts:]
         self.intercept_ = float(beta[-1])
         self.beta_ = beta
         self.loo_mape_ = float(100 * np.mean(np.abs(loo)))
