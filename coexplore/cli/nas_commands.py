@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("predictor", help="latency / accuracy predictors (BRP-NAS, Eagle)")
     psub = p.add_subparsers(dest="predictor_command", metavar="SUBCOMMAND", required=True)
     e = psub.add_parser("evaluate", help="fit on one CSV of NB201 networks, report rank and error metrics on another")
-    e.add_argument("--predictor", required=True, help="flops, params, lut, mlp, gcn or brp")
+    e.add_argument("--predictor", required=True,
+                   help="flops, params, lut, mlp, gcn, brp or transfer (the relative-error cost table, from scratch)")
     e.add_argument("--train", required=True, help="CSV with arch_index and the target column")
     e.add_argument("--test", required=True, help="CSV with arch_index and the target column")
     e.add_argument("--target", required=True, help="target column, e.g. latency_ms or cifar100-test-200ep")

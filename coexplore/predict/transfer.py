@@ -22,7 +22,8 @@ known devices and with 900 it becomes the device's own table. The loss is the sq
 prediction interval (:meth:`TransferPredictor.predict_interval`).
 
 Without :meth:`~TransferPredictor.pretrain` the model is the relative-error cost table fitted
-from scratch (``w`` empty), the baseline the transfer must beat.
+from scratch (``w`` empty), the baseline the transfer must beat. A space without graph counts
+(chain, blocks) is fitted on its per-operation ``op_counts`` instead.
 """
 
 from __future__ import annotations
@@ -76,6 +77,15 @@ class DeviceCostTable:
     def as_dict(self) -> dict[str, float]:
         return {"intercept": self.intercept, **dict(zip(self.names, map(float, self.costs), strict=True)),
                 "constant_ratio": self.constant_ratio}
+
+
+def _count_view(features: ArchFeatures, who: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``graph_counts`` (and names) when the space provides them, else its per-operation ``op_counts``."""
+    if features.graph_counts is None and features.op_counts is not None:
+        counts = np.asarray(features.op_counts, dtype=np.float64)
+        return counts, tuple(features.op_names) or tuple(f"count{i}" for i in range(counts.shape[1]))
+    counts = features.require("graph_counts", who).astype(np.float64)
+    return counts, tuple(features.graph_count_names) or tuple(f"count{i}" for i in range(counts.shape[1]))
 
 
 def _constant_mask(counts: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -141,8 +151,7 @@ def fit_cost_table(features: ArchFeatures, y: np.ndarray, *, device: str = "devi
                    ridge: float = 1e-6) -> DeviceCostTable:
     """The relative-error least-squares cost table of one device (all its measured cells)."""
     t = _positive_target(features, y, "cost table")
-    counts = features.require("graph_counts", "cost table").astype(np.float64)
-    names = tuple(features.graph_count_names) or tuple(f"count{i}" for i in range(counts.shape[1]))
+    counts, names = _count_view(features, "cost table")
     const = _constant_mask(counts, names)
     if (~const).sum() < 2:
         raise SpecError(f"cost table {device!r}: needs at least 2 cells whose output is not constant, "
@@ -223,7 +232,7 @@ class TransferPredictor(Predictor):
             raise SpecError(problems)
 
     def _counts(self, features: ArchFeatures) -> np.ndarray:
-        counts = features.require("graph_counts", self.name).astype(np.float64)
+        counts, _ = _count_view(features, self.name)
         if hasattr(self, "group_matrix_") and counts.shape[1] != len(self.group_matrix_):
             raise SpecError(f"{self.name}: graph_counts must have {len(self.group_matrix_)} columns, "
                             f"got {counts.shape[1]}")
@@ -251,7 +260,7 @@ class TransferPredictor(Predictor):
         self._check_params()
         t = _positive_target(features, y, self.name)
         counts = self._counts(features)
-        names = tuple(features.graph_count_names)
+        _, names = _count_view(features, self.name)
         const = _constant_mask(counts, names)
         if len(t) < self.min_samples or (~const).sum() < 3:
             raise SpecError(f"{self.name}.fit: needs at least {self.min_samples} measured cells of the new device, "
