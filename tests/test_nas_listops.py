@@ -29,7 +29,26 @@ HAND = [
 
 @pytest.mark.parametrize(("text", "value"), HAND)
 def test_values_equal_hand_evaluation(text: str, value: int) -> None:
-    assert evaluate_tokens(tokenize(text)) == value
+    assert evaluate_tokens(tokenize(text)) == value == _oracle(tokenize(text))
+
+
+def _oracle(tokens: list[str]) -> int:
+    """An independent recursive evaluation (LRA's rules: MED is int(np.median), SM is the sum mod 10)."""
+    ops = {"[MIN": min, "[MAX": max, "[MED": lambda v: int(np.median(v)), "[SM": lambda v: sum(v) % 10}
+
+    def value(pos: int) -> tuple[int, int]:
+        op = tokens[pos]
+        if op not in ops:
+            return int(op), pos + 1
+        args, pos = [], pos + 1
+        while tokens[pos] != "]":
+            v, pos = value(pos)
+            args.append(v)
+        return int(ops[op](args)), pos + 1
+
+    result, end = value(0)
+    assert end == len(tokens)
+    return result
 
 
 def _depth(tokens: list[str]) -> int:
@@ -52,7 +71,7 @@ def test_generation_is_seeded_bounded_and_labelled_by_its_expression() -> None:
     assert np.all(a.tokens[:, 0] == VOCAB.index("<cls>"))
     for row, label, length in zip(a.tokens, a.labels, a.lengths, strict=True):
         expr = decode(row)
-        assert evaluate_tokens(expr) == label
+        assert evaluate_tokens(expr) == label == _oracle(expr)
         assert 10 <= len(expr) <= 31 and len(expr) == length - 1 and _depth(expr) <= 3
         assert np.all(row[length:] == 0) and np.all(row[:length] != 0)
     assert set(np.unique(a.labels)) == set(range(LISTOPS_CLASSES))
