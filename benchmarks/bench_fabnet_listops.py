@@ -12,7 +12,12 @@ modules), training wall time, and the ratios to the Transformer, the baseline tr
 process. The majority-class accuracy of each test set is printed as the chance level.
 
     nice python benchmarks/bench_fabnet_listops.py --seed 0 --out fabnet_s0.json   (and --seed 1, 2)
-    python benchmarks/bench_fabnet_listops.py --merge fabnet_s0.json fabnet_s1.json fabnet_s2.json
+    nice python benchmarks/bench_fabnet_listops.py --timing --out fabnet_timing.json
+    python benchmarks/bench_fabnet_listops.py --merge fabnet_s0.json fabnet_s1.json fabnet_s2.json \
+        --timing-file fabnet_timing.json
+
+Wall times of the training runs depend on the machine's load; ``--timing`` measures one training
+step of each model in rounds alternating between them, so their ratios are comparable.
 """
 
 from __future__ import annotations
@@ -43,10 +48,7 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     data = trainer.data(args.seq_len)
     data_seconds = time.perf_counter() - start
-    size = {"width": args.width, "heads": args.heads, "ffn_ratio": args.ffn_ratio, "seq_len": args.seq_len}
-    archs = {"transformer": SequenceArch.transformer(args.depth, **size),
-             "fnet": SequenceArch.fnet(args.depth, **size),
-             "fabnet": SequenceArch.fabnet(args.depth, abfly=tuple(args.abfly), **size)}
+    archs = _archs(args)
     models = {}
     for family in args.models:
         r = trainer.train(archs[family], data)
@@ -55,11 +57,54 @@ def run_seed(args: argparse.Namespace) -> dict[str, Any]:
         print(f"seed {args.seed} {family:12s} acc {r.accuracy:6.2f} %  params {r.params:8d}  macs {r.macs:10d}  "
               f"loss {r.final_loss:.3f}  {r.train_seconds:6.1f} s", file=sys.stderr, flush=True)
     majority = 100.0 * float(np.bincount(data[1].labels, minlength=10).max()) / len(data[1].labels)
-    return {"seed": args.seed, "config": {k: v for k, v in vars(args).items() if k not in ("out", "merge")},
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "merge", "timing_file")}
+    return {"seed": args.seed, "config": config,
             "majority_accuracy": majority, "data_seconds": data_seconds, "models": models}
 
 
-def merge(paths: list[str]) -> None:
+def _archs(args: argparse.Namespace) -> dict[str, SequenceArch]:
+    size = {"width": args.width, "heads": args.heads, "ffn_ratio": args.ffn_ratio, "seq_len": args.seq_len}
+    return {"transformer": SequenceArch.transformer(args.depth, **size),
+            "fnet": SequenceArch.fnet(args.depth, **size),
+            "fabnet": SequenceArch.fabnet(args.depth, abfly=tuple(args.abfly), **size)}
+
+
+def step_times(args: argparse.Namespace) -> dict[str, Any]:
+    """Median milliseconds of one training step (forward, backward, AdamW) per model, rounds alternating
+    between the models so that a shared machine's load hits all of them alike; ``fabnet-sparse`` runs the
+    butterflies factor by factor instead of as one product matrix."""
+    import torch
+    import torch.nn.functional as F
+
+    from coexplore.nas._fabnet_torch import ButterflyLinear
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    archs = _archs(args)
+    models = {name: arch.to_torch() for name, arch in archs.items()}
+    models["fabnet-sparse"] = archs["fabnet"].to_torch()
+    for m in models["fabnet-sparse"].modules():
+        if isinstance(m, ButterflyLinear):
+            m.sparse = True
+    trainer = ListOpsTrainer(config=ListOpsConfig(min_length=args.min_length, max_length=args.seq_len - 1),
+                             train_size=args.batch_size, test_size=1, seed=args.seed)
+    data = trainer.data(args.seq_len)[0]
+    x, y = torch.from_numpy(data.tokens), torch.from_numpy(data.labels)
+    opts = {name: torch.optim.AdamW(m.parameters()) for name, m in models.items()}
+    samples: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(args.timing_rounds):
+        for name, model in models.items():
+            for _ in range(args.timing_steps):
+                start = time.perf_counter()
+                opts[name].zero_grad(set_to_none=True)
+                F.cross_entropy(model(x), y).backward()
+                opts[name].step()
+                samples[name].append(1e3 * (time.perf_counter() - start))
+    return {"step_ms": {name: float(np.median(v)) for name, v in samples.items()},
+            "rounds": args.timing_rounds, "steps": args.timing_steps, "batch_size": args.batch_size}
+
+
+def merge(paths: list[str], timing: str | None = None) -> None:
     runs = [json.loads(Path(p).read_text()) for p in paths]
     cfg = runs[0]["config"]
     print(f"ListOps: {cfg['train_size']} train / {cfg['test_size']} test expressions of {cfg['min_length']}-"
@@ -89,6 +134,12 @@ def merge(paths: list[str]) -> None:
         within, above = gap.mean() >= -2.0, acc["fabnet"].mean() > acc["fnet"].mean()
         print(f"acceptance: within 2 points of the Transformer (mean): {'holds' if within else 'does not hold'}; "
               f"above FNet (mean): {'holds' if above else 'does not hold'}")
+    if timing:
+        t = json.loads(Path(timing).read_text())
+        ms = t["step_ms"]
+        print(f"one training step (batch {t['batch_size']}, 1 thread, median of {t['rounds']} alternating rounds x "
+              f"{t['steps']} steps): " + ", ".join(f"{k} {v:.1f} ms ({v / ms['transformer']:.2f}x)"
+                                                   for k, v in ms.items()))
 
 
 def main() -> None:
@@ -96,6 +147,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="JSON file for this seed's results")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="print the table of these per-seed files")
+    ap.add_argument("--timing", action="store_true", help="only time one training step of each model (paired)")
+    ap.add_argument("--timing-file", help="with --merge: a --timing result to print with the table")
+    ap.add_argument("--timing-rounds", type=int, default=5)
+    ap.add_argument("--timing-steps", type=int, default=5)
     ap.add_argument("--models", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--abfly", type=int, nargs="*", default=[0], help="positions of FABNet's ABfly blocks")
@@ -115,9 +170,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=100)
     args = ap.parse_args()
     if args.merge:
-        merge(args.merge)
+        merge(args.merge, args.timing_file)
         return
-    result = run_seed(args)
+    result = step_times(args) if args.timing else run_seed(args)
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
