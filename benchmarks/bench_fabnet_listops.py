@@ -114,7 +114,11 @@ def merge(paths: list[str], timing: str | None = None) -> None:
           f"{cfg['batch_size']}; seeds {[r['seed'] for r in runs]}")
     majority = [r["majority_accuracy"] for r in runs]
     print(f"chance (majority class of the test set): {np.mean(majority):.2f} %")
-    base = runs[0]["models"]["transformer"]
+    base = runs[0]["models"].get("transformer")  # a --models subset may have no Transformer to compare with
+
+    def ratio(key: str, m: dict[str, Any]) -> str:
+        return f"{base[key] / m[key]:8.2f}" if base else f"{'-':>8s}"
+
     print(f"{'model':12s} {'accuracy %':>15s} {'params':>9s} {'x fewer':>8s} {'MACs/seq':>11s} {'x fewer':>8s} "
           f"{'train s':>8s}")
     acc: dict[str, np.ndarray] = {}
@@ -125,8 +129,9 @@ def merge(paths: list[str], timing: str | None = None) -> None:
         acc[family] = np.array([m["accuracy"] for m in rows])
         m0 = rows[0]
         print(f"{family:12s} {acc[family].mean():7.2f} ± {acc[family].std(ddof=1) if len(rows) > 1 else 0:5.2f} "
-              f"{m0['params']:9d} {base['params'] / m0['params']:8.2f} {m0['macs']:11d} "
-              f"{base['macs'] / m0['macs']:8.2f} {np.mean([m['train_seconds'] for m in rows]):8.1f}")
+              f"{m0['params']:9d} {ratio('params', m0)} {m0['macs']:11d} {ratio('macs', m0)} "
+              f"{np.mean([m['train_seconds'] for m in rows]):8.1f}")
+        print(f"{'':12s} per seed: {acc[family].tolist()}  ({m0['arch']})")
     if {"transformer", "fnet", "fabnet"} <= acc.keys():
         gap, over = acc["fabnet"] - acc["transformer"], acc["fabnet"] - acc["fnet"]
         print(f"FABNet - Transformer per seed: {np.round(gap, 2).tolist()} (mean {gap.mean():+.2f} points)")
