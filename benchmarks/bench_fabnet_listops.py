@@ -16,6 +16,8 @@ process. The majority-class accuracy of each test set is printed as the chance l
     python benchmarks/bench_fabnet_listops.py --merge fabnet_s0.json fabnet_s1.json fabnet_s2.json \
         --timing-file fabnet_timing.json
 
+``--merge`` joins files of the same seed (runs split with ``--models``) into one row of models.
+
 Wall times of the training runs depend on the machine's load; ``--timing`` measures one training
 step of each model in rounds alternating between them, so their ratios are comparable.
 """
@@ -105,7 +107,14 @@ def step_times(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def merge(paths: list[str], timing: str | None = None) -> None:
-    runs = [json.loads(Path(p).read_text()) for p in paths]
+    runs: list[dict[str, Any]] = []
+    for p in paths:  # files of one seed (e.g. one per --models run) are joined into one run
+        run = json.loads(Path(p).read_text())
+        same = [r for r in runs if r["seed"] == run["seed"]]
+        if same:
+            same[0]["models"].update(run["models"])
+        else:
+            runs.append(run)
     cfg = runs[0]["config"]
     print(f"ListOps: {cfg['train_size']} train / {cfg['test_size']} test expressions of {cfg['min_length']}-"
           f"{cfg['seq_len'] - 1} tokens, depth <= {cfg['max_depth']}, <= {cfg['max_args']} args; models: "
