@@ -222,19 +222,10 @@ class _CimProblem(PairEncoded, ABC):
         """Accuracy in percent of the pair's network as this space measures it (table or Monte Carlo)."""
 
     def evaluate(self, cands: Any) -> Evaluation:
-        cands = self.as_pairs(cands)
-        values = np.full((len(cands), 2), np.inf)
-        ok = np.ones(len(cands), dtype=bool)
-        reasons = [""] * len(cands)
-        for i in range(len(cands)):
-            miss = self.violations(cands.arch[i], cands.hw[i])
-            if miss:
-                reasons[i] = f"{SPECS}: {'; '.join(miss)} (rejected before any accuracy is measured)"
-                ok[i] = False
-                continue
-            acc = self.accuracy(cands.arch[i], cands.hw[i])
-            values[i] = (-acc, cost_objective(self.cost(cands.arch[i], cands.hw[i]), self.objectives[1]))
-        return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
+        return self.spec_checked(
+            cands, 2, self.violations,
+            lambda a, h: (-self.accuracy(a, h), cost_objective(self.cost(a, h), self.objectives[1])),
+            SPECS, "rejected before any accuracy is measured")
 
     def hardware_record(self, arch_row: np.ndarray, hw_row: np.ndarray) -> dict[str, Any]:
         """The design and its figures, for reports (DESIGN.md's ``accelerator`` entry and NACIM's table columns)."""

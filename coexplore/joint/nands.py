@@ -221,19 +221,10 @@ class NB201NocProblem(PairEncoded):
         return int(self.space.index(self.cell(arch_row)))
 
     def evaluate(self, cands: Any) -> Evaluation:
-        cands = self.as_pairs(cands)
-        values = np.full((len(cands), 2), np.inf)
-        ok = np.ones(len(cands), dtype=bool)
-        reasons = [""] * len(cands)
-        for i in range(len(cands)):
-            miss = self.violations(cands.arch[i], cands.hw[i])
-            if miss:
-                ok[i] = False
-                reasons[i] = f"{SPECS}: {'; '.join(miss)} (rejected before any accuracy is read)"
-                continue
-            res = self.noc(cands.arch[i], cands.hw[i])[1]
-            values[i] = (-float(self.accuracy[self.arch_index(cands.arch[i])]), res.period_ns)
-        return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
+        return self.spec_checked(
+            cands, 2, self.violations,
+            lambda a, h: (-float(self.accuracy[self.arch_index(a)]), self.noc(a, h)[1].period_ns),
+            SPECS, "rejected before any accuracy is read")
 
     # -- loop II: automatic hardware design ------------------------------------------------------
     def best_hw(self, arch_row: np.ndarray, *, alleviation: bool = True) -> np.ndarray:

@@ -130,19 +130,12 @@ class ChainQuantSecureProblem(PairEncoded):
         return float(self.evaluator.quantized_accuracy(chain, self.quant(arch_row)))
 
     def evaluate(self, cands: Any) -> Evaluation:
-        cands = self.as_pairs(cands)
-        values = np.full((len(cands), 3), np.inf)
-        ok = np.ones(len(cands), dtype=bool)
-        reasons = [""] * len(cands)
-        for i, a in enumerate(cands.arch):
-            miss = self.violations(a)
-            if miss:
-                reasons[i] = f"{PRUNED}: {'; '.join(miss)} (pruned before training)"
-                ok[i] = False
-                continue
+        def values(a: np.ndarray, _hw: np.ndarray) -> tuple[float, float, float]:
             c = self.secure_cost(a)
-            values[i] = (-self.accuracy(a), c.time_s, c.bytes)
-        return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
+            return -self.accuracy(a), c.time_s, c.bytes
+
+        return self.spec_checked(cands, 3, lambda a, _hw: self.violations(a), values, PRUNED,
+                                 "pruned before training")
 
     def describe(self, cands: Any, i: int) -> dict[str, Any]:
         cands = self.as_pairs(cands)

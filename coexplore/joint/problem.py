@@ -129,6 +129,25 @@ class PairEncoded:
             hit = cache[key] = price(a[0], h[0])
         return hit
 
+    def spec_checked(self, cands: Any, n_values: int, violations: Callable[[np.ndarray, np.ndarray], list[str]],
+                     values: Callable[[np.ndarray, np.ndarray], Sequence[float]], label: str,
+                     note: str) -> Evaluation:
+        """An :class:`Evaluation` in which a pair over a spec is refused before it is measured (FNAS's rule: a
+        network that misses its spec is never trained): infeasible, values inf, reason ``label: what it
+        violates (note)``; every other pair gets ``values(arch_row, hw_row)``."""
+        pairs = self.as_pairs(cands)
+        out = np.full((len(pairs), n_values), np.inf)
+        ok = np.ones(len(pairs), dtype=bool)
+        reasons = [""] * len(pairs)
+        for i in range(len(pairs)):
+            miss = violations(pairs.arch[i], pairs.hw[i])
+            if miss:
+                ok[i] = False
+                reasons[i] = f"{label}: {'; '.join(miss)} ({note})"
+                continue
+            out[i] = values(pairs.arch[i], pairs.hw[i])
+        return Evaluation(values=out, feasible=ok, reasons=tuple(reasons))
+
     def as_pairs(self, cands: Any) -> PairBatch:
         if isinstance(cands, PairBatch):
             return cands
