@@ -210,7 +210,8 @@ class ButterflySearchResult:
                    for a, d, v in self.front])
         out["model"] = "butterfly"
         out["butterfly"] = {"space_size": self.space.size, "engines": list(self.space.engines),
-                            "units_per_engine": list(self.space.units), "data_buffer_words": list(self.space.data_words),
+                            "units_per_engine": list(self.space.units),
+                            "data_buffer_words": list(self.space.data_words),
                             "coef_buffer_words": list(self.space.coef_words),
                             "baseline_accelerator": self.baseline[0].to_record() if self.baseline else None,
                             "baseline_reason": self.baseline_reason}
