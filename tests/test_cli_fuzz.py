@@ -72,6 +72,12 @@ def _base(d: Path) -> dict[tuple[str, ...], list[str]]:
     case = str(DATA / "timeloop_reference" / "00-model-conv1d-1level.json")
     db = f"sqlite:///{d}/fuzz.db"
     net = str(REPO / "examples" / "my_net.yaml")
+    model = d / "tiny_model.pt"
+    if not model.exists():
+        import torch
+
+        torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU(),
+                                       torch.nn.Linear(8, 4)), model)
     return {
         ("list",): ["networks"],
         ("evaluate",): ["--network", net, "--accelerator", "eyeriss", "--samples", "16"],
@@ -97,6 +103,11 @@ def _base(d: Path) -> dict[tuple[str, ...], list[str]]:
                        "--mapping", str(REPO / "benchmarks" / "data" / "maestro" / "mixed_xp_ws.m")],
         ("maestro-system",): ["--networks", "alexnet,squeezenet", "--design", "dla:512:32,shi:512:32"],
         ("cim",): ["--network", "chain-digits:k3c9-k5c18"],
+        ("secure", "price"): ["--network", "chain-digits:k3c9-k5c18", "--bits", "16"],
+        ("secure", "measure"): ["--repeats", "2", "--warmup", "0", "--out", str(d / "he.json")],
+        ("lowrank",): ["--model", str(model), "--ratio", "2", "--input-shape", "1,16", "--out", str(d / "f.pt")],
+        ("noc",): ["--system", str(REPO / "examples" / "system_mesh_2x2.yaml"), "--network", net, "--samples", "8",
+                   "--svg", str(d / "noc.svg")],
         ("codesign",): ["--recipe", "nb201-eyeriss", "--budget-evals", "5", "--no-report", "--quiet",
                         "--storage", f"sqlite:///{d}/cd.db"],
     }

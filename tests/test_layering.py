@@ -12,7 +12,7 @@ LAYER = {
     "mapping": 1, "interop": 1,
     "cost": 2, "maestro": 2,
     "search": 3, "predict": 3,
-    "mapper": 4, "hwsearch": 4, "nas": 4,
+    "mapper": 4, "hwsearch": 4, "nas": 4, "system": 4,
     "joint": 5, "resolve": 5,
     "study": 6,
     "report": 7,

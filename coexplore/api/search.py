@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from coexplore.mapping.constraints import MapConstraints
     from coexplore.nas.evaluators import Evaluator
     from coexplore.nas.space import ArchSpace
+    from coexplore.system.spec import SystemSpec
 
 __all__ = ["HWSEARCH_MODELS", "codesign", "map_network", "search_accelerator", "search_networks"]
 
@@ -82,14 +83,15 @@ def _resolve_networks(networks: str | Network | Sequence[str | Network]) -> list
 
 
 def search_accelerator(
-    networks: str | Network | Sequence[str | Network], budget: str | Accelerator, objective: str | None = None, *,
+    networks: str | Network | Sequence[str | Network], budget: str | Accelerator | None,
+    objective: str | None = None, *,
     strategy: str | None = None, mode: str | None = None, seed: int | None = None, budget_evals: int | None = None,
     max_seconds: float | None = None, jobs: int | None = None, popsize: int | None = None,
     throttle: bool | None = None, finalists: int | None = None, mapper: str | None = None,
     precisions: str | None = None, max_accuracy_drop: float | None = None, fpga_mode: str | None = None,
     progress: bool = False, model: str = "timeloop", constant_set: str | None = None, boards: int | None = None,
     link_gbps: float | None = None, partition: str | None = None, memory_ports: str | None = None,
-    uneven: bool | None = None,
+    uneven: bool | None = None, system: str | SystemSpec | None = None,
 ) -> (HwSearchResult | PrecisionSearchResult | FpgaSearchResult | MaestroHwSearchResult | MultiFpgaSearchResult
       | ButterflySearchResult):
     """The best accelerator for ``networks`` under ``budget``'s resources.
@@ -106,7 +108,11 @@ def search_accelerator(
     multi-FPGA search instead (:mod:`coexplore.hwsearch.multi_fpga`: per layer a split over the boards,
     ``partition`` like ``K=2`` to fix it, and a tiling; ``memory_ports`` ``shared`` or ``split``;
     ``uneven``: factors need not divide their dimension);
-    returns :class:`MultiFpgaSearchResult`. The records share one shape (:mod:`coexplore.hwsearch.record`).
+    returns :class:`MultiFpgaSearchResult`. Or ``system``, a system spec (YAML path or
+    :class:`~coexplore.system.spec.SystemSpec`) of identical FPGA boards and their links, instead of
+    ``boards``/``link_gbps`` (which stand for N boards linked all to all): the same search over the
+    splits its links can carry, link bandwidth and hop latency from the spec (``budget`` may be
+    None, or must be the spec's board). The records share one shape (:mod:`coexplore.hwsearch.record`).
     With ``model="maestro"``: MAESTRO's templates x PEs x NoC bandwidth within an accelerator preset's PEs,
     priced with MAESTRO's semantics (``constant_set``, default ``current``;
     :mod:`coexplore.hwsearch.maestro_search`; strategies ``evolution`` (default), ``random``, ``grid``,
@@ -123,6 +129,15 @@ def search_accelerator(
     from coexplore.presets.accelerators import ACCELERATORS
     from coexplore.presets.boards import BOARDS
 
+    if system is not None or budget is None:
+        return _search_system(networks, budget, system, model=model, fpga_mode=fpga_mode, partition=partition,
+                              memory_ports=memory_ports, uneven=uneven,
+                              others={"objective": objective, "strategy": strategy, "mode": mode, "seed": seed,
+                                      "budget_evals": budget_evals, "max_seconds": max_seconds, "jobs": jobs,
+                                      "popsize": popsize, "throttle": throttle, "finalists": finalists,
+                                      "mapper": mapper, "precisions": precisions,
+                                      "max_accuracy_drop": max_accuracy_drop, "constant_set": constant_set,
+                                      "boards": boards, "link_gbps": link_gbps})
     if isinstance(budget, str) and budget not in ACCELERATORS and budget not in BOARDS:
         raise RegistryError(f"budget (--budget): unknown accelerator preset or FPGA board {budget!r}; valid: "
                             f"{', '.join(ACCELERATORS)}, {', '.join(BOARDS)}")
@@ -192,8 +207,9 @@ def _search_multi_fpga(nets: list[Network], board: Any, *, boards: int | None, l
                        partition: str | None, memory_ports: str | None, fpga_mode: str | None,
                        uneven: bool) -> MultiFpgaSearchResult:
     """``search_accelerator`` on several boards: check the multi-FPGA options, build the system, search."""
-    from coexplore.cost.fpga_multi import MultiFpga, Partition
-    from coexplore.hwsearch.multi_fpga import search_multi_fpga
+    from coexplore.cost.fpga_multi import Partition
+    from coexplore.hwsearch.multi_fpga import search_cluster
+    from coexplore.system.fpga_cluster import cluster_from_system, complete_system
 
     if fpga_mode is not None:
         raise SpecError(f"fpga_mode (--fpga-mode): the multi-FPGA search (--boards) re-tiles every layer; "
@@ -203,9 +219,42 @@ def _search_multi_fpga(nets: list[Network], board: Any, *, boards: int | None, l
                         f"boards={boards!r}, link_gbps={link_gbps!r}")
     if not isinstance(link_gbps, (int, float)) or not link_gbps > 0:
         raise SpecError(f"link_gbps (--link-gbps): must be > 0 Gbit/s, got {link_gbps!r}")
-    system = MultiFpga(board=board, boards=boards, link_gbytes_per_s=link_gbps / 8, ports=memory_ports or "shared")
+    spec = complete_system(board.name, boards, link_gbps / 8)  # the spec the two flags stand for
     split = Partition.parse(partition) if partition is not None else None
-    return search_multi_fpga(nets, system, partition=split, uneven=uneven)
+    cluster = cluster_from_system(spec, ports=memory_ports or "shared", lone_link_gbytes_per_s=link_gbps / 8)
+    return search_cluster(nets, cluster, partition=split, uneven=uneven)
+
+
+def _search_system(networks: str | Network | Sequence[str | Network], budget: str | Accelerator | None,
+                   system: str | SystemSpec | None, *, model: str, fpga_mode: str | None, partition: str | None,
+                   memory_ports: str | None, uneven: bool | None, others: dict[str, Any]) -> MultiFpgaSearchResult:
+    """``search_accelerator(system=...)``: Super-LIP's search on a system spec's boards and links."""
+    from coexplore.cost.fpga_multi import Partition
+    from coexplore.hwsearch.multi_fpga import search_cluster
+    from coexplore.system import spec as system_spec
+    from coexplore.system.engines import board_of
+    from coexplore.system.fpga_cluster import cluster_from_system
+
+    if system is None:
+        raise SpecError("budget (--budget): required (an accelerator preset or FPGA board), or give a system "
+                        "(--system SYSTEM.yaml)")
+    given = sorted(k for k, v in others.items() if v is not None)
+    if given:
+        raise SpecError("system (--system): Super-LIP's multi-FPGA search takes its boards and links from the spec; "
+                        "these options do not apply: " + ", ".join(f"{k} (--{k.replace('_', '-')})" for k in given))
+    if model != "timeloop":
+        raise SpecError(f"model (--model): the multi-FPGA search (--system) prices FPGA boards, got {model!r}")
+    if fpga_mode is not None:
+        raise SpecError(f"fpga_mode (--fpga-mode): the multi-FPGA search (--system) re-tiles every layer; "
+                        f"{fpga_mode!r} does not apply")
+    spec = system if isinstance(system, system_spec.SystemSpec) else system_spec.load_system(system)
+    cluster = cluster_from_system(spec, ports=memory_ports or "shared")
+    if budget is not None and budget != cluster.multi.board.name:
+        raise SpecError(f"budget (--budget): system {spec.name!r} is made of {cluster.multi.board.name!r} boards "
+                        f"({board_of(spec.accelerators[0])}), got {budget!r}")
+    nets = _resolve_networks(networks)
+    split = Partition.parse(partition) if partition is not None else None
+    return search_cluster(nets, cluster, partition=split, uneven=bool(uneven))
 
 
 def _search_maestro(networks: str | Network | Sequence[str | Network], budget: str | Accelerator, *,

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from coexplore.cli import format as fmt
-from coexplore.cli.args import count, non_negative_number, output_file, positive_number, seed
+from coexplore.cli.args import count, non_empty, non_negative_number, output_file, positive_number, seed
 from coexplore.registry import Registry
 
 __all__ = ["register"]
@@ -79,9 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("hwsearch", help="search an accelerator for networks under a preset's resources (NAAS)")
     p.add_argument("--network", action="append", required=True,
                    help="preset name, network YAML or ONNX file (repeat for several networks)")
-    p.add_argument("--budget", required=True,
+    p.add_argument("--budget", default=None,
                    help="accelerator preset (the template and the resource budget) or FPGA board (xc7a50t, "
-                        "xc7z020, zcu102: the FNAS tiling template)")
+                        "xc7z020, zcu102: the FNAS tiling template); required unless --system is given")
     # ASIC-only options default to None so that an FPGA board refuses them instead of ignoring them
     p.add_argument("--objective", default=None,
                    help="edp (default), energy, latency, edap or area; several comma-separated for nsga2 "
@@ -106,8 +106,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "by batch, rows, columns or output channels, and a tiling); needs --link-gbps")
     p.add_argument("--link-gbps", type=positive_number, default=None, metavar="GBIT_S",
                    help="with --boards: bandwidth of one board-to-board link, Gbit/s each way (SFP+ Aurora lane: 10)")
+    p.add_argument("--system", default=None, type=non_empty, metavar="SYSTEM.yaml",
+                   help="Super-LIP's multi-FPGA search on a system spec of identical FPGA boards and their links "
+                        "(examples/system_fpga2.yaml), instead of --boards/--link-gbps (N boards linked all to all)")
+    p.add_argument("--svg", default=None, type=output_file, metavar="FILE",
+                   help="with --boards or --system: draw the chosen multi-FPGA design (boards, links by load, the "
+                        "bound per layer) to FILE")
     p.add_argument("--partition", default=None, metavar="DIM=F,...",
-                   help="with --boards: fix every layer's split, e.g. K=2 or N=1,P=2 (dims N, P, Q, K); "
+                   help="with --boards or --system: fix every layer's split, e.g. K=2 or N=1,P=2 (dims N, P, Q, K); "
                         "default: the best split per layer")
     p.add_argument("--uneven", action="store_true", default=None,
                    help="with --boards: also split by factors that do not divide the dimension (rounded up, as the "
@@ -286,11 +292,19 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
     from coexplore.api import search_accelerator
     from coexplore.presets.boards import BOARDS
 
+    if args.out and args.system is not None:
+        from coexplore.errors import SpecError
+
+        raise SpecError("--out: writes accelerator YAML; a multi-FPGA design (--system) has none, use --json")
     if args.out and args.budget in BOARDS:  # refused before the search, not after
         from coexplore.errors import SpecError
 
         raise SpecError(f"--out: writes accelerator YAML; an FPGA board's tiling ({args.budget!r}) has none, "
                         "use --json")
+    if args.svg and args.boards is None and args.system is None:
+        from coexplore.errors import SpecError
+
+        raise SpecError("--svg: draws a multi-FPGA design; give --boards/--link-gbps or --system")
     if args.out and args.model == "maestro":
         from coexplore.errors import SpecError
 
@@ -306,9 +320,13 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
         mapper=args.mapper, precisions=args.precisions, max_accuracy_drop=args.max_accuracy_drop,
         fpga_mode=args.fpga_mode, progress=not args.json, model=args.model, constant_set=args.constants,
         boards=args.boards, link_gbps=args.link_gbps, partition=args.partition, memory_ports=args.memory_ports,
-        uneven=args.uneven,
+        uneven=args.uneven, system=args.system,
     )
     out = result.to_record()
+    if args.svg:
+        from coexplore.report.multi_fpga_svg import write_multi_fpga_svg
+
+        out["svg"] = str(write_multi_fpga_svg(result, args.svg))
     if args.out:
         out["saved"] = str(result.save(args.out))  # type: ignore[union-attr]
     if not args.json:

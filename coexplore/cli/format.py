@@ -50,12 +50,16 @@ def print_map(out: dict[str, Any]) -> None:
 
 def _print_multi_fpga(out: dict[str, Any]) -> None:
     acc = out["best"]["accelerator"]
-    table(["layer", "split", "Tm", "Tn", "Tr", "Tc", "bound", "cycles", "1 board", "speedup"],
-          [[x["name"], ",".join(f"{d}={f}" for d, f in x["partition"].items() if f > 1) or "none", x["Tm"], x["Tn"],
-            x["Tr"], x["Tc"], x["bound"], f"{x['latency_cycles']:,}", f"{x['one_board_latency_cycles']:,}",
-            f"{x['speedup']:.2f}x"] for x in acc["layers"]])
-    print(f"\n{acc['boards']} x {acc['board']} ({acc['link_gbytes_per_s'] * 8:g} Gbit/s links, {acc['memory_ports']} "
-          f"memory ports): {out['best']['latency_cycles']:,} cycles = {out['best']['latency_ms']:.3f} ms, "
+    table(["layer", "split", "boards", "Tm", "Tn", "Tr", "Tc", "bound", "cycles", "1 board", "speedup"],
+          [[x["name"], ",".join(f"{d}={f}" for d, f in x["partition"].items() if f > 1) or "none",
+            " ".join(x.get("engines", [])) or x["boards_used"], x["Tm"], x["Tn"], x["Tr"], x["Tc"], x["bound"],
+            f"{x['latency_cycles']:,}", f"{x['one_board_latency_cycles']:,}", f"{x['speedup']:.2f}x"]
+           for x in acc["layers"]])
+    system = acc.get("system")
+    where = f"system {system['name']} ({system['topology']}, {system['hop_latency_ns']:g} ns hops), " if system else ""
+    print(f"\n{where}{acc['boards']} x {acc['board']} ({acc['link_gbytes_per_s'] * 8:g} Gbit/s links, "
+          f"{acc['memory_ports']} memory ports): {out['best']['latency_cycles']:,} cycles = "
+          f"{out['best']['latency_ms']:.3f} ms, "
           f"{acc['speedup']:.2f}x the best one-board design ({out['baseline']['latency_cycles']:,} cycles); "
           f"{out['evaluations']:,} designs in {out['seconds']:.1f} s")
 

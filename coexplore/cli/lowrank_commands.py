@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -11,6 +12,8 @@ from coexplore.cli.args import count, non_empty
 from coexplore.errors import SpecError
 
 __all__ = ["register"]
+
+MAX_INPUT_ELEMENTS = 10**8
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,6 +56,8 @@ def _shape(text: str) -> tuple[int, ...]:
         raise SpecError(f"--input-shape: must be comma-separated integers, got {text!r}") from None
     if not shape or min(shape) < 1:
         raise SpecError(f"--input-shape: every dimension must be >= 1, got {text!r}")
+    if math.prod(shape) > MAX_INPUT_ELEMENTS:
+        raise SpecError(f"--input-shape: at most {MAX_INPUT_ELEMENTS:,} elements (one input), got {text!r}")
     return shape
 
 
@@ -98,7 +103,11 @@ def cmd_lowrank(args: argparse.Namespace) -> Any:
         "matrices": [{"name": m.name, "kind": m.kind, "rows": m.rows, "cols": m.cols, "max_rank": m.max_rank,
                       "rank": ranks.get(m.name), "parameters": m.size(ranks.get(m.name))} for m in matrices]}
     if shape is not None:
-        rows = matrix_rows(model, shape)
+        try:
+            rows = matrix_rows(model, shape)
+        except (RuntimeError, ValueError, IndexError, TypeError) as e:  # the model's own forward refuses the shape
+            raise SpecError(f"--input-shape {args.input_shape!r}: the model does not run on it "
+                            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
         out["macs"] = count_macs(model, {}, shape, rows)
         out["factored_macs"] = count_macs(model, ranks, shape, rows)
     factored = factorize(model, ranks) if ranks else model
@@ -114,8 +123,8 @@ def cmd_lowrank(args: argparse.Namespace) -> Any:
 
         try:
             torch.save(factored, args.out)
-        except OSError as e:
-            raise SpecError(f"--out: cannot write {args.out!r}: {e.strerror}") from None
+        except (OSError, RuntimeError) as e:  # torch reports a missing folder as a RuntimeError
+            raise SpecError(f"--out: cannot write {args.out!r}: {str(e).splitlines()[0]}") from None
         out["out"] = args.out
     if not args.json:
         fmt.table(["matrix", "kind", "shape", "rank", "parameters"],

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         lowrank_commands,
         maestro_commands,
         nas_commands,
+        noc_commands,
         report_commands,
         secure_commands,
         study_commands,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     cim_commands.register(sub)
     secure_commands.register(sub)
     lowrank_commands.register(sub)
+    noc_commands.register(sub)
     _everywhere(parser)
     return parser
 

@@ -75,6 +75,8 @@ def load_constants(path: str) -> Any:
         data = json.loads(Path(path).read_text())
     except OSError as e:
         raise SpecError(f"--constants: cannot read {path!r}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"--constants {path!r}: not a UTF-8 text file") from None
     except json.JSONDecodeError as e:
         raise SpecError(f"--constants {path!r}: not JSON ({e.msg}, line {e.lineno} column {e.colno})") from None
     if isinstance(data, dict) and isinstance(data.get("constants"), dict):

@@ -30,6 +30,9 @@ output tile on the board's own memory), with the memory port model of ``ports``:
   ``step = max(comp, t_in_mem, t_w_mem, t_in_net, t_w_net)`` (their Lat1) and
   ``group = max(n_in*step, store)`` (their Lat2).
 
+Each link transfer (a step's input or weight share) also waits the link's hop latency
+(``link_hop_ns``, rounded up to whole cycles; 0 by default, as the paper's model).
+
 The layer takes ``n_tiles*group + first load + store`` (the first load and the last
 store overlap nothing, as in ``cost/fpga.py``; the paper's script leaves them out),
 ``n_tiles = N/Pb * ceil((K/Pm)/Tm) * ceil((P/Pr)/Tr) * ceil((Q/Pc)/Tc)`` (times groups).
@@ -74,12 +77,15 @@ class MultiFpga:
         link_gbytes_per_s: Bandwidth of one board-to-board link, each direction (10^9 bytes/s).
         ports: Memory port model, ``shared`` (one port, as ``cost/fpga.py``) or ``split``
             (the paper's three streams of a third of the bandwidth each); see the module doc.
+        link_hop_ns: Latency of one link transfer (ns), added to every step's input and weight share
+            sent over a link (a system spec's hop latency; 0 by default).
     """
 
     board: FpgaBoard
     boards: int
     link_gbytes_per_s: float
     ports: str = "shared"
+    link_hop_ns: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -89,6 +95,9 @@ class MultiFpga:
                 and self.link_gbytes_per_s > 0):
             problems.append(
                 f"multi_fpga.link_gbytes_per_s: must be a finite number > 0, got {self.link_gbytes_per_s!r}")
+        if isinstance(self.link_hop_ns, bool) or not isinstance(self.link_hop_ns, (int, float)) \
+                or not math.isfinite(self.link_hop_ns) or self.link_hop_ns < 0:
+            problems.append(f"multi_fpga.link_hop_ns: must be a finite number >= 0, got {self.link_hop_ns!r}")
         if self.ports not in PORTS:
             problems.append(f"multi_fpga.ports: must be one of {', '.join(PORTS)}, got {self.ports!r}")
         if problems:
@@ -98,6 +107,11 @@ class MultiFpga:
     def link_bytes_per_cycle(self) -> float:
         """Link bytes per board-clock cycle."""
         return self.link_gbytes_per_s * 1e3 / self.board.clock_mhz
+
+    @property
+    def link_hop_cycles(self) -> int:
+        """The hop latency in whole board-clock cycles (rounded up)."""
+        return math.ceil(self.link_hop_ns * self.board.clock_mhz / 1e3 * (1 - 1e-12))
 
     @property
     def memory_bytes_per_cycle(self) -> float:
@@ -222,8 +236,9 @@ def multi_terms(tiles: np.ndarray, layer: Layer, partition: Partition, system: M
     gi, gw = partition.input_sharers, partition.weight_sharers
     B, L = system.memory_bytes_per_cycle, system.link_bytes_per_cycle
     in_mem, w_mem = _transfer(in_words / gi, bits, B), _transfer(w_words / gw, bits, B)
-    in_net = _transfer(in_words / gi, bits, L) if gi > 1 else np.zeros_like(in_mem)
-    w_net = _transfer(w_words / gw, bits, L) if gw > 1 else np.zeros_like(w_mem)
+    hop = system.link_hop_cycles
+    in_net = _transfer(in_words / gi, bits, L) + hop if gi > 1 else np.zeros_like(in_mem)
+    w_net = _transfer(w_words / gw, bits, L) + hop if gw > 1 else np.zeros_like(w_mem)
     comp = tr * tc * sub.R * sub.S + pipeline_depth
     store = _transfer(tm * tr * tc, bits, B)
     n_in = _ceil(b["C"], Tn)

@@ -8,15 +8,19 @@ the fastest under :mod:`coexplore.cost.fpga_multi`. As in the authors' explorati
 script, each layer gets its own tiling (the engine is re-tiled between layers), and the
 network takes the sum of its layers. The one-board baseline is the same search with
 one board, so the speed-up compares like with like.
+
+On a system spec (:mod:`coexplore.system.fpga_cluster`, ``hosts``) only the splits whose boards
+the spec's links connect as the model needs are tried; :func:`search_cluster` runs the search on
+such a spec and keeps it in the result (record, picture).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,7 +31,14 @@ from coexplore.hwsearch.fpga import FpgaCandidates, FpgaSpace
 from coexplore.hwsearch.record import hwsearch_record, network_row
 from coexplore.spec.workload import Layer, Network
 
-__all__ = ["MultiFpgaChoice", "MultiFpgaSearchResult", "best_layer", "partitions", "search_multi_fpga"]
+if TYPE_CHECKING:
+    from coexplore.system.fpga_cluster import FpgaCluster
+
+__all__ = ["MultiFpgaChoice", "MultiFpgaSearchResult", "best_layer", "partitions", "search_cluster",
+           "search_multi_fpga"]
+
+Hosts = Callable[[Partition], "str | None"]
+"""Why a system's links cannot host a split (one line), or None when they can."""
 
 
 def _factors(n: int, limit: int, uneven: bool) -> list[int]:
@@ -55,19 +66,26 @@ class MultiFpgaChoice:
 
 
 def best_layer(layer: Layer, system: MultiFpga, *, bits: int = 16, partition: Partition | None = None,
-               step: int = 1, channel_step: int = 1, uneven: bool = False) -> MultiFpgaChoice:
+               step: int = 1, channel_step: int = 1, uneven: bool = False,
+               hosts: Hosts | None = None) -> MultiFpgaChoice:
     """The fastest (partition, tiling) of ``layer`` (ties: fewer boards, DSPs, BRAMs, then enumeration order).
 
     ``partition`` fixes the split (it must apply: :meth:`Partition.check`); else every split
     of :func:`partitions` is tried. ``step`` and ``channel_step`` thin the tiling grid as in
-    :class:`~coexplore.hwsearch.fpga.FpgaSpace`.
+    :class:`~coexplore.hwsearch.fpga.FpgaSpace`. ``hosts`` drops the splits a system's links cannot
+    carry (a given ``partition`` it cannot carry is refused).
 
     Raises:
         SpecError: the given partition does not apply. InfeasibleError: no tiling fits the board.
     """
     if partition is not None:
         partition.check(layer, system.boards, uneven=uneven)
+        why = hosts(partition) if hosts is not None else None
+        if why is not None:
+            raise SpecError(why)
     splits = [partition] if partition is not None else partitions(layer, system.boards, uneven=uneven)
+    if hosts is not None:
+        splits = [x for x in splits if hosts(x) is None]
     best: tuple[int, int, int, int] | None = None
     pick: tuple[Partition, np.ndarray] | None = None
     evaluated = 0
@@ -104,6 +122,7 @@ class MultiFpgaSearchResult:
     one_board: tuple[MultiLayerLatency, ...]
     evaluated: int
     seconds: float
+    cluster: FpgaCluster | None = None  # the system spec searched on (None: boards linked all to all)
 
     @property
     def latency_cycles(self) -> int:
@@ -143,6 +162,10 @@ class MultiFpgaSearchResult:
                        "designs": [{"Tm": x.design.Tm, "Tn": x.design.Tn, "Tr": x.design.Tr, "Tc": x.design.Tc,
                                     "bits": x.design.bits} for x in self.layers],
                        "layers": rows, "speedup": self.speedup}
+        if self.cluster is not None:
+            accelerator["system"] = self.cluster.as_dict()
+            for row, x in zip(rows, self.layers, strict=True):
+                row["engines"] = list(self.cluster.placement(x.partition) or ())
         ms = self.latency_cycles / (board.clock_mhz * 1e3)
         return hwsearch_record(
             kind="fpga", networks=[n.name for n in self.networks], accelerator=accelerator, edp=None,
@@ -159,11 +182,11 @@ class MultiFpgaSearchResult:
 
 
 def _search(layers: Iterable[Layer], system: MultiFpga, bits: int, partition: Partition | None,
-            step: int, channel_step: int, uneven: bool) -> tuple[list[MultiLayerLatency], int]:
+            step: int, channel_step: int, uneven: bool, hosts: Hosts | None) -> tuple[list[MultiLayerLatency], int]:
     out, evaluated = [], 0
     for layer in layers:
         choice = best_layer(layer, system, bits=bits, partition=partition, step=step, channel_step=channel_step,
-                            uneven=uneven)
+                            uneven=uneven, hosts=hosts)
         out.append(choice.latency)
         evaluated += choice.evaluated
     return out, evaluated
@@ -171,12 +194,13 @@ def _search(layers: Iterable[Layer], system: MultiFpga, bits: int, partition: Pa
 
 def search_multi_fpga(networks: Sequence[Network], system: MultiFpga, *, bits: int = 16,
                       partition: Partition | None = None, step: int = 1, channel_step: int = 1,
-                      uneven: bool = False) -> MultiFpgaSearchResult:
+                      uneven: bool = False, hosts: Hosts | None = None) -> MultiFpgaSearchResult:
     """The fastest split and tiling of every layer of ``networks`` on ``system``, and on one board.
 
     ``partition`` fixes every layer's split (each layer must admit it). ``uneven`` lets factors
     that do not divide their dimension in (rounded up, as the paper's script). The one-board
-    baseline runs the same exhaustive search with ``boards=1``.
+    baseline runs the same exhaustive search with ``boards=1``. ``hosts`` (a system's links) drops
+    the splits the links cannot carry.
 
     Raises:
         SpecError: no networks, or a given partition that does not apply to a layer.
@@ -188,12 +212,28 @@ def search_multi_fpga(networks: Sequence[Network], system: MultiFpga, *, bits: i
     if partition is not None:
         problems = list(dict.fromkeys(p for layer in layers
                                       for p in partition.problems(layer, system.boards, uneven=uneven)))
+        why = hosts(partition) if hosts is not None and not problems else None
+        if why is not None:
+            problems.append(why)
         if problems:
             more = [f"and {len(problems) - 3} more"] if len(problems) > 3 else []
             raise SpecError(problems[:3] + more)
     t0 = time.perf_counter()
-    multi, n_multi = _search(layers, system, bits, partition, step, channel_step, uneven)
-    one, n_one = _search(layers, dataclasses.replace(system, boards=1), bits, None, step, channel_step, False)
+    multi, n_multi = _search(layers, system, bits, partition, step, channel_step, uneven, hosts)
+    one, n_one = _search(layers, dataclasses.replace(system, boards=1), bits, None, step, channel_step, False, None)
     return MultiFpgaSearchResult(system=system, uneven=uneven, networks=tuple(networks), layers=tuple(multi),
                                  one_board=tuple(one), evaluated=n_multi + n_one, seconds=time.perf_counter() - t0)
 
+
+
+def search_cluster(networks: Sequence[Network], cluster: FpgaCluster, *, partition: Partition | None = None,
+                   step: int = 1, channel_step: int = 1, uneven: bool = False) -> MultiFpgaSearchResult:
+    """:func:`search_multi_fpga` on a system spec's boards: words of the spec's ``word_bits``, only the
+    splits its links can carry (:meth:`~coexplore.system.fpga_cluster.FpgaCluster.hosting`).
+
+    Raises:
+        SpecError: as :func:`search_multi_fpga`, or a given partition the links cannot carry.
+    """
+    res = search_multi_fpga(networks, cluster.multi, bits=cluster.system.word_bits, partition=partition, step=step,
+                            channel_step=channel_step, uneven=uneven, hosts=cluster.hosting)
+    return dataclasses.replace(res, cluster=cluster)

@@ -21,6 +21,7 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
     from coexplore.joint.nacim_search import Nacim
+    from coexplore.joint.nands_search import Nands, NandsFixedNoc
     from coexplore.joint.nasaic_search import AsicHwNas, NasaicRl, NasAsic
     from coexplore.joint.nass_search import Nass
     from coexplore.joint.quannas_search import QuanNas, QuanNasTwoStep
@@ -29,12 +30,12 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
             "random": RandomPairs, "grouped": GroupedSearch, "nasaic": NasaicRl, "nas-asic": NasAsic,
             "asic-hw-nas": AsicHwNas, "quannas": QuanNas, "quannas-two-step": QuanNasTwoStep,
-            "nacim": Nacim, "nass": Nass}
+            "nacim": Nacim, "nass": Nass, "nands": Nands, "nands-fixed-noc": NandsFixedNoc}
 
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
                     "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step", "nacim",
-                    "nass")
+                    "nass", "nands", "nands-fixed-noc")
 
 
 def describe_joint_strategy(name: str) -> str:

@@ -98,6 +98,7 @@ class DesignReport:
     accelerator: Accelerator | None
     networks: tuple[NetworkEnergy, ...] = ()
     note: str = ""
+    system_svg: str = ""  # a system of engines and links (NANDS), drawn by :mod:`coexplore.report.noc_svg`
 
 
 class _Mapper:
@@ -201,6 +202,26 @@ def _codesign_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mappe
     return tuple(out)
 
 
+def _noc_designs(cfg: Any, trials: Sequence[Trial]) -> tuple[DesignReport, ...]:
+    """A NANDS pair: its NoC design rebuilt from the stored decisions and drawn (engines, links by load, the
+    bottleneck); the per-block compute times come from the cost model as the search priced them."""
+    from coexplore.report.noc_svg import noc_svg
+    from coexplore.study.kinds import KINDS
+
+    out = []
+    problem = KINDS.get("codesign").build(cfg, progress=False)
+    for t in trials:
+        svg, note = "", "the NoC design as the search priced it (stage times from the cost model per block)"
+        try:
+            ev = problem.system_evaluation(np.asarray(t.params["arch_choices"]), np.asarray(t.params["hw"]))
+            svg = noc_svg(ev, element_id=f"noc-{t.number}")
+        except (CoexploreError, KeyError, IndexError) as e:
+            note = f"no picture: {e}"
+        out.append(DesignReport(label=f"trial {t.number}", trial=t.number, params=dict(t.params), values=t.values,
+                                accelerator=None, note=note, system_svg=svg))
+    return tuple(out)
+
+
 def _nas_designs(p: dict[str, Any], trials: Sequence[Trial], mapper: _Mapper) -> tuple[DesignReport, ...]:
     from coexplore.nas.build import build_space
     from coexplore.resolve import resolve_accelerator
@@ -275,7 +296,8 @@ DESIGNERS.update({
     "mapping": Designer(lambda cfg, trials, mapper, objectives, complete: (
         (_mapping_design(cfg.problem, objectives, mapper),) if complete else ()), what="the mapped network"),
     "hwsearch": Designer(lambda cfg, trials, mapper, objectives, complete: _hw_designs(cfg, trials, mapper)),
-    "codesign": Designer(lambda cfg, trials, mapper, objectives, complete: _codesign_designs(cfg.problem, trials,
-                                                                                             mapper)),
+    "codesign": Designer(lambda cfg, trials, mapper, objectives, complete: (
+        _noc_designs(cfg, trials) if cfg.problem.get("space") == "nb201-noc"
+        else _codesign_designs(cfg.problem, trials, mapper))),
     "nas": Designer(lambda cfg, trials, mapper, objectives, complete: _nas_designs(cfg.problem, trials, mapper)),
 })

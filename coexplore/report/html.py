@@ -210,6 +210,8 @@ def _design(data: ReportData, i: int, d: DesignReport) -> str:
     parts += [_network(i, j, net, clock) for j, net in enumerate(d.networks)]
     if d.accelerator is not None:
         parts.append(f"<h4>Accelerator</h4>{accelerator_svg(d.accelerator, element_id=f'accelerator-{i}')}")
+    if d.system_svg:
+        parts.append(f'<h4>Network-on-chip</h4><div class="scroll">{d.system_svg}</div>')
     return "".join(parts) + "</article>"
 
 

@@ -241,6 +241,8 @@ def read_text(path: str | Path, what: str = "file") -> str:
                         f"is not UTF-8)") from None
     except OSError as e:
         raise SpecError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
+    except ValueError as e:  # a path the OS cannot take, e.g. with a NUL byte
+        raise SpecError(f"{str(path)!r}: not a usable path for a {what}: {e}") from None
 
 
 def read_yaml(path: str | Path, what: str = "file") -> Any:

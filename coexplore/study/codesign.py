@@ -159,6 +159,8 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         out["hypervolume_objectives"] = ["mean accuracy", "latency / latency spec"]
     elif hasattr(problem, "lut_budget"):  # QuanNAS: quantized chains x LUT engines under rL and rT
         out.update(_quant_summary(done, on_front, trials, problem))
+    elif hasattr(problem, "best_hw"):  # NANDS: networks x network-on-chip designs
+        out.update(_noc_summary(done, on_front, trials, problem))
     elif hasattr(problem, "hardware_record"):  # NACIM: networks x computing-in-memory crossbars
         out.update(_cim_summary(done, on_front, trials, problem))
     elif hasattr(problem, "exact_hypervolume"):
@@ -255,6 +257,37 @@ def _cim_summary(done: list[Trial], on_front: list[int], trials: list[Trial], pr
             "hypervolume_objectives": ["accuracy", "TOPS/W efficiency"],
             "rejected_by_specs": sum(1 for t in trials if t.reason.startswith("specs:")),
             "accuracy_readings": readings}
+
+
+_NOC_KEYS = ("arch", "arch_index", "period_ns", "throughput_per_s", "latency_ns", "bottleneck", "bottleneck_kind",
+             "tasks", "alleviation_steps")
+
+
+def _noc_summary(done: list[Trial], on_front: list[int], trials: list[Trial], problem: Any) -> dict[str, Any]:
+    """NANDS's figures: the (accuracy, throughput) front with each NoC design, its bottleneck and alleviation
+    steps, the most accurate design, the real-time spec, and how many designs loop II priced.
+
+    The hypervolume is over (accuracy %, period / the spec's period) against (0, 1) (the longest period
+    seen when there is no spec), so studies of one spec compare.
+    """
+    from coexplore.search.pareto import hypervolume_2d
+
+    def entry(t: Trial) -> dict[str, Any]:
+        p = t.params
+        e = _entry(t, latency_cycles=round(p["latency_ns"]), clock_mhz=1000.0)  # a cycle per ns
+        e.update({k: p[k] for k in _NOC_KEYS if k in p})
+        return e
+
+    best = max(done, key=lambda t: (t.values[0], -t.number)) if done else None
+    period = np.array([t.values[1] for t in done], dtype=np.float64)
+    acc = np.array([t.values[0] for t in done], dtype=np.float64)
+    spec = 1e9 / problem.min_throughput if problem.min_throughput else (float(period.max()) if len(period) else 1.0)
+    return {"front": [entry(done[i]) for i in on_front], "best": None if best is None else entry(best),
+            "specs": {"min_throughput_per_s": problem.min_throughput, "link_budget_gb_per_s": problem.link_budget},
+            "hypervolume": hypervolume_2d(np.column_stack([-acc, period / spec]), (0.0, 1.0)) if len(acc) else 0.0,
+            "hypervolume_objectives": ["accuracy", "period / spec period"],
+            "rejected_by_specs": sum(1 for t in trials if t.reason.startswith("specs:")),
+            "noc_designs_priced": problem.design_evaluations, "accuracy_source": problem.accuracy_source}
 
 
 _NASAIC_KEYS = ("design", "assign", "arch", "arch_index", "accuracy_tasks", "latency_cycles", "energy_nj", "area_um2")

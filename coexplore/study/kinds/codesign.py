@@ -1,6 +1,6 @@
 """Study kind ``codesign``: (network, accelerator) pairs: NAS-Bench-201 x a design grid, FNAS's chains x an FPGA,
 QuanNAS's quantized chains x LUT engines, NASAIC's two tasks x heterogeneous ASICs, or NACIM's networks x
-computing-in-memory crossbars."""
+computing-in-memory crossbars, or NANDS's cells x network-on-chip designs."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 def _check(p: dict[str, Any], path: str) -> list[str]:
     errs: list[str] = []
     space = p.get("space", "nb201")
-    if space not in ("nb201", "chain", "chain-quant", "nasaic", "nb201-cim", "chain-cim"):
-        errs.append(f"{path}.space: must be nb201, chain, chain-quant, nasaic, nb201-cim or chain-cim, got {space!r}")
+    if space not in ("nb201", "chain", "chain-quant", "nasaic", "nb201-cim", "chain-cim", "nb201-noc"):
+        errs.append(f"{path}.space: must be nb201, chain, chain-quant, nasaic, nb201-cim, chain-cim or nb201-noc, "
+                    f"got {space!r}")
+    if space == "nb201-noc":
+        return _check_noc(p, path)
     if space in ("nb201-cim", "chain-cim"):
         return _check_cim(p, path, space)
     if space == "nasaic":
@@ -147,6 +150,36 @@ def _check_cim(p: dict[str, Any], path: str, space: str) -> list[str]:
     return errs
 
 
+_NOC_KEYS = ("kind", "space", "accelerator", "meshes", "bandwidths", "link_budget_gb_per_s", "hop_latency_ns",
+             "memory_kind", "memory_gb_per_s", "min_throughput_per_s", "fixed_mesh", "samples")
+
+
+def _check_noc(p: dict[str, Any], path: str) -> list[str]:
+    """The problems of a ``space: nb201-noc`` config (NANDS: NAS-Bench-201 cells x NoC designs); the values
+    themselves are checked by the problem, which names each."""
+    errs = [f"{path}.{k}: not a key of space nb201-noc (its keys: {', '.join(_NOC_KEYS[2:])}), got {p[k]!r}"
+            for k in p if k not in _NOC_KEYS]
+    string(errs, p, path, "accelerator", kind="codesign")
+    for k in ("link_budget_gb_per_s", "memory_gb_per_s", "min_throughput_per_s"):
+        positive(errs, p, path, k)
+    integer(errs, p, path, "samples")
+    return errs
+
+
+def _build_noc(config: StudyConfig) -> Any:
+    from coexplore.joint.nands import BANDWIDTHS, MESHES, NB201NocProblem
+
+    p = config.problem
+    fixed = p.get("fixed_mesh")
+    return NB201NocProblem(
+        accelerator=p.get("accelerator", "nvdla-1024"), meshes=tuple(tuple(m) for m in p.get("meshes", MESHES)),
+        bandwidths=tuple(p.get("bandwidths", BANDWIDTHS)), link_budget_gb_per_s=p.get("link_budget_gb_per_s", 24.0),
+        hop_latency_ns=p.get("hop_latency_ns", 1.0), memory_kind=p.get("memory_kind", "per-engine"),
+        memory_gb_per_s=p.get("memory_gb_per_s", 16.0), min_throughput_per_s=p.get("min_throughput_per_s"),
+        fixed_mesh=None if fixed is None else tuple(fixed), samples=int(p.get("samples", 256)),
+        objectives=config.objectives)
+
+
 def _build_cim(config: StudyConfig) -> Any:
     from coexplore.joint.nacim import CHAIN_ACTIVATION_FORMATS, CHAIN_WEIGHT_FORMATS, DEVICES
 
@@ -228,6 +261,8 @@ def _build(config: StudyConfig, *, progress: bool = True) -> Any:
         return _build_quant(config)
     if p.get("space", "nb201") in ("nb201-cim", "chain-cim"):
         return _build_cim(config)
+    if p.get("space", "nb201") == "nb201-noc":
+        return _build_noc(config)
     if p.get("space", "nb201") == "chain":
         from coexplore.joint.fnas import ChainFpgaProblem
         from coexplore.presets.boards import get_board
@@ -269,7 +304,7 @@ register(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
                                      "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS, *_QUANT_KEYS,
-                                     *_CIM_KEYS}),
-    objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area", "lut"),
+                                     *_CIM_KEYS, *_NOC_KEYS}),
+    objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area", "lut", "period"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
     check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
