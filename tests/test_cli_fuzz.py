@@ -91,6 +91,8 @@ def _base(d: Path) -> dict[tuple[str, ...], list[str]]:
         ("nas",): ["--strategy", "random", "--budget-queries", "3"],
         ("predictor", "evaluate"): ["--predictor", "flops", "--train", csv, "--test", csv, "--target", "latency_ms",
                                     "--framework", "onnx"],
+        ("predictor", "adapt"): ["--from", csv, "--device-samples", csv, "--framework", "onnx"],
+        ("predictor", "select"): ["--count", "3"],
         ("measure",): ["--out", str(d / "m.csv"), "--indices", "1", "--warmup", "0", "--repeats", "1"],
         ("study", "run"): [str(cfg), "--storage", db, "--jobs", "1"],
         ("study", "resume"): ["tiny", "--storage", db, "--jobs", "1"],

@@ -69,3 +69,28 @@ def test_measure_nb201_refuses_bad_indices_and_foreign_files(tmp_path: Path) -> 
     other.write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="columns must be arch_index,device"):
         measure_nb201([0], other, progress=False)
+
+
+def test_runtimes_time_a_model_and_the_framework_names_runtime_and_threads(tmp_path: Path) -> None:
+    from coexplore.nas.runtimes import framework_name, parse_framework
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 4))
+    runtimes = ["torchscript"]
+    try:
+        import onnxruntime  # noqa: F401
+
+        runtimes.append("onnxruntime")
+    except ImportError:  # the optional extra 'onnxruntime'; torchscript is still checked
+        pass
+    for runtime in runtimes:
+        m = measure_latency(model, (1, 3, 8, 8), warmup=1, repeats=3, threads=2, runtime=runtime)
+        assert m.median_ms > 0 and m.kept + m.rejected == 3 and m.threads == 2
+    assert model.training  # restored
+    out = tmp_path / "t2.csv"
+    run = measure_nb201([11], out, warmup=1, repeats=2, threads=2, progress=False, device="box")
+    assert run.framework == framework_name("torch", 2) == "torch-t2"
+    assert load_device_latency(out, framework="torch-t2").arch_index.tolist() == [11]
+    assert parse_framework("onnxruntime-t2") == ("onnxruntime", 2) and parse_framework("torch") == ("torch", 1)
+    with pytest.raises(SpecError, match="runtime: must be one of torch, torchscript, onnxruntime, got 'tvm'"):
+        measure_nb201([11], out, progress=False, runtime="tvm")

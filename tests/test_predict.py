@@ -41,7 +41,7 @@ FAST: dict[str, dict[str, Any]] = {
 }
 
 #: Spearman each predictor must reach on held-out graphs of the additive-plus-wiring target.
-SPEARMAN_BAR = {"flops": 0.85, "params": 0.8, "lut": 0.95, "mlp": 0.95, "gcn": 0.95, "brp": 0.95}
+SPEARMAN_BAR = {"flops": 0.85, "params": 0.8, "lut": 0.95, "mlp": 0.95, "gcn": 0.95, "brp": 0.95, "transfer": 0.95}
 TRAINED = ("mlp", "gcn", "brp")
 
 
@@ -264,9 +264,10 @@ def test_brp_scores_against_a_bounded_reference_sample(data: Any, fitted: dict[s
 
 # -- registry and packaging --------------------------------------------------------------------
 def test_registry_names_and_errors() -> None:
-    assert predictor_names() == ["flops", "params", "lut", "mlp", "gcn", "brp"]
+    assert predictor_names() == ["flops", "params", "lut", "mlp", "gcn", "brp", "transfer"]
     assert all(PREDICTORS.describe(n) for n in predictor_names())
-    with pytest.raises(RegistryError, match="unknown predictor 'xgb'; valid: flops, params, lut, mlp, gcn, brp"):
+    with pytest.raises(RegistryError,
+                       match="unknown predictor 'xgb'; valid: flops, params, lut, mlp, gcn, brp, transfer"):
         make_predictor("xgb")
     with pytest.raises(SpecError, match=r"unknown hyper-parameters \['depth'\]; valid: hidden"):
         make_predictor("gcn", depth=3)

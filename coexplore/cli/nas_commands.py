@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("predictor", help="latency / accuracy predictors (BRP-NAS, Eagle)")
     psub = p.add_subparsers(dest="predictor_command", metavar="SUBCOMMAND", required=True)
     e = psub.add_parser("evaluate", help="fit on one CSV of NB201 networks, report rank and error metrics on another")
-    e.add_argument("--predictor", required=True, help="flops, params, lut, mlp, gcn or brp")
+    e.add_argument("--predictor", required=True,
+                   help="flops, params, lut, mlp, gcn, brp or transfer (the relative-error cost table, from scratch)")
     e.add_argument("--train", required=True, help="CSV with arch_index and the target column")
     e.add_argument("--test", required=True, help="CSV with arch_index and the target column")
     e.add_argument("--target", required=True, help="target column, e.g. latency_ms or cifar100-test-200ep")
@@ -58,6 +59,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _add_json(e)
     e.set_defaults(func=cmd_predictor_evaluate)
 
+    a = psub.add_parser("adapt", help="few-shot latency predictor for a new device: pre-train on known device tables, "
+                                      "adapt from a few measured cells")
+    a.add_argument("--from", dest="tables", nargs="+", required=True, metavar="TABLE",
+                   help="known devices: CSVs of the nb201_device_latency.csv form (each device/framework is one)")
+    a.add_argument("--device-samples", required=True, metavar="CSV",
+                   help="the new device's measured cells: arch_index, latency_ms (e.g. a `coexplore measure` CSV)")
+    a.add_argument("--framework", help="keep the samples' rows of this framework only")
+    a.add_argument("--test", metavar="CSV", help="score the adapted predictor on this table of the same device")
+    a.add_argument("--test-framework", help="rows of --test to score (default: all)")
+    a.add_argument("--predict-out", metavar="CSV",
+                   help="write every NB201 cell's predicted latency and interval as a device table (usable as "
+                        "coexplore nas --latency-file CSV --framework predicted)")
+    a.add_argument("--min-samples", type=count, default=5, help="fewest measured cells accepted (default 5)")
+    a.add_argument("--coverage", type=float, default=0.9, help="coverage of the prediction interval (default 0.9)")
+    _add_json(a)
+    a.set_defaults(func=cmd_predictor_adapt)
+
+    s = psub.add_parser("select", help="choose which NB201 cells to measure on a new device (for predictor adapt)")
+    s.add_argument("--from", dest="tables", nargs="*", default=[], metavar="TABLE",
+                   help="known device tables, whose predictions extend the diverse selection (optional)")
+    s.add_argument("--count", type=count, required=True, help="how many cells to measure")
+    s.add_argument("--strategy", default="diverse", choices=["diverse", "random"],
+                   help="diverse (farthest-point in graph counts and known devices' predictions, default) or random")
+    s.add_argument("--seed", type=seed, default=0)
+    _add_json(s)
+    s.set_defaults(func=cmd_predictor_select)
+
     p = sub.add_parser("measure", help="measure NB201 networks' latency on this CPU (Eagle-style) into a CSV")
     p.add_argument("--out", required=True, help="CSV to write (appended to; measured cells are skipped)")
     src = p.add_mutually_exclusive_group(required=True)
@@ -65,7 +93,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     src.add_argument("--count", type=count, help="this many random cells (seeded)")
     p.add_argument("--warmup", type=non_negative_count, default=10)
     p.add_argument("--repeats", type=count, default=40)
-    p.add_argument("--threads", type=count, default=1)
+    p.add_argument("--threads", type=count, default=1, help="intra-op threads (default 1, as the Pi 5 tables)")
+    p.add_argument("--runtime", default="torch", choices=["torch", "torchscript", "onnxruntime"],
+                   help="torch (eager, default), torchscript (traced and frozen) or onnxruntime (extra 'onnxruntime'); "
+                        "the framework column is the runtime, with -t<threads> above one thread")
     p.add_argument("--device", help="device name for the CSV (default local-<machine>)")
     p.add_argument("--seed", type=seed, default=0)
     _add_json(p)
@@ -111,6 +142,50 @@ def cmd_predictor_evaluate(args: argparse.Namespace) -> Any:
     return out
 
 
+def cmd_predictor_adapt(args: argparse.Namespace) -> Any:
+    import numpy as np
+
+    from coexplore.errors import SpecError
+    from coexplore.nas.latency_transfer import adapt_latency_predictor, read_device_samples, write_predicted_table
+    from coexplore.predict import ranking_metrics
+
+    if not 0 < args.coverage < 1:
+        raise SpecError(f"--coverage: must be in (0, 1), got {args.coverage}")
+    samples = read_device_samples(args.device_samples, framework=args.framework)
+    adapted = adapt_latency_predictor(args.tables, samples, min_samples=args.min_samples, coverage=args.coverage)
+    out = adapted.to_record()
+    if args.test:
+        test = read_device_samples(args.test, framework=args.test_framework, name="test")
+        keep = ~np.isin(test.arch_index, samples.arch_index)
+        if keep.sum() < 2:
+            raise SpecError(f"--test: needs at least 2 cells not among the device samples, got {int(keep.sum())}")
+        out["test"] = {"cells": int(keep.sum()),
+                       **ranking_metrics(test.latency_ms[keep], adapted.predict(test.arch_index[keep]))}
+    if args.predict_out:
+        write_predicted_table(adapted, args.predict_out)
+        out["predict_out"] = args.predict_out
+    if not args.json:
+        weights = ", ".join(f"{k} {v:.3f}" for k, v in out["weights"].items())
+        print(f"adapted from {out['samples']} cells; device mix: {weights}")
+        print(f"leave-one-out MAPE {out['loo_mape']:.2f} %, {100 * args.coverage:.0f} % interval +-"
+              f"{100 * out['interval_halfwidth']:.1f} %, constant-network ratio {out['constant_ratio']:.3g}")
+        if "test" in out:
+            t = out["test"]
+            print(f"test ({t['cells']} cells): Spearman {t['spearman']:.4f}, "
+                  f"within 10 % {100 * t['within_10pct']:.1f} %, MAPE {t['mape']:.2f} %")
+    return out
+
+
+def cmd_predictor_select(args: argparse.Namespace) -> Any:
+    from coexplore.nas.latency_transfer import cells_to_measure
+
+    idx = cells_to_measure(args.tables, args.count, strategy=args.strategy, seed=args.seed)
+    out = {"strategy": args.strategy, "count": len(idx), "indices": [int(i) for i in idx]}
+    if not args.json:
+        print(",".join(map(str, out["indices"])))
+    return out
+
+
 def cmd_measure(args: argparse.Namespace) -> Any:
     import numpy as np
 
@@ -127,9 +202,11 @@ def cmd_measure(args: argparse.Namespace) -> Any:
             raise SpecError(f"--count: must be in 1..15625, got {args.count}")
         indices = sorted(int(i) for i in np.random.default_rng(args.seed).choice(15625, args.count, replace=False))
     run = measure_nb201(indices, args.out, warmup=args.warmup, repeats=args.repeats, threads=args.threads,
-                        seed=args.seed, progress=not args.json, device=args.device)
-    out = {"out": str(run.path), "device": run.device, "requested": len(indices), "measured": len(run.measured),
-           "skipped": len(run.skipped)}
+                        seed=args.seed, progress=not args.json, device=args.device,
+                        runtime=args.runtime)
+    out = {"out": str(run.path), "device": run.device, "framework": run.framework, "requested": len(indices),
+           "measured": len(run.measured), "skipped": len(run.skipped)}
     if not args.json:
-        print(f"{out['out']}: {out['measured']} cells measured on {out['device']}, {out['skipped']} already there")
+        print(f"{out['out']}: {out['measured']} cells measured on {out['device']} ({out['framework']}), "
+              f"{out['skipped']} already there")
     return out

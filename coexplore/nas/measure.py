@@ -16,6 +16,8 @@ median is reported with the sample variance (ddof 1) of the kept runs.
 
 :func:`measure_nb201` times NB201 networks into a CSV of the same form as
 ``nb201_device_latency.csv`` (read back with ``load_device_latency(path, framework="torch")``).
+Besides eager PyTorch it times TorchScript and ONNX Runtime (:mod:`coexplore.nas.runtimes`),
+on any number of threads; the ``framework`` column names the runtime and thread count.
 It is resumable and visits the cells in a seeded random order, so slow drift of the
 machine (thermal state, other load) does not correlate with the architecture index.
 """
@@ -100,34 +102,35 @@ def _check_counts(warmup: int, repeats: int, threads: int) -> None:
 
 
 def measure_latency(model: Any, input_shape: Sequence[int], *, warmup: int = 10, repeats: int = 40,
-                    threads: int = 1, seed: int = 0) -> LatencyMeasurement:
+                    threads: int = 1, seed: int = 0, runtime: str = "torch") -> LatencyMeasurement:
     """Time ``model`` (a ``torch.nn.Module``) on a seeded random input of ``input_shape``.
 
-    The caller's thread count and the model's train/eval mode are restored afterwards.
+    ``runtime`` is one of :data:`coexplore.nas.runtimes.RUNTIMES` (eager PyTorch,
+    TorchScript, ONNX Runtime); the model is compiled for it before the warm-up runs. The
+    caller's thread count and the model's train/eval mode are restored afterwards.
     """
     require("torch", extra="nas", who="measuring latency (PyTorch)")
-    import torch
+    from coexplore.nas.runtimes import check_runtime, prepare_runtime
 
     _check_counts(warmup, repeats, threads)
-    x = torch.randn(tuple(input_shape), generator=torch.Generator().manual_seed(seed))
-    old_threads, was_training, gc_was_on = torch.get_num_threads(), model.training, gc.isenabled()
-    torch.set_num_threads(threads)
+    check_runtime(runtime)
+    was_training, gc_was_on = model.training, gc.isenabled()
     samples = np.empty(repeats)
     try:
         model.eval()
-        with torch.inference_mode():
+        prepared = prepare_runtime(model, input_shape, runtime=runtime, threads=threads, seed=seed)
+        with prepared.context():
             for _ in range(warmup):
-                model(x)
+                prepared.run()
             gc.collect()
             gc.disable()
             for i in range(repeats):
                 t0 = time.perf_counter_ns()
-                model(x)
+                prepared.run()
                 samples[i] = (time.perf_counter_ns() - t0) / 1e6
     finally:
         if gc_was_on:
             gc.enable()
-        torch.set_num_threads(old_threads)
         model.train(was_training)
     return summarize(samples, threads=threads)
 
@@ -143,12 +146,13 @@ class NB201MeasureRun:
 
     path: Path
     device: str
+    framework: str
     measured: tuple[int, ...]
     skipped: tuple[int, ...]
 
 
-def _done(path: Path, device: str) -> set[int]:
-    """Indices with a torch / cifar100 row for ``device`` in an existing CSV (which must have our columns)."""
+def _done(path: Path, device: str, framework: str) -> set[int]:
+    """Indices with a ``framework`` / cifar100 row for ``device`` in an existing CSV (which must have our columns)."""
     if not path.is_file() or path.stat().st_size == 0:
         return set()
     from coexplore.spec.io import read_text
@@ -160,16 +164,19 @@ def _done(path: Path, device: str) -> set[int]:
                             f"got {','.join(reader.fieldnames or ())}")
         try:
             return {int(r["arch_index"]) for r in reader
-                    if r["device"] == device and r["framework"] == "torch" and r["task"] == "cifar100"}
+                    if r["device"] == device and r["framework"] == framework and r["task"] == "cifar100"}
         except (TypeError, ValueError) as e:
             raise DataError(f"latency CSV {str(path)!r}: column 'arch_index': {e}") from None
 
 
 def measure_nb201(indices: Iterable[int], out_csv: str | Path, *, warmup: int = 10, repeats: int = 40,
-                  threads: int = 1, seed: int = 0, progress: bool = True, device: str | None = None) -> NB201MeasureRun:
+                  threads: int = 1, seed: int = 0, progress: bool = True, device: str | None = None,
+                  runtime: str = "torch") -> NB201MeasureRun:
     """Time the CIFAR-100 NB201 network of each index and append one row per cell to ``out_csv``.
 
-    Rows: ``device`` (default :func:`default_device_name`), framework ``torch``, task
+    Rows: ``device`` (default :func:`default_device_name`), framework
+    :func:`~coexplore.nas.runtimes.framework_name` of ``runtime`` and ``threads`` (``torch``,
+    ``torchscript``, ``onnxruntime``, with ``-t<threads>`` appended above one thread), task
     ``cifar100``, the median and variance of :func:`measure_latency`, ``energy_mj`` ``nan``
     (not measurable here) and ``rep_arch_index`` = the index (each cell's own network is
     timed, no isomorphism sharing). Indices already in the file for this device are skipped,
@@ -185,13 +192,15 @@ def measure_nb201(indices: Iterable[int], out_csv: str | Path, *, warmup: int = 
     from tqdm import tqdm
 
     from coexplore.nas.nb201 import NB201Space
+    from coexplore.nas.runtimes import framework_name
 
     _check_counts(warmup, repeats, threads)
+    framework = framework_name(runtime, threads)
     space = NB201Space(dataset="cifar100")
     wanted = list(dict.fromkeys(int(i) for i in indices))
     cells = {i: space.cell(i) for i in wanted}
     path, name = Path(out_csv), device or default_device_name()
-    done = _done(path, name)
+    done = _done(path, name, framework)
     pending = [i for i in wanted if i not in done]
     order = [pending[j] for j in np.random.default_rng(seed).permutation(len(pending))]
     new_file = not path.is_file() or path.stat().st_size == 0
@@ -206,9 +215,9 @@ def measure_nb201(indices: Iterable[int], out_csv: str | Path, *, warmup: int = 
                 torch.manual_seed(seed)
                 model = space.to_torch(cells[index])
             m = measure_latency(model, space.input_shape, warmup=warmup, repeats=repeats, threads=threads,
-                                seed=seed)
-            writer.writerow([index, name, "torch", "cifar100", repr(m.median_ms), repr(m.variance_ms2), "nan", index])
+                                seed=seed, runtime=runtime)
+            writer.writerow([index, name, framework, "cifar100", repr(m.median_ms), repr(m.variance_ms2), "nan", index])
             f.flush()
             bar.update(1)
-    return NB201MeasureRun(path=path, device=name, measured=tuple(order),
+    return NB201MeasureRun(path=path, device=name, framework=framework, measured=tuple(order),
                            skipped=tuple(i for i in wanted if i in done))

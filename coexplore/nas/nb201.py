@@ -38,6 +38,11 @@ EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 DATASETS = {"cifar10": (32, 10), "cifar100": (32, 100), "imagenet16-120": (16, 120)}
 CELLS_PER_STAGE = 5
 STAGE_CHANNELS = (16, 32, 64)
+#: Operations a graph compiler may drop or fold, counted by edge status in ``graph_counts``.
+COUNTED_OPS = ("skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGE_STATUSES = ("live", "dead_end", "zero_fed")
+#: Columns of ``ArchFeatures.graph_counts`` for NB201 (per cell: all 15 cells are the same).
+GRAPH_COUNT_NAMES = (*(f"{op}:{st}" for op in COUNTED_OPS for st in EDGE_STATUSES), "none", "adds", "constant_output")
 #: Node kinds of the predictor graph (BRP-NAS form: input, one node per edge operation, output).
 NODE_KINDS = ("input", "output", *OPS)
 
@@ -59,6 +64,35 @@ class Cell:
     def __str__(self) -> str:
         o = self.ops
         return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    def edge_status(self) -> tuple[str, ...]:
+        """Per edge: ``none``, ``live``, ``dead_end`` (its output reaches the cell output only through
+        ``none`` edges, i.e. is multiplied by zero) or ``zero_fed`` (its input is always zero).
+
+        NB201's ``none`` is ``x * 0`` in the exported graph, so dead-ended and zero-fed operations
+        are still computed by a runtime that does not simplify ``x * 0`` (ONNX Runtime, eager
+        PyTorch) and folded away by one that does (the Pi 5 LiteRT converter)."""
+        on = [o != "none" for o in self.ops]
+        live = self.live_edges()
+        reaches = {3}
+        for e in reversed(range(6)):
+            if on[e] and EDGES[e][1] in reaches:
+                reaches.add(EDGES[e][0])
+        return tuple("none" if not on[e] else "live" if live[e] else
+                     "dead_end" if EDGES[e][1] not in reaches else "zero_fed" for e in range(6))
+
+    def graph_counts(self) -> np.ndarray:
+        """The :data:`GRAPH_COUNT_NAMES` counts of one cell (float64)."""
+        counts = np.zeros(len(GRAPH_COUNT_NAMES))
+        for op, status in zip(self.ops, self.edge_status(), strict=True):
+            if op == "none":
+                counts[-3] += 1
+            else:
+                counts[COUNTED_OPS.index(op) * len(EDGE_STATUSES) + EDGE_STATUSES.index(status)] += 1
+        fan_in = [sum(1 for e, (_, j) in enumerate(EDGES) if j == node and self.ops[e] != "none") for node in (1, 2, 3)]
+        counts[-2] = sum(max(k - 1, 0) for k in fan_in)
+        counts[-1] = float(self.degenerate)
+        return counts
 
     def live_edges(self) -> tuple[bool, ...]:
         """Edges whose operation changes the output: not ``none``, fed from the input, reaching node 3."""
@@ -231,7 +265,8 @@ class NB201Space(ArchSpace[Cell]):
     def features(self, archs: Sequence[Cell]) -> ArchFeatures:
         """BRP-NAS graphs (8 nodes: input, the six edge operations, output), one-hot edges,
         MACs and parameters of the full model (dead operations included, as NB201 counts
-        them) and counts of each operation per stage (15 kinds)."""
+        them), counts of each operation per stage (15 kinds) and the per-cell
+        :data:`GRAPH_COUNT_NAMES` counts (what a graph compiler removes or folds)."""
         n = len(archs)
         choices = np.array([self.to_choices(a) for a in archs], dtype=np.int64).reshape(n, 6)
         node_ops = np.zeros((n, 8, len(NODE_KINDS)), dtype=np.float32)
@@ -247,9 +282,11 @@ class NB201Space(ArchSpace[Cell]):
             k = (choices == o).sum(axis=1) * CELLS_PER_STAGE
             counts[:, o * 3: o * 3 + 3] = k[:, None]
         names = tuple(f"{op}@stage{s + 1}" for op in OPS for s in range(3))
+        graph = np.array([a.graph_counts() for a in archs], dtype=np.float64).reshape(n, len(GRAPH_COUNT_NAMES))
         return ArchFeatures(adjacency=adjacency, node_ops=node_ops, vector=self.encode(archs),
                             flops=flops.astype(np.float64), params=params.astype(np.float64),
-                            op_counts=counts, op_names=names)
+                            op_counts=counts, op_names=names, graph_counts=graph,
+                            graph_count_names=GRAPH_COUNT_NAMES)
 
     def _per_op_costs(self) -> tuple[np.ndarray, np.ndarray]:
         """MACs and parameters of one edge operation summed over the 15 cells, per operation."""

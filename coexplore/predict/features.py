@@ -32,6 +32,11 @@ class ArchFeatures:
         op_counts: float64 (n, T), how many times each operation kind (e.g. "3x3 conv in
             stage 2") occurs; a lookup-table predictor sums one latency per kind.
         op_names: The T kinds of ``op_counts`` (for reports and lookup tables).
+        graph_counts: float64 (n, G), counts that say what a graph compiler can remove or fold:
+            each operation kind split by whether it is live, dead-ended (its output is only ever
+            multiplied by zero) or zero-fed (its input is always zero), element-wise adds, and whether
+            the whole network is a constant. Device runtimes differ exactly there (issue 20).
+        graph_count_names: The G kinds of ``graph_counts``.
     """
 
     adjacency: np.ndarray | None = None
@@ -41,6 +46,8 @@ class ArchFeatures:
     params: np.ndarray | None = None
     op_counts: np.ndarray | None = None
     op_names: tuple[str, ...] = ()
+    graph_counts: np.ndarray | None = None
+    graph_count_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         sizes = {f.name: len(v) for f in fields(self)

@@ -67,6 +67,14 @@ def _brp() -> type[Predictor]:
     return BRPPredictor
 
 
+@PREDICTORS.register("transfer")
+def _transfer() -> type[Predictor]:
+    """Relative-error per-operator cost table; with pretrain(), few-shot transfer from known devices."""
+    from coexplore.predict.transfer import TransferPredictor
+
+    return TransferPredictor
+
+
 def predictor_names() -> list[str]:
     """Registered predictor names, in registration order."""
     return PREDICTORS.names()
