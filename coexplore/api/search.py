@@ -20,6 +20,7 @@ from coexplore.spec.workload import Layer, Network
 
 if TYPE_CHECKING:
     from coexplore.hwsearch.board_search import FpgaSearchResult
+    from coexplore.hwsearch.butterfly_search import ButterflySearchResult
     from coexplore.hwsearch.maestro_search import MaestroHwSearchResult
     from coexplore.hwsearch.multi_fpga import MultiFpgaSearchResult
     from coexplore.hwsearch.precision import PrecisionSearchResult
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
     from coexplore.nas.space import ArchSpace
     from coexplore.system.spec import SystemSpec
 
-__all__ = ["codesign", "map_network", "search_accelerator", "search_networks"]
+__all__ = ["HWSEARCH_MODELS", "codesign", "map_network", "search_accelerator", "search_networks"]
+
+HWSEARCH_MODELS = (*MODELS, "butterfly")
+"""Cost semantics an accelerator search can use: the evaluation models and the butterfly accelerator template
+(:mod:`coexplore.hwsearch.butterfly_search`, priced by :mod:`coexplore.cost.butterfly`)."""
 
 
 def map_network(
@@ -87,7 +92,8 @@ def search_accelerator(
     progress: bool = False, model: str = "timeloop", constant_set: str | None = None, boards: int | None = None,
     link_gbps: float | None = None, partition: str | None = None, memory_ports: str | None = None,
     uneven: bool | None = None, system: str | SystemSpec | None = None,
-) -> HwSearchResult | PrecisionSearchResult | FpgaSearchResult | MaestroHwSearchResult | MultiFpgaSearchResult:
+) -> (HwSearchResult | PrecisionSearchResult | FpgaSearchResult | MaestroHwSearchResult | MultiFpgaSearchResult
+      | ButterflySearchResult):
     """The best accelerator for ``networks`` under ``budget``'s resources.
 
     ``networks``: presets, YAML or ONNX files, searched cells (``nb201:INDEX``) or :class:`Network` objects.
@@ -111,7 +117,10 @@ def search_accelerator(
     priced with MAESTRO's semantics (``constant_set``, default ``current``;
     :mod:`coexplore.hwsearch.maestro_search`; strategies ``evolution`` (default), ``random``, ``grid``,
     ``nsga2``); returns :class:`~coexplore.hwsearch.maestro_search.MaestroHwSearchResult`, the same record
-    shape with ``model: maestro``.
+    shape with ``model: maestro``. With ``model="butterfly"``: the butterfly accelerator template (engines x
+    units x buffers) within the preset's MACs, SRAM, DRAM bandwidth and clock
+    (:mod:`coexplore.hwsearch.butterfly_search`, same strategies as maestro); returns
+    :class:`~coexplore.hwsearch.butterfly_search.ButterflySearchResult`, the record with ``model: butterfly``.
 
     Raises:
         RegistryError: an unknown network, preset or board (the message lists the valid names).
@@ -132,8 +141,17 @@ def search_accelerator(
     if isinstance(budget, str) and budget not in ACCELERATORS and budget not in BOARDS:
         raise RegistryError(f"budget (--budget): unknown accelerator preset or FPGA board {budget!r}; valid: "
                             f"{', '.join(ACCELERATORS)}, {', '.join(BOARDS)}")
-    if model not in MODELS:
-        raise SpecError(f"model (--model): unknown {model!r}; valid: {', '.join(MODELS)}")
+    if model not in HWSEARCH_MODELS:
+        raise SpecError(f"model (--model): unknown {model!r}; valid: {', '.join(HWSEARCH_MODELS)}")
+    if model == "butterfly":
+        return _search_butterfly(networks, budget, objective=objective, strategy=strategy, seed=seed,
+                                 budget_evals=budget_evals, max_seconds=max_seconds,
+                                 others={"mode": mode, "jobs": jobs, "popsize": popsize, "throttle": throttle,
+                                         "finalists": finalists, "mapper": mapper, "precisions": precisions,
+                                         "max_accuracy_drop": max_accuracy_drop, "fpga_mode": fpga_mode,
+                                         "boards": boards, "link_gbps": link_gbps, "partition": partition,
+                                         "memory_ports": memory_ports, "uneven": uneven,
+                                         "constant_set": constant_set})
     if model == "maestro":
         return _search_maestro(networks, budget, objective=objective, strategy=strategy, seed=seed,
                                budget_evals=budget_evals, max_seconds=max_seconds, constant_set=constant_set,
@@ -263,6 +281,28 @@ def _search_maestro(networks: str | Network | Sequence[str | Network], budget: s
     return search_maestro(nets, acc, objectives=objectives, strategy=strategy or "evolution", seed=seed or 0,
                           budget_evals=300 if budget_evals is None else budget_evals, max_seconds=max_seconds,
                           constant_set=constant_set or "current")
+
+
+def _search_butterfly(networks: str | Network | Sequence[str | Network], budget: str | Accelerator, *,
+                      objective: str | None, strategy: str | None, seed: int | None, budget_evals: int | None,
+                      max_seconds: float | None, others: dict[str, Any]) -> ButterflySearchResult:
+    """``search_accelerator(model="butterfly")``: refuse the other models' options, resolve, search."""
+    from coexplore.hwsearch.butterfly_search import search_butterfly
+    from coexplore.presets.boards import BOARDS
+
+    unused = sorted(k for k, v in others.items() if v is not None)
+    if unused:
+        flags = ", ".join(f"{k} (--{k.replace('_', '-')})" for k in unused)
+        raise SpecError("search_accelerator: --model butterfly searches engines x units x buffers; these options "
+                        f"do not apply to it: {flags}")
+    if isinstance(budget, str) and budget in BOARDS:
+        raise SpecError(f"budget (--budget): --model butterfly takes an accelerator preset (its MACs, SRAM, DRAM "
+                        f"bandwidth and clock are the budget), got FPGA board {budget!r}")
+    nets = _resolve_networks(networks)
+    acc = budget if isinstance(budget, Accelerator) else resolve_accelerator(budget)
+    return search_butterfly(nets, acc, objectives=(objective or "edp").split(","), strategy=strategy or "evolution",
+                            seed=seed or 0, budget_evals=300 if budget_evals is None else budget_evals,
+                            max_seconds=max_seconds)
 
 
 def search_networks(

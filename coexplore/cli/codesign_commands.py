@@ -11,9 +11,9 @@ from coexplore.cli.args import budget_or_all, non_empty, output_file, seed
 __all__ = ["register"]
 
 # Written by hand so the parser does not import the joint package at start-up (tests check they match).
-RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fnas-digits-7z020, naas-nb201-eyeriss, "
-                "nacim-digits, nacim-nb201, nands-nb201, nasaic-w1, nb201-eyeriss, nb201-eyeriss-codesign, "
-                "nb201-eyeriss-precision, quannas-digits")
+RECIPE_NAMES = ("codesign-nas-rl-nb201-eyeriss, dance-nb201-eyeriss, fabnet-listops, fnas-digits-7z020, "
+                "naas-nb201-eyeriss, nacim-digits, nacim-nb201, nands-nb201, nasaic-w1, nb201-eyeriss, "
+                "nb201-eyeriss-codesign, nb201-eyeriss-precision, quannas-digits")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

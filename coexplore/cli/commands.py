@@ -19,6 +19,7 @@ def _add_json(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from coexplore.api.evaluate import MODELS
+    from coexplore.api.search import HWSEARCH_MODELS
     from coexplore.maestro.energy import CONSTANT_SETS
     from coexplore.maestro.templates import TEMPLATES
 
@@ -125,9 +126,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "activations in bits, with the accuracy drop you measured); the JSON gains 'precision'")
     p.add_argument("--max-accuracy-drop", type=non_negative_number, default=None,
                    help="skip --precisions choices whose accuracy drop exceeds this")
-    p.add_argument("--model", default="timeloop", choices=list(MODELS),
-                   help="timeloop (default: NAAS's accelerator space, mappings searched per layer) or maestro "
-                        "(MAESTRO's templates x PEs x NoC bandwidth within the preset's MACs)")
+    p.add_argument("--model", default="timeloop", choices=list(HWSEARCH_MODELS),
+                   help="timeloop (default: NAAS's accelerator space, mappings searched per layer), maestro "
+                        "(MAESTRO's templates x PEs x NoC bandwidth within the preset's MACs) or butterfly (the "
+                        "adaptable butterfly accelerator: engines x units x buffers within the preset's MACs and SRAM)")
     p.add_argument("--constants", default=None, choices=sorted(CONSTANT_SETS),
                    help="maestro: energy/area constant set, current (default) or nasaic")
     _add_json(p)
@@ -308,6 +310,10 @@ def cmd_hwsearch(args: argparse.Namespace) -> Any:
 
         raise SpecError("--out: writes accelerator YAML; a MAESTRO design (template:PEs:bandwidth) has none, use "
                         "--json")
+    if args.out and args.model == "butterfly":
+        from coexplore.errors import SpecError
+
+        raise SpecError("--out: writes accelerator YAML; a butterfly accelerator design has none, use --json")
     result = search_accelerator(
         args.network, args.budget, args.objective, strategy=args.strategy, mode=args.mode, seed=args.seed,
         budget_evals=args.budget_evals, max_seconds=args.max_seconds, jobs=args.jobs, throttle=args.throttle or None,

@@ -81,6 +81,9 @@ def print_hwsearch(out: dict[str, Any]) -> None:
     if out.get("model") == "maestro":
         _print_maestro_hwsearch(out)
         return
+    if out.get("model") == "butterfly":
+        _print_butterfly_hwsearch(out)
+        return
     rows = [["preset " + base["preset"], f"{base['edp']:.4e}", f"{base['energy_pj'] / 1e6:.3f}",
              f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"],
             ["searched", f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
@@ -113,6 +116,26 @@ def _print_maestro_hwsearch(out: dict[str, Any]) -> None:
                f"EDP {out['edp_ratio']:.2f}x lower than {base['preset']}")
     print(f"\n{verdict} ({out['strategy']}); {out['evaluations']} evaluations of a {info['space_size']}-design space "
           f"in {out['seconds']:.1f} s" + (" (all of it)" if info["exhausted"] else ""))
+
+
+def _print_butterfly_hwsearch(out: dict[str, Any]) -> None:
+    best, base, info = out["best"], out["baseline"], out["butterfly"]
+
+    def label(a: dict[str, Any]) -> str:
+        return (f"{a['engines']} BEs x {a['units_per_engine']} BUs, data {a['data_buffer_words']} words/BE, "
+                f"coef {a['coef_buffer_words']} words")
+
+    rows = [["searched: " + label(best["accelerator"]), f"{best['edp']:.4e}", f"{best['energy_pj'] / 1e6:.3f}",
+             f"{best['latency_cycles']:,.0f}", f"{best['area_mm2']:.3f}"]]
+    if base["edp"] is not None:
+        rows.insert(0, ["paper-shaped: " + label(info["baseline_accelerator"]), f"{base['edp']:.4e}",
+                        f"{base['energy_pj'] / 1e6:.3f}", f"{base['latency_cycles']:,.0f}", f"{base['area_mm2']:.3f}"])
+    table(["design (butterfly)", "EDP pJ*cyc", "energy uJ", "cycles", "area mm2"], rows)
+    verdict = (f"no baseline: {info['baseline_reason']}" if base["edp"] is None else
+               "no searched design beat the paper-shaped one" if out["best_is_preset"] else
+               f"EDP {out['edp_ratio']:.2f}x lower than the paper-shaped design")
+    print(f"\n{verdict} (budget {base['preset']}, {out['strategy']}); {out['evaluations']} evaluations of a "
+          f"{info['space_size']}-design space in {out['seconds']:.1f} s")
 
 
 def print_timeloop_case(out: dict[str, Any], diffs: list[dict[str, Any]] | None) -> None:

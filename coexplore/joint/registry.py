@@ -17,6 +17,7 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
     from coexplore.joint.codesign_nas import CodesignNas
     from coexplore.joint.codesign_rl import CodesignNasRl
     from coexplore.joint.dance import DanceStrategy
+    from coexplore.joint.fabnet_codesign import FabnetCodesign
     from coexplore.joint.fnas_controller import FnasController
     from coexplore.joint.grouped import GroupedSearch
     from coexplore.joint.naas import NaasNested
@@ -30,12 +31,13 @@ def _classes() -> dict[str, Callable[..., Strategy]]:
             "fnas": FnasController, "dance": DanceStrategy, "sequential": Sequential, "hw-aware-nas": HwAwareNas,
             "random": RandomPairs, "grouped": GroupedSearch, "nasaic": NasaicRl, "nas-asic": NasAsic,
             "asic-hw-nas": AsicHwNas, "quannas": QuanNas, "quannas-two-step": QuanNasTwoStep,
-            "nacim": Nacim, "nass": Nass, "nands": Nands, "nands-fixed-noc": NandsFixedNoc}
+            "nacim": Nacim, "nass": Nass, "nands": Nands, "nands-fixed-noc": NandsFixedNoc,
+            "fabnet": FabnetCodesign}
 
 
 JOINT_STRATEGIES = ("codesign-nas", "codesign-nas-rl", "naas", "fnas", "dance", "grouped", "sequential", "hw-aware-nas",
                     "random", "nasaic", "nas-asic", "asic-hw-nas", "quannas", "quannas-two-step", "nacim",
-                    "nass", "nands", "nands-fixed-noc")
+                    "nass", "nands", "nands-fixed-noc", "fabnet")
 
 
 def describe_joint_strategy(name: str) -> str:

@@ -65,22 +65,25 @@ class EncoderBuilder:
     def layernorm(self, name: str, rows: int, width: int) -> None:
         self.vector_ops.append(VectorOp(name=name, kind="layernorm", rows=self.batch * rows, width=width))
 
-    def attention(self, prefix: str, *, seq: int, width: int, heads: int) -> None:
-        """Q, K, V projections, scores Q K^T, softmax, context A V, output projection."""
+    def attention(self, prefix: str, *, seq: int, width: int, heads: int, butterfly: bool = False) -> None:
+        """Q, K, V projections, scores Q K^T, softmax, context A V, output projection (the four projections
+        as butterfly matrices with ``butterfly``: FABNet's ABfly block)."""
         _positive("seq", seq)
         _positive("width", width)
         _positive("heads", heads)
         if width % heads:
             raise SpecError(f"heads: must divide the width {width}, got {heads}")
         head_dim, groups = width // heads, self.batch * heads
+        project = (lambda name: self.butterfly(name, width, width, seq)) if butterfly else \
+            (lambda name: self.fc(name, width, width, seq))
         for p in ("q", "k", "v"):
-            self.fc(f"{prefix}.{p}", width, width, seq)
+            project(f"{prefix}.{p}")
         self.layers.append(Layer(name=f"{prefix}.scores", K=groups * seq, C=groups * head_dim, N=seq, groups=groups,
                                  op="bmm", weights_from="activations"))
         self.vector_ops.append(VectorOp(name=f"{prefix}.softmax", kind="softmax", rows=groups * seq, width=seq))
         self.layers.append(Layer(name=f"{prefix}.context", K=groups * head_dim, C=groups * seq, N=seq, groups=groups,
                                  op="bmm", weights_from="activations"))
-        self.fc(f"{prefix}.out", width, width, seq)
+        project(f"{prefix}.out")
 
     def ffn(self, prefix: str, *, seq: int, width: int, hidden: int) -> None:
         self.fc(f"{prefix}.fc1", width, hidden, seq)

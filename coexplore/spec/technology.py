@@ -213,6 +213,11 @@ class Technology:
         add = self._kind(self.add_pj, kind, "mac_energy_pj")
         return mult(math.sqrt(w * a)) + add(acc)
 
+    def add_energy_pj(self, bits: int, *, kind: str = "int") -> float:
+        """One ``bits``-wide addition (the adder half of a MAC; butterfly units need adders without multipliers)."""
+        self._check("add_energy_pj", bits=bits)
+        return self._kind(self.add_pj, kind, "add_energy_pj")(bits)
+
     # -- area and leakage ----------------------------------------------------------------
     def sram_area_mm2(self, size_bits: int) -> float:
         self._check("sram_area_mm2", size_bits=size_bits)

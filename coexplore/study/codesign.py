@@ -159,6 +159,8 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         out["hypervolume_objectives"] = ["mean accuracy", "latency / latency spec"]
     elif hasattr(problem, "lut_budget"):  # QuanNAS: quantized chains x LUT engines under rL and rT
         out.update(_quant_summary(done, on_front, trials, problem))
+    elif hasattr(problem, "reference_cost"):  # FABNet x the butterfly accelerator
+        out.update(_fabnet_summary(done, on_front, problem))
     elif hasattr(problem, "best_hw"):  # NANDS: networks x network-on-chip designs
         out.update(_noc_summary(done, on_front, trials, problem))
     elif hasattr(problem, "hardware_record"):  # NACIM: networks x computing-in-memory crossbars
@@ -200,6 +202,26 @@ def summarize(study: str, *, storage: str, problem: Any) -> dict[str, Any]:
         strategy.reattach(problem)  # the checkpoint holds no problem
         out["search"] = strategy.search_report()
     return out
+
+
+def _fabnet_summary(done: list[Trial], on_front: list[int], problem: Any) -> dict[str, Any]:
+    """Front entries (the network, its butterfly design and costs) and the hypervolume over (accuracy,
+    cost / the problem's fixed reference cost: the largest network of the space on the paper-shaped design)."""
+    from coexplore.search.pareto import hypervolume_2d
+
+    def entry(t: Trial) -> dict[str, Any]:
+        p = t.params
+        e = _entry(t, latency_cycles=int(p["latency_cycles"]), energy=float(p["energy_pj"]),
+                   area_mm2=float(p["area_mm2"]))
+        e["latency_ms"] = p.get("latency_ms")
+        return e
+
+    acc = np.array([t.values[0] for t in done], dtype=np.float64)
+    cost = np.array([t.values[1] for t in done], dtype=np.float64) / problem.reference_cost
+    return {"front": [entry(done[i]) for i in on_front],
+            "hypervolume": hypervolume_2d(np.column_stack([-acc, cost]), (0.0, 1.0)) if len(acc) else 0.0,
+            "hypervolume_objectives": ["accuracy", f"{problem.objectives[1]} / reference"],
+            "budget": problem.budget, "networks_trained": len(problem.train_seconds)}
 
 
 _QUANT_KEYS = ("arch", "formats", "depth", "param_kbits", "lut", "bram18k", "fps", "latency_ms", "accelerator")

@@ -1,6 +1,7 @@
 """Study kind ``codesign``: (network, accelerator) pairs: NAS-Bench-201 x a design grid, FNAS's chains x an FPGA,
-QuanNAS's quantized chains x LUT engines, NASAIC's two tasks x heterogeneous ASICs, or NACIM's networks x
-computing-in-memory crossbars, or NANDS's cells x network-on-chip designs."""
+QuanNAS's quantized chains x LUT engines, NASAIC's two tasks x heterogeneous ASICs, NACIM's networks x
+computing-in-memory crossbars, NANDS's cells x network-on-chip designs, or FABNet's hyper-parameters x the
+butterfly accelerator."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ if TYPE_CHECKING:
 def _check(p: dict[str, Any], path: str) -> list[str]:
     errs: list[str] = []
     space = p.get("space", "nb201")
-    if space not in ("nb201", "chain", "chain-quant", "nasaic", "nb201-cim", "chain-cim", "nb201-noc"):
-        errs.append(f"{path}.space: must be nb201, chain, chain-quant, nasaic, nb201-cim, chain-cim or nb201-noc, "
-                    f"got {space!r}")
+    if space not in ("nb201", "chain", "chain-quant", "nasaic", "nb201-cim", "chain-cim", "nb201-noc", "fabnet"):
+        errs.append(f"{path}.space: must be nb201, chain, chain-quant, nasaic, nb201-cim, chain-cim, nb201-noc or "
+                    f"fabnet, got {space!r}")
     if space == "nb201-noc":
         return _check_noc(p, path)
+    if space == "fabnet":
+        return _check_fabnet(p, path)
     if space in ("nb201-cim", "chain-cim"):
         return _check_cim(p, path, space)
     if space == "nasaic":
@@ -52,6 +55,52 @@ def _check(p: dict[str, Any], path: str) -> list[str]:
     if p.get("precisions") is not None or p.get("accuracy_drop") is not None:
         errs += _check_precisions(p, path, space)
     return errs
+
+
+_FABNET_KEYS = ("kind", "space", "budget", "depths", "widths", "seq_lens", "heads", "ffn_ratio", "steps",
+                "train_size", "test_size")
+
+
+def _check_fabnet(p: dict[str, Any], path: str) -> list[str]:
+    """The problems of a ``space: fabnet`` config (FABNet hyper-parameters x the butterfly accelerator)."""
+    from coexplore.presets.accelerators import ACCELERATORS
+
+    errs = [f"{path}.{k}: not a key of space fabnet (its keys: {', '.join(_FABNET_KEYS[2:])}), got {p[k]!r}"
+            for k in p if k not in _FABNET_KEYS]
+    if p.get("budget", "nvdla-1024") not in ACCELERATORS:
+        errs.append(f"{path}.budget: must be an accelerator preset ({', '.join(ACCELERATORS)}), got "
+                    f"{p.get('budget')!r}")
+    for k in ("heads", "ffn_ratio", "steps", "train_size", "test_size"):
+        integer(errs, p, path, k)
+    for k in ("depths", "widths", "seq_lens"):
+        v = p.get(k)
+        if v is not None and (not isinstance(v, list) or not v or not all(
+                isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in v)):
+            errs.append(f"{path}.{k}: must be a non-empty list of integers >= 1, got {v!r}")
+    if not errs:
+        try:
+            _fabnet_space(p)
+        except SpecError as e:
+            errs += [f"{path}: {m}" for m in e.problems]
+    return errs
+
+
+def _fabnet_space(p: dict[str, Any]) -> Any:
+    from coexplore.nas.fabnet import FabnetSpace
+
+    given: dict[str, Any] = {k: tuple(p[k]) for k in ("depths", "widths", "seq_lens") if k in p}
+    given.update({k: p[k] for k in ("heads", "ffn_ratio") if k in p})
+    return FabnetSpace(**given)
+
+
+def _build_fabnet(config: StudyConfig) -> Any:
+    from coexplore.joint.fabnet_codesign import FabnetButterflyProblem
+
+    p = config.problem
+    return FabnetButterflyProblem(budget=p.get("budget", "nvdla-1024"), objectives=config.objectives,
+                                  space=_fabnet_space(p), steps=int(p.get("steps", 400)),
+                                  train_size=int(p.get("train_size", 4000)), test_size=int(p.get("test_size", 1000)),
+                                  seed=config.seed)
 
 
 _NASAIC_KEYS = ("kind", "space", "task2", "specs", "constants", "pe_budget", "pe_step", "bandwidth_budget",
@@ -255,6 +304,8 @@ def _resolve(config: StudyConfig) -> StudyConfig:
 
 def _build(config: StudyConfig, *, progress: bool = True) -> Any:
     p = config.problem
+    if p.get("space", "nb201") == "fabnet":
+        return _build_fabnet(config)
     if p.get("space", "nb201") == "nasaic":
         return _build_nasaic(config)
     if p.get("space", "nb201") == "chain-quant":
@@ -304,7 +355,7 @@ register(ProblemKind(
     name="codesign", keys=frozenset({"kind", "space", "dataset", "accuracy_epochs", "accelerators", "design_stride",
                                      "max_latency_cycles", "max_area_mm2", "board", "timing_ms", "epochs", "prune",
                                      "max_layers", "precisions", "accuracy_drop", *_NASAIC_KEYS, *_QUANT_KEYS,
-                                     *_CIM_KEYS, *_NOC_KEYS}),
+                                     *_CIM_KEYS, *_NOC_KEYS, *_FABNET_KEYS}),
     objectives=("accuracy", "latency", "energy", "area", "edp", "edap", "perf_per_area", "lut", "period"),
     default_objectives=("accuracy", "edp"), default_strategy="naas", own_strategies=_names, encoding="categorical",
     check=_check, build=_build, own_strategy=_strategy, describe=_describe, resolve=_resolve, accuracy_first=True))
