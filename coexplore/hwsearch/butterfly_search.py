@@ -31,11 +31,9 @@ from coexplore.errors import CoexploreError, SpecError
 from coexplore.hwsearch.budget import Budget, dram_bandwidth
 from coexplore.hwsearch.problem import DesignCost, check_objectives
 from coexplore.hwsearch.record import hwsearch_record, network_row
-from coexplore.search.driver import optimize
+from coexplore.hwsearch.template_search import check_search, ranked_designs, run_search
 from coexplore.search.encoding import Categorical, ChoiceBatch
-from coexplore.search.pareto import non_dominated
 from coexplore.search.problem import Evaluation
-from coexplore.search.registry import make_strategy
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
@@ -223,34 +221,17 @@ def search_butterfly(networks: Sequence[Network], budget: Accelerator, *, object
                      max_seconds: float | None = None) -> ButterflySearchResult:
     """Search the butterfly template for ``networks`` within ``budget``'s resources (module docstring)."""
     t0 = time.perf_counter()
-    if strategy not in BUTTERFLY_STRATEGIES:
-        raise SpecError(f"strategy (--strategy): {strategy!r} does not search the butterfly space; valid: "
-                        f"{', '.join(BUTTERFLY_STRATEGIES)}")
-    objectives = check_objectives(objectives)
-    if len(objectives) > 1 and strategy != "nsga2":
-        raise SpecError(f"objective (--objective): several objectives ({','.join(objectives)}) need --strategy "
-                        f"nsga2, got {strategy}")
+    objectives = check_search(strategy, BUTTERFLY_STRATEGIES, objectives, "butterfly")
     space = ButterflySpace.for_budget(budget)
     problem = ButterflyHwProblem(space=space, networks=networks, objectives=objectives)
-    evals = space.size if strategy == "grid" else budget_evals
-    params = {} if strategy == "nsga2" else {"unique": True}
-    strat, target = make_strategy(BUTTERFLY_STRATEGIES[strategy], problem, seed=seed, budget=evals, params=params)
-    t_search = time.perf_counter()
-    res = optimize(target, strat, max_evals=evals, max_seconds=max_seconds)
-    search_seconds = time.perf_counter() - t_search
-    if not res.found:
-        reasons = "; ".join(f"{r} ({n}x)" for r, n in list(res.infeasible_reasons.items())[:3])
-        raise SpecError(f"hwsearch --model butterfly: no feasible design in {res.evaluated} evaluations: {reasons}")
+    res, search_seconds = run_search(problem, BUTTERFLY_STRATEGIES, strategy, size=space.size, seed=seed,
+                                     budget_evals=budget_evals, max_seconds=max_seconds,
+                                     none_found="hwsearch --model butterfly: no feasible design")
     rows = [tuple(int(v) for v in r) for r in res.best.x]
-    ranked = sorted(((space.design(r), problem.cost(r), tuple(v)) for r, v in
-                     zip(rows, res.best_values.tolist(), strict=True)),
-                    key=lambda t: t[1].edp if len(objectives) > 1 else t[2][0])  # type: ignore[union-attr]
+    ranked, front = ranked_designs([space.design(r) for r in rows], [problem.cost(r) for r in rows],
+                                   res.best_values.tolist(), objectives)
     best, best_cost, _ = ranked[0]
     assert isinstance(best_cost, DesignCost)
-    front: tuple[tuple[ButterflyAccelerator, DesignCost, tuple[float, ...]], ...] = ()
-    if len(objectives) > 1:
-        keep = non_dominated(np.array([v for _, _, v in ranked]))
-        front = tuple((a, d, v) for (a, d, v), k in zip(ranked, keep, strict=True) if k and isinstance(d, DesignCost))
     ref = space.paper_shaped()
     got = problem.price(ref)
     baseline, reason = ((ref, got), "") if isinstance(got, DesignCost) else (None, got)

@@ -35,6 +35,7 @@ import numpy as np
 from coexplore.errors import CoexploreError, SpecError
 from coexplore.hwsearch.problem import DesignCost, check_objectives
 from coexplore.hwsearch.record import hwsearch_record, network_row
+from coexplore.hwsearch.template_search import check_search, ranked_designs, run_search
 from coexplore.maestro.bridge import (
     DEFAULT_OFFCHIP_BANDWIDTH,
     MaestroTarget,
@@ -46,11 +47,8 @@ from coexplore.maestro.bridge import (
 )
 from coexplore.maestro.energy import constants
 from coexplore.maestro.templates import TEMPLATES
-from coexplore.search.driver import optimize
 from coexplore.search.encoding import Categorical, ChoiceBatch
-from coexplore.search.pareto import non_dominated
 from coexplore.search.problem import Evaluation
-from coexplore.search.registry import make_strategy
 from coexplore.spec.hardware import Accelerator
 from coexplore.spec.workload import Network
 
@@ -223,36 +221,17 @@ def search_maestro(networks: Sequence[Network], budget: Accelerator, *, objectiv
                    max_seconds: float | None = None, constant_set: str = "current") -> MaestroHwSearchResult:
     """Search template x PEs x NoC bandwidth for ``networks`` within ``budget``'s PEs (module docstring)."""
     t0 = time.perf_counter()
-    if strategy not in MAESTRO_STRATEGIES:
-        raise SpecError(f"strategy (--strategy): {strategy!r} does not search the MAESTRO space; valid: "
-                        f"{', '.join(MAESTRO_STRATEGIES)}")
-    objectives = check_objectives(objectives)
-    if len(objectives) > 1 and strategy != "nsga2":
-        raise SpecError(f"objective (--objective): several objectives ({','.join(objectives)}) need --strategy "
-                        f"nsga2, got {strategy}")
+    objectives = check_search(strategy, MAESTRO_STRATEGIES, objectives, "MAESTRO")
     space = MaestroSpace.for_budget(budget)
     problem = MaestroHwProblem(space=space, networks=networks, objectives=objectives, constant_set=constant_set)
-    evals = space.size if strategy == "grid" else budget_evals
-    params = {} if strategy == "nsga2" else {"unique": True}
-    strat, target = make_strategy(MAESTRO_STRATEGIES[strategy], problem, seed=seed, budget=evals, params=params)
-    t_search = time.perf_counter()
-    res = optimize(target, strat, max_evals=evals, max_seconds=max_seconds)
-    search_seconds = time.perf_counter() - t_search
-    if not res.found:
-        reasons = "; ".join(f"{r} ({n}x)" for r, n in list(res.infeasible_reasons.items())[:3])
-        raise SpecError(f"hwsearch --model maestro: no design of the space could be priced in {res.evaluated} "
-                        f"evaluations: {reasons}")
+    res, search_seconds = run_search(problem, MAESTRO_STRATEGIES, strategy, size=space.size, seed=seed,
+                                     budget_evals=budget_evals, max_seconds=max_seconds,
+                                     none_found="hwsearch --model maestro: no design of the space could be priced")
     labels = [space.label(row) for row in res.best.x]
-    costs = [problem.cost(label) for label in labels]
-    ranked = sorted(zip(labels, costs, res.best_values.tolist(), strict=True),
-                    key=lambda t: t[1].edp if len(objectives) > 1 else t[2][0])  # type: ignore[union-attr]
+    ranked, front = ranked_designs(labels, [problem.cost(label) for label in labels], res.best_values.tolist(),
+                                   objectives)
     best_label, best_cost, _ = ranked[0]
     assert isinstance(best_cost, DesignCost)
-    front: tuple[tuple[str, DesignCost, tuple[float, ...]], ...] = ()
-    if len(objectives) > 1:
-        keep = non_dominated(np.array([v for _, _, v in ranked]))
-        front = tuple((label, c, tuple(v)) for (label, c, v), k in zip(ranked, keep, strict=True)
-                      if k and isinstance(c, DesignCost))
     baseline, reason = None, ""
     best_base: tuple[float, str, DesignCost] | None = None
     for tpl in space.templates:
