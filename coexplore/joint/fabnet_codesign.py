@@ -191,17 +191,16 @@ class FabnetButterflyProblem(PairEncoded):
         return self._accuracy[label]
 
     def evaluate(self, cands: Any) -> Evaluation:
-        cands = self.as_pairs(cands)
-        values = np.full((len(cands), 2), np.inf)
-        ok = np.ones(len(cands), dtype=bool)
-        reasons = [""] * len(cands)
-        for i in range(len(cands)):
-            c = self.cost(cands.arch[i], cands.hw[i])
-            if isinstance(c, str):
-                ok[i], reasons[i] = False, f"infeasible design: {c} (rejected before training)"
-                continue
-            values[i] = (-self.accuracy(cands.arch[i]), self.cost_value(c))
-        return Evaluation(values=values, feasible=ok, reasons=tuple(reasons))
+        def refused(a: np.ndarray, h: np.ndarray) -> list[str]:  # the design cannot run the network
+            c = self.cost(a, h)
+            return [c] if isinstance(c, str) else []
+
+        def values(a: np.ndarray, h: np.ndarray) -> tuple[float, float]:
+            c = self.cost(a, h)
+            assert not isinstance(c, str)  # refused above
+            return -self.accuracy(a), self.cost_value(c)
+
+        return self.spec_checked(cands, 2, refused, values, "infeasible design", "rejected before training")
 
     def describe(self, cands: Any, i: int) -> dict[str, Any]:
         cands = self.as_pairs(cands)
