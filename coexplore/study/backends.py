@@ -42,13 +42,26 @@ _RAY_PROBLEM: dict[str, Any] = {}
 def _set_problem(problem: Any) -> None:
     global _PROBLEM
     _PROBLEM = problem
-    # Ctrl-C reaches the whole process group: a worker leaves at once and quietly (no traceback per
-    # worker); the driver gets the KeyboardInterrupt, marks the study INTERRUPTED and says how to resume.
+    # Ctrl-C reaches the whole process group. A worker that is evaluating leaves at once and quietly (no
+    # traceback per worker); one that is not defers: it may be inside the pool's queues, holding the lock
+    # the other workers wait on or half-way through writing a result, and dying there leaves the driver's
+    # shutdown waiting forever. It leaves at its next task instead, or on the pool's stop sentinel. The
+    # driver gets the KeyboardInterrupt, marks the study INTERRUPTED and says how to resume.
     signal.signal(signal.SIGINT, _leave)
+    # the pool's own SIGTERM (a broken pool's terminate) must kill even a worker blocked in a semaphore
+    # wait, which a Python-level handler can miss; the inherited CLI handler is one
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_EVALUATING = False
+_INTERRUPTED = False
 
 
 def _leave(signum: int, frame: Any) -> None:
-    os._exit(128 + signum)
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    if _EVALUATING:
+        os._exit(128 + signum)
 
 
 def _evaluate_chunk(problem: Any, start: int, cands: Any) -> ChunkResult:
@@ -63,7 +76,14 @@ def _evaluate_chunk(problem: Any, start: int, cands: Any) -> ChunkResult:
 
 
 def _pool_task(start: int, cands: Any) -> ChunkResult:
-    return _evaluate_chunk(_PROBLEM, start, cands)
+    global _EVALUATING
+    _EVALUATING = True
+    try:
+        if _INTERRUPTED:  # interrupted while idle or sending: this is the first safe place to leave
+            os._exit(128 + signal.SIGINT)
+        return _evaluate_chunk(_PROBLEM, start, cands)
+    finally:
+        _EVALUATING = False
 
 
 def _ray_task(boxed_ref: list[Any], start: int, cands: Any) -> ChunkResult:
