@@ -13,9 +13,10 @@ device/framework per file). For each held-out device, size N and seed, N of its 
 measured (``random``: a seeded sample; the ``-diverse`` variant picks them with
 ``select_cells``), and every other cell of its table is the test set. Predictors:
 ``flops``, ``lut``, ``mlp``, ``gcn`` fitted from scratch on the N cells (registry defaults),
-``costtable`` (the relative-error per-operator cost table from scratch: the transfer model
-without known devices), ``transfer`` (pre-trained on every other device, then adapted) and
-``transfer-diverse``. The noise ceiling of a device with a ``--repeat`` table is the agreement
+``costtable`` (the transfer model without known devices: a relative-error per-operator table
+from scratch), ``transfer`` (pre-trained on every other device, then adapted, its structure chosen
+by held-out error), ``transfer-delta`` (the ablation: only the known-device mix plus departures)
+and ``transfer-diverse``. The noise ceiling of a device with a ``--repeat`` table is the agreement
 of the two measurements on their common cells (the repeat as a "prediction" of the first).
 One JSON line per (device, N, predictor, seed); then a markdown table of seed means.
 """
@@ -33,7 +34,7 @@ from coexplore.datadir import resolve_data_dir, set_data_dir
 from coexplore.nas.latency_transfer import DeviceTable, all_cell_features, pretrained_transfer, read_device_tables
 from coexplore.predict import make_predictor, ranking_metrics, select_cells
 
-PREDICTORS = ("flops", "lut", "mlp", "gcn", "costtable", "transfer", "transfer-diverse")
+PREDICTORS = ("flops", "lut", "mlp", "gcn", "costtable", "transfer", "transfer-delta", "transfer-diverse")
 
 
 def _spec(text: str) -> tuple[str, str]:
@@ -64,11 +65,12 @@ def _fit_predict(name: str, held: DeviceTable, others: list[DeviceTable], train:
     ytr = held.latency_ms[train]
     extra: dict[str, Any] = {}
     if name.startswith("transfer"):
-        model = pretrained_transfer(others).fit(ftr, ytr)
+        hyper = {"structures": ("mix+delta",)} if name == "transfer-delta" else {}
+        model = pretrained_transfer(others, **hyper).fit(ftr, ytr)
         lo, hi = model.predict_interval(fte)
         yte = held.latency_ms[test]
         extra = {"interval_coverage": float(np.mean((yte >= lo) & (yte <= hi))), "ridge": model.ridge_,
-                 "weights": model.summary()["weights"]}
+                 "structure": model.structure_, "weights": model.summary()["weights"]}
         return model.predict(fte), extra
     model = make_predictor("transfer" if name == "costtable" else name, seed=seed)
     model.fit(ftr, ytr)

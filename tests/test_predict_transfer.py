@@ -39,8 +39,9 @@ def device(costs: dict[str, float], intercept: float, constant_ratio: float = 1.
     return y
 
 
-CONV_HEAVY = device({"nor_conv_3x3:live": 2.0, "nor_conv_3x3:dead_end": 2.0, "nor_conv_3x3:zero_fed": 2.0,
-                     "nor_conv_1x1:live": 0.3, "nor_conv_1x1:dead_end": 0.3, "nor_conv_1x1:zero_fed": 0.3}, 1.0)
+# a compiler that removes a dead-ended convolution: no per-operation table can say that
+CONV_HEAVY = device({"nor_conv_3x3:live": 2.0, "nor_conv_3x3:dead_end": 0.05, "nor_conv_3x3:zero_fed": 2.0,
+                     "nor_conv_1x1:live": 0.3, "nor_conv_1x1:dead_end": 0.01, "nor_conv_1x1:zero_fed": 0.3}, 1.0)
 DISPATCH = device({f"{op}:{s}": 0.4 for op in ("skip_connect", "avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3")
                    for s in ("live", "dead_end", "zero_fed")} | {"none": 0.2, "adds": 0.1}, 2.0)
 FOLDING = device({"nor_conv_3x3:live": 1.5, "nor_conv_1x1:live": 0.2, "avg_pool_3x3:live": 0.1}, 0.5, 0.01)
@@ -80,6 +81,29 @@ def test_transfer_adapts_from_ten_cells_and_beats_fitting_from_scratch() -> None
     assert np.all(lo <= hi) and np.mean((target[test] >= lo) & (target[test] <= hi)) > 0.8
 
 
+def test_a_device_unlike_every_known_one_gets_a_per_operation_table_from_twenty_cells() -> None:
+    # eager-PyTorch-like: a pooling costs most of a convolution, whatever the edge; no known device is
+    # like it. A per-operation table explains its cells exactly; the held-out error says so, and the
+    # fit keeps that structure instead of a mix of misleading devices plus free departures.
+    reps = representatives()
+    pooling = device({f"{op}:{st}": c for op, c in (("avg_pool_3x3", 1.4), ("nor_conv_3x3", 2.0),
+                                                    ("nor_conv_1x1", 0.8), ("skip_connect", 0.05))
+                      for st in ("live", "dead_end", "zero_fed")} | {"none": 0.1}, 1.0)
+    sources = [("conv", FEATS.take(reps), CONV_HEAVY[reps]), ("folding", FEATS.take(reps), FOLDING[reps])]
+    train = np.random.default_rng(0).choice(reps, 20, replace=False)
+    test = np.setdiff1d(reps, train)
+    # noise-free cells: no noise floor (by default held-out errors below 1 % RMS count as equal)
+    chosen = TransferPredictor(noise_floor=0.0).pretrain(sources).fit(FEATS.take(train), pooling[train])
+    delta_only = TransferPredictor(noise_floor=0.0, structures=("mix+delta",)).pretrain(sources).fit(
+        FEATS.take(train), pooling[train])
+    assert chosen.structure_ in ("mix+ops", "ops") and delta_only.structure_ == "mix+delta"
+    got = ranking_metrics(pooling[test], chosen.predict(FEATS.take(test)))
+    ablated = ranking_metrics(pooling[test], delta_only.predict(FEATS.take(test)))
+    assert got["mape"] < 1e-6 < ablated["mape"] and got["spearman"] > 0.9999, (got, ablated)
+    assert chosen.summary()["structure"] == chosen.structure_ and chosen.summary()["ridge"] is None
+    assert delta_only.summary()["ridge"] == delta_only.ridge_ > 0
+
+
 def test_transfer_folds_constant_networks_like_the_devices_it_resembles() -> None:
     reps = representatives()
     const = reps[FEATS.graph_counts[reps, CONST] > 0]
@@ -105,6 +129,11 @@ def test_transfer_refuses_too_few_cells_and_non_positive_latencies() -> None:
     y[3] = 0.0
     with pytest.raises(SpecError, match=r"latencies must be > 0.*first 0\.0 at row 3"):
         model.fit(FEATS.take(np.arange(8)), y)
+    with pytest.raises(SpecError, match=r"transfer\.structures: must be a non-empty subset of mix\+delta, "
+                                        r"mix\+ops, ops, got \('mix\+lut',\)"):
+        TransferPredictor(structures=("mix+lut",)).fit(FEATS.take(np.arange(8)), np.ones(8))
+    with pytest.raises(SpecError, match=r"transfer\.structures: \('mix\+ops',\) all need known devices"):
+        TransferPredictor(structures=("mix+ops",)).fit(FEATS.take(np.arange(8)), np.arange(1.0, 9.0))
     with pytest.raises(SpecError, match=r"transfer\.coverage: must be in"):
         TransferPredictor(coverage=1.5).fit(FEATS.take(np.arange(8)), np.ones(8))
 

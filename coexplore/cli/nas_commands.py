@@ -166,8 +166,8 @@ def cmd_predictor_adapt(args: argparse.Namespace) -> Any:
         out["predict_out"] = args.predict_out
     if not args.json:
         weights = ", ".join(f"{k} {v:.3f}" for k, v in out["weights"].items())
-        print(f"adapted from {out['samples']} cells; device mix: {weights}")
-        print(f"leave-one-out MAPE {out['loo_mape']:.2f} %, {100 * args.coverage:.0f} % interval +-"
+        print(f"adapted from {out['samples']} cells; structure {out['structure']}; device mix: {weights}")
+        print(f"held-out MAPE {out['loo_mape']:.2f} %, {100 * args.coverage:.0f} % interval +-"
               f"{100 * out['interval_halfwidth']:.1f} %, constant-network ratio {out['constant_ratio']:.3g}")
         if "test" in out:
             t = out["test"]

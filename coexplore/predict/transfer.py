@@ -21,8 +21,24 @@ known devices and with 900 it becomes the device's own table. The loss is the sq
 *relative* error (latencies span 0.003-20 ms), and the leave-one-out residuals also give a
 prediction interval (:meth:`TransferPredictor.predict_interval`).
 
-Without :meth:`~TransferPredictor.pretrain` the model is the relative-error cost table fitted
-from scratch (``w`` empty), the baseline the transfer must beat. A space without graph counts
+Which structure the few cells support is chosen per device, by held-out error (leave-one-out up
+to 100 cells, 20-fold above): the first of these within one standard error of the best, so that
+the known devices speak wherever the measured cells cannot tell (ten random cells rarely hold a
+dead-ended convolution, which a folding compiler removes):
+
+* ``mix+delta``: the equation above;
+* ``mix+ops``: the known devices' predictions with non-negative weights plus a non-negative
+  cost per operation (over edge statuses) and a fixed part;
+* ``ops``: that lookup table alone, fitted with the relative-error loss; no known device.
+
+Measured on four devices (issue 20, ``benchmarks/bench_predictor_transfer.py``), a non-negative
+lookup table from 20 cells already ranks NB201 cells about as well as anything on a device whose
+costs are unlike the known ones (eager PyTorch: a pooling at 0.7 x a convolution, where the others
+pay almost nothing), while ``mix+delta`` alone followed the misleading devices; the selection keeps
+the known devices where the held-out error says they help (the folded networks of LiteRT).
+
+Without :meth:`~TransferPredictor.pretrain` the model is fitted from scratch (``w`` empty), the
+baseline the transfer must beat. A space without graph counts
 (chain, blocks) is fitted on its per-operation ``op_counts`` instead.
 """
 
@@ -41,6 +57,8 @@ from coexplore.predict.features import ArchFeatures
 
 __all__ = ["DeviceCostTable", "TransferPredictor", "fit_cost_table"]
 
+#: The model structures a fit chooses between, the most prior first (module docstring).
+STRUCTURES = ("mix+delta", "mix+ops", "ops")
 DEFAULT_RIDGE_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4)
 MAD_TO_STD = 1.4826
 HUBER_K = 1.345
@@ -147,6 +165,37 @@ def _robust_ridge(z: np.ndarray, y: np.ndarray, penalty: np.ndarray, rounds: int
     return beta, loo
 
 
+def _nonneg_relative(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Non-negative b minimising sum(((y - z b) / y)^2): costs and device weights cannot be negative."""
+    from scipy.optimize import nnls
+
+    a = z / y[:, None]
+    norms = np.linalg.norm(a, axis=0)
+    norms[norms == 0] = 1.0
+    coef, _ = nnls(a / norms, np.ones(len(y)), maxiter=50 * z.shape[1])
+    return np.asarray(coef / norms, dtype=np.float64)
+
+
+def _heldout_relative(z: np.ndarray, y: np.ndarray, max_loo: int = 100,
+                      folds: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """The non-negative fit on all rows and its held-out relative residuals ``(y - y_held) / y``
+    (leave-one-out up to ``max_loo`` rows, ``folds``-fold above: each row predicted without itself)."""
+    n = len(y)
+    parts = np.arange(n) if n <= max_loo else np.arange(n) % folds
+    resid = np.empty(n)
+    for k in np.unique(parts):
+        out = parts == k
+        b = _nonneg_relative(z[~out], y[~out])
+        resid[out] = 1.0 - (z[out] @ b) / y[out]
+    return _nonneg_relative(z, y), resid
+
+
+def _heldout_score(resid: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the capped squared held-out relative errors (one wild cell must not decide)."""
+    errors = np.minimum(resid ** 2, 1.0)
+    return float(errors.mean()), float(errors.std(ddof=1) / math.sqrt(len(errors)))
+
+
 def fit_cost_table(features: ArchFeatures, y: np.ndarray, *, device: str = "device",
                    ridge: float = 1e-6) -> DeviceCostTable:
     """The relative-error least-squares cost table of one device (all its measured cells)."""
@@ -179,11 +228,15 @@ class TransferPredictor(Predictor):
             squares), so that a few cells timed while the machine was busy do not bend the fit.
         coverage: nominal coverage of :meth:`predict_interval`.
         min_samples: fewest measured cells :meth:`fit` accepts (leave-one-out needs a few).
+        structures: the structures :meth:`fit` may choose from (a subset of :data:`STRUCTURES`; the
+            ``mix`` ones need :meth:`pretrain`): for ablations, e.g. ``("mix+delta",)`` alone.
 
     Attributes:
         sources_: the known devices' cost tables (set by :meth:`pretrain`).
         weights_: ``w``, one per source; ``delta_``: per count, in the target's unit.
-        ridge_: the chosen penalty; ``loo_mape_``: leave-one-out MAPE (%) at that penalty.
+        structure_: ``ops``, ``mix+ops`` or ``mix+delta`` (module docstring), chosen by held-out error.
+        ridge_: the chosen penalty of ``mix+delta`` (None for the other structures); ``loo_mape_``:
+            held-out MAPE (%) of the chosen structure.
         interval_halfwidth_: relative half-width of the ``coverage`` interval.
     """
 
@@ -191,13 +244,14 @@ class TransferPredictor(Predictor):
 
     def __init__(self, *, ridge_grid: tuple[float, ...] = DEFAULT_RIDGE_GRID, source_ridge: float = 1e-3,
                  noise_floor: float = 0.01, robust_rounds: int = 5, coverage: float = 0.9,
-                 min_samples: int = 5) -> None:
+                 min_samples: int = 5, structures: tuple[str, ...] = STRUCTURES) -> None:
         self.ridge_grid = ridge_grid
         self.robust_rounds = robust_rounds
         self.noise_floor = noise_floor
         self.source_ridge = source_ridge
         self.coverage = coverage
         self.min_samples = min_samples
+        self.structures = tuple(structures)
         self._sources: tuple[DeviceCostTable, ...] = ()
 
     # -- known devices ---------------------------------------------------------------------
@@ -228,6 +282,9 @@ class TransferPredictor(Predictor):
             problems.append(f"transfer.coverage: must be in (0, 1), got {self.coverage!r}")
         if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, int) or self.min_samples < 3:
             problems.append(f"transfer.min_samples: must be an integer >= 3, got {self.min_samples!r}")
+        if not self.structures or any(x not in STRUCTURES for x in self.structures):
+            problems.append(f"transfer.structures: must be a non-empty subset of {', '.join(STRUCTURES)}, "
+                            f"got {self.structures!r}")
         if problems:
             raise SpecError(problems)
 
@@ -261,6 +318,7 @@ class TransferPredictor(Predictor):
         t = _positive_target(features, y, self.name)
         counts = self._counts(features)
         _, names = _count_view(features, self.name)
+        self.names_ = names
         const = _constant_mask(counts, names)
         if len(t) < self.min_samples or (~const).sum() < 3:
             raise SpecError(f"{self.name}.fit: needs at least {self.min_samples} measured cells of the new device, "
@@ -282,8 +340,7 @@ class TransferPredictor(Predictor):
             penalty[:n_src] = self.source_ridge
             penalty[-1] = 0.0
             beta, loo = _robust_ridge(z, tv, penalty, self.robust_rounds)
-            errors = np.minimum(loo ** 2, 1.0)  # one wild cell must not pick the penalty
-            fits.append((float(errors.mean()), float(errors.std(ddof=1) / math.sqrt(len(errors))), lam, beta, loo))
+            fits.append((*_heldout_score(loo), lam, beta, loo))
         # One-standard-error rule: the strongest penalty whose leave-one-out error is within one standard
         # error of the best (or within noise_floor RMS relative error, below which fits do not differ).
         # A few cells rarely contain every edge status; where the measured cells are explained either
@@ -291,8 +348,18 @@ class TransferPredictor(Predictor):
         best_score, best_se = min((f[0], f[1]) for f in fits)
         slack = max(best_se, self.noise_floor ** 2)
         _, _, lam, beta, loo = max((f for f in fits if f[0] <= best_score + slack), key=lambda f: f[2])
-        self.names_ = names
-        self.ridge_ = float(lam)
+        # The same choice between structures, the known devices first (see the module docstring).
+        allowed = [x for x in STRUCTURES if x in self.structures and (n_src or x == "ops" or x == "mix+delta")]
+        if not allowed:
+            raise SpecError(f"{self.name}.structures: {self.structures!r} all need known devices; call pretrain first")
+        candidates = [(x, beta, loo) if x == "mix+delta" else
+                      (x, *self._nonneg_fit(counts[~const], tv, mix=x == "mix+ops")) for x in allowed]
+        scores = [_heldout_score(c[2]) for c in candidates]
+        best_score, best_se = min(scores)
+        slack = max(best_se, self.noise_floor ** 2)
+        self.structure_, beta, loo = next(c for c, sc in zip(candidates, scores, strict=True)
+                                          if sc[0] <= best_score + slack)
+        self.ridge_ = float(lam) if self.structure_ == "mix+delta" else None
         self.weights_ = beta[:n_src]
         per_column = beta[n_src:-1] / self.count_scale_
         n_counts = counts.shape[1]
@@ -314,6 +381,33 @@ class TransferPredictor(Predictor):
         self.interval_halfwidth_ = float(np.quantile(rel, level, method="higher"))
         return self
 
+    def _op_columns(self) -> np.ndarray:
+        """Selection of the expanded columns that are one cost per operation: the per-operation totals
+        over edge statuses and ``none`` (or every count, for a space with per-operation counts only)."""
+        n_counts, n_groups = self.group_matrix_.shape
+        n_expanded = n_counts + n_groups
+        if n_groups == 0:
+            return np.eye(n_expanded)
+        cols = list(range(n_counts, n_expanded))
+        cols += [i for i, n in enumerate(self.names_) if n == "none"]
+        return np.eye(n_expanded)[:, cols]
+
+    def _nonneg_fit(self, counts: np.ndarray, y: np.ndarray, *, mix: bool) -> tuple[np.ndarray, np.ndarray]:
+        """A non-negative per-operation table (with the known devices' predictions when ``mix``), as the
+        coefficients of :meth:`_design` and its held-out relative residuals."""
+        n_src = len(self._sources)
+        sel = self._op_columns()
+        z = self._expand(counts) @ sel
+        if mix:
+            z = np.concatenate([self._design(counts)[:, :n_src], z], axis=1)
+        coef, resid = _heldout_relative(np.concatenate([z, np.ones((len(y), 1))], axis=1), y)
+        beta = np.zeros(n_src + len(sel) + 1)
+        if mix:
+            beta[:n_src], coef = coef[:n_src], coef[n_src:]
+        beta[n_src:-1] = (sel @ coef[:-1]) * self.count_scale_
+        beta[-1] = coef[-1]
+        return beta, resid
+
     def predict(self, features: ArchFeatures) -> np.ndarray:
         self._check_fitted()
         counts = self._counts(features)
@@ -330,6 +424,7 @@ class TransferPredictor(Predictor):
     def summary(self) -> dict[str, object]:
         """What was learnt: the device mix, the penalty, the leave-one-out error, the interval width."""
         self._check_fitted()
-        return {"weights": {s.device: float(w) for s, w in zip(self._sources, self.weights_, strict=True)},
+        return {"structure": self.structure_,
+                "weights": {s.device: float(w) for s, w in zip(self._sources, self.weights_, strict=True)},
                 "ridge": self.ridge_, "loo_mape": self.loo_mape_, "interval_halfwidth": self.interval_halfwidth_,
                 "intercept": self.intercept_, "constant_ratio": self.constant_ratio_}
