@@ -173,6 +173,20 @@ class PairArchive:
         return self.arch, self.hw, self.values
 
 
+def front_children(strategy: JointStrategy, archive: PairArchive, *, initial: int, batch: int,
+                   random_share: float) -> np.ndarray:
+    """The networks a front-based evolution proposes next: ``initial`` random ones while nothing is
+    evaluated, then ``batch`` one-decision mutants of networks on the archive's front, a
+    ``random_share`` of them replaced by random networks (hardware-aware NAS and the FABNet co-search)."""
+    a, _, v = archive.front()
+    if len(v) == 0:
+        return strategy._random_archs(initial)
+    arch = mutate_rows(a[strategy.rng.integers(len(a), size=batch)], strategy.problem.arch_cards, strategy.rng)
+    r = strategy.rng.random(batch) < random_share
+    arch[r] = strategy._random_archs(int(r.sum()))
+    return arch
+
+
 def fill_fresh(strategy: JointStrategy, archive: PairArchive, arch: np.ndarray, hw: np.ndarray,
           tries: int = 20) -> PairBatch:
     """``arch``/``hw`` with repeats of earlier proposals replaced by mutants (then random networks).

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from coexplore.errors import SpecError
-from coexplore.joint.base import JointStrategy, PairArchive, fill_fresh, mutate_rows
+from coexplore.joint.base import JointStrategy, PairArchive, fill_fresh, front_children, mutate_rows
 from coexplore.joint.problem import PairBatch
 from coexplore.search.problem import Evaluation
 
@@ -70,16 +70,9 @@ class HwAwareNas(JointStrategy):
         return self.done
 
     def ask(self) -> PairBatch:
-        a, _, v = self.archive.front()
-        n = self.initial if len(v) == 0 else self.batch
-        if len(v) == 0:
-            arch = self._random_archs(n)
-        else:
-            parents = a[self.rng.integers(len(a), size=n)]
-            arch = mutate_rows(parents, self.problem.arch_cards, self.rng)
-            r = self.rng.random(n) < self.random_share
-            arch[r] = self._random_archs(int(r.sum()))
-        out = fill_fresh(self, self.archive, arch, np.repeat(self.hw[None], n, axis=0))
+        arch = front_children(self, self.archive, initial=self.initial, batch=self.batch,
+                              random_share=self.random_share)
+        out = fill_fresh(self, self.archive, arch, np.repeat(self.hw[None], len(arch), axis=0))
         if len(out) == 0 and len(self.archive.seen) >= self.n_archs:
             self.done = True
         return out

@@ -36,7 +36,7 @@ from coexplore.cost.butterfly import (
 )
 from coexplore.errors import CoexploreError, SpecError
 from coexplore.hwsearch.butterfly_search import ButterflySpace
-from coexplore.joint.base import JointStrategy, PairArchive, fill_fresh, mutate_rows
+from coexplore.joint.base import JointStrategy, PairArchive, fill_fresh, front_children
 from coexplore.joint.problem import PairBatch, PairEncoded
 from coexplore.presets.transformers import EncoderBuilder
 from coexplore.search.problem import Evaluation
@@ -255,15 +255,9 @@ class FabnetCodesign(JointStrategy):
         return self.done
 
     def ask(self) -> PairBatch:
-        a, _, v = self.archive.front()
-        n = self.initial if len(v) == 0 else self.batch
-        if len(v) == 0:
-            arch = self._random_archs(n)
-        else:
-            arch = mutate_rows(a[self.rng.integers(len(a), size=n)], self.problem.arch_cards, self.rng)
-            r = self.rng.random(n) < self.random_share
-            arch[r] = self._random_archs(int(r.sum()))
-        arch, _ = self.problem.canonical(arch, np.zeros((n, 4), np.int64))
+        arch = front_children(self, self.archive, initial=self.initial, batch=self.batch,
+                              random_share=self.random_share)
+        arch, _ = self.problem.canonical(arch, np.zeros((len(arch), 4), np.int64))
         hw = np.stack([self._hw_for(row) for row in arch])
         out = fill_fresh(self, self.archive, arch, hw)
         if len(out):  # a mutant replaced by fill_fresh gets its own best design too
