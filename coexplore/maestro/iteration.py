@@ -8,7 +8,7 @@ first case sizes the buffers), including its shifted odometer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, cdiv
@@ -18,23 +18,31 @@ __all__ = ["Case", "State", "iteration_cases"]
 INIT, STEADY, EDGE = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class State:
-    """One directive's position: Init/Steady/Edge, occurrences, unrolled, initial edge, spatial edge-edge."""
+    """One directive's position: Init/Steady/Edge, occurrences, unrolled, initial edge, spatial edge-edge.
+
+    Not frozen, though nothing changes one once made: a level makes one per directive position, a frozen
+    dataclass is made seven times slower (every field through ``object.__setattr__``), and the reuse rules
+    read its fields tens of thousands of times per network, which slots make fastest (a named tuple's
+    fields are read at half that speed)."""
 
     var: str
     pos: int
     occurrences: int
     unrolled: bool
-    init_edge: bool = False
-    sp_edge_edge: bool = False
-    is_edge: bool = field(init=False)
-    key: tuple[int, bool, bool, bool] = field(init=False)
+    init_edge: bool
+    sp_edge_edge: bool
+    is_edge: bool
+    key: tuple[int, bool, bool, bool]
     """Everything the reuse rules read from the state (not its occurrences, which depend on the PE count)."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "is_edge", self.pos == EDGE or self.init_edge)
-        object.__setattr__(self, "key", (self.pos, self.init_edge, self.unrolled, self.sp_edge_edge))
+    def __init__(self, var: str, pos: int, occurrences: int, unrolled: bool, init_edge: bool = False,
+                 sp_edge_edge: bool = False) -> None:
+        self.var, self.pos, self.occurrences, self.unrolled = var, pos, occurrences, unrolled
+        self.init_edge, self.sp_edge_edge = init_edge, sp_edge_edge
+        self.is_edge = pos == EDGE or init_edge
+        self.key = (pos, init_edge, unrolled, sp_edge_edge)
 
 
 class Case(NamedTuple):
