@@ -74,10 +74,6 @@ class Noc:
         return self.hops * self.hop_latency + sends - 1
 
 
-def _bump(d: dict[str, int], key: str, value: int) -> None:
-    d[key] = d.get(key, 0) + value
-
-
 def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
                   simd_lanes: int = 1,
                   reuse_tables: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] | None = None
@@ -139,35 +135,45 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
     reuse = reuses[idx]
     outputs = [t for t in tensors if t.is_output]
     inputs = [t for t in tensors if not t.is_output]
-    delays = {k: [_BIG, 0.0, 0.0] for k in ("ingress", "egress", "compute")}
+    l2_read, l2_write, l1_read, l1_write = res.l2_read, res.l2_write, res.l1_read, res.l1_write
+    latency, bandwidth = noc.hops * noc.hop_latency, noc.bandwidth  # Noc.delay, inlined in the case loop
+    in_lo, in_hi, in_sum = _BIG, 0.0, 0.0  # [min, max, occurrence-weighted sum] of each delay
+    eg_lo, eg_hi, eg_sum = _BIG, 0.0, 0.0
+    cp_lo, cp_hi, cp_sum = _BIG, 0.0, 0.0
     peak_bw, avg_bw, offchip_req, total = 0, 0.0, 0, 0
-    sp_dir = cluster.first_spatial()
+    l2_out = l2_in = 0
+    sp_var = cluster.first_spatial().var
+    inner = idx < len(clusters) - 1
     for case_id, case in enumerate(iteration_cases(cluster, dims)):
         if case_id == 0:
             _buffer_sizes(res, dims, reuse, case, tensors)
+            l2_out = res.l2_size.get("output", 0)
+            l2_in = res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)
         occ = case.occurrences
         ingress = egress = psums = psum_map = 0
         for t in outputs:
-            eg = reuse.spatial_egress(t, case)
-            psum_map += reuse.output_mapping_size(t, case, True)
+            eg, mapped, critical = reuse.output_volumes(t, case)
+            psum_map += mapped
             egress += eg
-            _bump(res.l2_write, t.name, occ * eg)
-            _bump(res.l1_write, t.name, occ * psum_map)
-            _bump(res.l1_read, t.name, occ * psum_map)
-            psums += reuse.critical_psums(t, case)
+            name = t.name
+            l2_write[name] = l2_write.get(name, 0) + occ * eg
+            l1_write[name] = l1_write.get(name, 0) + occ * psum_map
+            l1_read[name] = l1_read.get(name, 0) + occ * psum_map
+            psums += critical
         if psums <= 0:
             continue
         for t in inputs:
             ing = reuse.spatial_ingress(t, case)
             ingress += ing
-            _bump(res.l2_read, t.name, occ * ing)
-            res.l1_write[t.name] = res.l2_read[t.name]
-            _bump(res.l1_read, t.name, occ * psum_map)
+            name = t.name
+            l2_read[name] = l1_write[name] = l2_read.get(name, 0) + occ * ing
+            l1_read[name] = l1_read.get(name, 0) + occ * psum_map
         res.arithmetic_intensity = psum_map / ingress if ingress else _BIG
-        sp_state = case.states[sp_dir.var]
+        sp_state = case.states[sp_var]
         active = n_edge if sp_state.is_edge else n_sub
         subs: list[tuple[LevelResult, int]] = []  # (sub-cluster result, how many sub-clusters it stands for)
-        if idx < len(clusters) - 1:
+        units: float = 0
+        if inner:
             plan: list[tuple[bool, int | None]]
             if sp_state.is_edge:
                 if sp_state.sp_edge_edge:
@@ -179,37 +185,39 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             for ee, count in plan:
                 _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
                        reuses)
-                subs.append((out[-1], 1 if count is None else count))
+                sub = out[-1]
+                n = 1 if count is None else count
+                subs.append((sub, n))
+                units += sub.avg_active_clusters * n
             compute = max(s.runtime for s, _ in subs)
         else:
             compute = -(-psums // simd)
         res.cases.append(CaseCost(occ, ingress, egress, case.all_init, psums, tuple(subs)))
-        in_d, eg_d = noc.delay(ingress), noc.delay(egress)
+        in_d = latency + -(-ingress // bandwidth) - 1
+        eg_d = latency + -(-egress // bandwidth) - 1
         step = compute + in_d if case.all_init else max(eg_d, compute, in_d)
         if idx == 0:
             if compute == 0:
                 raise SpecError("the outermost cluster level has a zero compute delay in an iteration case (a "
                                 "sub-cluster gets no work); MAESTRO divides by it and stops with a floating-point "
                                 "exception")
-            out_buf = res.l2_size.get("output", 0) // offchip_bw
-            in_buf = (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // offchip_bw
-            step = max(in_buf // 2, step, out_buf // 2)
-            offchip_req = max(offchip_req, res.l2_size.get("output", 0) // compute)
-            offchip_req = max(offchip_req, (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // compute)
+            step = max((l2_in // offchip_bw) // 2, step, (l2_out // offchip_bw) // 2)
+            offchip_req = max(offchip_req, l2_out // compute)
+            offchip_req = max(offchip_req, l2_in // compute)
             offchip_req //= 2
             res.offchip_bw = offchip_req
         res.runtime += occ * step
         res.computations += occ * psum_map
-        units = sum(s.avg_active_clusters * n for s, n in subs)
         res.avg_active_clusters += (units if units != 0 else active) * occ
         compute = compute or 1
         peak_bw = max(peak_bw, max(ingress, egress) // compute)
         avg_bw += (occ * max(ingress, egress)) // compute
-        for kind, value in (("ingress", in_d), ("egress", eg_d), ("compute", compute)):
-            delays[kind][0] = min(delays[kind][0], value)
-            delays[kind][1] = max(delays[kind][1], value)
-            delays[kind][2] += occ * value
+        in_lo, in_hi, in_sum = min(in_lo, in_d), max(in_hi, in_d), in_sum + occ * in_d
+        eg_lo, eg_hi, eg_sum = min(eg_lo, eg_d), max(eg_hi, eg_d), eg_sum + occ * eg_d
+        cp_lo, cp_hi, cp_sum = min(cp_lo, compute), max(cp_hi, compute), cp_sum + occ * compute
         total += occ
+    delays = {"ingress": [in_lo, in_hi, in_sum], "egress": [eg_lo, eg_hi, eg_sum],
+              "compute": [cp_lo, cp_hi, cp_sum]}
     if total:
         avg_bw /= total
         res.avg_active_clusters /= total

@@ -40,10 +40,12 @@ class Reuse:
     _plans: dict[str, _Plan]
     _memos: tuple[dict[tuple[object, ...], Any], dict[tuple[object, ...], Any]]
     _memo: dict[tuple[object, ...], Any] | None
+    _spatial_vars: list[str]
 
     def __init__(self, cluster: Cluster, shared: dict[tuple[object, ...], Reuse] | None = None) -> None:
         self.c = cluster
         self._memo = None
+        self._spatial_vars = [d.var for d in cluster.dataflow if d.kind == SPATIAL]
         if shared is not None:
             dims = cluster.dims
             key = (tuple([(d.kind, d.size, d.ofs, d.var) for d in cluster.dataflow]), tuple(dims.size.items()),
@@ -216,12 +218,79 @@ class Reuse:
                     out *= me if ee else m
         return out if tensor_changes else 0
 
+    def pe_ingress_pair(self, t: Tensor, case: Case) -> tuple[int, int]:
+        """``(pe_ingress(t, case, True, False), pe_ingress(t, case, False, False))``: the first sub-cluster's
+        ingress and any other's, off the spatial edge. They differ only in the spatial factors, so one pass
+        over the tensor's directives makes both (the case loop asks for both in most cases)."""
+        memo = self._memo
+        if memo is None:
+            return self._pe_ingress_pair(t, case)
+        key = (t.name, "pair", case.key)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = self._pe_ingress_pair(t, case)
+        return hit  # type: ignore[no-any-return]
+
+    def _pe_ingress_pair(self, t: Tensor, case: Case) -> tuple[int, int]:
+        coupled = (self._plans.get(t.name) or self._plan(t))[1]
+        states = case.states
+        changing = case.changing
+        first = rest = 1
+        if changing == -1:  # pe_mapped with ee=False, for first=True and first=False
+            n_edge = self.c.edge_clusters
+            for _, var, kind, m, me, _, _ in coupled:
+                st = states[var]
+                if kind == TEMPORAL:
+                    factor = me if st.is_edge else m
+                    first *= factor
+                    rest *= factor
+                elif kind == SPATIAL:
+                    if not st.is_edge or n_edge > 1:
+                        first *= m
+                        rest *= m
+                    elif n_edge == 1:
+                        first *= me
+            return first, rest
+        inited = False
+        for i, var, _, _, _, _, _ in coupled:
+            st = states[var]
+            if st.pos == INIT and i > changing and not st.unrolled:
+                inited = True
+                break
+        tensor_changes = False
+        for i, var, kind, m, me, u, _ in coupled:
+            st = states[var]
+            is_chg = i == changing
+            tensor_changes = tensor_changes or is_chg
+            if kind == TEMPORAL:
+                if st.pos == INIT:
+                    factor = me if st.is_edge else m
+                elif is_chg and not inited:
+                    if u == 0:
+                        raise SpecError(f"MAESTRO analysis: directive on {var!r} at cluster level {self.c.level} "
+                                        "changes but brings no new data (MAESTRO stops here too)")
+                    factor = max(u, 1)
+                else:
+                    factor = m
+                first *= factor
+                rest *= factor
+            elif kind == SPATIAL:
+                first *= m
+                if st.pos == INIT:
+                    rest *= m if i <= changing else u
+                elif not inited and is_chg:
+                    rest *= u
+                else:
+                    rest *= m
+        return (first, rest) if tensor_changes else (0, 0)
+
     def spatial_ingress(self, t: Tensor, case: Case) -> int:
         sp, edge, state = self._sp_info(t, case)
         if not sp:
             return self.pe_ingress(t, case)
         if not edge:
-            return self.pe_ingress(t, case, True, False) + (self.c.size - 1) * self.pe_ingress(t, case, False, False)
+            first, rest = self.pe_ingress_pair(t, case)
+            return first + (self.c.size - 1) * rest
         full, nee, first_ee = self._split(state)
         out = self.pe_ingress(t, case, True, first_ee)
         if full:
@@ -280,6 +349,57 @@ class Reuse:
         if nee:
             out += nee * self.pe_egress(t, case, False, False, True)
         return out
+
+    def output_volumes(self, t: Tensor, case: Case) -> tuple[int, int, int]:
+        """``(spatial_egress(t, case), output_mapping_size(t, case, True), critical_psums(t, case))`` of an
+        output tensor. When no spatial directive of the level is at an edge in this case (most cases), the
+        three are products of the same temporal factors and differ only in the first sub-cluster's spatial
+        factors and the partial-sum dimensions: :meth:`_output_parts` makes them in one pass."""
+        states = case.states
+        for v in self._spatial_vars:
+            if states[v].is_edge:
+                return (self.spatial_egress(t, case), self.output_mapping_size(t, case, True),
+                        self.critical_psums(t, case))
+        memo = self._memo
+        if memo is None:
+            one, rest, psums = self._output_parts(t, case)
+        else:
+            key = (t.name, "out", case.key)
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = self._output_parts(t, case)
+            one, rest, psums = hit
+        n = self.c.size
+        egress = one + (n - 1) * rest if (self._plans.get(t.name) or self._plan(t))[0] else one
+        return egress, n * psums, psums
+
+    def _output_parts(self, t: Tensor, case: Case) -> tuple[int, int, int]:
+        """Off the spatial edge: ``pe_egress`` of the first sub-cluster, of any other, and with partial sums
+        (``psums=True``, first sub-cluster). Off the edge a spatial factor is the mapped size for the first
+        sub-cluster and the unique size (1 if none) for the others, as :func:`_egress_spatial` gives."""
+        _, _, others, own = self._plans.get(t.name) or self._plan(t)
+        states = case.states
+        temporal = first = rest = 1
+        for v, kind, _, m, me, q, _ in own:
+            st = states[v]
+            if kind == TEMPORAL:
+                if st.pos == INIT:
+                    temporal *= me if st.is_edge else m
+                elif st.pos == STEADY:
+                    temporal *= m
+                else:
+                    temporal *= me
+            elif kind == SPATIAL:
+                first *= q[0]
+                rest *= q[2] or 1
+        psum_dims = 1
+        for var, kind, m, me, q in others:
+            if kind == TEMPORAL:
+                psum_dims *= me if states[var].is_edge else m
+            elif kind == SPATIAL:
+                psum_dims *= q[0]
+        one = temporal * first
+        return one, temporal * rest, psum_dims * one
 
     def critical_psums(self, t: Tensor, case: Case) -> int:
         sp, edge, state = self._sp_info(t, case)
