@@ -74,10 +74,16 @@ class Dims:
         return self.size[var]
 
     def overlapped(self, var: str) -> bool:
-        return any(var in pair for pair in self.overlaps)
+        for ref, sl in self.overlaps:  # a loop, not any(...): called per directive, a generator costs more
+            if var == ref or var == sl:
+                return True
+        return False
 
     def sliding(self, var: str) -> bool:
-        return any(var == s for _, s in self.overlaps)
+        for _, sl in self.overlaps:
+            if var == sl:
+                return True
+        return False
 
     def counterpart(self, var: str) -> str:
         out = ""

@@ -202,7 +202,8 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
         elif tok.text == "Dataflow":
             has_dataflow = True
             r.expect("{")
-            while (nxt := r.peek()) is not None and nxt.text != "}":
+            texts = r.texts
+            while r.i < len(texts) and texts[r.i] != "}":  # as peek(), without making a token
                 directives.append(_directive(r, dims, constants, written.text))
             r.expect("}")
         else:

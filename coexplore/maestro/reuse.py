@@ -37,6 +37,7 @@ class Reuse:
     ue: dict[str, int]
     q: dict[str, tuple[int, int, int, int]]
     _sub_dims: dict[tuple[int, ...], Dims]
+    _sub_plan: list[tuple[str, str, int, int]]
     _plans: dict[str, _Plan]
     _memos: tuple[dict[tuple[object, ...], Any], dict[tuple[object, ...], Any]]
     _memo: dict[tuple[object, ...], Any] | None
@@ -54,6 +55,7 @@ class Reuse:
             if proto is not None:
                 self.m, self.u, self.me, self.ue, self.q = proto.m, proto.u, proto.me, proto.ue, proto.q
                 self._sub_dims, self._plans, self._memos = proto._sub_dims, proto._plans, proto._memos
+                self._sub_plan = proto._sub_plan
                 self._memo = self._memos[cluster.edge_clusters == 1]
                 return
         self._init_counts(cluster)
@@ -90,6 +92,10 @@ class Reuse:
         self.q = {
             v: (self.m.get(v, 0), self.me.get(v, 0), self.u.get(v, 0), self.ue.get(v, 0))
             for v in {*self.m, *self.me, *self.u, *self.ue}}
+        first: dict[str, tuple[str, str, int, int]] = {}  # a dimension mapped twice: its first directive's sizes
+        for d in cluster.dataflow:
+            first.setdefault(d.var, (d.var, d.kind, self.m.get(d.var, 0), self.me.get(d.var, 0)))
+        self._sub_plan = list(first.values())
         self._sub_dims = {}
         self._plans = {}
 
@@ -442,28 +448,23 @@ class Reuse:
         return hit  # type: ignore[no-any-return]
 
     def _subcluster_dims(self, case: Case, ee: bool) -> Dims:
-        n_edge = self.c.edge_clusters
-        cur = self.c.dims
-        size: dict[str, int] = {}
-        for d in self.c.dataflow:
-            var = d.var
-            if var in size:
-                continue
-            st = case.states[var]
-            if d.kind == TEMPORAL:
-                value = self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
-            elif d.kind == SPATIAL:
-                if st.pos == STEADY or (st.pos == INIT and not st.is_edge):
-                    value = self.m.get(var, 0)
-                else:
-                    value = self.me.get(var, 0) if (n_edge == 1 or ee) else self.m.get(var, 0)
+        edge_size = self.c.edge_clusters == 1 or ee  # a spatial edge shows its edge size to this sub-cluster
+        states = case.states
+        values = []
+        for var, kind, m, me in self._sub_plan:
+            st = states[var]
+            if kind == TEMPORAL:
+                values.append(me if st.is_edge else m)
+            elif kind == SPATIAL:
+                values.append(m if st.pos == STEADY or (st.pos == INIT and not st.is_edge) or not edge_size else me)
             else:
-                value = 0
-            size[var] = value
-        key = tuple(size.values())  # many cases give a sub-cluster the same sizes: build their table once
+                values.append(0)
+        key = tuple(values)  # many cases give a sub-cluster the same sizes: build their table once
         hit = self._sub_dims.get(key)
         if hit is not None:
             return hit
+        cur = self.c.dims
+        size = {var: value for (var, _, _, _), value in zip(self._sub_plan, values)}
         out = Dims(size=size, stride={var: cur.stride.get(var, 1) for var in size})
         self._sub_dims[key] = out
         for d in self.c.dataflow:
