@@ -74,16 +74,10 @@ class Dims:
         return self.size[var]
 
     def overlapped(self, var: str) -> bool:
-        for ref, sl in self.overlaps:  # a loop, not any(...): called per directive, a generator costs more
-            if var == ref or var == sl:
-                return True
-        return False
+        return any(var in pair for pair in self.overlaps)
 
     def sliding(self, var: str) -> bool:
-        for _, sl in self.overlaps:
-            if var == sl:
-                return True
-        return False
+        return any(var == s for _, s in self.overlaps)
 
     def counterpart(self, var: str) -> str:
         out = ""

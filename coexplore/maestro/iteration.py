@@ -91,37 +91,42 @@ def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
 
 
 def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
-    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences."""
+    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences.
+
+    A directive with a single position (its Init: one occurrence, never changing) gives every case the same
+    state, so the odometer turns over the other directives only and the fixed states are set once."""
     per_dir = _states(cluster, dims)
-    total = 1
-    for s in per_dir:
-        total *= len(s)
-    freq = []
-    acc = 1
-    for s in reversed(per_dir):
-        freq.append(acc)
-        acc *= len(s)
-    freq.reverse()
-    counters = [0] * len(per_dir)
     order = [d.var for d in cluster.dataflow]
-    repeated = len(set(order)) < len(order)  # a dimension mapped twice: its last directive's state stands
+    last = {var: i for i, var in enumerate(order)}  # a dimension mapped twice: its last directive's state stands
+    fixed_states = {var: per_dir[i][0] for var, i in last.items() if len(per_dir[i]) == 1}
+    fixed_key = [options[0].key for options in per_dir]
+    moving = []  # (index, positions, cases per move of its counter, whether its state stands)
+    total = 1
+    for i in range(len(per_dir) - 1, -1, -1):
+        if len(per_dir[i]) > 1:
+            moving.append((i, per_dir[i], total, last[order[i]] == i))
+        total *= len(per_dir[i])
+    moving.reverse()
+    counters = [0] * len(per_dir)
+    repeated = len(last) < len(order)
     cases = []
     for case_id in range(total):
-        states: dict[str, State] = {}
+        states = fixed_states.copy()
+        key: list[object] = fixed_key.copy()
         occ, changing = 1, -1
-        key: list[object] = []
-        for i, options in enumerate(per_dir):
+        for i, options, freq, stands in moving:
             st = options[counters[i]]
-            states[st.var] = st
-            key.append(st.key)
+            if stands:
+                states[st.var] = st
+            key[i] = st.key
             occ *= st.occurrences
             if st.pos != INIT:
                 changing = i
-            if case_id % freq[i] == 0:
+            if case_id % freq == 0:
                 counters[i] = 0 if counters[i] + 1 == len(options) else counters[i] + 1
         if repeated:
-            moving = [i for i, v in enumerate(order) if states[v].pos != INIT]
-            changing = moving[-1] if moving else -1
+            changed = [i for i, v in enumerate(order) if states[v].pos != INIT]
+            changing = changed[-1] if changed else -1
         key.append(changing)
         cases.append(Case(states, occ, changing == -1, changing, tuple(key)))
     return cases
