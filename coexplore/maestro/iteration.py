@@ -99,7 +99,7 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
     order = [d.var for d in cluster.dataflow]
     last = {var: i for i, var in enumerate(order)}  # a dimension mapped twice: its last directive's state stands
     fixed_states = {var: per_dir[i][0] for var, i in last.items() if len(per_dir[i]) == 1}
-    fixed_key = [options[0].key for options in per_dir]
+    fixed_key: list[object] = [options[0].key for options in per_dir]
     moving = []  # (index, positions, cases per move of its counter, whether its state stands)
     total = 1
     for i in range(len(per_dir) - 1, -1, -1):
@@ -112,7 +112,7 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
     cases = []
     for case_id in range(total):
         states = fixed_states.copy()
-        key: list[object] = fixed_key.copy()
+        key = fixed_key.copy()
         occ, changing = 1, -1
         for i, options, freq, stands in moving:
             st = options[counters[i]]
