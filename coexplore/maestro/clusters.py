@@ -223,12 +223,15 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
             flow.append(d)
             continue
         _input_centric(flow)
+        present = {x.var for x in flow}
         if prev is not None:
             for up in prev:
-                if not any(x.var == up.var for x in flow):
+                if up.var not in present:
+                    present.add(up.var)
                     flow.insert(0, MDirective(TEMPORAL, up.size, up.ofs, up.var))
         for var in input_vars:
-            if not any(x.var == var for x in flow) and var in dims.size:
+            if var not in present and var in dims.size:
+                present.add(var)
                 flow.append(MDirective(TEMPORAL, dims.size[var], dims.size[var], var))
         top = level == len(sizes)
         _apply_stride(flow, dims, full, top)

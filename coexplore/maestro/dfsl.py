@@ -162,7 +162,7 @@ def _same_body(r: Reader, start: Tok, first: DfslLayer) -> DfslLayer:
     r.i = r.close[r.i] + 1
     shift = start.line - first.line
     directives = first.directives if not shift else tuple(
-        Directive(kind=d.kind, size=d.size, offset=d.offset, dim=d.dim, line=d.line + shift) for d in first.directives)
+        [Directive(kind, size, offset, dim, line + shift) for kind, size, offset, dim, line in first.directives])
     return DfslLayer(name=pieces[-1] if pieces else written.text, written_name=written.text,
                      layer_type=first.layer_type, strides=first.strides, dims=first.dims, directives=directives,
                      line=start.line)

@@ -81,7 +81,7 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     tensor_table = _layer_tensors(net)
     rows: list[LayerRow] = []
     cache: dict[tuple[object, ...], list[LevelResult]] = {}
-    made_rows: dict[tuple[object, ...], LayerRow] = {}
+    made_rows: dict[tuple[object, ...], LayerRow] = {}  # per distinct layer
     prev_l1 = {t: (0, 0) for t in TENSORS}
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
@@ -113,14 +113,22 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
         if not energy_quirks:
             units += top.computations
         energy = units * k.mac_energy_nj
-        made = made_rows.get((key, energy))  # a repeated layer's row differs only in its name
+        made = made_rows.get(key)  # a repeated layer's row differs only in its name and energy columns
         if made is None:
-            made = made_rows[(key, energy)] = _row(net, layer.name, hw, top, inner, energy, tensors, layer.dims,
-                                                   k.name, vector_width)
+            made = made_rows[key] = _row(net, layer.name, hw, top, inner, energy, tensors, layer.dims, k.name,
+                                         vector_width)
             rows.append(made)
         else:
-            rows.append(LayerRow(values={**made.values, "Layer Number": layer.name}))
+            rows.append(LayerRow(values={**made.values, "Layer Number": layer.name, **_energy_columns(top, energy)}))
     return rows
+
+
+def _energy_columns(top: LevelResult, energy: float) -> dict[str, object]:
+    """The columns that depend on a layer's energy (with the quirks, on the previous layer too)."""
+    psums = top.computations
+    return {"Activity count-based Energy (nJ)": energy,
+            "Throughput Per Energy (GMACs/s*J)": psums / top.runtime / energy * 1e9 if top.runtime and energy else 0.0,
+            "Ops/J": psums / energy * 1e9 if energy else float("inf")}
 
 
 def _row(net: DfslNetwork, name: str, hw: MaestroHardware, top: LevelResult, inner: LevelResult, energy: float,
@@ -131,6 +139,7 @@ def _row(net: DfslNetwork, name: str, hw: MaestroHardware, top: LevelResult, inn
     ap = area_power(constants(constant_set), num_pes=hw.num_pes, vector_width=vector_width,
                     noc_bandwidth=hw.noc_bandwidth, l1_bytes=l1, l2_bytes=l2)
     psums = top.computations
+    by_energy = _energy_columns(top, energy)
     sizes = dict(dims)
 
     def tensor_size(tname: str) -> int:
@@ -145,16 +154,17 @@ def _row(net: DfslNetwork, name: str, hw: MaestroHardware, top: LevelResult, inn
 
     v: dict[str, object] = {
         "Neural Network Name": net.name, "Layer Number": name, "NumPEs": hw.num_pes,
-        "Runtime (Cycles)": top.runtime, "Activity count-based Energy (nJ)": energy,
+        "Runtime (Cycles)": top.runtime,
+        "Activity count-based Energy (nJ)": by_energy["Activity count-based Energy (nJ)"],
         "Throughput (MACs/Cycle)": ratio(psums, top.runtime),
-        "Throughput Per Energy (GMACs/s*J)": psums / top.runtime / energy * 1e9 if top.runtime and energy else 0.0,
+        "Throughput Per Energy (GMACs/s*J)": by_energy["Throughput Per Energy (GMACs/s*J)"],
         "Area": ap.area, "Power": ap.power, "NoC BW Req (Elements/cycle)": top.peak_bw, "Avg BW Req": top.avg_bw,
         "Peak BW Req": top.peak_bw, "Vector Width": vector_width, "Offchip BW Req (Elements/cycle)": top.offchip_bw,
         "L2 SRAM Size Req (Bytes)": l2, "L1 SRAM Size Req (Bytes)": l1,
         "Multicasting Factor (Weight)": ratio(top.l1_write.get("filter", 0), top.l2_read.get("filter", 0)),
         "Multicasting Factor (Input)": ratio(top.l1_write.get("input", 0), top.l2_read.get("input", 0)),
         "Num Total Input Pixels": tensor_size("input"), "Num Total Weight Pixels": tensor_size("filter"),
-        "Ops/J": psums / energy * 1e9 if energy else float("inf"), "Num MACs": psums,
+        "Ops/J": by_energy["Ops/J"], "Num MACs": psums,
         "PE power": ap.pe_power, "L1 power": ap.l1_power, "L2 power": ap.l2_power, "NOC power": ap.noc_power,
     }
     for t in TENSORS:
