@@ -46,7 +46,8 @@ class LevelResult:
     delays: dict[str, list[float]] = field(default_factory=dict)  # ingress/egress/compute -> [min, max, avg]
     cases: list[CaseCost] = field(default_factory=list)
     """Every case with work, as its runtime needs it: :mod:`coexplore.maestro.batch` re-times a level on other
-    NoC bandwidths from these without analysing it again."""
+    NoC bandwidths from these without analysing it again. Recorded only when the analysis is given
+    ``reuse_tables`` (the batch pricer); the scalar model reads none."""
 
 
 class CaseCost(NamedTuple):
@@ -81,7 +82,8 @@ def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc
     """Results of every analysed level invocation in MAESTRO's order (the outermost level last; the
     first entry is the innermost level of the first outer case). ``reuse_tables``: kept by a caller that
     analyses the same layer on many PE counts, see :class:`~coexplore.maestro.reuse.Reuse` (per set of
-    tensors: a tensor's plan and volumes depend on the dimensions it is coupled to)."""
+    tensors: a tensor's plan and volumes depend on the dimensions it is coupled to); with them, every level
+    also records its cases (:attr:`LevelResult.cases`)."""
     out: list[LevelResult] = []
     memo: dict[tuple[object, ...], LevelResult] = {}
     shared = None if reuse_tables is None else reuse_tables.setdefault(tensors, {})
@@ -144,7 +146,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
     l2_out = l2_in = 0
     sp_var = cluster.first_spatial().var
     inner = idx < len(clusters) - 1
-    for case_id, case in enumerate(iteration_cases(cluster, dims)):
+    for case_id, case in enumerate(iteration_cases(cluster, dims, keyed=reuse.shared)):
         if case_id == 0:
             _buffer_sizes(res, dims, reuse, case, tensors)
             l2_out = res.l2_size.get("output", 0)
@@ -192,7 +194,8 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             compute = max(s.runtime for s, _ in subs)
         else:
             compute = -(-psums // simd)
-        res.cases.append(CaseCost(occ, ingress, egress, case.all_init, psums, tuple(subs)))
+        if reuse.shared:
+            res.cases.append(CaseCost(occ, ingress, egress, case.all_init, psums, tuple(subs)))
         in_d = latency + -(-ingress // bandwidth) - 1
         eg_d = latency + -(-egress // bandwidth) - 1
         step = compute + in_d if case.all_init else max(eg_d, compute, in_d)

@@ -90,8 +90,9 @@ def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
     return out
 
 
-def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
-    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences.
+def iteration_cases(cluster: Cluster, dims: Dims, keyed: bool = True) -> list[Case]:
+    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences; without
+    ``keyed`` every :attr:`Case.key` is ``()`` (only memos shared across PE counts read the keys).
 
     A directive with a single position (its Init: one occurrence, never changing) gives every case the same
     state, so the odometer turns over the other directives only and the fixed states are set once."""
@@ -112,13 +113,14 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
     cases = []
     for case_id in range(total):
         states = fixed_states.copy()
-        key = fixed_key.copy()
+        key = fixed_key.copy() if keyed else None
         occ, changing = 1, -1
         for i, options, freq, stands in moving:
             st = options[counters[i]]
             if stands:
                 states[st.var] = st
-            key[i] = st.key
+            if key is not None:
+                key[i] = st.key
             occ *= st.occurrences
             if st.pos != INIT:
                 changing = i
@@ -127,6 +129,5 @@ def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
         if repeated:
             changed = [i for i, v in enumerate(order) if states[v].pos != INIT]
             changing = changed[-1] if changed else -1
-        key.append(changing)
-        cases.append(Case(states, occ, changing == -1, changing, tuple(key)))
+        cases.append(Case(states, occ, changing == -1, changing, () if key is None else (*key, changing)))
     return cases

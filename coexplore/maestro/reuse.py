@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from coexplore.errors import SpecError
-from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, Tensor, cdiv
+from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, MDirective, Tensor, cdiv
 from coexplore.maestro.iteration import INIT, STEADY, Case, State
 
 __all__ = ["Reuse"]
 
 
 _ZERO = (0, 0, 0, 0)
+_OUTPUT_NAMES = {"Y": "Y'", "X": "X'"}
 _Plan = tuple[list[str], list[tuple[int, str, str, int, int, int, int]],
               list[tuple[str, str, int, int, tuple[int, int, int, int]]],
               list[tuple[str, str, str, int, int, tuple[int, int, int, int], int]]]
@@ -38,13 +39,17 @@ class Reuse:
     q: dict[str, tuple[int, int, int, int]]
     _sub_dims: dict[tuple[int, ...], Dims]
     _sub_plan: list[tuple[str, str, int, int]]
+    _first: dict[str, MDirective]
     _plans: dict[str, _Plan]
     _memos: tuple[dict[tuple[object, ...], Any], dict[tuple[object, ...], Any]]
     _memo: dict[tuple[object, ...], Any] | None
     _spatial_vars: list[str]
+    shared: bool
+    """Whether the level's tables are shared across PE counts: its cases then need their keys."""
 
     def __init__(self, cluster: Cluster, shared: dict[tuple[object, ...], Reuse] | None = None) -> None:
         self.c = cluster
+        self.shared = shared is not None
         self._memo = None
         self._spatial_vars = [d.var for d in cluster.dataflow if d.kind == SPATIAL]
         if shared is not None:
@@ -55,7 +60,7 @@ class Reuse:
             if proto is not None:
                 self.m, self.u, self.me, self.ue, self.q = proto.m, proto.u, proto.me, proto.ue, proto.q
                 self._sub_dims, self._plans, self._memos = proto._sub_dims, proto._plans, proto._memos
-                self._sub_plan = proto._sub_plan
+                self._sub_plan, self._first = proto._sub_plan, proto._first
                 self._memo = self._memos[cluster.edge_clusters == 1]
                 return
         self._init_counts(cluster)
@@ -92,10 +97,10 @@ class Reuse:
         self.q = {
             v: (self.m.get(v, 0), self.me.get(v, 0), self.u.get(v, 0), self.ue.get(v, 0))
             for v in {*self.m, *self.me, *self.u, *self.ue}}
-        first: dict[str, tuple[str, str, int, int]] = {}  # a dimension mapped twice: its first directive's sizes
+        self._first = {}  # a dimension mapped twice: its first directive (as Cluster.find gives)
         for d in cluster.dataflow:
-            first.setdefault(d.var, (d.var, d.kind, self.m.get(d.var, 0), self.me.get(d.var, 0)))
-        self._sub_plan = list(first.values())
+            self._first.setdefault(d.var, d)
+        self._sub_plan = [(v, d.kind, self.m.get(v, 0), self.me.get(v, 0)) for v, d in self._first.items()]
         self._sub_dims = {}
         self._plans = {}
 
@@ -106,9 +111,10 @@ class Reuse:
         per-case rules read the counts from here instead of looking them up again in every case."""
         plan = self._plans.get(t.name)
         if plan is None:
+            first = self._first
             spatial = []
             for v in t.coupled:
-                d = self.c.find(v)
+                d = first.get(v)
                 if d is None:
                     raise SpecError(f"MAESTRO analysis: tensor {t.name} depends on {v!r}, which has no directive "
                                     f"at cluster level {self.c.level}")
@@ -121,10 +127,8 @@ class Reuse:
                       for d in self.c.dataflow if d.var not in t.coupled]
             own = []
             for v in t.coupled:
-                found = self.c.find(v)
-                assert found is not None
-                actual = {"Y": "Y'", "X": "X'"}.get(v, v)
-                own.append((v, found.kind, actual, self.m.get(actual, 0), self.me.get(actual, 0),
+                actual = _OUTPUT_NAMES.get(v, v)
+                own.append((v, first[v].kind, actual, self.m.get(actual, 0), self.me.get(actual, 0),
                             q.get(actual, _ZERO), self.me.get(v, 0)))
             plan = self._plans[t.name] = (spatial, coupled, others, own)
         return plan
