@@ -77,19 +77,34 @@ class Noc:
 
 def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
                   simd_lanes: int = 1,
-                  reuse_tables: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] | None = None
-                  ) -> list[LevelResult]:
+                  reuse_tables: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] | None = None,
+                  innermost: dict[tuple[object, ...], LevelResult] | None = None) -> list[LevelResult]:
     """Results of every analysed level invocation in MAESTRO's order (the outermost level last; the
     first entry is the innermost level of the first outer case). ``reuse_tables``: kept by a caller that
     analyses the same layer on many PE counts, see :class:`~coexplore.maestro.reuse.Reuse` (per set of
     tensors: a tensor's plan and volumes depend on the dimensions it is coupled to); with them, every level
-    also records its cases (:attr:`LevelResult.cases`)."""
+    also records its cases (:attr:`LevelResult.cases`). ``innermost``: kept by a caller that analyses many
+    layers (the scalar model, per network): an innermost level below an outer one depends only on what
+    :func:`_innermost_signature` lists, and layers of different shapes often give it the same (ResNet-50's
+    66 layers need 5 distinct ones), so it is analysed once."""
     out: list[LevelResult] = []
     memo: dict[tuple[object, ...], LevelResult] = {}
     shared = None if reuse_tables is None else reuse_tables.setdefault(tensors, {})
     reuses = [Reuse(c, shared) for c in clusters]
-    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses)
+    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses, innermost)
     return out
+
+
+def _innermost_signature(cluster: Cluster, dims: Dims, tensors: tuple[Tensor, ...], noc: Noc,
+                         simd: int) -> tuple[object, ...]:
+    """Everything the analysis of an innermost level below an outer one reads: its directives as adjusted,
+    sub-cluster counts, the dimension table it was built on (:class:`Reuse` counts from it), the sizes and
+    overlaps it sees in this case, the tensors, the NoC and the SIMD width (the off-chip bandwidth only
+    matters at the outermost level)."""
+    return (tensors, noc, simd, cluster.size, cluster.edge_clusters,
+            tuple([(d.kind, d.size, d.ofs, d.var) for d in cluster.dataflow]),
+            tuple(cluster.dims.size.items()), tuple(cluster.dims.stride.items()), tuple(cluster.dims.overlaps),
+            tuple(dims.size.items()), tuple(dims.overlaps))
 
 
 def _signature(idx: int, dims: Dims) -> tuple[object, ...]:
@@ -123,14 +138,24 @@ def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tens
 
 
 def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
-           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse]) -> None:
+           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse],
+           innermost: dict[tuple[object, ...], LevelResult] | None) -> None:
     """Analyse level ``idx`` on ``dims`` and append its result to ``out``. A level's result depends only on
     the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (results are
-    not changed once made; the caller keeps how many sub-clusters each stands for)."""
+    not changed once made; the caller keeps how many sub-clusters each stands for), and an innermost level
+    below an outer one from ``innermost`` when the caller keeps one across layers."""
     key = _signature(idx, dims)
     if key in memo:
         out.append(memo[key])
         return
+    wide = None
+    if innermost is not None and idx > 0 and idx == len(clusters) - 1:
+        wide = _innermost_signature(clusters[idx], dims, tensors, noc, simd)
+        hit = innermost.get(wide)
+        if hit is not None:
+            memo[key] = hit
+            out.append(hit)
+            return
     cluster = clusters[idx]
     n_sub, n_edge = cluster.size, cluster.edge_clusters
     res = LevelResult(level=idx, num_sub_clusters=n_sub)
@@ -186,7 +211,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
                 plan = [(False, n_sub)]
             for ee, count in plan:
                 _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
-                       reuses)
+                       reuses, innermost)
                 sub = out[-1]
                 n = 1 if count is None else count
                 subs.append((sub, n))
@@ -228,4 +253,6 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             delays[kind][2] /= total
     res.peak_bw, res.avg_bw, res.delays = peak_bw, avg_bw, delays
     memo[key] = res
+    if wide is not None and innermost is not None:
+        innermost[wide] = res
     out.append(res)

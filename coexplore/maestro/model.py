@@ -82,6 +82,7 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     rows: list[LayerRow] = []
     cache: dict[tuple[object, ...], list[LevelResult]] = {}
     made_rows: dict[tuple[object, ...], LayerRow] = {}  # per distinct layer
+    innermost: dict[tuple[object, ...], LevelResult] = {}  # innermost levels shared by layers of other shapes
     prev_l1 = {t: (0, 0) for t in TENSORS}
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
@@ -91,7 +92,8 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
             flow = [MDirective(d.kind, d.size, d.offset, d.dim) for d in layer.directives]
             try:
                 clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
-                results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
+                results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width,
+                                        innermost=innermost)
                 if results[-1].computations <= 0:
                     raise SpecError("the dataflow covers no MAC of the layer (no iteration case has work, e.g. a "
                                     "TemporalMap wider than its dimension); the MAESTRO binary prints 0 cycles and "
