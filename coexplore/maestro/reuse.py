@@ -295,13 +295,17 @@ class Reuse:
         return (first, rest) if tensor_changes else (0, 0)
 
     def spatial_ingress(self, t: Tensor, case: Case) -> int:
-        sp, edge, state = self._sp_info(t, case)
-        if not sp:
+        spatial = (self._plans.get(t.name) or self._plan(t))[0]  # _sp_info, inlined: this runs once per case
+        if not spatial:
             return self.pe_ingress(t, case)
-        if not edge:
+        states = case.states
+        for v in spatial:
+            if states[v].is_edge:
+                break
+        else:
             first, rest = self.pe_ingress_pair(t, case)
             return first + (self.c.size - 1) * rest
-        full, nee, first_ee = self._split(state)
+        full, nee, first_ee = self._split(states[spatial[-1]])
         out = self.pe_ingress(t, case, True, first_ee)
         if full:
             out += full * self.pe_ingress(t, case, False, False)
