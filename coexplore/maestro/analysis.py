@@ -10,6 +10,7 @@ of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -90,8 +91,17 @@ def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc
     out: list[LevelResult] = []
     memo: dict[tuple[object, ...], LevelResult] = {}
     shared = None if reuse_tables is None else reuse_tables.setdefault(tensors, {})
-    reuses = [Reuse(c, shared) for c in clusters]
-    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses, innermost)
+    reuses: dict[int, Reuse] = {}
+
+    def reuse_of(idx: int) -> Reuse:
+        """A level's reuse tables, made when the level is first analysed (an innermost level found in
+        ``innermost`` needs none)."""
+        reuse = reuses.get(idx)
+        if reuse is None:
+            reuse = reuses[idx] = Reuse(clusters[idx], shared)
+        return reuse
+
+    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuse_of, innermost)
     return out
 
 
@@ -138,8 +148,8 @@ def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tens
 
 
 def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
-           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse],
-           innermost: dict[tuple[object, ...], LevelResult] | None) -> None:
+           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult],
+           reuse_of: Callable[[int], Reuse], innermost: dict[tuple[object, ...], LevelResult] | None) -> None:
     """Analyse level ``idx`` on ``dims`` and append its result to ``out``. A level's result depends only on
     the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (results are
     not changed once made; the caller keeps how many sub-clusters each stands for), and an innermost level
@@ -159,7 +169,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
     cluster = clusters[idx]
     n_sub, n_edge = cluster.size, cluster.edge_clusters
     res = LevelResult(level=idx, num_sub_clusters=n_sub)
-    reuse = reuses[idx]
+    reuse = reuse_of(idx)
     outputs = [t for t in tensors if t.is_output]
     inputs = [t for t in tensors if not t.is_output]
     l2_read, l2_write, l1_read, l1_write = res.l2_read, res.l2_write, res.l1_read, res.l1_write
@@ -211,7 +221,7 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
                 plan = [(False, n_sub)]
             for ee, count in plan:
                 _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
-                       reuses, innermost)
+                       reuse_of, innermost)
                 sub = out[-1]
                 n = 1 if count is None else count
                 subs.append((sub, n))
