@@ -22,6 +22,7 @@ accesses plus one MAC energy per MAC (``Num MACs``), as MAESTRO's on-screen summ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from coexplore.errors import SpecError
 from coexplore.maestro.analysis import LevelResult, Noc, analyze_layer
@@ -80,15 +81,16 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     noc = Noc(bandwidth=hw.noc_bandwidth, hops=1, hop_latency=hw.noc_hops)
     tensor_table = _layer_tensors(net)
     rows: list[LayerRow] = []
-    cache: dict[tuple[object, ...], list[LevelResult]] = {}
+    cache: dict[tuple[object, ...], _Priced] = {}
     made_rows: dict[tuple[object, ...], LayerRow] = {}  # per distinct layer
     innermost: dict[tuple[object, ...], LevelResult] = {}  # innermost levels shared by layers of other shapes
-    prev_l1 = {t: (0, 0) for t in TENSORS}
+    prev_l1 = 0
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
-        key = (layer.layer_type, layer.dims, layer.strides, tensors,
-               tuple([(d.kind, d.size, d.offset, d.dim) for d in layer.directives]))
-        if key not in cache:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
+        flow_key = tuple([d[:4] for d in layer.directives])  # (kind, size, offset, dim): a directive but its line
+        key = (layer.layer_type, layer.dims, layer.strides, tensors, flow_key)
+        priced = cache.get(key)
+        if priced is None:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
             flow = [MDirective(d.kind, d.size, d.offset, d.dim) for d in layer.directives]
             try:
                 clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
@@ -100,18 +102,12 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
                                     "negative access counts for it, coexplore refuses it")
             except SpecError as e:
                 raise SpecError(f"layer {layer.written_name!r} (line {layer.line}): {e}") from None
-            cache[key] = results
-        results = cache[key]
+            priced = cache[key] = _Priced.of(results, energy_quirks)
+        results = priced.results
         top, inner = results[-1], results[0]
-        current_l1 = {t: (top.l1_read.get(t, 0), top.l1_write.get(t, 0)) for t in TENSORS}
-        l1_counts = current_l1 if (len(results) == 1 or not energy_quirks) else prev_l1
-        prev_l1 = current_l1
-        l2_energy = sum(top.l2_read.get(t, 0) + top.l2_write.get(t, 0) for t in ("input", "filter"))
-        l2_energy += top.l2_write.get("output", 0)
-        if not energy_quirks:
-            l2_energy += top.l2_read.get("output", 0)
-        l1_energy = sum(r + w for r, w in l1_counts.values())
-        units = l2_energy * L2_ENERGY_MULTIPLIER + l1_energy * L1_ENERGY_MULTIPLIER
+        l1_energy = priced.l1_accesses if (len(results) == 1 or not energy_quirks) else prev_l1
+        prev_l1 = priced.l1_accesses
+        units = priced.l2_accesses * L2_ENERGY_MULTIPLIER + l1_energy * L1_ENERGY_MULTIPLIER
         if not energy_quirks:
             units += top.computations
         energy = units * k.mac_energy_nj
@@ -123,6 +119,27 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
         else:
             rows.append(LayerRow(values={**made.values, "Layer Number": layer.name, **_energy_columns(top, energy)}))
     return rows
+
+
+class _Priced(NamedTuple):
+    """A distinct layer's level results and the access counts its energy reads (computed once per layer)."""
+
+    results: list[LevelResult]
+    l1_accesses: int
+    """L1 reads and writes of all tensors (with the quirks, also the next multi-level layer's L1 term)."""
+    l2_accesses: int
+    """The L2 reads and writes the energy counts: all but the output's reads, which only the summary
+    formula (no quirks) adds."""
+
+    @classmethod
+    def of(cls, results: list[LevelResult], energy_quirks: bool) -> _Priced:
+        top = results[-1]
+        l1 = sum(top.l1_read.get(t, 0) + top.l1_write.get(t, 0) for t in TENSORS)
+        l2 = sum(top.l2_read.get(t, 0) + top.l2_write.get(t, 0) for t in ("input", "filter"))
+        l2 += top.l2_write.get("output", 0)
+        if not energy_quirks:
+            l2 += top.l2_read.get("output", 0)
+        return cls(results, l1, l2)
 
 
 def _energy_columns(top: LevelResult, energy: float) -> dict[str, object]:
