@@ -193,8 +193,9 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
     ``flow_objects`` are the layer's directives as mutable objects: the levels adjust them in place
     (input-centric sizes, strides), as MAESTRO does."""
     full = Dims(overlaps=list(OVERLAPS))
+    strides = dict(layer.strides)
     for name, size in layer.dims:
-        full.add(name, size, layer.stride(name))
+        full.add(name, size, strides.get(name, 1))
     for out, inp, filt in (("X'", "X", "S"), ("Y'", "Y", "R")):
         if inp in full.size and out not in full.size:
             full.add(out, full.size[inp] - full.size[filt] + 1, full.stride[inp])
