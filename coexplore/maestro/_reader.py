@@ -47,8 +47,9 @@ class Reader:
         self.close: dict[int, int] = {}  # index of a '{' -> index of its matching '}'
         texts, lines, stack = self.texts, self.lines, []
         seen: dict[str, tuple[list[str], list[int]]] = {}  # a line's tokens and where its braces are
+        seen_get, add_texts, add_lines = seen.get, texts.extend, lines.extend  # bound once: a file has ~1e3 lines
         for ln, line in enumerate(self.source, start=1):
-            hit = seen.get(line)  # networks repeat their lines (directives, blocks): each is tokenized once
+            hit = seen_get(line)  # networks repeat their lines (directives, blocks): each is tokenized once
             if hit is None:
                 found = TOKEN.findall(line)
                 if found and found[-1][:2] == "//":
@@ -56,14 +57,15 @@ class Reader:
                 hit = seen[line] = (found, [k for k, t in enumerate(found) if t == "{" or t == "}"])
             found, braces = hit
             if found:
-                at = len(texts)
-                for k in braces:
-                    if found[k] == "{":
-                        stack.append(at + k)
-                    elif stack:
-                        self.close[stack.pop()] = at + k
-                texts.extend(found)
-                lines.extend([ln] * len(found))
+                if braces:
+                    at = len(texts)
+                    for k in braces:
+                        if found[k] == "{":
+                            stack.append(at + k)
+                        elif stack:
+                            self.close[stack.pop()] = at + k
+                add_texts(found)
+                add_lines([ln] * len(found))
         self.i = 0
         for bad in set(self.texts) - SINGLE_OK:
             if len(bad) == 1:

@@ -10,6 +10,7 @@ of its L2 footprint. Buffer reads/writes accumulate per tensor; the first case s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -46,7 +47,8 @@ class LevelResult:
     delays: dict[str, list[float]] = field(default_factory=dict)  # ingress/egress/compute -> [min, max, avg]
     cases: list[CaseCost] = field(default_factory=list)
     """Every case with work, as its runtime needs it: :mod:`coexplore.maestro.batch` re-times a level on other
-    NoC bandwidths from these without analysing it again."""
+    NoC bandwidths from these without analysing it again. Recorded only when the analysis is given
+    ``reuse_tables`` (the batch pricer); the scalar model reads none."""
 
 
 class CaseCost(NamedTuple):
@@ -74,24 +76,45 @@ class Noc:
         return self.hops * self.hop_latency + sends - 1
 
 
-def _bump(d: dict[str, int], key: str, value: int) -> None:
-    d[key] = d.get(key, 0) + value
-
-
 def analyze_layer(clusters: list[Cluster], tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
                   simd_lanes: int = 1,
-                  reuse_tables: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] | None = None
-                  ) -> list[LevelResult]:
+                  reuse_tables: dict[tuple[Tensor, ...], dict[tuple[object, ...], Reuse]] | None = None,
+                  innermost: dict[tuple[object, ...], LevelResult] | None = None) -> list[LevelResult]:
     """Results of every analysed level invocation in MAESTRO's order (the outermost level last; the
     first entry is the innermost level of the first outer case). ``reuse_tables``: kept by a caller that
     analyses the same layer on many PE counts, see :class:`~coexplore.maestro.reuse.Reuse` (per set of
-    tensors: a tensor's plan and volumes depend on the dimensions it is coupled to)."""
+    tensors: a tensor's plan and volumes depend on the dimensions it is coupled to); with them, every level
+    also records its cases (:attr:`LevelResult.cases`). ``innermost``: kept by a caller that analyses many
+    layers (the scalar model, per network): an innermost level below an outer one depends only on what
+    :func:`_innermost_signature` lists, and layers of different shapes often give it the same (ResNet-50's
+    66 layers need 5 distinct ones), so it is analysed once."""
     out: list[LevelResult] = []
     memo: dict[tuple[object, ...], LevelResult] = {}
     shared = None if reuse_tables is None else reuse_tables.setdefault(tensors, {})
-    reuses = [Reuse(c, shared) for c in clusters]
-    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuses)
+    reuses: dict[int, Reuse] = {}
+
+    def reuse_of(idx: int) -> Reuse:
+        """A level's reuse tables, made when the level is first analysed (an innermost level found in
+        ``innermost`` needs none)."""
+        reuse = reuses.get(idx)
+        if reuse is None:
+            reuse = reuses[idx] = Reuse(clusters[idx], shared)
+        return reuse
+
+    _level(0, clusters, clusters[0].dims, tensors, noc, offchip_bw, simd_lanes, out, memo, reuse_of, innermost)
     return out
+
+
+def _innermost_signature(cluster: Cluster, dims: Dims, tensors: tuple[Tensor, ...], noc: Noc,
+                         simd: int) -> tuple[object, ...]:
+    """Everything the analysis of an innermost level below an outer one reads: its directives as adjusted,
+    sub-cluster counts, the dimension table it was built on (:class:`Reuse` counts from it), the sizes and
+    overlaps it sees in this case, the tensors, the NoC and the SIMD width (the off-chip bandwidth only
+    matters at the outermost level)."""
+    return (tensors, noc, simd, cluster.size, cluster.edge_clusters,
+            tuple([(d.kind, d.size, d.ofs, d.var) for d in cluster.dataflow]),
+            tuple(cluster.dims.size.items()), tuple(cluster.dims.stride.items()), tuple(cluster.dims.overlaps),
+            tuple(dims.size.items()), tuple(dims.overlaps))
 
 
 def _signature(idx: int, dims: Dims) -> tuple[object, ...]:
@@ -125,49 +148,69 @@ def _buffer_sizes(res: LevelResult, dims: Dims, reuse: Reuse, case: object, tens
 
 
 def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor, ...], noc: Noc, offchip_bw: int,
-           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult], reuses: list[Reuse]) -> None:
+           simd: int, out: list[LevelResult], memo: dict[tuple[object, ...], LevelResult],
+           reuse_of: Callable[[int], Reuse], innermost: dict[tuple[object, ...], LevelResult] | None) -> None:
     """Analyse level ``idx`` on ``dims`` and append its result to ``out``. A level's result depends only on
     the level and the sizes it sees, so repeated sub-cluster analyses are taken from ``memo`` (results are
-    not changed once made; the caller keeps how many sub-clusters each stands for)."""
+    not changed once made; the caller keeps how many sub-clusters each stands for), and an innermost level
+    below an outer one from ``innermost`` when the caller keeps one across layers."""
     key = _signature(idx, dims)
     if key in memo:
         out.append(memo[key])
         return
+    wide = None
+    if innermost is not None and idx > 0 and idx == len(clusters) - 1:
+        wide = _innermost_signature(clusters[idx], dims, tensors, noc, simd)
+        hit = innermost.get(wide)
+        if hit is not None:
+            memo[key] = hit
+            out.append(hit)
+            return
     cluster = clusters[idx]
     n_sub, n_edge = cluster.size, cluster.edge_clusters
     res = LevelResult(level=idx, num_sub_clusters=n_sub)
-    reuse = reuses[idx]
+    reuse = reuse_of(idx)
     outputs = [t for t in tensors if t.is_output]
     inputs = [t for t in tensors if not t.is_output]
-    delays = {k: [_BIG, 0.0, 0.0] for k in ("ingress", "egress", "compute")}
+    l2_read, l2_write, l1_read, l1_write = res.l2_read, res.l2_write, res.l1_read, res.l1_write
+    latency, bandwidth = noc.hops * noc.hop_latency, noc.bandwidth  # Noc.delay, inlined in the case loop
+    in_lo, in_hi, in_sum = _BIG, 0.0, 0.0  # [min, max, occurrence-weighted sum] of each delay
+    eg_lo, eg_hi, eg_sum = _BIG, 0.0, 0.0
+    cp_lo, cp_hi, cp_sum = _BIG, 0.0, 0.0
     peak_bw, avg_bw, offchip_req, total = 0, 0.0, 0, 0
-    sp_dir = cluster.first_spatial()
-    for case_id, case in enumerate(iteration_cases(cluster, dims)):
+    l2_out = l2_in = 0
+    sp_var = cluster.first_spatial().var
+    inner = idx < len(clusters) - 1
+    for case_id, case in enumerate(iteration_cases(cluster, dims, keyed=reuse.shared)):
         if case_id == 0:
             _buffer_sizes(res, dims, reuse, case, tensors)
+            l2_out = res.l2_size.get("output", 0)
+            l2_in = res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)
         occ = case.occurrences
         ingress = egress = psums = psum_map = 0
         for t in outputs:
-            eg = reuse.spatial_egress(t, case)
-            psum_map += reuse.output_mapping_size(t, case, True)
+            eg, mapped, critical = reuse.output_volumes(t, case)
+            psum_map += mapped
             egress += eg
-            _bump(res.l2_write, t.name, occ * eg)
-            _bump(res.l1_write, t.name, occ * psum_map)
-            _bump(res.l1_read, t.name, occ * psum_map)
-            psums += reuse.critical_psums(t, case)
+            name = t.name
+            l2_write[name] = l2_write.get(name, 0) + occ * eg
+            l1_write[name] = l1_write.get(name, 0) + occ * psum_map
+            l1_read[name] = l1_read.get(name, 0) + occ * psum_map
+            psums += critical
         if psums <= 0:
             continue
         for t in inputs:
             ing = reuse.spatial_ingress(t, case)
             ingress += ing
-            _bump(res.l2_read, t.name, occ * ing)
-            res.l1_write[t.name] = res.l2_read[t.name]
-            _bump(res.l1_read, t.name, occ * psum_map)
+            name = t.name
+            l2_read[name] = l1_write[name] = l2_read.get(name, 0) + occ * ing
+            l1_read[name] = l1_read.get(name, 0) + occ * psum_map
         res.arithmetic_intensity = psum_map / ingress if ingress else _BIG
-        sp_state = case.states[sp_dir.var]
+        sp_state = case.states[sp_var]
         active = n_edge if sp_state.is_edge else n_sub
         subs: list[tuple[LevelResult, int]] = []  # (sub-cluster result, how many sub-clusters it stands for)
-        if idx < len(clusters) - 1:
+        units: float = 0
+        if inner:
             plan: list[tuple[bool, int | None]]
             if sp_state.is_edge:
                 if sp_state.sp_edge_edge:
@@ -178,38 +221,41 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
                 plan = [(False, n_sub)]
             for ee, count in plan:
                 _level(idx + 1, clusters, reuse.subcluster_dims(case, ee), tensors, noc, offchip_bw, simd, out, memo,
-                       reuses)
-                subs.append((out[-1], 1 if count is None else count))
+                       reuse_of, innermost)
+                sub = out[-1]
+                n = 1 if count is None else count
+                subs.append((sub, n))
+                units += sub.avg_active_clusters * n
             compute = max(s.runtime for s, _ in subs)
         else:
             compute = -(-psums // simd)
-        res.cases.append(CaseCost(occ, ingress, egress, case.all_init, psums, tuple(subs)))
-        in_d, eg_d = noc.delay(ingress), noc.delay(egress)
+        if reuse.shared:
+            res.cases.append(CaseCost(occ, ingress, egress, case.all_init, psums, tuple(subs)))
+        in_d = latency + -(-ingress // bandwidth) - 1
+        eg_d = latency + -(-egress // bandwidth) - 1
         step = compute + in_d if case.all_init else max(eg_d, compute, in_d)
         if idx == 0:
             if compute == 0:
                 raise SpecError("the outermost cluster level has a zero compute delay in an iteration case (a "
                                 "sub-cluster gets no work); MAESTRO divides by it and stops with a floating-point "
                                 "exception")
-            out_buf = res.l2_size.get("output", 0) // offchip_bw
-            in_buf = (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // offchip_bw
-            step = max(in_buf // 2, step, out_buf // 2)
-            offchip_req = max(offchip_req, res.l2_size.get("output", 0) // compute)
-            offchip_req = max(offchip_req, (res.l2_size.get("input", 0) + res.l2_size.get("filter", 0)) // compute)
+            step = max((l2_in // offchip_bw) // 2, step, (l2_out // offchip_bw) // 2)
+            offchip_req = max(offchip_req, l2_out // compute)
+            offchip_req = max(offchip_req, l2_in // compute)
             offchip_req //= 2
             res.offchip_bw = offchip_req
         res.runtime += occ * step
         res.computations += occ * psum_map
-        units = sum(s.avg_active_clusters * n for s, n in subs)
         res.avg_active_clusters += (units if units != 0 else active) * occ
         compute = compute or 1
         peak_bw = max(peak_bw, max(ingress, egress) // compute)
         avg_bw += (occ * max(ingress, egress)) // compute
-        for kind, value in (("ingress", in_d), ("egress", eg_d), ("compute", compute)):
-            delays[kind][0] = min(delays[kind][0], value)
-            delays[kind][1] = max(delays[kind][1], value)
-            delays[kind][2] += occ * value
+        in_lo, in_hi, in_sum = min(in_lo, in_d), max(in_hi, in_d), in_sum + occ * in_d
+        eg_lo, eg_hi, eg_sum = min(eg_lo, eg_d), max(eg_hi, eg_d), eg_sum + occ * eg_d
+        cp_lo, cp_hi, cp_sum = min(cp_lo, compute), max(cp_hi, compute), cp_sum + occ * compute
         total += occ
+    delays = {"ingress": [in_lo, in_hi, in_sum], "egress": [eg_lo, eg_hi, eg_sum],
+              "compute": [cp_lo, cp_hi, cp_sum]}
     if total:
         avg_bw /= total
         res.avg_active_clusters /= total
@@ -217,4 +263,6 @@ def _level(idx: int, clusters: list[Cluster], dims: Dims, tensors: tuple[Tensor,
             delays[kind][2] /= total
     res.peak_bw, res.avg_bw, res.delays = peak_bw, avg_bw, delays
     memo[key] = res
+    if wide is not None and innermost is not None:
+        innermost[wide] = res
     out.append(res)

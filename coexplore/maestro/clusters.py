@@ -193,8 +193,9 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
     ``flow_objects`` are the layer's directives as mutable objects: the levels adjust them in place
     (input-centric sizes, strides), as MAESTRO does."""
     full = Dims(overlaps=list(OVERLAPS))
+    strides = dict(layer.strides)
     for name, size in layer.dims:
-        full.add(name, size, layer.stride(name))
+        full.add(name, size, strides.get(name, 1))
     for out, inp, filt in (("X'", "X", "S"), ("Y'", "Y", "R")):
         if inp in full.size and out not in full.size:
             full.add(out, full.size[inp] - full.size[filt] + 1, full.stride[inp])
@@ -223,12 +224,15 @@ def build_clusters(layer: DfslLayer, flow_objects: list[MDirective], num_pes: in
             flow.append(d)
             continue
         _input_centric(flow)
+        present = {x.var for x in flow}
         if prev is not None:
             for up in prev:
-                if not any(x.var == up.var for x in flow):
+                if up.var not in present:
+                    present.add(up.var)
                     flow.insert(0, MDirective(TEMPORAL, up.size, up.ofs, up.var))
         for var in input_vars:
-            if not any(x.var == var for x in flow) and var in dims.size:
+            if var not in present and var in dims.size:
+                present.add(var)
                 flow.append(MDirective(TEMPORAL, dims.size[var], dims.size[var], var))
         top = level == len(sizes)
         _apply_stride(flow, dims, full, top)

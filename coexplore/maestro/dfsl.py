@@ -11,9 +11,12 @@ same, but its binary then stops; see :mod:`coexplore.maestro.model`). Every erro
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from coexplore.errors import SpecError
 from coexplore.maestro._reader import Reader, Tok, read_int
@@ -58,10 +61,11 @@ class MaestroHardware:
             raise SpecError(f"hardware.noc_hops: must be >= 0, got {self.noc_hops}")
 
 
-@dataclass(frozen=True, slots=True)
-class Directive:
+class Directive(NamedTuple):
     """One data-centric directive: ``kind`` is ``spatial``, ``temporal`` or ``cluster``; a cluster has
-    ``size`` (sub-cluster count) and no dimension."""
+    ``size`` (sub-cluster count) and no dimension. A named tuple, immutable like the other records: a layer
+    that repeats an earlier body gets copies with its own lines, and a tuple is made several times faster
+    than a frozen dataclass."""
 
     kind: str
     size: int
@@ -148,8 +152,7 @@ def _body_key(r: Reader) -> tuple[object, ...] | None:
     texts = r.texts[i:end + 1]
     if "Dataflow" not in texts:
         return None
-    base = r.lines[i - 2]
-    return (tuple(texts), tuple([ln - base for ln in r.lines[i:end + 1]]))
+    return (tuple(texts), tuple(map(operator.sub, r.lines[i:end + 1], itertools.repeat(r.lines[i - 2]))))
 
 
 def _same_body(r: Reader, start: Tok, first: DfslLayer) -> DfslLayer:
@@ -159,7 +162,7 @@ def _same_body(r: Reader, start: Tok, first: DfslLayer) -> DfslLayer:
     r.i = r.close[r.i] + 1
     shift = start.line - first.line
     directives = first.directives if not shift else tuple(
-        Directive(kind=d.kind, size=d.size, offset=d.offset, dim=d.dim, line=d.line + shift) for d in first.directives)
+        [Directive(kind, size, offset, dim, line + shift) for kind, size, offset, dim, line in first.directives])
     return DfslLayer(name=pieces[-1] if pieces else written.text, written_name=written.text,
                      layer_type=first.layer_type, strides=first.strides, dims=first.dims, directives=directives,
                      line=start.line)
@@ -199,7 +202,8 @@ def _layer(r: Reader, start: Tok, constants: dict[str, int], previous: tuple[Dir
         elif tok.text == "Dataflow":
             has_dataflow = True
             r.expect("{")
-            while (nxt := r.peek()) is not None and nxt.text != "}":
+            texts = r.texts
+            while r.i < len(texts) and texts[r.i] != "}":  # as peek(), without making a token
                 directives.append(_directive(r, dims, constants, written.text))
             r.expect("}")
         else:

@@ -8,7 +8,7 @@ first case sizes the buffers), including its shifted odometer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, cdiv
@@ -18,23 +18,31 @@ __all__ = ["Case", "State", "iteration_cases"]
 INIT, STEADY, EDGE = 0, 1, 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class State:
-    """One directive's position: Init/Steady/Edge, occurrences, unrolled, initial edge, spatial edge-edge."""
+    """One directive's position: Init/Steady/Edge, occurrences, unrolled, initial edge, spatial edge-edge.
+
+    Not frozen, though nothing changes one once made: a level makes one per directive position, a frozen
+    dataclass is made seven times slower (every field through ``object.__setattr__``), and the reuse rules
+    read its fields tens of thousands of times per network, which slots make fastest (a named tuple's
+    fields are read at half that speed)."""
 
     var: str
     pos: int
     occurrences: int
     unrolled: bool
-    init_edge: bool = False
-    sp_edge_edge: bool = False
-    is_edge: bool = field(init=False)
-    key: tuple[int, bool, bool, bool] = field(init=False)
+    init_edge: bool
+    sp_edge_edge: bool
+    is_edge: bool
+    key: tuple[int, bool, bool, bool]
     """Everything the reuse rules read from the state (not its occurrences, which depend on the PE count)."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "is_edge", self.pos == EDGE or self.init_edge)
-        object.__setattr__(self, "key", (self.pos, self.init_edge, self.unrolled, self.sp_edge_edge))
+    def __init__(self, var: str, pos: int, occurrences: int, unrolled: bool, init_edge: bool = False,
+                 sp_edge_edge: bool = False) -> None:
+        self.var, self.pos, self.occurrences, self.unrolled = var, pos, occurrences, unrolled
+        self.init_edge, self.sp_edge_edge = init_edge, sp_edge_edge
+        self.is_edge = pos == EDGE or init_edge
+        self.key = (pos, init_edge, unrolled, sp_edge_edge)
 
 
 class Case(NamedTuple):
@@ -82,38 +90,44 @@ def _states(cluster: Cluster, dims: Dims) -> list[list[State]]:
     return out
 
 
-def iteration_cases(cluster: Cluster, dims: Dims) -> list[Case]:
-    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences."""
+def iteration_cases(cluster: Cluster, dims: Dims, keyed: bool = True) -> list[Case]:
+    """Every iteration case of the level, in MAESTRO's order, with its number of occurrences; without
+    ``keyed`` every :attr:`Case.key` is ``()`` (only memos shared across PE counts read the keys).
+
+    A directive with a single position (its Init: one occurrence, never changing) gives every case the same
+    state, so the odometer turns over the other directives only and the fixed states are set once."""
     per_dir = _states(cluster, dims)
-    total = 1
-    for s in per_dir:
-        total *= len(s)
-    freq = []
-    acc = 1
-    for s in reversed(per_dir):
-        freq.append(acc)
-        acc *= len(s)
-    freq.reverse()
-    counters = [0] * len(per_dir)
     order = [d.var for d in cluster.dataflow]
-    repeated = len(set(order)) < len(order)  # a dimension mapped twice: its last directive's state stands
+    last = {var: i for i, var in enumerate(order)}  # a dimension mapped twice: its last directive's state stands
+    fixed_states = {var: per_dir[i][0] for var, i in last.items() if len(per_dir[i]) == 1}
+    fixed_key: list[object] = [options[0].key for options in per_dir]
+    moving = []  # (index, positions, cases per move of its counter, whether its state stands)
+    total = 1
+    for i in range(len(per_dir) - 1, -1, -1):
+        if len(per_dir[i]) > 1:
+            moving.append((i, per_dir[i], total, last[order[i]] == i))
+        total *= len(per_dir[i])
+    moving.reverse()
+    counters = [0] * len(per_dir)
+    repeated = len(last) < len(order)
     cases = []
     for case_id in range(total):
-        states: dict[str, State] = {}
+        states = fixed_states.copy()
+        key = fixed_key.copy() if keyed else None
         occ, changing = 1, -1
-        key: list[object] = []
-        for i, options in enumerate(per_dir):
+        for i, options, freq, stands in moving:
             st = options[counters[i]]
-            states[st.var] = st
-            key.append(st.key)
+            if stands:
+                states[st.var] = st
+            if key is not None:
+                key[i] = st.key
             occ *= st.occurrences
             if st.pos != INIT:
                 changing = i
-            if case_id % freq[i] == 0:
+            if case_id % freq == 0:
                 counters[i] = 0 if counters[i] + 1 == len(options) else counters[i] + 1
         if repeated:
-            moving = [i for i, v in enumerate(order) if states[v].pos != INIT]
-            changing = moving[-1] if moving else -1
-        key.append(changing)
-        cases.append(Case(states, occ, changing == -1, changing, tuple(key)))
+            changed = [i for i, v in enumerate(order) if states[v].pos != INIT]
+            changing = changed[-1] if changed else -1
+        cases.append(Case(states, occ, changing == -1, changing, () if key is None else (*key, changing)))
     return cases

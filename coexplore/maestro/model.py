@@ -22,6 +22,7 @@ accesses plus one MAC energy per MAC (``Num MACs``), as MAESTRO's on-screen summ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from coexplore.errors import SpecError
 from coexplore.maestro.analysis import LevelResult, Noc, analyze_layer
@@ -80,47 +81,73 @@ def price_network(hw: MaestroHardware, net: DfslNetwork, *, constant_set: str = 
     noc = Noc(bandwidth=hw.noc_bandwidth, hops=1, hop_latency=hw.noc_hops)
     tensor_table = _layer_tensors(net)
     rows: list[LayerRow] = []
-    cache: dict[tuple[object, ...], list[LevelResult]] = {}
-    made_rows: dict[tuple[object, ...], LayerRow] = {}
-    prev_l1 = {t: (0, 0) for t in TENSORS}
+    cache: dict[tuple[object, ...], _Priced] = {}
+    made_rows: dict[tuple[object, ...], LayerRow] = {}  # per distinct layer
+    innermost: dict[tuple[object, ...], LevelResult] = {}  # innermost levels shared by layers of other shapes
+    prev_l1 = 0
     for layer in net.layers:
         tensors = tensor_table[layer.layer_type]
-        key = (layer.layer_type, layer.dims, layer.strides, tensors,
-               tuple([(d.kind, d.size, d.offset, d.dim) for d in layer.directives]))
-        if key not in cache:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
+        flow_key = tuple([d[:4] for d in layer.directives])  # (kind, size, offset, dim): a directive but its line
+        key = (layer.layer_type, layer.dims, layer.strides, tensors, flow_key)
+        priced = cache.get(key)
+        if priced is None:  # layers of the same shape and dataflow (ResNet's repeated blocks) are priced once
             flow = [MDirective(d.kind, d.size, d.offset, d.dim) for d in layer.directives]
             try:
                 clusters, _ = build_clusters(layer, flow, hw.num_pes, tensors)
-                results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width)
+                results = analyze_layer(clusters, tensors, noc, hw.offchip_bandwidth, vector_width,
+                                        innermost=innermost)
                 if results[-1].computations <= 0:
                     raise SpecError("the dataflow covers no MAC of the layer (no iteration case has work, e.g. a "
                                     "TemporalMap wider than its dimension); the MAESTRO binary prints 0 cycles and "
                                     "negative access counts for it, coexplore refuses it")
             except SpecError as e:
                 raise SpecError(f"layer {layer.written_name!r} (line {layer.line}): {e}") from None
-            cache[key] = results
-        results = cache[key]
+            priced = cache[key] = _Priced.of(results, energy_quirks)
+        results = priced.results
         top, inner = results[-1], results[0]
-        current_l1 = {t: (top.l1_read.get(t, 0), top.l1_write.get(t, 0)) for t in TENSORS}
-        l1_counts = current_l1 if (len(results) == 1 or not energy_quirks) else prev_l1
-        prev_l1 = current_l1
-        l2_energy = sum(top.l2_read.get(t, 0) + top.l2_write.get(t, 0) for t in ("input", "filter"))
-        l2_energy += top.l2_write.get("output", 0)
-        if not energy_quirks:
-            l2_energy += top.l2_read.get("output", 0)
-        l1_energy = sum(r + w for r, w in l1_counts.values())
-        units = l2_energy * L2_ENERGY_MULTIPLIER + l1_energy * L1_ENERGY_MULTIPLIER
+        l1_energy = priced.l1_accesses if (len(results) == 1 or not energy_quirks) else prev_l1
+        prev_l1 = priced.l1_accesses
+        units = priced.l2_accesses * L2_ENERGY_MULTIPLIER + l1_energy * L1_ENERGY_MULTIPLIER
         if not energy_quirks:
             units += top.computations
         energy = units * k.mac_energy_nj
-        made = made_rows.get((key, energy))  # a repeated layer's row differs only in its name
+        made = made_rows.get(key)  # a repeated layer's row differs only in its name and energy columns
         if made is None:
-            made = made_rows[(key, energy)] = _row(net, layer.name, hw, top, inner, energy, tensors, layer.dims,
-                                                   k.name, vector_width)
+            made = made_rows[key] = _row(net, layer.name, hw, top, inner, energy, tensors, layer.dims, k.name,
+                                         vector_width)
             rows.append(made)
         else:
-            rows.append(LayerRow(values={**made.values, "Layer Number": layer.name}))
+            rows.append(LayerRow(values={**made.values, "Layer Number": layer.name, **_energy_columns(top, energy)}))
     return rows
+
+
+class _Priced(NamedTuple):
+    """A distinct layer's level results and the access counts its energy reads (computed once per layer)."""
+
+    results: list[LevelResult]
+    l1_accesses: int
+    """L1 reads and writes of all tensors (with the quirks, also the next multi-level layer's L1 term)."""
+    l2_accesses: int
+    """The L2 reads and writes the energy counts: all but the output's reads, which only the summary
+    formula (no quirks) adds."""
+
+    @classmethod
+    def of(cls, results: list[LevelResult], energy_quirks: bool) -> _Priced:
+        top = results[-1]
+        l1 = sum(top.l1_read.get(t, 0) + top.l1_write.get(t, 0) for t in TENSORS)
+        l2 = sum(top.l2_read.get(t, 0) + top.l2_write.get(t, 0) for t in ("input", "filter"))
+        l2 += top.l2_write.get("output", 0)
+        if not energy_quirks:
+            l2 += top.l2_read.get("output", 0)
+        return cls(results, l1, l2)
+
+
+def _energy_columns(top: LevelResult, energy: float) -> dict[str, object]:
+    """The columns that depend on a layer's energy (with the quirks, on the previous layer too)."""
+    psums = top.computations
+    return {"Activity count-based Energy (nJ)": energy,
+            "Throughput Per Energy (GMACs/s*J)": psums / top.runtime / energy * 1e9 if top.runtime and energy else 0.0,
+            "Ops/J": psums / energy * 1e9 if energy else float("inf")}
 
 
 def _row(net: DfslNetwork, name: str, hw: MaestroHardware, top: LevelResult, inner: LevelResult, energy: float,
@@ -131,6 +158,7 @@ def _row(net: DfslNetwork, name: str, hw: MaestroHardware, top: LevelResult, inn
     ap = area_power(constants(constant_set), num_pes=hw.num_pes, vector_width=vector_width,
                     noc_bandwidth=hw.noc_bandwidth, l1_bytes=l1, l2_bytes=l2)
     psums = top.computations
+    by_energy = _energy_columns(top, energy)
     sizes = dict(dims)
 
     def tensor_size(tname: str) -> int:
@@ -145,16 +173,17 @@ def _row(net: DfslNetwork, name: str, hw: MaestroHardware, top: LevelResult, inn
 
     v: dict[str, object] = {
         "Neural Network Name": net.name, "Layer Number": name, "NumPEs": hw.num_pes,
-        "Runtime (Cycles)": top.runtime, "Activity count-based Energy (nJ)": energy,
+        "Runtime (Cycles)": top.runtime,
+        "Activity count-based Energy (nJ)": by_energy["Activity count-based Energy (nJ)"],
         "Throughput (MACs/Cycle)": ratio(psums, top.runtime),
-        "Throughput Per Energy (GMACs/s*J)": psums / top.runtime / energy * 1e9 if top.runtime and energy else 0.0,
+        "Throughput Per Energy (GMACs/s*J)": by_energy["Throughput Per Energy (GMACs/s*J)"],
         "Area": ap.area, "Power": ap.power, "NoC BW Req (Elements/cycle)": top.peak_bw, "Avg BW Req": top.avg_bw,
         "Peak BW Req": top.peak_bw, "Vector Width": vector_width, "Offchip BW Req (Elements/cycle)": top.offchip_bw,
         "L2 SRAM Size Req (Bytes)": l2, "L1 SRAM Size Req (Bytes)": l1,
         "Multicasting Factor (Weight)": ratio(top.l1_write.get("filter", 0), top.l2_read.get("filter", 0)),
         "Multicasting Factor (Input)": ratio(top.l1_write.get("input", 0), top.l2_read.get("input", 0)),
         "Num Total Input Pixels": tensor_size("input"), "Num Total Weight Pixels": tensor_size("filter"),
-        "Ops/J": psums / energy * 1e9 if energy else float("inf"), "Num MACs": psums,
+        "Ops/J": by_energy["Ops/J"], "Num MACs": psums,
         "PE power": ap.pe_power, "L1 power": ap.l1_power, "L2 power": ap.l2_power, "NOC power": ap.noc_power,
     }
     for t in TENSORS:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from coexplore.errors import SpecError
-from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, Tensor, cdiv
+from coexplore.maestro.clusters import SPATIAL, TEMPORAL, Cluster, Dims, MDirective, Tensor, cdiv
 from coexplore.maestro.iteration import INIT, STEADY, Case, State
 
 __all__ = ["Reuse"]
 
 
 _ZERO = (0, 0, 0, 0)
+_OUTPUT_NAMES = {"Y": "Y'", "X": "X'"}
 _Plan = tuple[list[str], list[tuple[int, str, str, int, int, int, int]],
               list[tuple[str, str, int, int, tuple[int, int, int, int]]],
               list[tuple[str, str, str, int, int, tuple[int, int, int, int], int]]]
@@ -37,13 +38,20 @@ class Reuse:
     ue: dict[str, int]
     q: dict[str, tuple[int, int, int, int]]
     _sub_dims: dict[tuple[int, ...], Dims]
+    _sub_plan: list[tuple[str, str, int, int]]
+    _first: dict[str, MDirective]
     _plans: dict[str, _Plan]
     _memos: tuple[dict[tuple[object, ...], Any], dict[tuple[object, ...], Any]]
     _memo: dict[tuple[object, ...], Any] | None
+    _spatial_vars: list[str]
+    shared: bool
+    """Whether the level's tables are shared across PE counts: its cases then need their keys."""
 
     def __init__(self, cluster: Cluster, shared: dict[tuple[object, ...], Reuse] | None = None) -> None:
         self.c = cluster
+        self.shared = shared is not None
         self._memo = None
+        self._spatial_vars = [d.var for d in cluster.dataflow if d.kind == SPATIAL]
         if shared is not None:
             dims = cluster.dims
             key = (tuple([(d.kind, d.size, d.ofs, d.var) for d in cluster.dataflow]), tuple(dims.size.items()),
@@ -52,6 +60,7 @@ class Reuse:
             if proto is not None:
                 self.m, self.u, self.me, self.ue, self.q = proto.m, proto.u, proto.me, proto.ue, proto.q
                 self._sub_dims, self._plans, self._memos = proto._sub_dims, proto._plans, proto._memos
+                self._sub_plan, self._first = proto._sub_plan, proto._first
                 self._memo = self._memos[cluster.edge_clusters == 1]
                 return
         self._init_counts(cluster)
@@ -88,6 +97,10 @@ class Reuse:
         self.q = {
             v: (self.m.get(v, 0), self.me.get(v, 0), self.u.get(v, 0), self.ue.get(v, 0))
             for v in {*self.m, *self.me, *self.u, *self.ue}}
+        self._first = {}  # a dimension mapped twice: its first directive (as Cluster.find gives)
+        for d in cluster.dataflow:
+            self._first.setdefault(d.var, d)
+        self._sub_plan = [(v, d.kind, self.m.get(v, 0), self.me.get(v, 0)) for v, d in self._first.items()]
         self._sub_dims = {}
         self._plans = {}
 
@@ -98,9 +111,10 @@ class Reuse:
         per-case rules read the counts from here instead of looking them up again in every case."""
         plan = self._plans.get(t.name)
         if plan is None:
+            first = self._first
             spatial = []
             for v in t.coupled:
-                d = self.c.find(v)
+                d = first.get(v)
                 if d is None:
                     raise SpecError(f"MAESTRO analysis: tensor {t.name} depends on {v!r}, which has no directive "
                                     f"at cluster level {self.c.level}")
@@ -113,10 +127,8 @@ class Reuse:
                       for d in self.c.dataflow if d.var not in t.coupled]
             own = []
             for v in t.coupled:
-                found = self.c.find(v)
-                assert found is not None
-                actual = {"Y": "Y'", "X": "X'"}.get(v, v)
-                own.append((v, found.kind, actual, self.m.get(actual, 0), self.me.get(actual, 0),
+                actual = _OUTPUT_NAMES.get(v, v)
+                own.append((v, first[v].kind, actual, self.m.get(actual, 0), self.me.get(actual, 0),
                             q.get(actual, _ZERO), self.me.get(v, 0)))
             plan = self._plans[t.name] = (spatial, coupled, others, own)
         return plan
@@ -216,13 +228,84 @@ class Reuse:
                     out *= me if ee else m
         return out if tensor_changes else 0
 
+    def pe_ingress_pair(self, t: Tensor, case: Case) -> tuple[int, int]:
+        """``(pe_ingress(t, case, True, False), pe_ingress(t, case, False, False))``: the first sub-cluster's
+        ingress and any other's, off the spatial edge. They differ only in the spatial factors, so one pass
+        over the tensor's directives makes both (the case loop asks for both in most cases)."""
+        memo = self._memo
+        if memo is None:
+            return self._pe_ingress_pair(t, case)
+        key = (t.name, "pair", case.key)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = self._pe_ingress_pair(t, case)
+        return hit  # type: ignore[no-any-return]
+
+    def _pe_ingress_pair(self, t: Tensor, case: Case) -> tuple[int, int]:
+        coupled = (self._plans.get(t.name) or self._plan(t))[1]
+        states = case.states
+        changing = case.changing
+        first = rest = 1
+        if changing == -1:  # pe_mapped with ee=False, for first=True and first=False
+            n_edge = self.c.edge_clusters
+            for _, var, kind, m, me, _, _ in coupled:
+                st = states[var]
+                if kind == TEMPORAL:
+                    factor = me if st.is_edge else m
+                    first *= factor
+                    rest *= factor
+                elif kind == SPATIAL:
+                    if not st.is_edge or n_edge > 1:
+                        first *= m
+                        rest *= m
+                    elif n_edge == 1:
+                        first *= me
+            return first, rest
+        inited = False
+        for i, var, _, _, _, _, _ in coupled:
+            st = states[var]
+            if st.pos == INIT and i > changing and not st.unrolled:
+                inited = True
+                break
+        tensor_changes = False
+        for i, var, kind, m, me, u, _ in coupled:
+            st = states[var]
+            is_chg = i == changing
+            tensor_changes = tensor_changes or is_chg
+            if kind == TEMPORAL:
+                if st.pos == INIT:
+                    factor = me if st.is_edge else m
+                elif is_chg and not inited:
+                    if u == 0:
+                        raise SpecError(f"MAESTRO analysis: directive on {var!r} at cluster level {self.c.level} "
+                                        "changes but brings no new data (MAESTRO stops here too)")
+                    factor = max(u, 1)
+                else:
+                    factor = m
+                first *= factor
+                rest *= factor
+            elif kind == SPATIAL:
+                first *= m
+                if st.pos == INIT:
+                    rest *= m if i <= changing else u
+                elif not inited and is_chg:
+                    rest *= u
+                else:
+                    rest *= m
+        return (first, rest) if tensor_changes else (0, 0)
+
     def spatial_ingress(self, t: Tensor, case: Case) -> int:
-        sp, edge, state = self._sp_info(t, case)
-        if not sp:
+        spatial = (self._plans.get(t.name) or self._plan(t))[0]  # _sp_info, inlined: this runs once per case
+        if not spatial:
             return self.pe_ingress(t, case)
-        if not edge:
-            return self.pe_ingress(t, case, True, False) + (self.c.size - 1) * self.pe_ingress(t, case, False, False)
-        full, nee, first_ee = self._split(state)
+        states = case.states
+        for v in spatial:
+            if states[v].is_edge:
+                break
+        else:
+            first, rest = self.pe_ingress_pair(t, case)
+            return first + (self.c.size - 1) * rest
+        full, nee, first_ee = self._split(states[spatial[-1]])
         out = self.pe_ingress(t, case, True, first_ee)
         if full:
             out += full * self.pe_ingress(t, case, False, False)
@@ -281,6 +364,57 @@ class Reuse:
             out += nee * self.pe_egress(t, case, False, False, True)
         return out
 
+    def output_volumes(self, t: Tensor, case: Case) -> tuple[int, int, int]:
+        """``(spatial_egress(t, case), output_mapping_size(t, case, True), critical_psums(t, case))`` of an
+        output tensor. When no spatial directive of the level is at an edge in this case (most cases), the
+        three are products of the same temporal factors and differ only in the first sub-cluster's spatial
+        factors and the partial-sum dimensions: :meth:`_output_parts` makes them in one pass."""
+        states = case.states
+        for v in self._spatial_vars:
+            if states[v].is_edge:
+                return (self.spatial_egress(t, case), self.output_mapping_size(t, case, True),
+                        self.critical_psums(t, case))
+        memo = self._memo
+        if memo is None:
+            one, rest, psums = self._output_parts(t, case)
+        else:
+            key = (t.name, "out", case.key)
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = self._output_parts(t, case)
+            one, rest, psums = hit
+        n = self.c.size
+        egress = one + (n - 1) * rest if (self._plans.get(t.name) or self._plan(t))[0] else one
+        return egress, n * psums, psums
+
+    def _output_parts(self, t: Tensor, case: Case) -> tuple[int, int, int]:
+        """Off the spatial edge: ``pe_egress`` of the first sub-cluster, of any other, and with partial sums
+        (``psums=True``, first sub-cluster). Off the edge a spatial factor is the mapped size for the first
+        sub-cluster and the unique size (1 if none) for the others, as :func:`_egress_spatial` gives."""
+        _, _, others, own = self._plans.get(t.name) or self._plan(t)
+        states = case.states
+        temporal = first = rest = 1
+        for v, kind, _, m, me, q, _ in own:
+            st = states[v]
+            if kind == TEMPORAL:
+                if st.pos == INIT:
+                    temporal *= me if st.is_edge else m
+                elif st.pos == STEADY:
+                    temporal *= m
+                else:
+                    temporal *= me
+            elif kind == SPATIAL:
+                first *= q[0]
+                rest *= q[2] or 1
+        psum_dims = 1
+        for var, kind, m, me, q in others:
+            if kind == TEMPORAL:
+                psum_dims *= me if states[var].is_edge else m
+            elif kind == SPATIAL:
+                psum_dims *= q[0]
+        one = temporal * first
+        return one, temporal * rest, psum_dims * one
+
     def critical_psums(self, t: Tensor, case: Case) -> int:
         sp, edge, state = self._sp_info(t, case)
         if not sp:
@@ -322,28 +456,23 @@ class Reuse:
         return hit  # type: ignore[no-any-return]
 
     def _subcluster_dims(self, case: Case, ee: bool) -> Dims:
-        n_edge = self.c.edge_clusters
-        cur = self.c.dims
-        size: dict[str, int] = {}
-        for d in self.c.dataflow:
-            var = d.var
-            if var in size:
-                continue
-            st = case.states[var]
-            if d.kind == TEMPORAL:
-                value = self.me.get(var, 0) if st.is_edge else self.m.get(var, 0)
-            elif d.kind == SPATIAL:
-                if st.pos == STEADY or (st.pos == INIT and not st.is_edge):
-                    value = self.m.get(var, 0)
-                else:
-                    value = self.me.get(var, 0) if (n_edge == 1 or ee) else self.m.get(var, 0)
+        edge_size = self.c.edge_clusters == 1 or ee  # a spatial edge shows its edge size to this sub-cluster
+        states = case.states
+        values = []
+        for var, kind, m, me in self._sub_plan:
+            st = states[var]
+            if kind == TEMPORAL:
+                values.append(me if st.is_edge else m)
+            elif kind == SPATIAL:
+                values.append(m if st.pos == STEADY or (st.pos == INIT and not st.is_edge) or not edge_size else me)
             else:
-                value = 0
-            size[var] = value
-        key = tuple(size.values())  # many cases give a sub-cluster the same sizes: build their table once
+                values.append(0)
+        key = tuple(values)  # many cases give a sub-cluster the same sizes: build their table once
         hit = self._sub_dims.get(key)
         if hit is not None:
             return hit
+        cur = self.c.dims
+        size = {var: value for (var, _, _, _), value in zip(self._sub_plan, values)}
         out = Dims(size=size, stride={var: cur.stride.get(var, 1) for var in size})
         self._sub_dims[key] = out
         for d in self.c.dataflow:
