@@ -56,6 +56,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from coexplore.cost.results import SequentialTotals
 from coexplore.cost.vector import OPS_PER_ELEMENT
 from coexplore.errors import InfeasibleError, SpecError
 from coexplore.spec.technology import get_technology as _get_technology
@@ -149,25 +150,13 @@ class ButterflyLayerCost:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ButterflyNetworkCost:
+class ButterflyNetworkCost(SequentialTotals):
     """Per-layer costs of a network on one design; layers and vector ops run one after another."""
 
     network: str
     accelerator: ButterflyAccelerator
     layers: tuple[ButterflyLayerCost, ...]
     vector_ops: tuple[ButterflyLayerCost, ...]
-
-    @property
-    def energy_pj(self) -> float:
-        return sum(x.energy_pj for x in self.layers) + sum(x.energy_pj for x in self.vector_ops)
-
-    @property
-    def latency_cycles(self) -> int:
-        return sum(x.latency_cycles for x in self.layers) + sum(x.latency_cycles for x in self.vector_ops)
-
-    @property
-    def edp(self) -> float:
-        return self.energy_pj * self.latency_cycles
 
     @property
     def latency_ms(self) -> float:

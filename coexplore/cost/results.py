@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["OBJECTIVES", "CostBreakdown", "DataspaceCost", "LevelCost", "NetworkCost", "objective_value"]
+__all__ = ["OBJECTIVES", "CostBreakdown", "DataspaceCost", "LevelCost", "NetworkCost", "SequentialTotals",
+           "objective_value"]
 
 OBJECTIVES = ("edp", "energy", "latency", "edap")
 
@@ -79,20 +80,12 @@ class CostBreakdown:
         return out
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NetworkCost:
-    """Per-layer costs of a network; layers (then its vector ops) run one after another.
+class SequentialTotals:
+    """Totals of a network whose layers, then its vector ops, run one after another (any template)."""
 
-    ``vector_ops`` holds the costs of the network's MAC-free operations (softmax, layer norm:
-    :class:`coexplore.cost.vector.VectorOpCost`); the totals include them.
-    """
-
-    network: str
-    accelerator: str
-    layers: tuple[CostBreakdown, ...]
-    area_mm2: float
-    mappings: tuple[object, ...] = field(default_factory=tuple)
-    vector_ops: tuple[Any, ...] = field(default_factory=tuple)
+    __slots__ = ()
+    layers: tuple[Any, ...]
+    vector_ops: tuple[Any, ...]
 
     @property
     def energy_pj(self) -> float:
@@ -105,6 +98,22 @@ class NetworkCost:
     @property
     def edp(self) -> float:
         return self.energy_pj * self.latency_cycles
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkCost(SequentialTotals):
+    """Per-layer costs of a network; layers (then its vector ops) run one after another.
+
+    ``vector_ops`` holds the costs of the network's MAC-free operations (softmax, layer norm:
+    :class:`coexplore.cost.vector.VectorOpCost`); the totals include them.
+    """
+
+    network: str
+    accelerator: str
+    layers: tuple[CostBreakdown, ...]
+    area_mm2: float
+    mappings: tuple[object, ...] = field(default_factory=tuple)
+    vector_ops: tuple[Any, ...] = field(default_factory=tuple)
 
     @property
     def macs(self) -> int:
